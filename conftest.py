@@ -1,0 +1,37 @@
+"""Fixtures shared by every test: the demo personas, signed-in clients, a real SMTP server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from trellis.core import personas
+from trellis.core.testing import SmtpServer, sign_in, smtp_server, smtp_settings
+
+
+@pytest.fixture
+def cast(db: Any) -> personas.Cast:
+    """Both demo clinics and every persona, built through the services."""
+    return personas.build()
+
+
+@pytest.fixture
+def client_for(cast: personas.Cast) -> Any:
+    """client_for("therapist_maria") -> a test client signed in (and MFA-verified) as her."""
+
+    def make(key: str, *, verified: bool = True) -> Client:
+        return sign_in(Client(), cast[key], verified=verified)
+
+    return make
+
+
+@pytest.fixture
+def smtp(settings: Any) -> Iterator[SmtpServer]:
+    """A real SMTP server on localhost that Django's SMTP backend delivers to."""
+    with smtp_server() as server:
+        for name, value in smtp_settings(server).items():
+            setattr(settings, name, value)
+        yield server

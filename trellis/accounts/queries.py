@@ -1,0 +1,197 @@
+"""Who may see what: the single layer every view and endpoint goes through.
+
+Querysets named `*_for(user)` return only rows inside the caller's reach; the
+`access_*(user, id)` helpers return one row or raise Http404, so an identifier
+outside a person's reach looks exactly like one that does not exist. A patient
+never sees another patient's anything; staff never see another clinic's anything.
+
+Until enrollments arrive, a coach's or therapist's caseload is the patients of
+their own team; supervisors see every patient of their clinic. Researchers see
+no identifiable patient; platform operators (superusers) see no clinic data.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from trellis.accounts.models import (
+    CLINICAL_ROLES,
+    STAFF_ROLES,
+    ApiToken,
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    Team,
+    User,
+)
+
+
+class Capability(StrEnum):
+    """Things a role may do at a clinic, beyond seeing the people in reach."""
+
+    MANAGE_PEOPLE = "manage_people"  # invite staff, change roles, deactivate
+    MANAGE_TOKENS = "manage_tokens"  # create and revoke API tokens
+    MANAGE_SETTINGS = "manage_settings"  # clinic name, time zone, crisis resources
+    VIEW_AUDIT = "view_audit"  # the clinic's audit trail and its CSV export
+    VIEW_PATIENTS = "view_patients"  # patients on a caseload
+
+
+ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
+    Role.PATIENT: frozenset(),
+    Role.RESEARCHER: frozenset(),
+    Role.COACH: frozenset({Capability.VIEW_PATIENTS}),
+    Role.THERAPIST: frozenset({Capability.VIEW_PATIENTS}),
+    Role.SUPERVISOR: frozenset({Capability.VIEW_PATIENTS, Capability.VIEW_AUDIT}),
+    Role.ADMIN: frozenset(
+        {
+            Capability.MANAGE_PEOPLE,
+            Capability.MANAGE_TOKENS,
+            Capability.MANAGE_SETTINGS,
+            Capability.VIEW_AUDIT,
+        }
+    ),
+}
+
+
+def _authenticated(user: Any) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
+
+
+def active_memberships(user: Any) -> QuerySet[Membership]:
+    if not _authenticated(user):
+        return Membership.objects.none()
+    return Membership.objects.filter(user=user, is_active=True, organization__isnull=False)
+
+
+def is_staff(user: Any) -> bool:
+    """Holds any staff role at any clinic (and so must use MFA)."""
+    return active_memberships(user).filter(role__in=STAFF_ROLES).exists()
+
+
+def membership_in(user: Any, organization: Organization | uuid.UUID | str) -> Membership | None:
+    org_id = getattr(organization, "pk", organization)
+    return active_memberships(user).filter(organization_id=org_id).select_related("organization").first()
+
+
+def primary_membership(user: Any) -> Membership | None:
+    """The membership a person's pages are about (the first clinic, staff roles first)."""
+    memberships = list(active_memberships(user).select_related("organization", "team"))
+    if not memberships:
+        return None
+    memberships.sort(key=lambda m: (m.role == Role.PATIENT, m.organization.name))
+    return memberships[0]
+
+
+def organizations_with(user: Any, capability: Capability) -> QuerySet[Organization]:
+    roles = [role for role, caps in ROLE_CAPABILITIES.items() if capability in caps]
+    org_ids = active_memberships(user).filter(role__in=roles).values("organization_id")
+    return Organization.objects.filter(pk__in=org_ids)
+
+
+def can(user: Any, capability: Capability, organization: Organization | uuid.UUID | str) -> bool:
+    org_id = getattr(organization, "pk", organization)
+    return organizations_with(user, capability).filter(pk=org_id).exists()
+
+
+def organizations_for(user: Any) -> QuerySet[Organization]:
+    """Clinics the person belongs to in any role."""
+    return Organization.objects.filter(pk__in=active_memberships(user).values("organization_id"))
+
+
+def patients_for(user: Any) -> QuerySet[User]:
+    """Patients whose records the person may open: themselves, or their caseload."""
+    if not _authenticated(user):
+        return User.objects.none()
+    mine = active_memberships(user)
+    whole_clinic = mine.filter(role=Role.SUPERVISOR).values("organization_id")
+    team_roles = mine.filter(role__in=CLINICAL_ROLES - {Role.SUPERVISOR}, team__isnull=False)
+    patient_memberships = Membership.objects.filter(role=Role.PATIENT, is_active=True).filter(
+        Q(organization_id__in=whole_clinic) | Q(team_id__in=team_roles.values("team_id"))
+    )
+    return User.objects.filter(
+        Q(pk=user.pk, memberships__role=Role.PATIENT)
+        | Q(pk__in=patient_memberships.values("user_id"))
+    ).distinct()
+
+
+def memberships_for(user: Any) -> QuerySet[Membership]:
+    """Memberships the person may list: their own, colleagues' at clinics where they are
+    staff, and patients' memberships only where the patient is in reach (or for admins,
+    who manage accounts but see no clinical record)."""
+    if not _authenticated(user):
+        return Membership.objects.none()
+    mine = active_memberships(user)
+    staff_orgs = mine.filter(role__in=STAFF_ROLES).values("organization_id")
+    admin_orgs = mine.filter(role=Role.ADMIN).values("organization_id")
+    return Membership.objects.filter(
+        Q(user=user)
+        | Q(organization_id__in=staff_orgs, role__in=STAFF_ROLES)
+        | Q(organization_id__in=admin_orgs)
+        | Q(role=Role.PATIENT, user__in=patients_for(user).values("pk"), organization_id__in=staff_orgs)
+    ).select_related("user", "organization", "team")
+
+
+def users_for(user: Any) -> QuerySet[User]:
+    """People whose name and contact the person may see."""
+    if not _authenticated(user):
+        return User.objects.none()
+    return User.objects.filter(Q(pk=user.pk) | Q(pk__in=memberships_for(user).values("user_id"))).distinct()
+
+
+def teams_for(user: Any) -> QuerySet[Team]:
+    staff_orgs = active_memberships(user).filter(role__in=STAFF_ROLES).values("organization_id")
+    return Team.objects.filter(organization_id__in=staff_orgs)
+
+
+def api_tokens_for(user: Any) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(organization__in=organizations_with(user, Capability.MANAGE_TOKENS))
+
+
+def invitations_for(user: Any) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(organization__in=organizations_with(user, Capability.MANAGE_PEOPLE))
+
+
+def _get_or_404(queryset: QuerySet[Any], pk: Any) -> Any:
+    try:
+        return queryset.get(pk=pk)
+    except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError):
+        raise Http404("Not found") from None
+
+
+def access_organization(user: Any, pk: Any) -> Organization:
+    return _get_or_404(organizations_for(user), pk)
+
+
+def access_user(user: Any, pk: Any) -> User:
+    return _get_or_404(users_for(user), pk)
+
+
+def access_patient(user: Any, pk: Any) -> User:
+    return _get_or_404(patients_for(user), pk)
+
+
+def access_membership(user: Any, pk: Any) -> Membership:
+    return _get_or_404(memberships_for(user), pk)
+
+
+def access_managed_membership(user: Any, pk: Any) -> Membership:
+    """A membership the caller may change (admins of that clinic only)."""
+    queryset = Membership.objects.filter(
+        organization__in=organizations_with(user, Capability.MANAGE_PEOPLE)
+    ).select_related("user", "organization")
+    return _get_or_404(queryset, pk)
+
+
+def access_api_token(user: Any, pk: Any) -> ApiToken:
+    return _get_or_404(api_tokens_for(user), pk)
+
+
+def access_invitation(user: Any, pk: Any) -> Invitation:
+    return _get_or_404(invitations_for(user), pk)

@@ -1,0 +1,137 @@
+"""The JSON API at /api/v1/: one NinjaAPI, one error shape, two ways to authenticate.
+
+- The web app's session cookie (with CSRF on writes; staff must have finished MFA).
+- `Authorization: Bearer trl_...` for integrations: a token scoped to one clinic,
+  read-only or read-write; a read-only token gets 403 on any write.
+
+Every 4xx body is `{"detail": "...", "errors": [{"field": "...", "message": "..."}]}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import APIKeyCookie, HttpBearer
+
+from trellis.accounts.models import ApiToken
+from trellis.accounts.tokens import digest
+from trellis.core import timeutil
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class SessionAuth(APIKeyCookie):
+    """The signed-in web user; CSRF is checked on writes by ninja."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = request.user
+        if user.is_authenticated and user.is_active:
+            return user
+        return None
+
+
+class TokenAuth(HttpBearer):
+    """An integration's bearer token. Sets request.api_token; the caller is the clinic."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        api_token = (
+            ApiToken.objects.select_related("organization")
+            .filter(token_hash=digest(token), revoked_at__isnull=True)
+            .first()
+        )
+        if api_token is None:
+            raise AuthenticationError(message="Unknown or revoked API token.")
+        if request.method not in SAFE_METHODS and not api_token.can_write:
+            raise HttpError(403, "This API token is read-only.")
+        now = timeutil.now()
+        # Record use at most once a minute so reads stay reads.
+        if api_token.last_used_at is None or (now - api_token.last_used_at).total_seconds() > 60:
+            with transaction.atomic():
+                ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
+            api_token.last_used_at = now
+        request.api_token = api_token  # type: ignore[attr-defined]
+        return api_token
+
+
+api = NinjaAPI(
+    title="Trellis API",
+    version="1",
+    description=(
+        "JSON API of Trellis. Authenticate with the web session cookie or an integration "
+        "token (`Authorization: Bearer ...`). Errors share one shape: "
+        '`{"detail": "...", "errors": [{"field": "...", "message": "..."}]}`.'
+    ),
+    urls_namespace="api",
+    auth=[TokenAuth(), SessionAuth(csrf=True)],
+    docs_url=None,
+)
+
+
+def error_body(detail: str, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    return {"detail": detail, "errors": errors or []}
+
+
+def _field_name(loc: Any) -> str:
+    parts = [str(p) for p in (loc or []) if p not in ("body", "query", "path", "payload", "header", "cookie")]
+    return ".".join(parts) or "body"
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    errors = [{"field": _field_name(e.get("loc")), "message": str(e.get("msg", "Invalid value."))} for e in exc.errors]
+    return api.create_response(request, error_body("The request is not valid.", errors), status=422)
+
+
+@api.exception_handler(DjangoValidationError)
+def _model_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    errors: list[dict[str, str]] = []
+    if hasattr(exc, "error_dict"):
+        for field, messages in exc.message_dict.items():
+            for message in messages:
+                errors.append({"field": "body" if field == "__all__" else field, "message": message})
+    else:
+        errors = [{"field": "body", "message": m} for m in exc.messages]
+    return api.create_response(request, error_body("The request is not valid.", errors), status=422)
+
+
+@api.exception_handler(AuthenticationError)
+def _authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    message = str(exc) if str(exc) and str(exc) != "Unauthorized" else "Sign in or send an API token."
+    return api.create_response(request, error_body(message), status=401)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return api.create_response(request, error_body(str(exc.message)), status=exc.status_code)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, error_body("Not found."), status=404)
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return api.create_response(request, error_body(str(exc) or "You may not do this."), status=403)
+
+
+def register_routers() -> None:
+    """Each app contributes one router; imported here so the schema lists them all."""
+    from trellis.accounts.api import router as accounts_router
+    from trellis.audit.api import router as audit_router
+
+    api.add_router("/", accounts_router)
+    api.add_router("/audit", audit_router)
+
+
+register_routers()

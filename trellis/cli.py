@@ -1,0 +1,29 @@
+"""The `trellis` console command: every operator job, plus every Django management command.
+
+`trellis serve`, `worker`, `clock`, `demo`, `audit verify`, `keys rotate` and the rest
+are management commands of the Trellis apps. `trellis check` is the deployment
+self-check (Django's own system check runs as part of it and stays reachable as
+`trellis django-check`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+ALIASES = {"check": "deploycheck", "django-check": "check"}
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trellis.settings")
+    args = list(sys.argv if argv is None else argv)
+    args[0] = "trellis"
+    if len(args) > 1 and args[1] in ALIASES:
+        args[1] = ALIASES[args[1]]
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Parsing of environment variables into typed settings values."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """Read a yes/no variable; an unrecognised value is an error, not a silent default."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise RuntimeError(f"{name} must be one of 1/0, true/false, yes/no, on/off; got {raw!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise RuntimeError(f"{name} must be a whole number; got {raw!r}") from None
+
+
+def mailers_from_url(url: str) -> dict[str, Any]:
+    """Turn EMAIL_URL into Django's MAILERS setting.
+
+    smtp://user:password@host:port?tls=1 (STARTTLS) or smtps://... (implicit TLS),
+    console:// (print to the terminal), memory:// (kept in memory, for tests).
+    An empty URL sends nothing, which `trellis check` reports in production.
+    """
+    backends = "django.core.mail.backends."
+    if not url:
+        return {"default": {"BACKEND": backends + "dummy.EmailBackend"}}
+    parsed = urlparse(url)
+    scheme = parsed.scheme.lower()
+    if scheme == "console":
+        return {"default": {"BACKEND": backends + "console.EmailBackend"}}
+    if scheme == "memory":
+        return {"default": {"BACKEND": backends + "locmem.EmailBackend"}}
+    if scheme not in {"smtp", "smtps"}:
+        raise RuntimeError(f"EMAIL_URL must start with smtp://, smtps:// or console://; got {scheme}://")
+    query = parse_qs(parsed.query)
+    return {
+        "default": {
+            "BACKEND": backends + "smtp.EmailBackend",
+            "OPTIONS": {
+                "host": parsed.hostname or "localhost",
+                "port": parsed.port or (465 if scheme == "smtps" else 25),
+                "username": unquote(parsed.username or "") or None,
+                "password": unquote(parsed.password or "") or None,
+                "use_ssl": scheme == "smtps",
+                "use_tls": query.get("tls", ["0"])[0].lower() in _TRUE,
+                "timeout": 10,
+            },
+        }
+    }

@@ -1,0 +1,52 @@
+"""Model fields: text encrypted at rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from trellis.core import crypto
+
+
+class EncryptedTextField(models.TextField):
+    """Free text (journal, messages, notes, phone numbers) stored with AES-256-GCM.
+
+    The column holds `enc:v1:<key-id>:<base64>`; the model and field name are bound
+    as associated data, so a ciphertext copied into another column fails to decrypt.
+    Encrypted values cannot be searched or ordered in the database, by design.
+    """
+
+    description = "Text encrypted at rest (AES-256-GCM)"
+
+    @property
+    def crypto_context(self) -> str:
+        return f"{self.model._meta.label_lower}.{self.name}"
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> str | None:
+        if value is None or value == "":
+            return value
+        return crypto.decrypt(value, context=self.crypto_context)
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and value.startswith(crypto.PREFIX):
+            return crypto.decrypt(value, context=self.crypto_context)
+        return value
+
+    def get_prep_value(self, value: Any) -> Any:
+        value = super().get_prep_value(value)
+        if value is None or value == "":
+            return value
+        return crypto.encrypt(str(value), context=self.crypto_context)
+
+
+def encrypted_fields() -> list[EncryptedTextField]:
+    """Every encrypted field of every installed model (for key rotation)."""
+    from django.apps import apps
+
+    found: list[EncryptedTextField] = []
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            if isinstance(field, EncryptedTextField):
+                found.append(field)
+    return found

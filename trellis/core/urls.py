@@ -1,0 +1,5 @@
+app_name = "core"
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []

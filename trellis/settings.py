@@ -1,0 +1,239 @@
+"""Trellis settings, read from the environment.
+
+Every setting has a default that works on a laptop (SQLite under var/, console
+email, the database task queue). Production values come from the environment;
+`trellis check` refuses a production configuration with a missing or placeholder
+secret. docs/configuration.md documents every variable read here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.utils.csp import CSP
+
+from trellis.core.config import env_bool, env_int, mailers_from_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("TRELLIS_VAR_DIR", BASE_DIR / "var"))
+
+TRELLIS_ENV = os.environ.get("TRELLIS_ENV", "dev")
+if TRELLIS_ENV not in {"dev", "test", "production"}:
+    raise RuntimeError(f"TRELLIS_ENV must be dev, test or production, not {TRELLIS_ENV!r}")
+PRODUCTION = TRELLIS_ENV == "production"
+
+# Development keys are public on purpose: `trellis check` refuses them in production.
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"  # noqa: S105
+SECRET_KEY = os.environ.get("TRELLIS_SECRET_KEY", "" if PRODUCTION else DEV_SECRET_KEY)
+DEBUG = env_bool("TRELLIS_DEBUG", TRELLIS_ENV == "dev")
+
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get(
+        "TRELLIS_ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver"
+    ).split(",")
+    if h.strip()
+]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("TRELLIS_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+TRELLIS_BASE_URL = os.environ.get("TRELLIS_BASE_URL", "http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_tasks_db",
+    "trellis.core",
+    "trellis.accounts",
+    "trellis.audit",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "trellis.core.middleware.SecurityHeadersMiddleware",
+    "trellis.audit.middleware.AuditOriginMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "trellis.accounts.middleware.SessionTimeoutMiddleware",
+    "trellis.accounts.middleware.MfaRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "trellis.urls"
+WSGI_APPLICATION = "trellis.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "trellis" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "trellis.core.context_processors.trellis",
+            ],
+        },
+    }
+]
+
+# Database: SQLite under var/ by default, PostgreSQL through DATABASE_URL.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'trellis.sqlite3'}")
+_db = dj_database_url.parse(DATABASE_URL)
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    _db.setdefault("OPTIONS", {})
+    if env_bool("TRELLIS_DB_POOL", True):
+        # psycopg's pool; Django keeps no persistent connection alongside it.
+        _db["OPTIONS"]["pool"] = {
+            "min_size": env_int("TRELLIS_DB_POOL_MIN", 2),
+            "max_size": env_int("TRELLIS_DB_POOL_MAX", 10),
+            "timeout": 10,
+        }
+        _db["CONN_MAX_AGE"] = 0
+elif _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db.setdefault("OPTIONS", {})
+    _db["OPTIONS"].update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Background work: django.tasks on the database queue (django-tasks-db).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+if TRELLIS_ENV == "test" and not env_bool("TRELLIS_TEST_REAL_HASHER", False):
+    # Argon2 is deliberately slow; tests that check hashing itself opt back in.
+    PASSWORD_HASHERS = [
+        "trellis.accounts.hashers.FastTestArgon2Hasher",
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
+    ]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "clinic:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+PASSWORD_RESET_TIMEOUT = env_int("TRELLIS_PASSWORD_RESET_TIMEOUT", 60 * 60)
+
+# Sessions: idle timeouts per kind of user and an absolute lifetime.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = env_int("TRELLIS_SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+TRELLIS_STAFF_IDLE_SECONDS = env_int("TRELLIS_STAFF_IDLE_SECONDS", 15 * 60)
+TRELLIS_PATIENT_IDLE_SECONDS = env_int("TRELLIS_PATIENT_IDLE_SECONDS", 30 * 60)
+TRELLIS_SESSION_ABSOLUTE_SECONDS = SESSION_COOKIE_AGE
+
+# Login throttling: after this many failures the account locks, for a time that doubles.
+TRELLIS_LOGIN_FAILURES_BEFORE_LOCK = env_int("TRELLIS_LOGIN_FAILURES_BEFORE_LOCK", 5)
+TRELLIS_LOCKOUT_BASE_SECONDS = env_int("TRELLIS_LOCKOUT_BASE_SECONDS", 60)
+TRELLIS_LOCKOUT_MAX_SECONDS = env_int("TRELLIS_LOCKOUT_MAX_SECONDS", 24 * 60 * 60)
+TRELLIS_INVITATION_DAYS = env_int("TRELLIS_INVITATION_DAYS", 7)
+
+# Field encryption keys: "key-id:base64-32-byte-key,older-id:..." newest first.
+DEV_DATA_KEYS = "dev1:ZGV2LW9ubHktaW5zZWN1cmUtZGF0YS1rZXktMzJieXQ="
+TRELLIS_DATA_KEYS = os.environ.get("TRELLIS_DATA_KEYS", "" if PRODUCTION else DEV_DATA_KEYS)
+
+# Email: EMAIL_URL such as smtp://user:pass@host:587?tls=1, or console:// in development.
+EMAIL_URL = os.environ.get("EMAIL_URL", "" if PRODUCTION else "console://")
+MAILERS = mailers_from_url(EMAIL_URL)
+DEFAULT_FROM_EMAIL = os.environ.get("TRELLIS_FROM_EMAIL", "Trellis <no-reply@trellis.local>")
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "trellis" / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+
+# HTTP security. CSP has no 'unsafe-inline' for scripts anywhere.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "object-src": [CSP.NONE],
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+TRELLIS_PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("TRELLIS_SECURE_COOKIES", PRODUCTION)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = env_bool("TRELLIS_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("TRELLIS_HSTS_SECONDS", 31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+
+OTP_TOTP_ISSUER = "Trellis"
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+TRELLIS_REQUIRE_SERVICES = env_bool("TRELLIS_REQUIRE_SERVICES", False)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("TRELLIS_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+

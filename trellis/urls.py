@@ -1,0 +1,19 @@
+"""Every URL of Trellis. Each app owns its own url module; the authorization matrix
+test (tests/test_authorization_matrix.py) must name every pattern listed here."""
+
+from django.urls import include, path
+
+from trellis.api import api
+
+urlpatterns = [
+    path("", include("trellis.core.urls")),
+    path("", include("trellis.accounts.urls_clinic")),
+    path("accounts/", include("trellis.accounts.urls_auth")),
+    path("clinic/audit/", include("trellis.audit.urls")),
+    path("api/v1/", api.urls),
+]
+
+handler400 = "trellis.core.views.bad_request"
+handler403 = "trellis.core.views.permission_denied"
+handler404 = "trellis.core.views.page_not_found"
+handler500 = "trellis.core.views.server_error"
