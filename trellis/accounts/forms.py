@@ -1,0 +1,77 @@
+"""Forms for signing in and looking after one's own password and two-step verification.
+
+`SetPasswordForm` is shared: the invitation page (clinic side) uses it to let a new
+person choose their first password, with the same validators as everywhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.utils.translation import gettext_lazy as _
+
+from trellis.accounts.models import User
+
+PASSWORD_MAX_LENGTH = 4096  # refuse absurd input before it reaches the (slow) hasher
+
+
+def _password_widget(autocomplete: str) -> forms.PasswordInput:
+    return forms.PasswordInput(attrs={"autocomplete": autocomplete})
+
+
+class SetPasswordForm(forms.Form):
+    """Choose a new password, typed twice; Django's password validators apply.
+
+    `user` may be an unsaved User (for example one built from an invitation's email
+    and name) so the similarity check still compares the password with who they are.
+    The form saves nothing: the calling service sets the password. Read the chosen
+    password from `form.password` once the form is valid.
+    """
+
+    new_password1 = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        max_length=PASSWORD_MAX_LENGTH,
+        widget=_password_widget("new-password"),
+        help_text=_(
+            "At least 10 characters. Avoid common passwords, only numbers, "
+            "or anything close to your name or email address."
+        ),
+    )
+    new_password2 = forms.CharField(
+        label=_("New password again"),
+        strip=False,
+        max_length=PASSWORD_MAX_LENGTH,
+        widget=_password_widget("new-password"),
+        help_text=_("Type the same password again, so we know it is what you meant."),
+    )
+
+    def __init__(self, user: User | None = None, *args: Any, **kwargs: Any) -> None:
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_new_password2(self) -> str:
+        first = self.cleaned_data.get("new_password1")
+        second: str = self.cleaned_data.get("new_password2", "")
+        if first and second and first != second:
+            raise forms.ValidationError(
+                _("The two passwords are not the same. Please type them again."),
+                code="password_mismatch",
+            )
+        return second
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        password = self.cleaned_data.get("new_password2")
+        if password:
+            try:
+                password_validation.validate_password(password, self.user)
+            except forms.ValidationError as error:
+                self.add_error("new_password1", error)
+
+    @property
+    def password(self) -> str:
+        """The chosen password (only once the form is valid)."""
+        return str(self.cleaned_data["new_password1"])
