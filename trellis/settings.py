@@ -9,6 +9,7 @@ secret. docs/configuration.md documents every variable read here.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -19,7 +20,8 @@ from trellis.core.config import env_bool, env_int, mailers_from_url
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TRELLIS_VAR_DIR", BASE_DIR / "var"))
 
-TRELLIS_ENV = os.environ.get("TRELLIS_ENV", "dev")
+# Under pytest the default is the test environment (fast hashing, no console email).
+TRELLIS_ENV = os.environ.get("TRELLIS_ENV", "test" if "pytest" in sys.modules else "dev")
 if TRELLIS_ENV not in {"dev", "test", "production"}:
     raise RuntimeError(f"TRELLIS_ENV must be dev, test or production, not {TRELLIS_ENV!r}")
 PRODUCTION = TRELLIS_ENV == "production"
@@ -184,6 +186,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
