@@ -1,13 +1,37 @@
 # The two set-up commands are `make demo` and `make test`; see README.md.
+# Both create .venv with Python 3.12+ and install Trellis with the versions pinned in
+# requirements.lock the first time (and again whenever pyproject.toml or the lock changes).
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Extra pytest arguments, for example: make test PYTEST_ARGS="-k login -x"
+PYTEST_ARGS ?=
+# Parallel test processes (pytest-xdist); PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= 0
 
-.PHONY: demo test lint typecheck migrations-check venv clean lock
+export TRELLIS_ENV ?= dev
 
-$(STAMP): pyproject.toml requirements.lock
+.DEFAULT_GOAL := all
+.PHONY: all help demo test pytest lint format typecheck migrations-check venv clean lock
+
+# A bare `make` sets up .venv and lists the commands.
+all: venv help
+
+help:
+	@echo "make demo    set up the demo clinic and serve it on http://127.0.0.1:8000"
+	@echo "make test    lint, type-check, check migrations and run every test"
+	@echo "make format  reformat the code with ruff"
+	@echo "make lock    regenerate requirements.lock after changing dependencies"
+	@echo "make clean   remove .venv and the demo database"
+
+$(STAMP): pyproject.toml requirements.lock scripts/find-python
 	@PY=$$(scripts/find-python) || exit 1; \
-	if [ ! -x $(BIN)/python ]; then echo "Creating $(VENV) with $$PY"; "$$PY" -m venv $(VENV) || exit 1; fi
+	if [ -x $(BIN)/python ] && ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+		echo "$(VENV) uses a Python older than 3.12; recreating it"; rm -rf $(VENV); \
+	fi; \
+	if [ ! -x $(BIN)/python ]; then \
+		echo "Creating $(VENV) with $$PY"; "$$PY" -m venv $(VENV) || exit 1; \
+	fi
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	@touch $(STAMP)
@@ -18,18 +42,29 @@ demo: $(STAMP)
 	$(BIN)/trellis migrate --no-input
 	$(BIN)/trellis demo
 
-test: $(STAMP) lint typecheck migrations-check
-	TRELLIS_ENV=test $(BIN)/python -m pytest $(PYTEST_ARGS)
+test: export TRELLIS_ENV = test
+test: lint typecheck migrations-check pytest
+
+pytest: export TRELLIS_ENV = test
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider \
+		$(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
-	TRELLIS_ENV=test $(BIN)/mypy trellis
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
+typecheck: export TRELLIS_ENV = test
+typecheck: $(STAMP)
+	$(BIN)/mypy trellis
+
+migrations-check: export TRELLIS_ENV = test
 migrations-check: $(STAMP)
-	TRELLIS_ENV=test $(BIN)/trellis makemigrations --check --dry-run
+	$(BIN)/trellis makemigrations --check --dry-run
 
 # Regenerates requirements.lock from a clean environment (run after changing dependencies).
 lock:
@@ -39,4 +74,4 @@ lock:
 	/tmp/trellis-lock-venv/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
 
 clean:
-	rm -rf $(VENV) var/*.sqlite3
+	rm -rf $(VENV) var/*.sqlite3 var/*.sqlite3-wal var/*.sqlite3-shm

@@ -1,0 +1,84 @@
+"""`trellis demo`: sets up the simulated clinic once, prints how to sign in, refuses production."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from trellis.accounts.models import Membership, Organization, Role, User
+from trellis.core import personas
+from trellis.core.testing import current_totp
+
+
+def run_demo(*args: str) -> str:
+    out = StringIO()
+    call_command("demo", *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def row_counts() -> dict[str, int]:
+    return {model._meta.label: model._default_manager.count() for model in apps.get_models()}
+
+
+@pytest.mark.django_db
+def test_running_the_demo_twice_leaves_every_table_the_same() -> None:
+    run_demo("--no-serve")
+    after_first = row_counts()
+    run_demo("--no-serve")
+    assert row_counts() == after_first
+    assert after_first["accounts.User"] == len(personas.PERSONAS)
+    assert after_first["accounts.Organization"] == len(personas.CLINICS)
+
+
+@pytest.mark.django_db
+def test_demo_seeds_one_clinic_with_every_kind_of_person() -> None:
+    run_demo("--no-serve")
+    riverside = Organization.objects.get(slug="riverside")
+    roles = list(Membership.objects.filter(organization=riverside).values_list("role", flat=True))
+    for role in (Role.ADMIN, Role.SUPERVISOR, Role.COACH, Role.RESEARCHER):
+        assert role in roles
+    assert roles.count(Role.THERAPIST) >= 2
+    assert roles.count(Role.PATIENT) >= 3
+
+
+@pytest.mark.django_db
+def test_demo_prints_every_login_with_the_staff_totp_secrets() -> None:
+    output = run_demo("--no-serve")
+    assert personas.DEMO_PASSWORD in output
+    for persona in personas.PERSONAS:
+        assert persona.email in output
+        if persona.role == Role.PATIENT:
+            continue
+        secret = personas.totp_key_base32(persona.email)
+        assert secret in output
+        assert f"otpauth://totp/Trellis%3A{persona.email.replace('@', '%40')}?secret={secret}" in output
+    assert "trellis demo --totp EMAIL" in output
+
+
+@pytest.mark.django_db
+def test_demo_totp_prints_the_code_an_authenticator_app_would_show() -> None:
+    run_demo("--no-serve")
+    maria = User.objects.get(email=personas.persona("therapist_maria").email)
+    code = run_demo("--totp", "Maria.Therapist@riverside.example").strip()
+    assert len(code) == 6
+    assert code == current_totp(maria)
+
+
+@pytest.mark.django_db
+def test_demo_totp_for_an_unknown_person_says_which_emails_work() -> None:
+    run_demo("--no-serve")
+    with pytest.raises(CommandError, match="staff emails it prints"):
+        run_demo("--totp", "alex@patients.example")
+
+
+@pytest.mark.django_db
+def test_demo_refuses_to_run_in_production(settings: Any) -> None:
+    settings.PRODUCTION = True
+    with pytest.raises(CommandError, match="production"):
+        run_demo("--no-serve")
+    assert not User.objects.exists()
