@@ -56,7 +56,10 @@ def test_demo_prints_every_login_with_the_staff_totp_secrets() -> None:
             continue
         secret = personas.totp_key_base32(persona.email)
         assert secret in output
-        assert f"otpauth://totp/Trellis%3A{persona.email.replace('@', '%40')}?secret={secret}" in output
+        assert (
+            f"otpauth://totp/Trellis%3A{persona.email.replace('@', '%40')}?secret={secret}"
+            in output
+        )
     assert "trellis demo --totp EMAIL" in output
 
 

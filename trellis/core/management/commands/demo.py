@@ -56,11 +56,15 @@ def demo_logins() -> list[Login]:
     emails = [p.email for p in personas.PERSONAS]
     memberships = {
         m.user.email: m
-        for m in Membership.objects.select_related("user", "organization").filter(user__email__in=emails)
+        for m in Membership.objects.select_related("user", "organization").filter(
+            user__email__in=emails
+        )
     }
     devices = {
         d.user.email: d
-        for d in TOTPDevice.objects.select_related("user").filter(user__email__in=emails, confirmed=True)
+        for d in TOTPDevice.objects.select_related("user").filter(
+            user__email__in=emails, confirmed=True
+        )
     }
     logins = []
     for persona in personas.PERSONAS:
@@ -72,7 +76,7 @@ def demo_logins() -> list[Login]:
             Login(
                 email=persona.email,
                 name=membership.user.full_name,
-                role=Role(membership.role).label,
+                role=str(Role(membership.role).label),
                 clinic=membership.organization.name,
                 totp_secret=b32encode(device.bin_key).decode() if device else None,
                 otpauth_url=device.config_url if device else None,
@@ -84,7 +88,9 @@ def demo_logins() -> list[Login]:
 def current_code(email: str) -> str:
     """The six digits an authenticator app holding this person's secret shows right now."""
     device = (
-        TOTPDevice.objects.filter(user__email__iexact=email.strip(), confirmed=True).order_by("id").first()
+        TOTPDevice.objects.filter(user__email__iexact=email.strip(), confirmed=True)
+        .order_by("id")
+        .first()
     )
     if device is None:
         raise CommandError(
@@ -118,10 +124,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--no-serve", action="store_true", help="Set up the demo and print the logins, then exit."
+            "--no-serve",
+            action="store_true",
+            help="Set up the demo and print the logins, then exit.",
         )
-        parser.add_argument("--host", default=DEFAULT_HOST, help=f"Address to serve on (default {DEFAULT_HOST}).")
-        parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"Port (default {DEFAULT_PORT}).")
+        parser.add_argument(
+            "--host", default=DEFAULT_HOST, help=f"Address to serve on (default {DEFAULT_HOST})."
+        )
+        parser.add_argument(
+            "--port", type=int, default=DEFAULT_PORT, help=f"Port (default {DEFAULT_PORT})."
+        )
         parser.add_argument(
             "--totp",
             metavar="EMAIL",
@@ -174,7 +186,9 @@ class Command(BaseCommand):
         widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
 
         def line(cells: tuple[str, ...]) -> str:
-            return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
+            return "  ".join(
+                cell.ljust(width) for cell, width in zip(cells, widths, strict=True)
+            ).rstrip()
 
         out.write(self.style.MIGRATE_HEADING(line(headers)))
         for row in rows:
@@ -208,7 +222,8 @@ class Command(BaseCommand):
                 children.append((name, subprocess.Popen([*trellis, name])))
             else:
                 self.stderr.write(
-                    f"`trellis {name}` is not available in this version; background jobs will not run."
+                    f"`trellis {name}` is not available in this version, "
+                    "so background jobs will not run."
                 )
         if "serve" in commands:
             web = [*trellis, "serve", "--host", host, "--port", str(port), "--workers", "1"]
@@ -231,7 +246,9 @@ class Command(BaseCommand):
             signal.signal(signal.SIGTERM, previous)
             self.stop(children)
         if exit_code:
-            raise CommandError(f"The demo stopped because a process exited with status {exit_code}.")
+            raise CommandError(
+                f"The demo stopped because a process exited with status {exit_code}."
+            )
 
     def watch(self, children: list[tuple[str, subprocess.Popen[bytes]]]) -> int:
         """Wait until any child stops: the demo is only whole with all of them running."""
