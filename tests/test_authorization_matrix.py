@@ -50,8 +50,10 @@ def url_names(patterns: list[Any] | None = None, namespace: str = "") -> set[str
     found: set[str] = set()
     for entry in patterns if patterns is not None else get_resolver().url_patterns:
         if isinstance(entry, URLResolver):
-            inner = f"{namespace}:{entry.namespace}" if namespace and entry.namespace else (
-                entry.namespace or namespace
+            inner = (
+                f"{namespace}:{entry.namespace}"
+                if namespace and entry.namespace
+                else (entry.namespace or namespace)
             )
             if inner == "api":
                 continue  # operations are enumerated from the OpenAPI schema instead
@@ -85,7 +87,9 @@ def test_every_url_and_api_operation_is_declared() -> None:
 
 def test_every_declaration_names_every_principal() -> None:
     for route in ROUTES.values():
-        assert set(route.expect) == set(PRINCIPALS), f"{route.name} does not decide for every principal"
+        assert set(route.expect) == set(PRINCIPALS), (
+            f"{route.name} does not decide for every principal"
+        )
 
 
 def _outcome(response: Any, method: str) -> Outcome | str:
@@ -151,7 +155,11 @@ def test_route_gives_declared_outcome(cast: Any, route_name: str, principal: str
     if route.name.split(" ", 1)[0] in {m.upper() for m in OPERATION_METHODS}:
         method, path = _api_path(route, args)
         response = client.generic(
-            method, path, json.dumps(body) if body else "", content_type="application/json", headers=headers
+            method,
+            path,
+            json.dumps(body) if body else "",
+            content_type="application/json",
+            headers=headers,
         )
     else:
         method = route.method

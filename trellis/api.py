@@ -82,13 +82,20 @@ def error_body(detail: str, errors: list[dict[str, str]] | None = None) -> dict[
 
 
 def _field_name(loc: Any) -> str:
-    parts = [str(p) for p in (loc or []) if p not in ("body", "query", "path", "payload", "header", "cookie")]
+    parts = [
+        str(p)
+        for p in (loc or [])
+        if p not in ("body", "query", "path", "payload", "header", "cookie")
+    ]
     return ".".join(parts) or "body"
 
 
 @api.exception_handler(NinjaValidationError)
 def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-    errors = [{"field": _field_name(e.get("loc")), "message": str(e.get("msg", "Invalid value."))} for e in exc.errors]
+    errors = [
+        {"field": _field_name(e.get("loc")), "message": str(e.get("msg", "Invalid value."))}
+        for e in exc.errors
+    ]
     return api.create_response(request, error_body("The request is not valid.", errors), status=422)
 
 
@@ -98,7 +105,9 @@ def _model_validation_error(request: HttpRequest, exc: DjangoValidationError) ->
     if hasattr(exc, "error_dict"):
         for field, messages in exc.message_dict.items():
             for message in messages:
-                errors.append({"field": "body" if field == "__all__" else field, "message": message})
+                errors.append(
+                    {"field": "body" if field == "__all__" else field, "message": message}
+                )
     else:
         errors = [{"field": "body", "message": m} for m in exc.messages]
     return api.create_response(request, error_body("The request is not valid.", errors), status=422)
@@ -106,7 +115,9 @@ def _model_validation_error(request: HttpRequest, exc: DjangoValidationError) ->
 
 @api.exception_handler(AuthenticationError)
 def _authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    message = str(exc) if str(exc) and str(exc) != "Unauthorized" else "Sign in or send an API token."
+    message = (
+        str(exc) if str(exc) and str(exc) != "Unauthorized" else "Sign in or send an API token."
+    )
     return api.create_response(request, error_body(message), status=401)
 
 

@@ -59,7 +59,9 @@ class Team(TimestampedModel):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "name"], name="accounts_team_unique_name")
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="accounts_team_unique_name"
+            )
         ]
 
     def __str__(self) -> str:
@@ -101,7 +103,7 @@ class User(AbstractBaseUser, TimestampedModel):
     locked_until = models.DateTimeField(null=True, blank=True)
     mfa_opt_in = models.BooleanField(default=False, help_text=_("A patient who chose to use MFA."))
 
-    objects: ClassVar[UserManager] = UserManager()  # type: ignore[misc,assignment]
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -125,15 +127,21 @@ class Membership(TimestampedModel):
     """A person's role at one clinic, optionally in one of its teams."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
     role = models.CharField(max_length=20, choices=Role.choices)
-    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="memberships")
+    team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="memberships"
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["organization__name", "role"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "organization"], name="accounts_membership_one_per_org")
+            models.UniqueConstraint(
+                fields=["user", "organization"], name="accounts_membership_one_per_org"
+            )
         ]
         indexes = [models.Index(fields=["organization", "role"], name="accounts_mem_org_role")]
 
@@ -148,7 +156,9 @@ class Membership(TimestampedModel):
 class Invitation(TimestampedModel):
     """A single-use, expiring link that lets a person set a password and join a clinic."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
     email = models.EmailField()
     full_name = models.CharField(max_length=200, blank=True)
     role = models.CharField(max_length=20, choices=Role.choices)
@@ -157,7 +167,9 @@ class Invitation(TimestampedModel):
     invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
-    accepted_user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    accepted_user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -186,7 +198,9 @@ class TokenScope(models.TextChoices):
 class ApiToken(TimestampedModel):
     """A bearer token for an integration, scoped to one clinic; the secret is shown once."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_tokens")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="api_tokens"
+    )
     name = models.CharField(max_length=200)
     prefix = models.CharField(max_length=12, db_index=True)
     token_hash = models.CharField(max_length=64, unique=True)

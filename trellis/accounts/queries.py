@@ -76,8 +76,13 @@ def is_staff(user: Any) -> bool:
 
 
 def membership_in(user: Any, organization: Organization | uuid.UUID | str) -> Membership | None:
-    org_id = getattr(organization, "pk", organization)
-    return active_memberships(user).filter(organization_id=org_id).select_related("organization").first()
+    org_id: Any = getattr(organization, "pk", organization)
+    return (
+        active_memberships(user)
+        .filter(organization_id=org_id)
+        .select_related("organization")
+        .first()
+    )
 
 
 def primary_membership(user: Any) -> Membership | None:
@@ -96,7 +101,7 @@ def organizations_with(user: Any, capability: Capability) -> QuerySet[Organizati
 
 
 def can(user: Any, capability: Capability, organization: Organization | uuid.UUID | str) -> bool:
-    org_id = getattr(organization, "pk", organization)
+    org_id: Any = getattr(organization, "pk", organization)
     return organizations_with(user, capability).filter(pk=org_id).exists()
 
 
@@ -134,7 +139,11 @@ def memberships_for(user: Any) -> QuerySet[Membership]:
         Q(user=user)
         | Q(organization_id__in=staff_orgs, role__in=STAFF_ROLES)
         | Q(organization_id__in=admin_orgs)
-        | Q(role=Role.PATIENT, user__in=patients_for(user).values("pk"), organization_id__in=staff_orgs)
+        | Q(
+            role=Role.PATIENT,
+            user__in=patients_for(user).values("pk"),
+            organization_id__in=staff_orgs,
+        )
     ).select_related("user", "organization", "team")
 
 
@@ -142,7 +151,9 @@ def users_for(user: Any) -> QuerySet[User]:
     """People whose name and contact the person may see."""
     if not _authenticated(user):
         return User.objects.none()
-    return User.objects.filter(Q(pk=user.pk) | Q(pk__in=memberships_for(user).values("user_id"))).distinct()
+    return User.objects.filter(
+        Q(pk=user.pk) | Q(pk__in=memberships_for(user).values("user_id"))
+    ).distinct()
 
 
 def teams_for(user: Any) -> QuerySet[Team]:
@@ -151,11 +162,15 @@ def teams_for(user: Any) -> QuerySet[Team]:
 
 
 def api_tokens_for(user: Any) -> QuerySet[ApiToken]:
-    return ApiToken.objects.filter(organization__in=organizations_with(user, Capability.MANAGE_TOKENS))
+    return ApiToken.objects.filter(
+        organization__in=organizations_with(user, Capability.MANAGE_TOKENS)
+    )
 
 
 def invitations_for(user: Any) -> QuerySet[Invitation]:
-    return Invitation.objects.filter(organization__in=organizations_with(user, Capability.MANAGE_PEOPLE))
+    return Invitation.objects.filter(
+        organization__in=organizations_with(user, Capability.MANAGE_PEOPLE)
+    )
 
 
 def _get_or_404(queryset: QuerySet[Any], pk: Any) -> Any:
@@ -195,3 +210,14 @@ def access_api_token(user: Any, pk: Any) -> ApiToken:
 
 def access_invitation(user: Any, pk: Any) -> Invitation:
     return _get_or_404(invitations_for(user), pk)
+
+
+def care_team_for(user: Any) -> QuerySet[Membership]:
+    """The coaches and therapists of a patient's team(s): the names a patient may see."""
+    patient_teams = active_memberships(user).filter(role=Role.PATIENT, team__isnull=False)
+    return Membership.objects.filter(
+        is_active=True,
+        role__in=CLINICAL_ROLES - {Role.SUPERVISOR},
+        team_id__in=patient_teams.values("team_id"),
+        organization_id__in=patient_teams.values("organization_id"),
+    ).select_related("user", "team")

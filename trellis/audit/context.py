@@ -12,7 +12,7 @@ class Origin:
     user_agent: str = ""
 
 
-_origin: ContextVar[Origin] = ContextVar("trellis_audit_origin", default=Origin())
+_origin: ContextVar[Origin] = ContextVar("trellis_audit_origin", default=Origin())  # noqa: B039 (frozen)
 
 
 def current_origin() -> Origin:

@@ -120,7 +120,10 @@ def verify_chain(
         for event in batch:
             if event.prev_hash != expected_prev:
                 return VerifyResult(
-                    verified, event.pk, "its link to the previous event does not match (a row before it was changed or removed)"
+                    verified,
+                    event.pk,
+                    "its link to the previous event does not match "
+                    "(a row before it was changed or removed)",
                 )
             if link_hash(event.prev_hash, _fields(event)) != event.hash:
                 return VerifyResult(verified, event.pk, "its content no longer matches its hash")
@@ -134,6 +137,7 @@ def verify_chain(
         return VerifyResult(
             verified,
             head.last_event_id,
-            "the chain head names a later event than the table holds (events were removed from the end)",
+            "the chain head names a later event than the table holds "
+            "(events were removed from the end)",
         )
     return VerifyResult(verified)

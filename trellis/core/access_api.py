@@ -3,5 +3,9 @@
 from trellis.core.matrix import ALLOWED, Route, expect
 
 ROUTES = [
-    Route("api:openapi-json", expect(ALLOWED), note="The schema describes endpoints; it holds no data."),
+    Route(
+        "api:openapi-json",
+        expect(ALLOWED),
+        note="The schema describes endpoints; it holds no data.",
+    ),
 ]

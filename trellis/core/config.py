@@ -50,7 +50,9 @@ def mailers_from_url(url: str) -> dict[str, Any]:
     if scheme == "memory":
         return {"default": {"BACKEND": backends + "locmem.EmailBackend"}}
     if scheme not in {"smtp", "smtps"}:
-        raise RuntimeError(f"EMAIL_URL must start with smtp://, smtps:// or console://; got {scheme}://")
+        raise RuntimeError(
+            f"EMAIL_URL must start with smtp://, smtps:// or console://; got {scheme}://"
+        )
     query = parse_qs(parsed.query)
     return {
         "default": {

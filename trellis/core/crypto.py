@@ -63,7 +63,9 @@ def parse_keys(spec: str) -> KeyRing:
         except (binascii.Error, ValueError):
             raise KeyConfigurationError(f"data key {kid!r} is not valid base64") from None
         if len(key) != 32:
-            raise KeyConfigurationError(f"data key {kid!r} must be 32 bytes (AES-256), not {len(key)}")
+            raise KeyConfigurationError(
+                f"data key {kid!r} must be 32 bytes (AES-256), not {len(key)}"
+            )
         seen.add(kid)
         pairs.append((kid, key))
     if not pairs:

@@ -38,19 +38,59 @@ TEAMS = {"riverside": ["Anxiety team", "Mood team"], "hillside": ["Wellbeing tea
 
 PERSONAS: tuple[Persona, ...] = (
     Persona("admin_avery", "avery.admin@riverside.example", "Avery Quinn", Role.ADMIN, None),
-    Persona("supervisor_ruth", "ruth.supervisor@riverside.example", "Ruth Okafor", Role.SUPERVISOR, "Anxiety team"),
-    Persona("therapist_maria", "maria.therapist@riverside.example", "Maria Lindqvist", Role.THERAPIST, "Anxiety team"),
-    Persona("therapist_sam", "sam.therapist@riverside.example", "Sam Whitaker", Role.THERAPIST, "Mood team"),
-    Persona("coach_jordan", "jordan.coach@riverside.example", "Jordan Ellis", Role.COACH, "Anxiety team"),
-    Persona("researcher_lee", "lee.researcher@riverside.example", "Lee Moreno", Role.RESEARCHER, None),
+    Persona(
+        "supervisor_ruth",
+        "ruth.supervisor@riverside.example",
+        "Ruth Okafor",
+        Role.SUPERVISOR,
+        "Anxiety team",
+    ),
+    Persona(
+        "therapist_maria",
+        "maria.therapist@riverside.example",
+        "Maria Lindqvist",
+        Role.THERAPIST,
+        "Anxiety team",
+    ),
+    Persona(
+        "therapist_sam",
+        "sam.therapist@riverside.example",
+        "Sam Whitaker",
+        Role.THERAPIST,
+        "Mood team",
+    ),
+    Persona(
+        "coach_jordan", "jordan.coach@riverside.example", "Jordan Ellis", Role.COACH, "Anxiety team"
+    ),
+    Persona(
+        "researcher_lee", "lee.researcher@riverside.example", "Lee Moreno", Role.RESEARCHER, None
+    ),
     Persona("patient_alex", "alex@patients.example", "Alex Rivera", Role.PATIENT, "Anxiety team"),
-    Persona("patient_blair", "blair@patients.example", "Blair Nakamura", Role.PATIENT, "Anxiety team"),
+    Persona(
+        "patient_blair", "blair@patients.example", "Blair Nakamura", Role.PATIENT, "Anxiety team"
+    ),
     Persona("patient_casey", "casey@patients.example", "Casey Brooks", Role.PATIENT, "Mood team"),
     Persona("patient_devon", "devon@patients.example", "Devon Achebe", Role.PATIENT, "Mood team"),
     Persona("patient_emery", "emery@patients.example", "Emery Walsh", Role.PATIENT, "Anxiety team"),
-    Persona("admin_hana", "hana.admin@hillside.example", "Hana Virtanen", Role.ADMIN, None, "hillside"),
-    Persona("therapist_otto", "otto.therapist@hillside.example", "Otto Lehtinen", Role.THERAPIST, "Wellbeing team", "hillside"),
-    Persona("patient_farah", "farah@patients.example", "Farah Haddad", Role.PATIENT, "Wellbeing team", "hillside"),
+    Persona(
+        "admin_hana", "hana.admin@hillside.example", "Hana Virtanen", Role.ADMIN, None, "hillside"
+    ),
+    Persona(
+        "therapist_otto",
+        "otto.therapist@hillside.example",
+        "Otto Lehtinen",
+        Role.THERAPIST,
+        "Wellbeing team",
+        "hillside",
+    ),
+    Persona(
+        "patient_farah",
+        "farah@patients.example",
+        "Farah Haddad",
+        Role.PATIENT,
+        "Wellbeing team",
+        "hillside",
+    ),
 )
 
 
@@ -94,7 +134,9 @@ def build(*, with_mfa: bool = True) -> Cast:
     for persona in PERSONAS:
         org = cast.clinics[persona.clinic]
         membership = (
-            Membership.objects.select_related("user").filter(user__email=persona.email, organization=org).first()
+            Membership.objects.select_related("user")
+            .filter(user__email=persona.email, organization=org)
+            .first()
         )
         if membership is None:
             membership = services.create_person(
@@ -108,7 +150,10 @@ def build(*, with_mfa: bool = True) -> Cast:
             )
             if with_mfa and persona.role != Role.PATIENT:
                 services.enroll_totp(
-                    user=membership.user, actor=None, key_hex=totp_key_hex(persona.email), confirmed=True
+                    user=membership.user,
+                    actor=None,
+                    key_hex=totp_key_hex(persona.email),
+                    confirmed=True,
                 )
         cast.people[persona.key] = membership.user
         cast.memberships[persona.key] = membership

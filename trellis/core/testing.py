@@ -12,7 +12,6 @@ from email.message import Message
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -110,7 +109,11 @@ def smtp_server() -> Iterator[SmtpServer]:
     class Handler:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             captured.messages.append(
-                CapturedMail(envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(envelope.content))
+                CapturedMail(
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    message_from_bytes(envelope.content),
+                )
             )
             return "250 Message accepted for delivery"
 

@@ -20,7 +20,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"Unknown time zone {name!r}; use an IANA name such as Europe/Helsinki") from None
+        raise ValueError(
+            f"Unknown time zone {name!r}; use an IANA name such as Europe/Helsinki"
+        ) from None
 
 
 def is_valid_zone(name: str) -> bool:

@@ -13,17 +13,28 @@ def _error(request: HttpRequest, status: int, title: str, message: str) -> HttpR
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, 400, "That request could not be understood", "Please go back and try again.")
+    return _error(
+        request, 400, "That request could not be understood", "Please go back and try again."
+    )
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    message = str(exception) if exception and str(exception) else "You do not have access to this page."
+    message = (
+        str(exception) if exception and str(exception) else "You do not have access to this page."
+    )
     return _error(request, 403, "Not allowed", message)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, 404, "Page not found", "This page does not exist, or you do not have access to it.")
+    return _error(
+        request, 404, "Page not found", "This page does not exist, or you do not have access to it."
+    )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return _error(request, 500, "Something went wrong", "The problem has been logged. Please try again shortly.")
+    return _error(
+        request,
+        500,
+        "Something went wrong",
+        "The problem has been logged. Please try again shortly.",
+    )

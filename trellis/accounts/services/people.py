@@ -26,7 +26,9 @@ def create_organization(
         raise ValidationError({"name": "A clinic needs a name."})
     if not timeutil.is_valid_zone(time_zone):
         raise ValidationError({"time_zone": f"Unknown time zone {time_zone!r}."})
-    org = Organization(name=name.strip(), slug=slug or slugify(name)[:80], time_zone=time_zone, locale=locale)
+    org = Organization(
+        name=name.strip(), slug=slug or slugify(name)[:80], time_zone=time_zone, locale=locale
+    )
     if crisis_resources:
         org.crisis_resources = crisis_resources
     org.full_clean()
@@ -66,7 +68,9 @@ def create_person(
     email = User.objects.normalize_email(email.strip()).lower()
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationError({"email": "Someone with this email address already has an account."})
-    user = User(email=email, full_name=full_name.strip(), preferred_name=preferred_name, phone=phone)
+    user = User(
+        email=email, full_name=full_name.strip(), preferred_name=preferred_name, phone=phone
+    )
     if password:
         from django.contrib.auth.password_validation import validate_password
 
@@ -76,7 +80,9 @@ def create_person(
         user.set_unusable_password()
     user.full_clean()
     user.save()
-    membership = Membership.objects.create(user=user, organization=organization, role=role, team=team)
+    membership = Membership.objects.create(
+        user=user, organization=organization, role=role, team=team
+    )
     patient = user if role == Role.PATIENT else None
     audit.record(
         action="user.create",
@@ -95,7 +101,9 @@ def change_role(*, membership: Membership, role: str, actor: User) -> Membership
     if role not in Role.values:
         raise ValidationError({"role": f"Unknown role {role!r}."})
     if (membership.role == Role.PATIENT) != (role == Role.PATIENT):
-        raise ValidationError({"role": "A patient account cannot become a staff account, or the reverse."})
+        raise ValidationError(
+            {"role": "A patient account cannot become a staff account, or the reverse."}
+        )
     if membership.user_id == actor.pk:
         raise ValidationError({"role": "You cannot change your own role; ask another admin."})
     old = membership.role
