@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+import structlog
 from django.utils.csp import CSP
 
 from trellis.core.config import env_bool, env_int, mailers_from_url
@@ -234,10 +235,28 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 TRELLIS_REQUIRE_SERVICES = env_bool("TRELLIS_REQUIRE_SERVICES", False)
 
+# Logs: one JSON object per line in production (for the log pipeline), readable lines otherwise.
+# Patient data never goes into logs; identifiers only.
+LOG_FORMAT = os.environ.get("TRELLIS_LOG_FORMAT", "json" if PRODUCTION else "console")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {
+            "()": "structlog.stdlib.ProcessorFormatter",
+            "processors": [
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.JSONRenderer(),
+            ],
+            "foreign_pre_chain": [
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+        },
+        "console": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("TRELLIS_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
