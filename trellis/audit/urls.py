@@ -1,5 +1,12 @@
+"""The audit trail pages, mounted at /clinic/audit/."""
+
+from django.urls import URLPattern, URLResolver, path
+
+from trellis.audit import views
+
 app_name = "audit"
 
-from django.urls import URLPattern, URLResolver
-
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.events, name="events"),
+    path("export.csv", views.export_csv, name="export"),
+]

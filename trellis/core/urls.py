@@ -1,5 +1,11 @@
+"""Pages that belong to no clinic app: the health check."""
+
+from django.urls import URLPattern, URLResolver, path
+
+from trellis.core import views
+
 app_name = "core"
 
-from django.urls import URLPattern, URLResolver
-
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("healthz", views.healthz, name="healthz"),
+]

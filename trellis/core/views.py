@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from trellis.core import health, timeutil
 
 
 def _error(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
@@ -38,3 +41,13 @@ def server_error(request: HttpRequest) -> HttpResponse:
         "Something went wrong",
         "The problem has been logged. Please try again shortly.",
     )
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    """For load balancers and monitoring: 200 when the database and task queue answer,
+    503 when either does not. No sign-in, and nothing about any person."""
+    body, healthy = health.report(now=timeutil.now())
+    response = JsonResponse(body, status=200 if healthy else 503)
+    response["Cache-Control"] = "no-store"
+    return response

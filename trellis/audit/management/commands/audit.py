@@ -1,0 +1,144 @@
+"""`trellis audit verify` and `trellis audit report`: checking and reading the audit trail.
+
+verify  walks the whole hash chain; exits 0 saying how many events verified, or 1
+        naming the first event that does not verify (someone changed or removed rows).
+report  prints every event about one patient, or by or about one person, as a table
+        or as CSV; the report itself is recorded in the trail.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from argparse import ArgumentParser, ArgumentTypeError
+from datetime import date, datetime, time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from trellis import audit
+from trellis.audit import export
+from trellis.audit.models import AuditEvent
+from trellis.audit.queries import events_about
+from trellis.audit.services import verify_chain
+from trellis.core import timeutil
+
+BATCH = 5000
+
+
+def _uuid(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise ArgumentTypeError(f"{raw!r} is not an id (expected a UUID)") from None
+
+
+def _moment(raw: str) -> datetime:
+    """A date (midnight UTC) or an ISO 8601 date and time (UTC if no offset is given)."""
+    try:
+        if len(raw) == 10:
+            return datetime.combine(date.fromisoformat(raw), time(0), tzinfo=timeutil.UTC)
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ArgumentTypeError(f"{raw!r} is not a date (YYYY-MM-DD) or date and time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timeutil.UTC)
+
+
+class Command(BaseCommand):
+    help = "Verify the audit trail's hash chain, or report the events about a person."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        sub = parser.add_subparsers(dest="subcommand", required=True, metavar="{verify,report}")
+        verify = sub.add_parser("verify", help="Check every audit event against the hash chain.")
+        verify.add_argument("--batch-size", type=int, default=BATCH)
+        report = sub.add_parser("report", help="Print the audit events about a patient or person.")
+        who = report.add_mutually_exclusive_group(required=True)
+        who.add_argument("--patient", type=_uuid, help="Events about this patient (their id).")
+        who.add_argument("--user", type=_uuid, help="Events by or about this person (their id).")
+        report.add_argument("--since", type=_moment, help="From this date or time (UTC).")
+        report.add_argument(
+            "--until", type=_moment, help="Up to (not including) this date or time."
+        )
+        report.add_argument("--csv", action="store_true", help="Print CSV instead of a table.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["subcommand"] == "verify":
+            self.verify(options["batch_size"])
+        else:
+            self.report(options)
+
+    # verify ---------------------------------------------------------------------
+
+    def verify(self, batch_size: int) -> None:
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1")
+        total = AuditEvent.objects.count()
+        show_progress = total > batch_size
+
+        def progress(done: int) -> None:
+            if show_progress:
+                self.stderr.write(f"  {done} of about {total} events checked")
+
+        result = verify_chain(batch_size=batch_size, progress=progress)
+        if result.ok:
+            self.stdout.write(f"{result.verified} audit events verified")
+            return
+        self.stderr.write(self._describe_break(result.broken_event, result.reason, result.verified))
+        sys.exit(1)
+
+    def _describe_break(self, event_pk: int | None, reason: str, verified: int) -> str:
+        event = AuditEvent.objects.filter(pk=event_pk).first()
+        lines = [f"Audit chain broken after {verified} verified events."]
+        if event is None:
+            lines.append(f"First failing row: id={event_pk} (no longer in the table)")
+        else:
+            lines.append(
+                "First failing row: "
+                f"id={event.pk} event_id={event.event_id} action={event.action} "
+                f"time={event.occurred_at.astimezone(timeutil.UTC).isoformat()}"
+            )
+            before = AuditEvent.objects.filter(id__lt=event.pk).order_by("-id").first()
+            missing_from = (before.pk if before else 0) + 1
+            if "link" in reason and missing_from < event.pk:
+                lines.append(
+                    f"Note: no events with ids {missing_from}..{event.pk - 1} are in the table "
+                    "(removed, or never committed)."
+                )
+        lines.append(f"Reason: {reason}")
+        return "\n".join(lines)
+
+    # report ---------------------------------------------------------------------
+
+    def report(self, options: dict[str, Any]) -> None:
+        patient, user = options["patient"], options["user"]
+        since, until = options["since"], options["until"]
+        events = events_about(patient=patient, user=user, since=since, until=until)
+        with transaction.atomic():
+            audit.record(
+                action="audit.report",
+                actor_label="trellis audit report",
+                patient=patient,
+                object_type="accounts.user",
+                object_id=str(patient or user),
+                details={
+                    "patient": str(patient or ""),
+                    "user": str(user or ""),
+                    "since": since.isoformat() if since else "",
+                    "until": until.isoformat() if until else "",
+                    "format": "csv" if options["csv"] else "table",
+                },
+            )
+        if options["csv"]:
+            for line in export.csv_lines(events.iterator(chunk_size=2000)):
+                self.stdout.write(line, ending="")
+            return
+        count = 0
+        self.stdout.write(f"{'time (UTC)':<20}  {'action':<28}  {'by':<32}  object")
+        for event in events.iterator(chunk_size=2000):
+            count += 1
+            when = event.occurred_at.astimezone(timeutil.UTC).strftime("%Y-%m-%d %H:%M:%S")
+            who = event.actor_label or "system"
+            what = f"{event.object_type} {event.object_id}".strip()
+            self.stdout.write(f"{when:<20}  {event.action:<28}  {who:<32}  {what}")
+        self.stdout.write(f"{count} events")

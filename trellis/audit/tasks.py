@@ -1,0 +1,51 @@
+"""Background jobs of the audit trail."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.tasks import task
+
+from trellis import audit
+from trellis.audit.services import verify_chain
+from trellis.core.periodic import periodic
+
+logger = logging.getLogger(__name__)
+
+
+@periodic(every=timedelta(days=1))
+@task
+def verify_audit_chain() -> dict[str, Any]:
+    """Daily: walk the whole audit chain, and record in the trail whether it held.
+
+    A break is logged as an error too, so the clinic's log monitoring raises it.
+    """
+    result = verify_chain()
+    with transaction.atomic():
+        if result.ok:
+            audit.record(
+                action="audit.verified",
+                actor_label="daily audit check",
+                details={"verified": result.verified},
+            )
+        else:
+            audit.record(
+                action="audit.verify_failed",
+                actor_label="daily audit check",
+                details={
+                    "verified": result.verified,
+                    "first_failing_row": result.broken_event,
+                    "reason": result.reason,
+                },
+            )
+    if not result.ok:
+        logger.error(
+            "audit chain check failed at row id=%s after %s verified events: %s",
+            result.broken_event,
+            result.verified,
+            result.reason,
+        )
+    return {"ok": result.ok, "verified": result.verified, "broken_event": result.broken_event}
