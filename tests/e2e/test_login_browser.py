@@ -1,0 +1,50 @@
+"""A therapist signs in the way she would at the clinic: email, password, then her TOTP code."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from trellis.core import personas
+from trellis.core.testing import current_totp
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in_with_password(page: Any, email: str) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(personas.DEMO_PASSWORD)
+    page.get_by_role("button", name=re.compile("sign in|log in", re.I)).click()
+    expect(page).to_have_url(re.compile(r"/accounts/mfa/verify/"))
+
+
+def enter_code(page: Any, code: str) -> None:
+    page.get_by_label(re.compile("code", re.I)).first.fill(code)
+    page.get_by_role("button", name=re.compile("verify|continue|sign in", re.I)).click()
+
+
+def test_therapist_signs_in_with_password_and_totp_and_sees_her_home_page(
+    page: Any, cast: personas.Cast, live_server: Any
+) -> None:
+    maria = cast["therapist_maria"]
+    sign_in_with_password(page, maria.email)
+    enter_code(page, current_totp(maria))
+    expect(page).to_have_url(f"{live_server.url}/")
+    expect(page.locator("body")).to_contain_text(maria.full_name)
+
+
+def test_wrong_totp_code_keeps_the_therapist_out_with_an_error(
+    page: Any, cast: personas.Cast, live_server: Any
+) -> None:
+    maria = cast["therapist_maria"]
+    sign_in_with_password(page, maria.email)
+    wrong = f"{(int(current_totp(maria)) + 500_000) % 1_000_000:06d}"
+    enter_code(page, wrong)
+    expect(page).to_have_url(re.compile(r"/accounts/mfa/verify/"))
+    expect(page.locator("[role=alert], .error, .errorlist").first).to_be_visible()
+    page.goto("/")
+    expect(page).not_to_have_url(f"{live_server.url}/")
