@@ -75,3 +75,78 @@ class SetPasswordForm(forms.Form):
     def password(self) -> str:
         """The chosen password (only once the form is valid)."""
         return str(self.cleaned_data["new_password1"])
+
+
+class LoginForm(forms.Form):
+    """Email and password. Whether they match is decided by the sign-in service."""
+
+    email = forms.EmailField(
+        label=_("Email address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        max_length=PASSWORD_MAX_LENGTH,
+        widget=_password_widget("current-password"),
+    )
+
+
+class CodeForm(forms.Form):
+    """A six-digit authenticator code (or, where allowed, a recovery code)."""
+
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "spellcheck": "false"}
+        ),
+    )
+
+    def __init__(
+        self, *args: Any, allow_recovery: bool = True, label: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["code"]
+        if label:
+            field.label = label
+        if allow_recovery:
+            field.help_text = _(
+                "The 6-digit code your authenticator app shows now, or one of your "
+                "recovery codes (such as abcde-fghjk)."
+            )
+        else:
+            field.help_text = _("The 6-digit code your authenticator app shows now.")
+            field.widget.attrs["inputmode"] = "numeric"
+
+
+class PasswordResetRequestForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Email address"),
+        max_length=254,
+        help_text=_("The address you sign in with."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
+class PasswordChangeForm(SetPasswordForm):
+    """The current password, then the new one twice."""
+
+    field_order = ["old_password", "new_password1", "new_password2"]
+
+    old_password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        max_length=PASSWORD_MAX_LENGTH,
+        widget=_password_widget("current-password"),
+    )
+
+    def clean_old_password(self) -> str:
+        old: str = self.cleaned_data.get("old_password", "")
+        if self.user is None or not self.user.check_password(old):
+            raise forms.ValidationError(
+                _("That is not your current password. Please type it again."),
+                code="password_incorrect",
+            )
+        return old

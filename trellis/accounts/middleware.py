@@ -6,18 +6,20 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext
 
 from trellis.accounts.queries import is_staff
 
 LAST_SEEN = "trellis_last_seen"
 LOGIN_AT = "trellis_login_at"
 IS_STAFF = "trellis_is_staff"
+# Why the last session ended, for the sign-in page to explain (set after logout).
+SIGNED_OUT_REASON = "trellis_signed_out_reason"
 # Refreshing the idle clock at most this often keeps session writes rare.
 TOUCH_EVERY_SECONDS = 30
 
@@ -51,25 +53,37 @@ class SessionTimeoutMiddleware:
                 if staff_flag(request)
                 else settings.TRELLIS_PATIENT_IDLE_SECONDS
             )
-            reason = ""
+            reason: dict[str, object] = {}
             if now - last_seen > idle_limit:
-                reason = f"You were signed out after {idle_limit // 60} minutes without activity."
+                reason = {"kind": "idle", "minutes": int(idle_limit) // 60}
             elif now - login_at > settings.TRELLIS_SESSION_ABSOLUTE_SECONDS:
-                reason = "Your session reached its maximum length. Please sign in again."
+                reason = {"kind": "absolute"}
             if reason:
                 return self._expire(request, reason)
             if now - last_seen >= TOUCH_EVERY_SECONDS or LAST_SEEN not in session:
                 session[LAST_SEEN] = now
         return self.get_response(request)
 
-    def _expire(self, request: HttpRequest, reason: str) -> HttpResponse:
+    def _expire(self, request: HttpRequest, reason: dict[str, object]) -> HttpResponse:
         from trellis import audit
 
-        audit.record(action="auth.session_expired", actor=request.user, details={"reason": reason})
+        audit.record(
+            action="auth.session_expired",
+            actor=request.user,
+            subject=request.user,  # type: ignore[arg-type]
+            details=reason,
+        )
         logout(request)
         if _is_api(request):
-            return JsonResponse({"detail": reason, "errors": []}, status=401)
-        messages.info(request, reason)
+            detail = (
+                gettext("Your session timed out. Please sign in again.")
+                if reason["kind"] == "idle"
+                else gettext("Your session reached its maximum length. Please sign in again.")
+            )
+            return JsonResponse({"detail": detail, "errors": []}, status=401)
+        # The message framework has not run yet at this point in the stack, so the
+        # reason travels in the fresh session and the sign-in page words it.
+        request.session[SIGNED_OUT_REASON] = reason
         login_url = reverse(settings.LOGIN_URL)
         return redirect(f"{login_url}?{urlencode({'next': request.get_full_path()})}")
 
@@ -95,7 +109,10 @@ class MfaRequiredMiddleware:
         ):
             if _is_api(request):
                 return JsonResponse(
-                    {"detail": "Finish two-step verification before using the API.", "errors": []},
+                    {
+                        "detail": gettext("Finish two-step verification before using the API."),
+                        "errors": [],
+                    },
                     status=403,
                 )
             from trellis.accounts.mfa import has_confirmed_device

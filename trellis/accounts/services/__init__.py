@@ -1,6 +1,24 @@
 """Every write about people, clinics and sign-in. One module per job; import from here."""
 
-from trellis.accounts.services.mfa import enroll_totp
+from trellis.accounts.services.auth import (
+    SignInResult,
+    change_password,
+    record_failed_attempt,
+    request_password_reset,
+    reset_password,
+    sign_in_with_password,
+    sign_out,
+)
+from trellis.accounts.services.mfa import (
+    CodeCheck,
+    Enrollment,
+    check_code,
+    complete_second_step,
+    confirm_totp,
+    disable_mfa,
+    enroll_totp,
+    regenerate_recovery_codes,
+)
 from trellis.accounts.services.people import (
     change_role,
     create_organization,
@@ -10,10 +28,24 @@ from trellis.accounts.services.people import (
 )
 
 __all__ = [
-    "enroll_totp",
+    "CodeCheck",
+    "Enrollment",
+    "SignInResult",
+    "change_password",
     "change_role",
+    "check_code",
+    "complete_second_step",
+    "confirm_totp",
     "create_organization",
     "create_person",
     "create_team",
+    "disable_mfa",
+    "enroll_totp",
+    "record_failed_attempt",
+    "regenerate_recovery_codes",
+    "request_password_reset",
+    "reset_password",
     "set_membership_active",
+    "sign_in_with_password",
+    "sign_out",
 ]
