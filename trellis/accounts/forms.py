@@ -62,14 +62,15 @@ class SetPasswordForm(forms.Form):
             )
         return second
 
-    def _post_clean(self) -> None:
-        super()._post_clean()
-        password = self.cleaned_data.get("new_password2")
-        if password:
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        password = cleaned.get("new_password2")
+        if password and not self.has_error("new_password2"):
             try:
                 password_validation.validate_password(password, self.user)
             except forms.ValidationError as error:
                 self.add_error("new_password1", error)
+        return cleaned
 
     @property
     def password(self) -> str:

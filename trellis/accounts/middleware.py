@@ -70,7 +70,7 @@ class SessionTimeoutMiddleware:
         audit.record(
             action="auth.session_expired",
             actor=request.user,
-            subject=request.user,  # type: ignore[arg-type]
+            subject=request.user,
             details=reason,
         )
         logout(request)
@@ -104,8 +104,8 @@ class MfaRequiredMiddleware:
             user.is_authenticated
             and not getattr(request, "api_token", None)
             and not request.path.startswith(MFA_EXEMPT_PREFIXES)
-            and not user.is_verified()  # type: ignore[union-attr]
-            and (staff_flag(request) or user.mfa_opt_in)  # type: ignore[union-attr]
+            and not user.is_verified()  # type: ignore[attr-defined]
+            and (staff_flag(request) or user.mfa_opt_in)
         ):
             if _is_api(request):
                 return JsonResponse(

@@ -374,7 +374,8 @@ def mfa_disable(request: HttpRequest) -> HttpResponse:
             form.add_error(
                 "code",
                 _(
-                    "That code did not work. Type the 6 digits your app shows now, or a recovery code."
+                    "That code did not work. Type the 6 digits your app shows now, "
+                    "or a recovery code."
                 ),
             )
     return render(request, "accounts/auth/mfa_disable.html", {"form": form}, status=status)
