@@ -1,0 +1,105 @@
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+
+from trellis.audit.models import AuditEvent
+from trellis.audit.services import record
+from trellis.audit.tests.helpers import tamper
+
+
+def _trail(n: int = 5) -> list[AuditEvent]:
+    return [record(action=f"test.step{i}", details={"n": i}) for i in range(n)]
+
+
+def _verify(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("audit", "verify", *args, stdout=out, stderr=err)
+    except SystemExit as exc:
+        return int(exc.code or 0), out.getvalue(), err.getvalue()
+    return 0, out.getvalue(), err.getvalue()
+
+
+def test_intact_trail_verifies_and_says_how_many(db):
+    _trail(5)
+    code, out, _ = _verify()
+    assert code == 0
+    assert "5 audit events verified" in out
+
+
+def test_empty_trail_verifies(db):
+    code, out, _ = _verify()
+    assert code == 0
+    assert "0 audit events verified" in out
+
+
+def test_changed_action_names_that_row(db):
+    events = _trail(5)
+    target = events[2]
+    tamper("UPDATE audit_auditevent SET action = %s WHERE id = %s", ["test.innocent", target.pk])
+    code, _, err = _verify()
+    assert code == 1
+    assert f"id={target.pk} " in err
+    assert f"event_id={target.event_id}" in err
+    assert "action=test.innocent" in err
+    assert "time=" in err
+    assert "content no longer matches its hash" in err
+
+
+def test_changed_details_names_that_row(db):
+    events = _trail(5)
+    target = events[1]
+    tamper(
+        "UPDATE audit_auditevent SET details = %s WHERE id = %s",
+        [json.dumps({"n": 99}), target.pk],
+    )
+    code, _, err = _verify()
+    assert code == 1
+    assert f"id={target.pk} " in err
+    assert "2 verified events" not in err  # only the first row verified
+    assert "after 1 verified events" in err
+
+
+def test_deleted_middle_row_names_the_row_after_the_gap(db):
+    events = _trail(5)
+    tamper("DELETE FROM audit_auditevent WHERE id = %s", [events[2].pk])
+    code, _, err = _verify()
+    assert code == 1
+    assert f"id={events[3].pk} " in err
+    assert "link to the previous event does not match" in err
+    assert f"ids {events[2].pk}..{events[2].pk}" in err
+
+
+def test_deleted_last_row_is_caught_against_the_chain_head(db):
+    events = _trail(5)
+    tamper("DELETE FROM audit_auditevent WHERE id = %s", [events[-1].pk])
+    code, _, err = _verify()
+    assert code == 1
+    assert f"id={events[-1].pk} (no longer in the table)" in err
+    assert "removed from the end" in err
+
+
+def test_recomputed_hash_still_breaks_the_next_link(db):
+    events = _trail(4)
+    tamper("UPDATE audit_auditevent SET hash = %s WHERE id = %s", ["f" * 64, events[1].pk])
+    code, _, err = _verify()
+    assert code == 1
+    assert f"id={events[1].pk} " in err
+
+
+def test_progress_is_printed_for_large_trails(db):
+    _trail(7)
+    code, out, err = _verify("--batch-size", "3")
+    assert code == 0
+    assert "7 audit events verified" in out
+    assert "3 of about 7 events checked" in err
+
+
+@pytest.mark.parametrize("bad", ["0", "-5"])
+def test_batch_size_must_be_positive(db, bad):
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("audit", "verify", "--batch-size", bad)
