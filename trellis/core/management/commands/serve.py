@@ -1,0 +1,84 @@
+"""`trellis serve`: the production web server (granian, WSGI) in front of Trellis.
+
+Run it behind a TLS-terminating proxy (nginx, a load balancer). It replaces this
+process with granian, so a process supervisor's signals reach the server directly.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from argparse import ArgumentParser
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+
+def granian_argv(*, host: str, port: int, workers: int, threads: int, access_log: bool) -> list[str]:
+    argv = [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--blocking-threads",
+        str(threads),
+        "--no-ws",
+    ]
+    if access_log:
+        argv.append("--access-log")
+    argv.append("trellis.wsgi:application")
+    return argv
+
+
+class Command(BaseCommand):
+    help = "Serve Trellis with the production web server (granian)."
+    requires_system_checks = []  # `trellis check` is the place for checks; start fast
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="Address to listen on.")
+        parser.add_argument("--port", type=int, default=8000, help="Port to listen on.")
+        parser.add_argument("--workers", type=int, default=2, help="Worker processes.")
+        parser.add_argument(
+            "--threads", type=int, default=8, help="Request threads per worker process."
+        )
+        parser.add_argument("--access-log", action="store_true", help="Log every request.")
+        parser.add_argument(
+            "--no-collectstatic",
+            action="store_true",
+            help="Do not gather static files first (production only).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        for name in ("port", "workers", "threads"):
+            if options[name] < 1:
+                raise CommandError(f"--{name} must be at least 1")
+        if not 0 < options["port"] < 65536:
+            raise CommandError("--port must be between 1 and 65535")
+        if settings.PRODUCTION and not options["no_collectstatic"]:
+            # In production static files are served from STATIC_ROOT with hashed names;
+            # collectstatic copies only what changed, so this is quick after the first run.
+            self.stdout.write(f"Gathering static files into {settings.STATIC_ROOT}")
+            call_command("collectstatic", interactive=False, verbosity=0)
+        argv = granian_argv(
+            host=options["host"],
+            port=options["port"],
+            workers=options["workers"],
+            threads=options["threads"],
+            access_log=options["access_log"],
+        )
+        self.stdout.write(
+            f"Serving Trellis on http://{options['host']}:{options['port']} "
+            f"({options['workers']} workers)"
+        )
+        self.stdout.flush()
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trellis.settings")
+        os.execv(argv[0], argv)
