@@ -188,6 +188,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
+# The project-wide files (trellis/static) belong to no app, so name the folder here.
+STATICFILES_DIRS = [BASE_DIR / "trellis" / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
