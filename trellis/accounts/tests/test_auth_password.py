@@ -32,7 +32,9 @@ def test_reset_link_arrives_by_email_and_works_once_only(
     mails = smtp.to(alex.email)
     assert len(mails) == 1
     assert "Reset your Trellis password" in mails[0].subject
-    match = re.search(r"https://trellis\.clinic\.example(/accounts/password-reset/\S+/)", mails[0].body)
+    match = re.search(
+        r"https://trellis\.clinic\.example(/accounts/password-reset/\S+/)", mails[0].body
+    )
     assert match is not None, mails[0].body
     path = match.group(1)
 

@@ -76,9 +76,7 @@ def test_patients_without_mfa_are_not_asked_for_a_code(client_for: Any) -> None:
 def test_therapist_signs_in_with_password_and_authenticator_code(cast: Any) -> None:
     maria = cast["therapist_maria"]
     client = password_step(maria.email, next_url="/accounts/security/")
-    response = client.post(
-        VERIFY, {"code": current_totp(maria), "next": "/accounts/security/"}
-    )
+    response = client.post(VERIFY, {"code": current_totp(maria), "next": "/accounts/security/"})
     assert response.status_code == 302
     assert response["Location"] == "/accounts/security/"
     assert client.get("/accounts/security/").status_code == 200

@@ -61,9 +61,7 @@ def test_idle_limits_follow_the_settings(client_for: Any, settings: Any) -> None
     assert "signed out after 5 minutes without activity" in follow_to_login(client)
 
 
-def test_a_busy_session_still_ends_at_the_absolute_lifetime(
-    client_for: Any, settings: Any
-) -> None:
+def test_a_busy_session_still_ends_at_the_absolute_lifetime(client_for: Any, settings: Any) -> None:
     client = client_for("patient_alex")
     age_session(client, idle=10, since_login=settings.TRELLIS_SESSION_ABSOLUTE_SECONDS + 1)
     assert "Your session reached its maximum length" in follow_to_login(client)
