@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
+from trellis.accounts.forms import SetPasswordForm
 from trellis.accounts.models import STAFF_ROLES, Organization, Role, Team, TokenScope, User
 
 STAFF_ROLE_CHOICES = [(value, label) for value, label in Role.choices if value in STAFF_ROLES]
@@ -20,14 +20,20 @@ class AccessibleForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name, field in self.fields.items():
-            described = []
             if field.help_text:
-                described.append(f"{self.prefix + '-' if self.prefix else ''}{name}-hint")
-            if self.is_bound and name in self.errors:
-                described.append(f"{self.prefix + '-' if self.prefix else ''}{name}-error")
-                field.widget.attrs["aria-invalid"] = "true"
-            if described:
-                field.widget.attrs["aria-describedby"] = " ".join(described)
+                field.widget.attrs["aria-describedby"] = f"{self.add_prefix(name)}-hint"
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        # Validation runs lazily (subclasses may still be adjusting fields in __init__),
+        # so errors are tied to their fields only once it has run.
+        for name in self._errors or {}:
+            if name not in self.fields:
+                continue
+            widget = self.fields[name].widget
+            described = [widget.attrs.get("aria-describedby", ""), f"{self.add_prefix(name)}-error"]
+            widget.attrs["aria-describedby"] = " ".join(d for d in described if d)
+            widget.attrs["aria-invalid"] = "true"
 
     def add_service_errors(self, error: Any) -> None:
         """Show a service's ValidationError next to the field it names."""
@@ -97,38 +103,19 @@ class CreateTokenForm(AccessibleForm):
     )
 
 
-class NewAccountPasswordForm(AccessibleForm):
-    """Choose a password for a new account, checked by the clinic's password rules."""
+class NewAccountPasswordForm(AccessibleForm, SetPasswordForm):
+    """A new person's name and first password (the sign-in side's SetPasswordForm, with
+    the same validators as every other password in Trellis)."""
 
     full_name = forms.CharField(label=_("Your full name"), max_length=200)
-    password1 = forms.CharField(
-        label=_("Choose a password"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=_("At least 10 characters. Avoid common passwords and your own name."),
-    )
-    password2 = forms.CharField(
-        label=_("Type the password again"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+    field_order = ["full_name", "new_password1", "new_password2"]
 
-    def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:
-        self.email = email
-        super().__init__(*args, **kwargs)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        first, second = data.get("password1"), data.get("password2")
-        if first and second and first != second:
-            self.add_error("password2", _("The two passwords do not match."))
-        elif first:
-            candidate = User(email=self.email, full_name=data.get("full_name", ""))
-            try:
-                password_validation.validate_password(first, candidate)
-            except forms.ValidationError as error:
-                self.add_error("password1", error)
-        return data
+    def __init__(self, data: Any = None, *, email: str, full_name: str = "") -> None:
+        # An unsaved user, so the similarity check compares the password with who they are.
+        super().__init__(
+            User(email=email, full_name=full_name), data, initial={"full_name": full_name}
+        )
+        self.fields["new_password1"].label = _("Choose a password")
 
 
 class ExistingAccountForm(AccessibleForm):

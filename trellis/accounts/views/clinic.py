@@ -358,9 +358,7 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form: NewAccountPasswordForm | ExistingAccountForm
     if existing is None:
-        form = NewAccountPasswordForm(
-            data, email=invitation.email, initial={"full_name": invitation.full_name}
-        )
+        form = NewAccountPasswordForm(data, email=invitation.email, full_name=invitation.full_name)
     else:
         form = ExistingAccountForm(data, user=existing)
     if request.method == "POST" and form.is_valid():
@@ -368,7 +366,7 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
             membership = invitation_services.accept_invitation(
                 invitation=invitation,
                 now=now,
-                password=form.cleaned_data.get("password1", ""),
+                password=form.cleaned_data.get("new_password1", ""),
                 full_name=form.cleaned_data.get("full_name", ""),
             )
         except InvitationUnusable as unusable:
