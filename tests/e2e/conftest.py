@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -56,12 +57,42 @@ def browser() -> Iterator[Any]:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+@dataclass
+class PageProblems:
+    """What went wrong behind the page's back: failed requests and console errors
+    (a Content-Security-Policy violation shows up here)."""
+
+    failed_requests: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.failed_requests or self.console_errors)
+
+
 @pytest.fixture
 def page(browser: Any, live_server: Any) -> Iterator[Any]:
-    """A fresh browser tab (no cookies) pointed at a real Trellis server on the test database."""
+    """A fresh browser tab (no cookies) pointed at a real Trellis server on the test database.
+
+    `page.problems` collects failed requests and console errors for the test to check.
+    """
     context = browser.new_context(base_url=live_server.url)
     context.set_default_timeout(STEP_TIMEOUT_MS)
     tab = context.new_page()
+    problems = PageProblems()
+
+    def on_response(response: Any) -> None:
+        # Browsers ask for /favicon.ico on their own; Trellis does not promise one.
+        if response.status >= 400 and not response.url.endswith("/favicon.ico"):
+            problems.failed_requests.append(f"{response.status} {response.url}")
+
+    def on_console(message: Any) -> None:
+        # A failed load is already recorded, with its address, by on_response.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            problems.console_errors.append(message.text)
+
+    tab.on("response", on_response)
+    tab.on("console", on_console)
+    tab.problems = problems
     try:
         yield tab
     finally:

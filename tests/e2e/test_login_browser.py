@@ -35,6 +35,9 @@ def test_therapist_signs_in_with_password_and_totp_and_sees_her_home_page(
     enter_code(page, current_totp(maria))
     expect(page).to_have_url(f"{live_server.url}/")
     expect(page.locator("body")).to_contain_text(maria.full_name)
+    stylesheet = page.evaluate("getComputedStyle(document.body).fontFamily")
+    assert stylesheet and "Times" not in stylesheet, "trellis.css was not applied"
+    assert not page.problems, page.problems
 
 
 def test_wrong_totp_code_keeps_the_therapist_out_with_an_error(
