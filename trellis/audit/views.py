@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -60,7 +61,9 @@ def events(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "clinic": clinic,
         "clinics": clinics if len(clinics) > 1 else [],
-        "values": {k: request.GET.get(k, "") for k in ("user", "patient", "action", "since", "until")},
+        "values": {
+            k: request.GET.get(k, "") for k in ("user", "patient", "action", "since", "until")
+        },
         "errors": {e.field: e.message for e in errors},
     }
     if errors:
@@ -82,7 +85,9 @@ def events(request: HttpRequest) -> HttpResponse:
         rows=[(event, event.occurred_at.astimezone(tz)) for event in rows],
         next_url=f"{here}?{urlencode({**query, 'before': next_before})}" if next_before else "",
         first_url=(f"{here}?{urlencode(query)}" if query else here) if event_filter.before else "",
-        export_url=f"{reverse('audit:export')}?{urlencode(query)}" if query else reverse("audit:export"),
+        export_url=f"{reverse('audit:export')}?{urlencode(query)}"
+        if query
+        else reverse("audit:export"),
         is_filtered=bool(event_filter.as_details()),
     )
     return render(request, "audit/events.html", context)
@@ -90,7 +95,7 @@ def events(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def export_csv(request: HttpRequest) -> HttpResponse:
+def export_csv(request: HttpRequest) -> HttpResponseBase:
     """The filtered events as CSV, streamed so a large export does not fill memory."""
     clinic, _clinics, event_filter, (queryset, errors) = _filtered(request)
     if errors:

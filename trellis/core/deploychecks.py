@@ -38,9 +38,8 @@ class Finding:
 Check = Callable[[], Iterable[Finding]]
 _checks: list[Check] = []
 
-GENERATE_SECRET = (
-    'python -c "import secrets; print(secrets.token_urlsafe(64))"'  # shown to operators
-)
+# How to make a good secret key, shown to operators.
+KEY_RECIPE = 'python -c "import secrets; print(secrets.token_urlsafe(64))"'
 PLACEHOLDER_WORDS = ("insecure", "change-me", "changeme", "replace-me", "example")
 
 
@@ -89,16 +88,18 @@ def secret_key() -> Iterable[Finding]:
     except ImproperlyConfigured:
         key = ""
     if not key:
-        yield _error("TRELLIS_SECRET_KEY is missing", f"set it to a long random value ({GENERATE_SECRET})")
+        yield _error(
+            "TRELLIS_SECRET_KEY is missing", f"set it to a long random value ({KEY_RECIPE})"
+        )
     elif key == settings.DEV_SECRET_KEY or any(w in key.lower() for w in PLACEHOLDER_WORDS):
         yield _error(
             "TRELLIS_SECRET_KEY is a placeholder or the development key",
-            f"set a new long random value ({GENERATE_SECRET})",
+            f"set a new long random value ({KEY_RECIPE})",
         )
     elif len(key) < 50 or len(set(key)) < 5:
         yield _error(
             "TRELLIS_SECRET_KEY is too short or too simple (it needs 50 or more varied characters)",
-            f"set a long random value ({GENERATE_SECRET})",
+            f"set a long random value ({KEY_RECIPE})",
         )
 
 
@@ -171,10 +172,12 @@ def allowed_hosts() -> Iterable[Finding]:
     if not hosts:
         yield _error(
             "TRELLIS_ALLOWED_HOSTS is empty (every request would be refused)",
-            "set it to the host names the clinic uses, e.g. TRELLIS_ALLOWED_HOSTS=trellis.example.org",
+            "set it to the clinic's host names, e.g. TRELLIS_ALLOWED_HOSTS=trellis.example.org",
         )
     elif "*" in hosts:
-        yield _error("TRELLIS_ALLOWED_HOSTS allows any host", "list the clinic's host names instead")
+        yield _error(
+            "TRELLIS_ALLOWED_HOSTS allows any host", "list the clinic's host names instead"
+        )
 
 
 # Django's own deployment checks that the checks above already report in clinic words.

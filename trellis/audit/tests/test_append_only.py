@@ -20,7 +20,9 @@ def _refused(action) -> str:
 
 
 def test_orm_update_is_refused_by_the_database(event):
-    message = _refused(lambda: AuditEvent.objects.filter(pk=event.pk).update(action="test.rewritten"))
+    message = _refused(
+        lambda: AuditEvent.objects.filter(pk=event.pk).update(action="test.rewritten")
+    )
     assert "append-only" in message
     event.refresh_from_db()
     assert event.action == "test.protected"

@@ -11,7 +11,6 @@ from trellis.audit.models import AuditEvent
 from trellis.audit.queries import PAGE_SIZE
 from trellis.audit.services import record
 from trellis.core import timeutil
-from trellis.core.testing import sign_in
 
 
 @pytest.fixture
@@ -22,7 +21,9 @@ def trail(cast):
         "maria_read": record(
             action="patient.view", actor=maria, patient=alex, organization=riverside
         ),
-        "sam_login": record(action="auth.login", actor=cast["therapist_sam"], organization=riverside),
+        "sam_login": record(
+            action="auth.login", actor=cast["therapist_sam"], organization=riverside
+        ),
         "hillside": record(
             action="patient.view",
             actor=cast["therapist_otto"],
@@ -49,7 +50,9 @@ def test_supervisor_may_read_the_trail(client_for, trail):
     assert client_for("supervisor_ruth").get(reverse("audit:events")).status_code == 200
 
 
-@pytest.mark.parametrize("persona", ["therapist_maria", "coach_jordan", "researcher_lee", "patient_alex"])
+@pytest.mark.parametrize(
+    "persona", ["therapist_maria", "coach_jordan", "researcher_lee", "patient_alex"]
+)
 def test_people_without_audit_rights_are_refused(client_for, trail, persona):
     client = client_for(persona)
     assert client.get(reverse("audit:events")).status_code == 403
@@ -64,7 +67,9 @@ def test_anonymous_visitor_is_sent_to_sign_in(db):
 
 def test_filter_by_user_email_patient_and_action(client_for, cast, trail):
     client = client_for("admin_avery")
-    by_email = _texts(client.get(reverse("audit:events"), {"user": "MARIA.therapist@riverside.example"}))
+    by_email = _texts(
+        client.get(reverse("audit:events"), {"user": "MARIA.therapist@riverside.example"})
+    )
     assert "maria.therapist@riverside.example" in by_email
     assert "sam.therapist@riverside.example" not in by_email
 
@@ -72,7 +77,9 @@ def test_filter_by_user_email_patient_and_action(client_for, cast, trail):
     assert "sam.therapist@riverside.example" in by_id
     assert "maria.therapist@riverside.example" not in by_id
 
-    by_patient = _texts(client.get(reverse("audit:events"), {"patient": str(cast["patient_alex"].pk)}))
+    by_patient = _texts(
+        client.get(reverse("audit:events"), {"patient": str(cast["patient_alex"].pk)})
+    )
     assert "<td>patient.view</td>" in by_patient and "<td>auth.login</td>" not in by_patient
 
     by_family = _texts(client.get(reverse("audit:events"), {"action": "auth"}))
@@ -86,10 +93,14 @@ def test_date_range_is_whole_days_in_the_clinic_time_zone(client_for, cast):
     record(action="test.late_evening", organization=riverside, at=late_evening)
     record(action="test.next_day", organization=riverside, at=late_evening + timedelta(hours=6))
     client = client_for("admin_avery")
-    page = _texts(client.get(reverse("audit:events"), {"since": "2026-03-10", "until": "2026-03-10"}))
+    page = _texts(
+        client.get(reverse("audit:events"), {"since": "2026-03-10", "until": "2026-03-10"})
+    )
     assert "test.late_evening" in page
     assert "test.next_day" not in page
-    page = _texts(client.get(reverse("audit:events"), {"since": "2026-03-11", "until": "2026-03-11"}))
+    page = _texts(
+        client.get(reverse("audit:events"), {"since": "2026-03-11", "until": "2026-03-11"})
+    )
     assert "test.late_evening" not in page
     assert "test.next_day" in page
 
@@ -144,7 +155,9 @@ def test_pages_hold_fifty_events_and_link_to_older_ones(client_for, cast):
     assert second.context["first_url"]
 
 
-def test_list_page_query_count_does_not_grow_with_events(client_for, cast, django_assert_max_num_queries):
+def test_list_page_query_count_does_not_grow_with_events(
+    client_for, cast, django_assert_max_num_queries
+):
     riverside = cast.clinics["riverside"]
     for i in range(PAGE_SIZE):
         record(action=f"test.bulk{i}", organization=riverside)
@@ -180,7 +193,7 @@ def test_export_neutralises_spreadsheet_formulas(client_for, cast):
     record(
         action="auth.login_failed",
         organization=cast.clinics["riverside"],
-        user_agent="=HYPERLINK(\"http://evil.example\")",
+        user_agent='=HYPERLINK("http://evil.example")',
     )
     rows = _csv_rows(client_for("admin_avery").get(reverse("audit:export"), {"action": "auth"}))
     assert rows[0]["user_agent"].startswith("'=")

@@ -33,7 +33,11 @@ def test_user_report_covers_what_they_did_within_the_dates(cast):
     maria = cast["therapist_maria"]
     record(action="test.old", actor=maria, at=datetime(2025, 1, 5, tzinfo=timeutil.UTC))
     record(action="test.in_range", actor=maria, at=datetime(2025, 2, 5, tzinfo=timeutil.UTC))
-    record(action="test.other_person", actor=cast["therapist_sam"], at=datetime(2025, 2, 6, tzinfo=timeutil.UTC))
+    record(
+        action="test.other_person",
+        actor=cast["therapist_sam"],
+        at=datetime(2025, 2, 6, tzinfo=timeutil.UTC),
+    )
     out = _report("--user", str(maria.pk), "--since", "2025-02-01", "--until", "2025-03-01")
     assert "test.in_range" in out
     assert "test.old" not in out

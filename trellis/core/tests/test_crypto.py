@@ -22,7 +22,9 @@ def test_round_trip_names_the_newest_key():
 
 def test_same_text_encrypts_differently_each_time():
     keys = ring(f"k:{KEY_A}")
-    assert crypto.encrypt("x", context="c", ring=keys) != crypto.encrypt("x", context="c", ring=keys)
+    assert crypto.encrypt("x", context="c", ring=keys) != crypto.encrypt(
+        "x", context="c", ring=keys
+    )
 
 
 def test_older_key_still_decrypts_after_a_new_one_is_added():

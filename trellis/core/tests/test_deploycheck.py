@@ -109,7 +109,9 @@ def test_unparsable_data_keys_are_an_error(settings):
 
 def test_apps_can_register_their_own_checks():
     def on_call_clinician_configured():
-        yield Finding(Level.ERROR, "no on-call clinician is configured", "set one in the clinic settings")
+        yield Finding(
+            Level.ERROR, "no on-call clinician is configured", "set one in the clinic settings"
+        )
 
     deploychecks.deploy_check(on_call_clinician_configured)
     try:

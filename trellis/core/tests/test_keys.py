@@ -119,7 +119,9 @@ def test_generate_prints_a_usable_key_line(db):
     line = _run("generate", "--id", "k3").strip()
     ring = crypto.parse_keys(line)
     assert ring.current_id == "k3"
-    assert crypto.decrypt(crypto.encrypt("hi", context="c", ring=ring), context="c", ring=ring) == "hi"
+    assert (
+        crypto.decrypt(crypto.encrypt("hi", context="c", ring=ring), context="c", ring=ring) == "hi"
+    )
     assert crypto.parse_keys(_run("generate").strip()).current_id
 
 

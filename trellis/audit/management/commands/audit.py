@@ -88,7 +88,7 @@ class Command(BaseCommand):
         sys.exit(1)
 
     def _describe_break(self, event_pk: int | None, reason: str, verified: int) -> str:
-        event = AuditEvent.objects.filter(pk=event_pk).first()
+        event = AuditEvent.objects.filter(pk=event_pk).first() if event_pk is not None else None
         lines = [f"Audit chain broken after {verified} verified events."]
         if event is None:
             lines.append(f"First failing row: id={event_pk} (no longer in the table)")

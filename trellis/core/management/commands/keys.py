@@ -25,14 +25,21 @@ class Command(BaseCommand):
     help = "Generate, inspect and rotate the keys that encrypt free text at rest."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        sub = parser.add_subparsers(dest="subcommand", required=True, metavar="{generate,status,rotate}")
-        generate = sub.add_parser("generate", help="Print a new random key line for TRELLIS_DATA_KEYS.")
+        sub = parser.add_subparsers(
+            dest="subcommand", required=True, metavar="{generate,status,rotate}"
+        )
+        generate = sub.add_parser(
+            "generate", help="Print a new random key line for TRELLIS_DATA_KEYS."
+        )
         generate.add_argument("--id", default="", help="Key id (letters, digits, - and _).")
         sub.add_parser("status", help="Count stored values under each key, per field.")
         rotate = sub.add_parser("rotate", help="Re-encrypt every value under the newest key.")
         rotate.add_argument("--batch-size", type=int, default=500, help="Rows per transaction.")
         rotate.add_argument(
-            "--limit", type=int, default=None, help="Stop after this many rows (run again to resume)."
+            "--limit",
+            type=int,
+            default=None,
+            help="Stop after this many rows (run again to resume).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -83,7 +90,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  {field}: {done} re-encrypted")
 
         try:
-            result = rotation.rotate(batch_size=batch_size, limit=limit, ring=ring, progress=progress)
+            result = rotation.rotate(
+                batch_size=batch_size, limit=limit, ring=ring, progress=progress
+            )
         except (crypto.KeyConfigurationError, crypto.DecryptionError) as exc:
             raise CommandError(f"Rotation stopped: {exc}") from None
         for f in result.fields:

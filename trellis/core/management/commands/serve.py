@@ -16,7 +16,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 
-def granian_argv(*, host: str, port: int, workers: int, threads: int, access_log: bool) -> list[str]:
+def granian_argv(
+    *, host: str, port: int, workers: int, threads: int, access_log: bool
+) -> list[str]:
     argv = [
         sys.executable,
         "-m",
@@ -81,4 +83,4 @@ class Command(BaseCommand):
         )
         self.stdout.flush()
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trellis.settings")
-        os.execv(argv[0], argv)
+        os.execv(argv[0], argv)  # noqa: S606 (a fixed argv, no shell)
