@@ -27,7 +27,7 @@ class AccessibleForm(forms.Form):
         super().full_clean()
         # Validation runs lazily (subclasses may still be adjusting fields in __init__),
         # so errors are tied to their fields only once it has run.
-        for name in self._errors or {}:
+        for name in self.errors:
             if name not in self.fields:
                 continue
             widget = self.fields[name].widget
