@@ -103,3 +103,47 @@ def test_batch_size_must_be_positive(db, bad):
 
     with pytest.raises(CommandError):
         call_command("audit", "verify", "--batch-size", bad)
+
+
+def test_editing_a_row_in_a_database_file_makes_the_command_exit_1(tmp_path):
+    """End to end, as an operator would see it: a real database file edited with sqlite3."""
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+
+    db_file = tmp_path / "trellis.sqlite3"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRELLIS_", "DATABASE_URL"))}
+    env.update(
+        TRELLIS_ENV="test", TRELLIS_VAR_DIR=str(tmp_path), DATABASE_URL=f"sqlite:///{db_file}"
+    )
+
+    def trellis(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "trellis", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert trellis("migrate", "--no-input", "-v", "0").returncode == 0
+    seeded = trellis(
+        "shell",
+        "-c",
+        "from trellis import audit\nfor i in range(3): audit.record(action=f'demo.step{i}')",
+    )
+    assert seeded.returncode == 0, seeded.stderr
+    ok = trellis("audit", "verify")
+    assert ok.returncode == 0
+    assert "3 audit events verified" in ok.stdout
+
+    with sqlite3.connect(db_file) as raw:
+        row_id = raw.execute(
+            "SELECT id FROM audit_auditevent ORDER BY id LIMIT 1 OFFSET 1"
+        ).fetchone()[0]
+        raw.execute("UPDATE audit_auditevent SET action = 'demo.harmless' WHERE id = ?", (row_id,))
+    broken = trellis("audit", "verify")
+    assert broken.returncode == 1
+    assert f"id={row_id} " in broken.stderr
+    assert "action=demo.harmless" in broken.stderr
