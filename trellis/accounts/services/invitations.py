@@ -129,7 +129,9 @@ def create_invitation(
         raise ValidationError({"email": _("Enter an email address.")})
     if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
         raise ValidationError({"email": _("This person already has an account at this clinic.")})
-    pending = Invitation.objects.select_for_update().filter(
+    # Lock the clinic row so two admins inviting the same email at once cannot both succeed.
+    Organization.objects.select_for_update().filter(pk=organization.pk).first()
+    pending = Invitation.objects.filter(
         organization=organization,
         email__iexact=email,
         accepted_at__isnull=True,
@@ -224,7 +226,7 @@ def accept_invitation(
     has already checked the person's current password.
     """
     invitation = (
-        Invitation.objects.select_for_update()
+        Invitation.objects.select_for_update(of=("self",))
         .select_related("organization", "team")
         .get(pk=invitation.pk)
     )
