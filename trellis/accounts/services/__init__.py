@@ -9,6 +9,12 @@ from trellis.accounts.services.auth import (
     sign_in_with_password,
     sign_out,
 )
+from trellis.accounts.services.clinic import update_clinic_settings
+from trellis.accounts.services.invitations import (
+    accept_invitation,
+    create_invitation,
+    revoke_invitation,
+)
 from trellis.accounts.services.mfa import (
     CodeCheck,
     Enrollment,
@@ -26,16 +32,20 @@ from trellis.accounts.services.people import (
     create_team,
     set_membership_active,
 )
+from trellis.accounts.services.tokens import create_api_token, revoke_api_token
 
 __all__ = [
     "CodeCheck",
     "Enrollment",
     "SignInResult",
+    "accept_invitation",
     "change_password",
     "change_role",
     "check_code",
     "complete_second_step",
     "confirm_totp",
+    "create_api_token",
+    "create_invitation",
     "create_organization",
     "create_person",
     "create_team",
@@ -45,7 +55,10 @@ __all__ = [
     "regenerate_recovery_codes",
     "request_password_reset",
     "reset_password",
+    "revoke_api_token",
+    "revoke_invitation",
     "set_membership_active",
     "sign_in_with_password",
     "sign_out",
+    "update_clinic_settings",
 ]
