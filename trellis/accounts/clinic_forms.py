@@ -23,16 +23,18 @@ class AccessibleForm(forms.Form):
             if field.help_text:
                 field.widget.attrs["aria-describedby"] = f"{self.add_prefix(name)}-hint"
 
-    def full_clean(self) -> None:
-        super().full_clean()
-        # Validation runs lazily (subclasses may still be adjusting fields in __init__),
-        # so errors are tied to their fields only once it has run.
+    def add_error(self, field: str | None, error: Any) -> None:
+        super().add_error(field, error)
+        # Every error (field checks, clean(), a service's) arrives here, so each field
+        # with an error is tied to its message for screen readers.
         for name in self.errors:
             if name not in self.fields:
                 continue
             widget = self.fields[name].widget
-            described = [widget.attrs.get("aria-describedby", ""), f"{self.add_prefix(name)}-error"]
-            widget.attrs["aria-describedby"] = " ".join(d for d in described if d)
+            error_id = f"{self.add_prefix(name)}-error"
+            described = widget.attrs.get("aria-describedby", "").split()
+            if error_id not in described:
+                widget.attrs["aria-describedby"] = " ".join([*described, error_id])
             widget.attrs["aria-invalid"] = "true"
 
     def add_service_errors(self, error: Any) -> None:
@@ -119,20 +121,14 @@ class NewAccountPasswordForm(AccessibleForm, SetPasswordForm):
 
 
 class ExistingAccountForm(AccessibleForm):
-    """Someone who already has a Trellis account confirms it is theirs."""
+    """Someone who already has a Trellis account confirms it is theirs with its password.
+
+    The password is checked by the sign-in service, so failures count towards the
+    account's lockout exactly as they do on the sign-in page."""
 
     password = forms.CharField(
         label=_("Your current Trellis password"),
         strip=False,
+        max_length=4096,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
-
-    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
-        self.user = user
-        super().__init__(*args, **kwargs)
-
-    def clean_password(self) -> str:
-        password: str = self.cleaned_data["password"]
-        if not self.user.is_active or not self.user.check_password(password):
-            raise forms.ValidationError(_("That password is not right for this account."))
-        return password

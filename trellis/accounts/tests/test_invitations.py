@@ -329,3 +329,26 @@ def test_no_email_is_sent_when_the_invitation_is_rolled_back(
     assert callbacks == []
     assert smtp.to("rolled@riverside.example") == []
     assert not Invitation.objects.filter(email="rolled@riverside.example").exists()
+
+
+def test_wrong_passwords_on_an_invitation_count_towards_the_lockout(
+    cast: Any, settings: Any
+) -> None:
+    settings.TRELLIS_LOGIN_FAILURES_BEFORE_LOCK = 3
+    otto = cast["therapist_otto"]
+    _invitation, token = create_invitation(
+        organization=cast.clinics["riverside"],
+        email=otto.email,
+        role=Role.THERAPIST,
+        actor=cast["admin_avery"],
+        now=timeutil.now(),
+    )
+    url = reverse("clinic:accept_invitation", kwargs={"token": token})
+    for _attempt in range(3):
+        response = Client().post(url, {"password": "guessing-wrong"})
+        assert response.status_code == 400
+        assert 'aria-invalid="true"' in response.content.decode()
+    locked = Client().post(url, {"password": DEMO_PASSWORD})
+    assert locked.status_code == 400
+    assert "Too many wrong attempts" in locked.content.decode()
+    assert not Membership.objects.filter(user=otto, organization=cast.clinics["riverside"]).exists()

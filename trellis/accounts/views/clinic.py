@@ -40,6 +40,7 @@ from trellis.accounts.queries import Capability
 from trellis.accounts.services import invitations as invitation_services
 from trellis.accounts.services import people as people_services
 from trellis.accounts.services import tokens as token_services
+from trellis.accounts.services.auth import sign_in_with_password
 from trellis.accounts.services.clinic import update_clinic_settings
 from trellis.accounts.services.invitations import InvitationProblem, InvitationUnusable
 from trellis.core import timeutil
@@ -360,7 +361,19 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     if existing is None:
         form = NewAccountPasswordForm(data, email=invitation.email, full_name=invitation.full_name)
     else:
-        form = ExistingAccountForm(data, user=existing)
+        form = ExistingAccountForm(data)
+    if request.method == "POST" and form.is_valid() and existing is not None:
+        # The same check as the sign-in page: failures count and a locked account stays locked.
+        result = sign_in_with_password(
+            email=existing.email, password=form.cleaned_data["password"], now=now
+        )
+        if not result.ok:
+            message = (
+                _("Too many wrong attempts. Try again later or reset your password.")
+                if result.locked_until
+                else _("That password is not right for this account.")
+            )
+            form.add_error("password", message)
     if request.method == "POST" and form.is_valid():
         try:
             membership = invitation_services.accept_invitation(
