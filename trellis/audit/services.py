@@ -47,6 +47,8 @@ def record(
         object_id = object_id or str(subject.pk)
     origin = current_origin()
     actor_id = _uuid_or_none(actor)
+    if organization is None:
+        organization = _home_organization(_uuid_or_none(patient) or actor_id)
     if actor is not None and not actor_label:
         actor_label = getattr(actor, "email", "") or str(actor_id)
     with transaction.atomic():
@@ -71,6 +73,23 @@ def record(
         head.last_event_id = event.pk
         head.save(update_fields=["last_hash", "last_event_id"])
     return event
+
+
+def _home_organization(user_id: Any) -> Any:
+    """The one clinic a person belongs to, so their sign-ins show in that clinic's trail.
+
+    Someone at several clinics (or none) gets no clinic: the event is theirs alone.
+    """
+    if user_id is None:
+        return None
+    from trellis.accounts.models import Membership
+
+    org_ids = list(
+        Membership.objects.filter(user_id=user_id, is_active=True)
+        .values_list("organization_id", flat=True)
+        .distinct()[:2]
+    )
+    return org_ids[0] if len(org_ids) == 1 else None
 
 
 def _fields(event: AuditEvent) -> dict[str, Any]:
