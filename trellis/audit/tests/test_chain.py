@@ -26,3 +26,17 @@ def test_events_with_no_person_belong_to_no_clinic(db):
         record(action="auth.login_failed", details={"email": "nobody@example.org"}).organization_id
         is None
     )
+
+
+def test_audit_page_shows_times_in_the_clinics_time_zone(cast, client_for):
+    from datetime import UTC, datetime
+
+    record(
+        action="test.summer",
+        organization=cast.clinics["riverside"],
+        at=datetime(2026, 7, 1, 12, 0, tzinfo=UTC),
+    )
+    page = client_for("admin_avery").get("/clinic/audit/?action=test.summer")
+    assert page.status_code == 200
+    # New York is on daylight time (UTC-4) in July.
+    assert "2026-07-01 08:00:00" in page.content.decode()
