@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from trellis.accounts import queries
@@ -15,11 +15,12 @@ from trellis.accounts.queries import Capability
 register = template.Library()
 
 
-def _url(name: str) -> str:
-    try:
-        return reverse(name)
-    except NoReverseMatch:  # a page another part of Trellis has not installed yet
-        return ""
+def _owes_mfa(request: Any) -> bool:
+    """Signed in with a password but not yet past the second step that is required."""
+    from trellis.accounts.middleware import staff_flag
+
+    user = request.user
+    return not user.is_verified() and (staff_flag(request) or user.mfa_opt_in)
 
 
 @register.simple_tag(takes_context=True)
@@ -27,7 +28,7 @@ def nav_links(context: Any) -> list[dict[str, Any]]:
     """Links for the signed-in person, each with `url`, `label` and `current`."""
     request = context.get("request")
     user = getattr(request, "user", None)
-    if request is None or user is None or not user.is_authenticated:
+    if request is None or user is None or not user.is_authenticated or _owes_mfa(request):
         return []
     cached = getattr(request, "_trellis_nav", None)
     if cached is not None:
@@ -48,9 +49,7 @@ def nav_links(context: Any) -> list[dict[str, Any]]:
     items.append(("accounts:security", _("My account")))
     links = []
     for name, label in items:
-        url = _url(name)
-        if not url:
-            continue
+        url = reverse(name)
         current = request.path == url or (url != "/" and request.path.startswith(url))
         links.append({"url": url, "label": label, "current": current})
     request._trellis_nav = links

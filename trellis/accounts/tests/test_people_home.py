@@ -87,3 +87,12 @@ def test_navigation_follows_the_role(client_for: Any) -> None:
     nav = patient[patient.index("<nav") : patient.index("</nav>")]
     assert reverse("clinic:people") not in nav and reverse("audit:events") not in nav
     assert 'aria-current="page"' in nav
+
+
+def test_navigation_stays_hidden_until_staff_finish_two_step_verification(client_for):
+    unverified = client_for("admin_avery", verified=False)
+    page = unverified.get("/accounts/mfa/verify/")
+    assert page.status_code == 200
+    assert "Clinic settings" not in page.content.decode()
+    verified = client_for("admin_avery")
+    assert "Clinic settings" in verified.get("/").content.decode()
