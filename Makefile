@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Extra pytest arguments, for example: make test PYTEST_ARGS="-k login -x"
 PYTEST_ARGS ?=
-# Parallel test processes (pytest-xdist); PYTEST_WORKERS=0 runs everything in one process.
-PYTEST_WORKERS ?= 0
+# Parallel test processes (pytest-xdist); PYTEST_WORKERS=0 runs everything in this process
+# (handy with a debugger).
+PYTEST_WORKERS ?= 2
 
 export TRELLIS_ENV ?= dev
 
@@ -48,7 +49,7 @@ test: lint typecheck migrations-check pytest
 pytest: export TRELLIS_ENV = test
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider \
-		$(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
+		$(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
