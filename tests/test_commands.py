@@ -93,8 +93,9 @@ def test_demo_serves_the_login_page_and_stops_with_its_worker_and_clock(tmp_path
         text=True,
     )
     try:
-        status = wait_for_page(f"http://127.0.0.1:{port}/accounts/login/", demo, seconds=60)
-        assert status == 200
+        base = f"http://127.0.0.1:{port}"
+        assert wait_for_page(f"{base}/accounts/login/", demo, seconds=60) == 200
+        assert wait_for_page(f"{base}/static/trellis/trellis.css", demo, seconds=5) == 200
         children = child_pids(demo.pid)
         demo.send_signal(signal.SIGTERM)
         output, _ = demo.communicate(timeout=30)

@@ -8,6 +8,8 @@ http://127.0.0.1:8000 together with a task worker and the clock. Ctrl-C stops th
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -219,7 +221,7 @@ class Command(BaseCommand):
         children: list[tuple[str, subprocess.Popen[bytes]]] = []
         for name in ("worker", "clock"):
             if name in commands:
-                children.append((name, subprocess.Popen([*trellis, name])))
+                children.append((name, start([*trellis, name])))
             else:
                 self.stderr.write(
                     f"`trellis {name}` is not available in this version, "
@@ -234,16 +236,20 @@ class Command(BaseCommand):
             raise KeyboardInterrupt
 
         previous = signal.signal(signal.SIGTERM, stop_on_sigterm)
+        # Make sure this process hears Ctrl-C even when it was started with interrupts
+        # ignored (as background jobs of a script are).
+        previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
         self.stdout.write(f"Serving Trellis on http://{host}:{port}/ (press Ctrl-C to stop).")
         exit_code = 0
         try:
-            server = subprocess.Popen(web)
+            server = start(web)
             children.append(("web server", server))
             exit_code = self.watch(children)
         except KeyboardInterrupt:
             self.stdout.write("\nStopping the demo...")
         finally:
             signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, previous_int)
             self.stop(children)
         if exit_code:
             raise CommandError(
@@ -261,13 +267,23 @@ class Command(BaseCommand):
             time.sleep(0.5)
 
     def stop(self, children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+        """Ask each child to finish (SIGTERM), then end whatever is left of its process group."""
         for _name, child in children:
             if child.poll() is None:
                 child.terminate()
         deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for _name, child in children:
+        for name, child in children:
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+                self.stderr.write(f"The {name} did not stop in {STOP_GRACE_SECONDS}s; ending it.")
+            # The web server runs its own worker processes; none may outlive the demo.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+
+
+def start(argv: list[str]) -> subprocess.Popen[bytes]:
+    """Start a child in its own process group: Ctrl-C in the terminal reaches only the demo,
+    which then stops each child in order instead of all of them racing to shut down."""
+    return subprocess.Popen(argv, start_new_session=True)
