@@ -57,6 +57,9 @@ INSTALLED_APPS = [
     "trellis.core",
     "trellis.accounts",
     "trellis.audit",
+    "trellis.programs",
+    "trellis.care",
+    "trellis.journey",
 ]
 
 MIDDLEWARE = [

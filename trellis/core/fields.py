@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.db import models
@@ -38,6 +39,35 @@ class EncryptedTextField(models.TextField):
         if value is None or value == "":
             return value
         return crypto.encrypt(str(value), context=self.crypto_context)
+
+
+class EncryptedJSONField(EncryptedTextField):
+    """A JSON document (an exercise's answers) stored encrypted as one value.
+
+    The Python value is a dict or list; nothing inside it can be queried in the database.
+    """
+
+    description = "JSON encrypted at rest (AES-256-GCM)"
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        text = super().from_db_value(value, expression, connection)
+        if text is None or text == "":
+            return None
+        return json.loads(text)
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str):
+            text = super().to_python(value)
+            return json.loads(text) if text else None
+        return value
+
+    def get_prep_value(self, value: Any) -> Any:
+        if value is None:
+            return None
+        return super().get_prep_value(json.dumps(value, sort_keys=True, ensure_ascii=False))
+
+    def value_to_string(self, obj: Any) -> str:
+        return json.dumps(self.value_from_object(obj))
 
 
 def encrypted_fields() -> list[EncryptedTextField]:

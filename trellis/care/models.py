@@ -1,0 +1,108 @@
+"""Enrollment: a patient in one program version, with a level of support and supporters."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from trellis.core.models import TimestampedModel
+
+
+class SupportLevel(models.TextChoices):
+    SELF_GUIDED = "self_guided", _("Self-guided")
+    COACHED = "coached", _("Coached")
+    THERAPIST_ASSISTED = "therapist_assisted", _("Therapist-assisted")
+
+
+class EnrollmentStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    COMPLETED = "completed", _("Completed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    DISCHARGED = "discharged", _("Discharged")
+
+
+class Enrollment(TimestampedModel):
+    """A patient working through one program version: the unit every later feature hangs on."""
+
+    patient = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="enrollments"
+    )
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="enrollments"
+    )
+    program_version = models.ForeignKey(
+        "programs.ProgramVersion", on_delete=models.PROTECT, related_name="enrollments"
+    )
+    support_level = models.CharField(max_length=24, choices=SupportLevel.choices)
+    status = models.CharField(
+        max_length=16, choices=EnrollmentStatus.choices, default=EnrollmentStatus.ACTIVE
+    )
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "program_version"],
+                condition=Q(status="active"),
+                name="care_one_active_enrollment_per_version",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "status"], name="care_enr_org_status"),
+            models.Index(fields=["patient", "status"], name="care_enr_patient_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient} in {self.program_version}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == EnrollmentStatus.ACTIVE
+
+
+class SupporterRole(models.TextChoices):
+    PRIMARY = "primary", _("Primary supporter")
+    SECONDARY = "secondary", _("Also supporting")
+
+
+class CareTeamMember(TimestampedModel):
+    """A coach or therapist assigned to support one enrollment: their caseload is made of these."""
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="care_team")
+    supporter = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="supporting"
+    )
+    role = models.CharField(
+        max_length=16, choices=SupporterRole.choices, default=SupporterRole.PRIMARY
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollment", "supporter"], name="care_team_member_once"
+            )
+        ]
+        indexes = [models.Index(fields=["supporter", "active"], name="care_team_by_supporter")]
+
+    def __str__(self) -> str:
+        return f"{self.supporter} supports {self.enrollment}"
+
+
+class Preferences(TimestampedModel):
+    """How a patient likes Trellis to work for them (later issues add channels, quiet hours)."""
+
+    user = models.OneToOneField(
+        "accounts.User", on_delete=models.CASCADE, related_name="preferences"
+    )
+    simple_mode = models.BooleanField(
+        default=False, help_text=_("Larger text, one action per screen, a hint on each step.")
+    )
+    time_zone = models.CharField(max_length=64, blank=True, help_text=_("Blank: the clinic's."))
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.user}"
