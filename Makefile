@@ -39,6 +39,20 @@ $(STAMP): pyproject.toml requirements.lock scripts/find-python
 
 venv: $(STAMP)
 
+# Front-end test tools (axe-core) from the npm registry, pinned by package-lock.json.
+# Without npm the browser accessibility checks skip locally (CI requires them).
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $(NODE_STAMP); \
+	else \
+		echo "npm not found: skipping node_modules (accessibility checks will be skipped)"; \
+	fi
+
+ifneq ($(wildcard package-lock.json),)
+NODE_DEPS := $(NODE_STAMP)
+endif
+
 demo: $(STAMP)
 	$(BIN)/trellis migrate --no-input
 	$(BIN)/trellis demo
@@ -47,7 +61,7 @@ test: export TRELLIS_ENV = test
 test: lint typecheck migrations-check pytest
 
 pytest: export TRELLIS_ENV = test
-pytest: $(STAMP)
+pytest: $(STAMP) $(NODE_DEPS)
 	$(BIN)/python -m pytest -p no:cacheprovider \
 		$(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) $(PYTEST_ARGS)
 
