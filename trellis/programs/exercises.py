@@ -86,9 +86,7 @@ def _setting_problems(name: str, spec: Setting, value: Any) -> list[str]:
             return [f"setting '{name}' must be a whole number"]
         if not spec.low <= value <= spec.high:
             unit = f" {spec.unit}" if spec.unit else ""
-            return [
-                f"setting '{name}' is {value}; it must be from {spec.low} to {spec.high}{unit}"
-            ]
+            return [f"setting '{name}' is {value}; it must be from {spec.low} to {spec.high}{unit}"]
         return []
     if isinstance(spec, TextSetting):
         if not isinstance(value, str):
@@ -181,11 +179,11 @@ def _number(
             errors.add(name, _("Please fill this in."))
         return None
     value: int | None = None
+    whole_float = isinstance(raw, float) and raw.is_integer()
+    digits = isinstance(raw, str) and re.fullmatch(r"\s*-?\d{1,6}\s*", raw)
     if _is_int(raw):
         value = raw
-    elif isinstance(raw, float) and raw.is_integer():
-        value = int(raw)
-    elif isinstance(raw, str) and re.fullmatch(r"\s*-?\d{1,6}\s*", raw):
+    elif whole_float or digits:
         value = int(raw)
     if value is None:
         errors.add(name, _("Please enter a whole number."))
@@ -409,7 +407,11 @@ def _clean_worry_time(data: Mapping[str, Any], settings: dict[str, Any]) -> dict
             )
     worry_time = _clock_time(data, "worry_time", errors)
     errors.raise_if_any()
-    return {"worries": worries, "worry_time": worry_time, "worry_minutes": settings["worry_minutes"]}
+    return {
+        "worries": worries,
+        "worry_time": worry_time,
+        "worry_minutes": settings["worry_minutes"],
+    }
 
 
 def _clean_mindfulness(data: Mapping[str, Any], settings: dict[str, Any]) -> dict[str, Any]:

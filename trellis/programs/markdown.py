@@ -29,18 +29,13 @@ def _renderer() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.disable("image")
     md.validateLink = _scheme_ok  # type: ignore[method-assign]
-    default_link_open = md.renderer.rules.get("link_open")
 
-    def link_open(
-        self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any
-    ) -> str:
+    def link_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
         token = tokens[idx]
         href = str(token.attrGet("href") or "")
         if href.lower().startswith(WEB_SCHEMES):
             token.attrSet("target", "_blank")
             token.attrSet("rel", "noopener noreferrer")
-        if default_link_open is not None:
-            return str(default_link_open(tokens, idx, options, env))
         return str(self.renderToken(tokens, idx, options, env))
 
     md.add_render_rule("link_open", link_open)

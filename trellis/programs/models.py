@@ -15,6 +15,40 @@ class StepKind(models.TextChoices):
     REFLECTION = "reflection", _("Reflection")
 
 
+class PublishedVersionChanged(Exception):
+    """Raised when code tries to change a published version, chapter or step.
+
+    Patients' enrollments point at a version; changing it would change what people in
+    the middle of a program see and make their records describe steps that no longer
+    exist. Publish a new version instead.
+    """
+
+
+class PublishedQuerySet(models.QuerySet):
+    """Rows of a published version: they may be created, read and deleted, never updated."""
+
+    def update(self, **kwargs: object) -> int:
+        raise PublishedVersionChanged(
+            f"{self.model._meta.label} rows are part of a published version and never change"
+        )
+
+
+class PublishedModel(models.Model):
+    """Refuses to save an existing row: a published version only ever gets new rows."""
+
+    objects = PublishedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise PublishedVersionChanged(
+                f"{self._meta.label} {self.pk} is part of a published version and never changes"
+            )
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
 class Program(TimestampedModel):
     """A program a clinic can enroll people in, across all its published versions."""
 
@@ -28,7 +62,7 @@ class Program(TimestampedModel):
         return self.title
 
 
-class ProgramVersion(TimestampedModel):
+class ProgramVersion(PublishedModel, TimestampedModel):
     """One published, never-changing version of a program. Enrollments point here."""
 
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="versions")
@@ -54,7 +88,7 @@ class ProgramVersion(TimestampedModel):
         return f"{self.title} v{self.number}"
 
 
-class Chapter(UUIDModel):
+class Chapter(PublishedModel, UUIDModel):
     """A part of the story: an introduction, the skills it builds, and a closing reflection."""
 
     version = models.ForeignKey(ProgramVersion, on_delete=models.CASCADE, related_name="chapters")
@@ -76,7 +110,7 @@ class Chapter(UUIDModel):
         return self.title
 
 
-class Step(UUIDModel):
+class Step(PublishedModel, UUIDModel):
     """One microintervention, lesson, questionnaire or reflection, in program order."""
 
     version = models.ForeignKey(ProgramVersion, on_delete=models.CASCADE, related_name="steps")

@@ -173,9 +173,7 @@ class _Checker:
             if name not in known:
                 hint = difflib.get_close_matches(str(name), known, n=1)
                 also = f" (did you mean '{hint[0]}'?)" if hint else ""
-                self.add(
-                    _key_line(mapping, name), f"{where} has an unknown field '{name}'{also}"
-                )
+                self.add(_key_line(mapping, name), f"{where} has an unknown field '{name}'{also}")
 
     def text(self, mapping: LineDict, name: str, where: str, max_length: int) -> str | None:
         if name not in mapping:
@@ -620,7 +618,9 @@ def _unlock_target(
         if value == "previous":
             return None if first else "previous"
         if not isinstance(value, str) or value not in known:
-            checker.add(line, f"{where}: unlock after {value!r}, but there is no step with that key")
+            checker.add(
+                line, f"{where}: unlock after {value!r}, but there is no step with that key"
+            )
             return None
         return value
     if name == "days_after_chapter_start":
@@ -650,7 +650,9 @@ def _score_rule(checker: _Checker, value: Any, line: int, where: str) -> None:
         return
     threshold = value[thresholds[0]]
     if not isinstance(threshold, int | float) or isinstance(threshold, bool):
-        checker.add(_key_line(value, thresholds[0]), f"{where}: the score threshold is not a number")
+        checker.add(
+            _key_line(value, thresholds[0]), f"{where}: the score threshold is not a number"
+        )
 
 
 def _check_cycles(
