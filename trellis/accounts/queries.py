@@ -5,8 +5,9 @@ Querysets named `*_for(user)` return only rows inside the caller's reach; the
 outside a person's reach looks exactly like one that does not exist. A patient
 never sees another patient's anything; staff never see another clinic's anything.
 
-Until enrollments arrive, a coach's or therapist's caseload is the patients of
-their own team; supervisors see every patient of their clinic. Researchers see
+A coach's or therapist's caseload is the patients of their own team plus the
+patients whose active enrollment lists them as a supporter; supervisors see every
+patient of their clinic. Researchers see
 no identifiable patient; platform operators (superusers) see no clinic data.
 """
 
@@ -17,7 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 
 from trellis.accounts.models import (
@@ -123,7 +124,27 @@ def patients_for(user: Any) -> QuerySet[User]:
     return User.objects.filter(
         Q(pk=user.pk, memberships__role=Role.PATIENT)
         | Q(pk__in=patient_memberships.values("user_id"))
+        | Q(pk__in=_supported_patients(user, mine))
     ).distinct()
+
+
+def _supported_patients(user: Any, mine: QuerySet[Membership]) -> QuerySet[Any]:
+    """Patients whose active enrollment lists this coach or therapist as an active supporter
+    (at a clinic where they still hold that role, and the patient is still its patient)."""
+    from trellis.care.models import Enrollment, EnrollmentStatus
+
+    supporting_orgs = mine.filter(role__in=CLINICAL_ROLES - {Role.SUPERVISOR}).values(
+        "organization_id"
+    )
+    return Enrollment.objects.filter(
+        status=EnrollmentStatus.ACTIVE,
+        organization_id__in=supporting_orgs,
+        care_team__supporter=user,
+        care_team__active=True,
+        patient__memberships__organization_id=F("organization_id"),
+        patient__memberships__role=Role.PATIENT,
+        patient__memberships__is_active=True,
+    ).values("patient_id")
 
 
 def memberships_for(user: Any) -> QuerySet[Membership]:

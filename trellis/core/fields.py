@@ -64,7 +64,10 @@ class EncryptedJSONField(EncryptedTextField):
     def get_prep_value(self, value: Any) -> Any:
         if value is None:
             return None
-        return super().get_prep_value(json.dumps(value, sort_keys=True, ensure_ascii=False))
+        # Encrypt the JSON text directly: TextField.get_prep_value would call to_python,
+        # which parses the JSON back into a dict before it is encrypted.
+        text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+        return crypto.encrypt(text, context=self.crypto_context)
 
     def value_to_string(self, obj: Any) -> str:
         return json.dumps(self.value_from_object(obj))

@@ -1,0 +1,410 @@
+"""What a patient does in their program: open, start and complete steps, rate them, write in
+the journal, check in their mood, sign in.
+
+Every function is one patient action: it runs in one transaction, writes exactly one
+engagement event (trellis.journey.events.emit), and an audit row where it writes to the
+patient's record. Writes from the patient app carry a client-generated id, so a repeat
+(a double tap, a retry) returns the first result and writes nothing twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from trellis import audit
+from trellis.accounts.models import User
+from trellis.care.models import Enrollment, EnrollmentStatus
+from trellis.care.queries import current_enrollment
+from trellis.journey import idempotency
+from trellis.journey.events import emit
+from trellis.journey.models import (
+    EngagementEvent,
+    EventType,
+    JournalEntry,
+    MoodCheckIn,
+    ProgressStatus,
+    StepProgress,
+)
+from trellis.journey.queries import LOCKED_VIEW, step_states
+from trellis.programs.models import Step, StepKind
+
+MAX_JOURNAL = 10_000
+MAX_MOOD_NOTE = 1_000
+MAX_REFLECTION = 10_000
+MAX_DURATION_S = 24 * 60 * 60
+
+
+class StepLocked(Exception):
+    """The step has not opened yet; `reason` says when it will, in the patient's words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _own_active(enrollment: Enrollment, actor: Any) -> Enrollment:
+    """Only the patient acts in their program, and only while it is running. Locks the
+    enrollment row so one patient's writes happen one after another."""
+    if actor is None or getattr(actor, "pk", None) != enrollment.patient_id:
+        raise PermissionDenied(_("Only the patient can do this in their program."))
+    locked = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    if locked.status != EnrollmentStatus.ACTIVE:
+        raise ValidationError(
+            {"enrollment": _("This program has ended, so nothing new can be saved in it.")}
+        )
+    return locked
+
+
+def _check_step(enrollment: Enrollment, step: Step) -> None:
+    if step.version_id != enrollment.program_version_id:
+        raise ValidationError({"step": _("This step is not part of your program.")})
+
+
+def _state(enrollment: Enrollment, step: Step, now: datetime) -> Any:
+    return step_states(enrollment, now)[step.key]
+
+
+def _first_view(enrollment: Enrollment, step: Step) -> datetime | None:
+    return (
+        EngagementEvent.objects.filter(
+            enrollment=enrollment, step_key=step.key, type=EventType.STEP_VIEWED
+        )
+        .exclude(value=LOCKED_VIEW)
+        .order_by("occurred_at")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+
+
+@transaction.atomic
+def view_step(
+    enrollment: Enrollment, step: Step, *, actor: User, now: datetime
+) -> StepProgress | None:
+    """The patient opened a step (one `step_viewed` event each time, also for a locked one)."""
+    enrollment = _own_active(enrollment, actor)
+    _check_step(enrollment, step)
+    state = _state(enrollment, step, now)
+    emit(
+        enrollment,
+        EventType.STEP_VIEWED,
+        at=now,
+        step=step,
+        value=LOCKED_VIEW if state.status == "locked" else "",
+    )
+    progress = state.progress
+    if progress is not None and progress.first_viewed_at is None:
+        progress.first_viewed_at = now
+        progress.save(update_fields=["first_viewed_at", "updated_at"])
+    return progress
+
+
+@transaction.atomic
+def start_step(enrollment: Enrollment, step: Step, *, actor: User, now: datetime) -> StepProgress:
+    """The patient began an open step (one `step_started` event the first time)."""
+    enrollment = _own_active(enrollment, actor)
+    _check_step(enrollment, step)
+    state = _state(enrollment, step, now)
+    if state.progress is not None:
+        return state.progress
+    if state.status == "locked":
+        raise StepLocked(state.locked_reason)
+    progress = StepProgress.objects.create(
+        enrollment=enrollment,
+        step=step,
+        status=ProgressStatus.STARTED,
+        first_viewed_at=_first_view(enrollment, step) or now,
+        started_at=now,
+    )
+    emit(enrollment, EventType.STEP_STARTED, at=now, step=step)
+    return progress
+
+
+def _clean_response(step: Step, response: Any) -> tuple[dict[str, Any] | None, str]:
+    """The answer to store and the short value for the event log."""
+    if response is None:
+        response = {}
+    if not isinstance(response, dict):
+        raise ValidationError({"response": _("The answer was not in the expected form.")})
+    if step.kind == StepKind.EXERCISE:
+        from trellis.programs.exercises import EXERCISE_KINDS
+
+        kind = EXERCISE_KINDS.get(step.exercise)
+        if kind is None:
+            raise ValidationError({"step": _("This exercise cannot be completed here.")})
+        cleaned = kind.validate_response(response, step.settings or {})
+        return cleaned, kind.summary(cleaned)
+    if step.kind == StepKind.REFLECTION:
+        text = str(response.get("text", "") or "").strip()
+        if not text:
+            raise ValidationError({"text": _("Please write a few words before you finish.")})
+        if len(text) > MAX_REFLECTION:
+            raise ValidationError(
+                {"text": _("Please keep this under %(max)s characters.") % {"max": "10,000"}}
+            )
+        return {"text": text}, str(len(text.split()))
+    # Lessons hold nothing; questionnaire answers are stored by the measures issue.
+    return None, ""
+
+
+def _check_duration(duration_s: int | None) -> None:
+    if duration_s is not None and not (0 <= duration_s <= MAX_DURATION_S):
+        raise ValidationError({"duration_s": _("The time spent must be between 0 and 24 hours.")})
+
+
+@transaction.atomic
+def complete_step(
+    enrollment: Enrollment,
+    step: Step,
+    *,
+    actor: User,
+    client_id: uuid.UUID | str,
+    response: dict[str, Any] | None,
+    duration_s: int | None,
+    now: datetime,
+) -> StepProgress:
+    """The patient finished a step: store their answer and one `step_completed` event.
+
+    A locked step raises StepLocked. A repeat with the same client id, or completing a
+    step that is already completed, returns the existing progress and writes nothing.
+    """
+
+    def act() -> dict[str, Any]:
+        locked_enrollment = _own_active(enrollment, actor)
+        _check_step(locked_enrollment, step)
+        _check_duration(duration_s)
+        state = _state(locked_enrollment, step, now)
+        progress = state.progress
+        if progress is not None and progress.status == ProgressStatus.COMPLETED:
+            return {"progress": str(progress.pk), "counted": False}
+        if state.status == "locked":
+            raise StepLocked(state.locked_reason)
+        cleaned, summary = _clean_response(step, response)
+        if progress is None:
+            progress = StepProgress(
+                enrollment=locked_enrollment,
+                step=step,
+                first_viewed_at=_first_view(locked_enrollment, step) or now,
+                started_at=now,
+            )
+        progress.status = ProgressStatus.COMPLETED
+        progress.completed_at = now
+        progress.duration_s = duration_s
+        progress.response = cleaned
+        progress.completion_client_id = idempotency._as_uuid(client_id)
+        progress.save()
+        emit(
+            locked_enrollment,
+            EventType.STEP_COMPLETED,
+            at=now,
+            step=step,
+            duration_s=duration_s,
+            value=summary,
+        )
+        audit.record(
+            action="journey.step_complete",
+            actor=actor,
+            subject=progress,
+            patient=locked_enrollment.patient_id,
+            organization=locked_enrollment.organization_id,
+            details={"enrollment": str(locked_enrollment.pk), "step": step.key},
+            at=now,
+        )
+        return {"progress": str(progress.pk), "counted": True}
+
+    result, _first = idempotency.once(
+        user=actor, client_id=client_id, kind="step_complete", act=act
+    )
+    return StepProgress.objects.select_related("step").get(pk=result["progress"])
+
+
+@transaction.atomic
+def rate_step(
+    enrollment: Enrollment,
+    step: Step,
+    *,
+    actor: User,
+    rating: int,
+    client_id: uuid.UUID | str,
+    now: datetime,
+) -> StepProgress:
+    """ "How helpful was this?" (1-5) for a finished step: one `exercise_rated` event."""
+    if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
+        raise ValidationError({"rating": _("Choose a rating from 1 to 5.")})
+
+    def act() -> dict[str, Any]:
+        locked_enrollment = _own_active(enrollment, actor)
+        _check_step(locked_enrollment, step)
+        progress = (
+            StepProgress.objects.select_for_update()
+            .filter(enrollment=locked_enrollment, step=step, status=ProgressStatus.COMPLETED)
+            .first()
+        )
+        if progress is None:
+            raise ValidationError({"rating": _("Finish the step before rating it.")})
+        progress.rating = rating
+        progress.save(update_fields=["rating", "updated_at"])
+        emit(locked_enrollment, EventType.EXERCISE_RATED, at=now, step=step, value=str(rating))
+        audit.record(
+            action="journey.step_rate",
+            actor=actor,
+            subject=progress,
+            patient=locked_enrollment.patient_id,
+            organization=locked_enrollment.organization_id,
+            details={"step": step.key, "rating": rating},
+            at=now,
+        )
+        return {"progress": str(progress.pk)}
+
+    result, _first = idempotency.once(user=actor, client_id=client_id, kind="step_rate", act=act)
+    return StepProgress.objects.select_related("step").get(pk=result["progress"])
+
+
+@transaction.atomic
+def add_journal_entry(
+    enrollment: Enrollment,
+    *,
+    actor: User,
+    body: str,
+    shared: bool,
+    client_id: uuid.UUID | str,
+    now: datetime,
+    step: Step | None = None,
+) -> JournalEntry:
+    """A journal entry (stored encrypted), private unless the patient shares it."""
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": _("Write something before you save.")})
+    if len(body) > MAX_JOURNAL:
+        raise ValidationError(
+            {"body": _("Please keep an entry under %(max)s characters.") % {"max": "10,000"}}
+        )
+
+    def act() -> dict[str, Any]:
+        locked_enrollment = _own_active(enrollment, actor)
+        if step is not None:
+            _check_step(locked_enrollment, step)
+        entry = JournalEntry.objects.create(
+            enrollment=locked_enrollment,
+            body=body,
+            shared_with_care_team=bool(shared),
+            step=step,
+            client_id=idempotency._as_uuid(client_id),
+        )
+        emit(
+            locked_enrollment,
+            EventType.JOURNAL_ENTRY,
+            at=now,
+            step=step,
+            value=str(len(body.split())),
+        )
+        audit.record(
+            action="journal.create",
+            actor=actor,
+            subject=entry,
+            patient=locked_enrollment.patient_id,
+            organization=locked_enrollment.organization_id,
+            details={"shared": bool(shared)},
+            at=now,
+        )
+        return {"entry": str(entry.pk)}
+
+    result, _first = idempotency.once(user=actor, client_id=client_id, kind="journal", act=act)
+    return JournalEntry.objects.get(pk=result["entry"])
+
+
+@transaction.atomic
+def set_journal_sharing(
+    entry: JournalEntry, *, actor: User, shared: bool, now: datetime | None = None
+) -> JournalEntry:
+    """Share a journal entry with the care team, or stop sharing it (audited, no event)."""
+    enrollment = entry.enrollment
+    if actor is None or actor.pk != enrollment.patient_id:
+        raise PermissionDenied(_("Only the patient can share their journal."))
+    entry = JournalEntry.objects.select_for_update().get(pk=entry.pk)
+    if entry.shared_with_care_team == shared:
+        return entry
+    entry.shared_with_care_team = shared
+    entry.save(update_fields=["shared_with_care_team", "updated_at"])
+    audit.record(
+        action="journal.share" if shared else "journal.unshare",
+        actor=actor,
+        subject=entry,
+        patient=enrollment.patient_id,
+        organization=enrollment.organization_id,
+        at=now,
+    )
+    return entry
+
+
+@transaction.atomic
+def check_in_mood(
+    enrollment: Enrollment,
+    *,
+    actor: User,
+    score: int,
+    note: str,
+    client_id: uuid.UUID | str,
+    now: datetime,
+) -> MoodCheckIn:
+    """A mood check-in, 1 (very low) to 10 (very good), with an optional private note."""
+    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 10:
+        raise ValidationError({"score": _("Choose a number from 1 to 10.")})
+    note = (note or "").strip()
+    if len(note) > MAX_MOOD_NOTE:
+        raise ValidationError(
+            {"note": _("Please keep the note under %(max)s characters.") % {"max": "1,000"}}
+        )
+
+    def act() -> dict[str, Any]:
+        locked_enrollment = _own_active(enrollment, actor)
+        mood = MoodCheckIn.objects.create(
+            enrollment=locked_enrollment,
+            score=score,
+            note=note,
+            client_id=idempotency._as_uuid(client_id),
+        )
+        emit(locked_enrollment, EventType.MOOD_CHECKIN, at=now, value=str(score))
+        audit.record(
+            action="mood.create",
+            actor=actor,
+            subject=mood,
+            patient=locked_enrollment.patient_id,
+            organization=locked_enrollment.organization_id,
+            details={"score": score},
+            at=now,
+        )
+        return {"mood": str(mood.pk)}
+
+    result, _first = idempotency.once(user=actor, client_id=client_id, kind="mood", act=act)
+    return MoodCheckIn.objects.get(pk=result["mood"])
+
+
+@transaction.atomic
+def record_login(user: User, *, now: datetime) -> EngagementEvent | None:
+    """A patient signed in: one `login` event on their current enrollment (if they have one).
+
+    The sign-in itself is in the audit trail already (auth.login).
+    """
+    enrollment = current_enrollment(user)
+    if enrollment is None:
+        return None
+    return emit(enrollment, EventType.LOGIN, at=now)
+
+
+def note_supporter_view(enrollment: Enrollment, *, actor: User, what: str, now: datetime) -> None:
+    """A supporter read part of a patient's journey: recorded in the audit trail."""
+    audit.record(
+        action="journey.view",
+        actor=actor,
+        subject=enrollment,
+        patient=enrollment.patient_id,
+        organization=enrollment.organization_id,
+        details={"what": what},
+        at=now,
+    )
