@@ -44,9 +44,11 @@ class Change:
 
 
 def _short(value: Any) -> str:
+    """A value on one line: text in quotes, numbers and rules as written in JSON."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     text = text.replace("\n", " ")
-    return repr(text if len(text) <= 70 else text[:67] + "...")
+    text = text if len(text) <= 70 else text[:67] + "..."
+    return f'"{text}"' if isinstance(value, str) else text
 
 
 def _text_diff(old: str, new: str) -> list[str]:

@@ -97,6 +97,7 @@ def test_inspect_reports_html_on_the_line_it_appears() -> None:
         (4, "raw HTML is not allowed in Markdown"),
         (
             8,
-            "link to 'javascript:' is not allowed; links must start with https:, http:, mailto: or tel:",
+            "link to 'javascript:' is not allowed; "
+            "links must start with https:, http:, mailto: or tel:",
         ),
     ]

@@ -165,7 +165,8 @@ def test_the_first_step_cannot_wait_for_anything(tmp_path: Path) -> None:
     text = (pack / "pack.yaml").read_text()
     text = text.replace(
         "        body: chapters/01-noticing/what-stress-does.md\n",
-        "        body: chapters/01-noticing/what-stress-does.md\n        unlock: {after: sleep-check}\n",
+        "        body: chapters/01-noticing/what-stress-does.md\n"
+        "        unlock: {after: sleep-check}\n",
     )
     (pack / "pack.yaml").write_text(text)
     assert located(check_pack(pack)) == [

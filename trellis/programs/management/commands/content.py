@@ -124,7 +124,7 @@ class Command(BaseCommand):
             for version in program.versions.all():
                 when = timezone.localtime(version.created_at).strftime("%Y-%m-%d %H:%M")
                 who = version.published_by.email if version.published_by else "operator"
+                steps = _plural(getattr(version, "step_count", 0), "step")
                 self.stdout.write(
-                    f"  v{version.number:<3} {when}  {_plural(getattr(version, 'step_count', 0), 'step'):<9} "
-                    f"by {who}  {version.checksum[:12]}"
+                    f"  v{version.number:<3} {when}  {steps:<9} by {who}  {version.checksum[:12]}"
                 )
