@@ -140,9 +140,11 @@ def register_routers() -> None:
     """Each app contributes one router; imported here so the schema lists them all."""
     from trellis.accounts.api import router as accounts_router
     from trellis.audit.api import router as audit_router
+    from trellis.journey.api import router as journey_router
 
     api.add_router("/", accounts_router)
     api.add_router("/audit", audit_router)
+    api.add_router("/journey", journey_router)
 
 
 register_routers()

@@ -1,0 +1,407 @@
+"""The patient journey as JSON, for a mobile app: enrollments, today, steps, journal, moods,
+the story so far.
+
+A patient acts on their own enrollments. Their supporters (and the clinic's supervisors)
+may read today, the story and steps of enrollments in their reach, never write. Integration
+tokens get 403: patient journeys are not for integrations. Anything outside the caller's
+reach is 404. A step that is still locked answers 409 with the reason it opens later.
+Every write carries a `client_id` (a UUID made by the app): sending the same one again
+returns the first answer and changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.http import Http404, HttpRequest
+from ninja import Field, Router, Schema
+from ninja.errors import HttpError
+
+from trellis.accounts.api import session_user
+from trellis.accounts.models import User
+from trellis.care.models import Enrollment
+from trellis.care.queries import access_enrollment, enrollments_for, supporters_of
+from trellis.core import timeutil
+from trellis.journey import queries, services
+from trellis.journey.models import JournalEntry, MoodCheckIn, StepProgress
+from trellis.programs.models import Step
+
+router = Router(tags=["journey"])
+
+LOCKED_STATUS = 409
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: list[dict[str, str]]
+
+
+class EnrollmentOut(Schema):
+    id: uuid.UUID
+    program: str
+    program_title: str
+    version: int
+    support_level: str
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    supporters: list[str]
+
+    @staticmethod
+    def of(enrollment: Enrollment) -> EnrollmentOut:
+        version = enrollment.program_version
+        return EnrollmentOut(
+            id=enrollment.pk,
+            program=version.program.slug,
+            program_title=version.title,
+            version=version.number,
+            support_level=enrollment.support_level,
+            status=enrollment.status,
+            started_at=enrollment.started_at,
+            ended_at=enrollment.ended_at,
+            supporters=[m.supporter.display_name for m in supporters_of(enrollment)],
+        )
+
+
+class StepSummaryOut(Schema):
+    key: str
+    title: str
+    kind: str
+    exercise: str
+    minutes: int
+    chapter: str
+    status: str
+    locked_reason: str
+
+    @staticmethod
+    def of(state: queries.StepState) -> StepSummaryOut:
+        step = state.step
+        return StepSummaryOut(
+            key=step.key,
+            title=step.title,
+            kind=step.kind,
+            exercise=step.exercise,
+            minutes=step.minutes,
+            chapter=step.chapter.key,
+            status=state.status,
+            locked_reason=state.locked_reason,
+        )
+
+
+class ProgressOut(Schema):
+    step: str
+    status: str
+    completed_at: datetime | None
+    duration_s: int | None
+    rating: int | None
+    response: dict[str, Any] | None
+
+    @staticmethod
+    def of(progress: StepProgress) -> ProgressOut:
+        return ProgressOut(
+            step=progress.step.key,
+            status=progress.status,
+            completed_at=progress.completed_at,
+            duration_s=progress.duration_s,
+            rating=progress.rating,
+            response=progress.response,
+        )
+
+
+class StepOut(StepSummaryOut):
+    body_html: str
+    hint: str
+    prompt: str
+    instrument: str
+    settings: dict[str, Any]
+    short_version: str
+    progress: ProgressOut | None
+
+
+class TodayOut(Schema):
+    chapter_key: str
+    chapter_title: str
+    chapter_number: int
+    chapter_count: int
+    done_in_chapter: int
+    steps_in_chapter: int
+    next_step: StepSummaryOut | None
+    waiting_for: StepSummaryOut | None
+    recap: str
+    short_alternative: str | None
+    all_done: bool
+
+
+class StoryStepOut(Schema):
+    key: str
+    title: str
+    completed_at: datetime
+    rating: int | None
+
+
+class StoryChapterOut(Schema):
+    key: str
+    title: str
+    finished: bool
+    steps: list[StoryStepOut]
+
+
+class StoryOut(Schema):
+    chapters_finished: int
+    chapter_count: int
+    exercises_done: int
+    steps_done: int
+    active_days: int
+    skills_learned: list[str]
+    chapters: list[StoryChapterOut]
+
+
+class CompleteIn(Schema):
+    client_id: uuid.UUID
+    response: dict[str, Any] = Field(default_factory=dict)
+    duration_s: int | None = Field(default=None, ge=0, le=services.MAX_DURATION_S)
+
+
+class RatingIn(Schema):
+    client_id: uuid.UUID
+    rating: int = Field(ge=1, le=5, description="How helpful was this? 1 (not at all) to 5.")
+
+
+class JournalIn(Schema):
+    client_id: uuid.UUID
+    body: str = Field(min_length=1, max_length=services.MAX_JOURNAL)
+    shared: bool = False
+
+
+class JournalOut(Schema):
+    id: uuid.UUID
+    created_at: datetime
+    body: str
+    shared: bool
+    step: str | None
+
+    @staticmethod
+    def of(entry: JournalEntry) -> JournalOut:
+        return JournalOut(
+            id=entry.pk,
+            created_at=entry.created_at,
+            body=entry.body,
+            shared=entry.shared_with_care_team,
+            step=entry.step.key if entry.step_id else None,
+        )
+
+
+class MoodIn(Schema):
+    client_id: uuid.UUID
+    score: int = Field(ge=1, le=10)
+    note: str = Field(default="", max_length=services.MAX_MOOD_NOTE)
+
+
+class MoodOut(Schema):
+    id: uuid.UUID
+    created_at: datetime
+    score: int
+    note: str
+
+
+def _reach(request: HttpRequest, enrollment_id: uuid.UUID) -> tuple[User, Enrollment]:
+    user = session_user(request)
+    return user, access_enrollment(user, enrollment_id)
+
+
+def _own(request: HttpRequest, enrollment_id: uuid.UUID) -> tuple[User, Enrollment]:
+    """Writes are the patient's alone: supporters in reach get 403."""
+    user, enrollment = _reach(request, enrollment_id)
+    if enrollment.patient_id != user.pk:
+        raise HttpError(403, "Only the patient can do this in their program.")
+    return user, enrollment
+
+
+def _read(request: HttpRequest, enrollment_id: uuid.UUID, what: str) -> tuple[User, Enrollment]:
+    user, enrollment = _reach(request, enrollment_id)
+    if enrollment.patient_id != user.pk:
+        services.note_supporter_view(enrollment, actor=user, what=what, now=timeutil.now())
+    return user, enrollment
+
+
+def _step(enrollment: Enrollment, step_key: str) -> Step:
+    step = (
+        Step.objects.filter(version_id=enrollment.program_version_id, key=step_key)
+        .select_related("chapter")
+        .first()
+    )
+    if step is None:
+        raise Http404("No such step")
+    return step
+
+
+def _locked(reason: str) -> HttpError:
+    return HttpError(LOCKED_STATUS, reason)
+
+
+@router.get("/enrollments", response=list[EnrollmentOut])
+def list_enrollments(request: HttpRequest) -> list[EnrollmentOut]:
+    """Enrollments in the caller's reach: a patient's own, a supporter's caseload."""
+    user = session_user(request)
+    return [
+        EnrollmentOut.of(e)
+        for e in enrollments_for(user).select_related("program_version__program")
+    ]
+
+
+@router.get("/enrollments/{enrollment_id}/today", response=TodayOut)
+def get_today(request: HttpRequest, enrollment_id: uuid.UUID) -> TodayOut:
+    """The next step with its place in the story, a recap, and a shorter option."""
+    _user, enrollment = _read(request, enrollment_id, "today")
+    t = queries.today(enrollment, timeutil.now())
+    return TodayOut(
+        chapter_key=t.chapter.key,
+        chapter_title=t.chapter.title,
+        chapter_number=t.chapter_number,
+        chapter_count=t.chapter_count,
+        done_in_chapter=t.done_in_chapter,
+        steps_in_chapter=t.steps_in_chapter,
+        next_step=StepSummaryOut.of(t.next_step) if t.next_step else None,
+        waiting_for=StepSummaryOut.of(t.waiting_for) if t.waiting_for else None,
+        recap=t.recap,
+        short_alternative=t.short_alternative.key if t.short_alternative else None,
+        all_done=t.all_done,
+    )
+
+
+@router.get("/enrollments/{enrollment_id}/steps/{step_key}", response=StepOut)
+def get_step(request: HttpRequest, enrollment_id: uuid.UUID, step_key: str) -> StepOut:
+    """One step's content and progress. A patient opening it records `step_viewed`."""
+    user, enrollment = _read(request, enrollment_id, "step")
+    step = _step(enrollment, step_key)
+    now = timeutil.now()
+    if enrollment.patient_id == user.pk and enrollment.is_active:
+        services.view_step(enrollment, step, actor=user, now=now)
+    state = queries.step_states(enrollment, now)[step.key]
+    return StepOut(
+        **StepSummaryOut.of(state).dict(),
+        body_html=step.body_html,
+        hint=step.hint,
+        prompt=step.prompt,
+        instrument=step.instrument,
+        settings=step.settings or {},
+        short_version=step.short_version_key,
+        progress=ProgressOut.of(state.progress) if state.progress else None,
+    )
+
+
+@router.post(
+    "/enrollments/{enrollment_id}/steps/{step_key}/complete",
+    response={200: ProgressOut, 409: ErrorOut},
+)
+def complete_step(
+    request: HttpRequest, enrollment_id: uuid.UUID, step_key: str, payload: CompleteIn
+) -> Any:
+    """Finish a step with the patient's answer. Locked: 409 with the reason."""
+    user, enrollment = _own(request, enrollment_id)
+    step = _step(enrollment, step_key)
+    try:
+        progress = services.complete_step(
+            enrollment,
+            step,
+            actor=user,
+            client_id=payload.client_id,
+            response=payload.response,
+            duration_s=payload.duration_s,
+            now=timeutil.now(),
+        )
+    except services.StepLocked as locked:
+        raise _locked(locked.reason) from None
+    return ProgressOut.of(progress)
+
+
+@router.post("/enrollments/{enrollment_id}/steps/{step_key}/rating", response=ProgressOut)
+def rate_step(
+    request: HttpRequest, enrollment_id: uuid.UUID, step_key: str, payload: RatingIn
+) -> ProgressOut:
+    """How helpful was this step, 1 to 5."""
+    user, enrollment = _own(request, enrollment_id)
+    step = _step(enrollment, step_key)
+    progress = services.rate_step(
+        enrollment,
+        step,
+        actor=user,
+        rating=payload.rating,
+        client_id=payload.client_id,
+        now=timeutil.now(),
+    )
+    return ProgressOut.of(progress)
+
+
+@router.get("/enrollments/{enrollment_id}/journal", response=list[JournalOut])
+def list_journal(request: HttpRequest, enrollment_id: uuid.UUID) -> list[JournalOut]:
+    """The patient's journal; their supporters see only the entries shared with them."""
+    user, enrollment = _read(request, enrollment_id, "journal")
+    entries = queries.journal_for(enrollment, viewer_is_patient=enrollment.patient_id == user.pk)
+    return [JournalOut.of(e) for e in entries]
+
+
+@router.post("/enrollments/{enrollment_id}/journal", response=JournalOut)
+def add_journal_entry(
+    request: HttpRequest, enrollment_id: uuid.UUID, payload: JournalIn
+) -> JournalOut:
+    """Write in the journal (stored encrypted), shared with the care team only if asked."""
+    user, enrollment = _own(request, enrollment_id)
+    entry = services.add_journal_entry(
+        enrollment,
+        actor=user,
+        body=payload.body,
+        shared=payload.shared,
+        client_id=payload.client_id,
+        now=timeutil.now(),
+    )
+    return JournalOut.of(entry)
+
+
+@router.post("/enrollments/{enrollment_id}/moods", response=MoodOut)
+def check_in_mood(request: HttpRequest, enrollment_id: uuid.UUID, payload: MoodIn) -> MoodOut:
+    """A mood check-in from 1 to 10 with an optional note."""
+    user, enrollment = _own(request, enrollment_id)
+    mood: MoodCheckIn = services.check_in_mood(
+        enrollment,
+        actor=user,
+        score=payload.score,
+        note=payload.note,
+        client_id=payload.client_id,
+        now=timeutil.now(),
+    )
+    return MoodOut(id=mood.pk, created_at=mood.created_at, score=mood.score, note=mood.note)
+
+
+@router.get("/enrollments/{enrollment_id}/story", response=StoryOut)
+def get_story(request: HttpRequest, enrollment_id: uuid.UUID) -> StoryOut:
+    """My story so far: chapters finished, exercises done, active days, skills learned."""
+    _user, enrollment = _read(request, enrollment_id, "story")
+    s = queries.story(enrollment, timeutil.now())
+    return StoryOut(
+        chapters_finished=s.chapters_finished,
+        chapter_count=s.chapter_count,
+        exercises_done=s.exercises_done,
+        steps_done=s.steps_done,
+        active_days=s.active_days,
+        skills_learned=s.skills_learned,
+        chapters=[
+            StoryChapterOut(
+                key=c.chapter.key,
+                title=c.chapter.title,
+                finished=c.finished,
+                steps=[
+                    StoryStepOut(
+                        key=st.step.key,
+                        title=st.step.title,
+                        completed_at=st.completed_at,
+                        rating=st.rating,
+                    )
+                    for st in c.steps
+                ],
+            )
+            for c in s.chapters
+        ],
+    )
