@@ -81,6 +81,11 @@ def home(request: HttpRequest) -> HttpResponse:
         return render(request, "accounts/clinic/home_no_clinic.html")
     org = membership.organization
     if membership.role == Role.PATIENT:
+        from trellis.care.queries import current_enrollment
+
+        # A patient in a program starts their day on Today.
+        if current_enrollment(request.user) is not None:
+            return redirect("journey:today")
         care_team = queries.care_team_for(request.user).filter(organization=org)
         return render(
             request,
