@@ -32,9 +32,9 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 # Instrument codes a questionnaire step or a score unlock rule may name. The measures
 # issue brings the instruments themselves; until then the checker knows these codes.
-INSTRUMENTS = frozenset(
-    {"PHQ-9", "PHQ-2", "GAD-7", "GAD-2", "ISI", "PSS-10", "WSAS", "eHEALS", "WHO-5", "PCL-5"}
-)
+# The instruments Trellis ships (see REFERENCES); a clinic's own instruments join this list
+# when the measures module loads them, so a pack can never name one that cannot be shown.
+INSTRUMENTS = frozenset({"PHQ-9", "PHQ-2", "GAD-7", "GAD-2", "eHEALS"})
 
 
 def known_instruments() -> set[str]:
