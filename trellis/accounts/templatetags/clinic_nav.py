@@ -38,6 +38,17 @@ def nav_links(context: Any) -> list[dict[str, Any]]:
     for role in roles:
         capabilities |= queries.ROLE_CAPABILITIES.get(role, frozenset())
     items = [("clinic:home", _("Home"))]
+    if roles == {Role.PATIENT}:
+        from trellis.care.queries import current_enrollment
+
+        # A patient's own pages (the journey app); "/" is Today once they are in a program.
+        items = [] if current_enrollment(user) is not None else items
+        items += [
+            ("journey:today", _("Today")),
+            ("journey:journal", _("Journal")),
+            ("journey:mood", _("Mood")),
+            ("journey:story", _("My story")),
+        ]
     if roles - {Role.PATIENT}:
         items.append(("clinic:people", _("People")))
     if Capability.MANAGE_TOKENS in capabilities:

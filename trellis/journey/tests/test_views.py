@@ -457,3 +457,26 @@ def test_another_patient_gets_404_on_alexs_steps(
 
 def test_a_step_key_outside_the_program_is_404(alex: Client) -> None:
     assert alex.get(reverse("journey:step", kwargs={"step_key": "no-such-step"})).status_code == 404
+
+
+def test_a_patient_in_a_program_sees_their_own_links(alex: Client) -> None:
+    html = alex.get(reverse("journey:today")).content.decode()
+    nav = html[html.index("<nav") : html.index("</nav>")]
+    for label in ("Today", "Journal", "Mood", "My story", "My account"):
+        assert f">{label}</a>" in nav
+    assert f'href="{reverse("journey:today")}" aria-current="page"' in nav
+
+
+def test_a_planned_activity_shows_on_today(
+    alex: Client, alex_enrollment: Enrollment, steps: dict[str, Step]
+) -> None:
+    _open_up_to(alex_enrollment, steps, "planned-activity")
+    response = alex.post(
+        reverse("journey:complete", kwargs={"step_key": "planned-activity"}),
+        {"client_id": str(uuid.uuid4()), **VALID_ANSWERS["behavioural_activation"]},
+    )
+    assert response.status_code == 302
+    html = alex.get(reverse("journey:today")).content.decode()
+    assert "Activities you planned" in html
+    assert "Walk round the block" in html
+    assert "2026-03-10 10:30" in html
