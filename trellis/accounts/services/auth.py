@@ -112,6 +112,11 @@ def sign_in_with_password(*, email: str, password: str, now: datetime) -> SignIn
         details={"method": "password", "second_step": "required" if second_step else "none"},
         at=now,
     )
+    if not second_step:
+        # A patient's sign-in is also an engagement event on their current program.
+        from trellis.journey.services import record_login
+
+        record_login(user, now=now)
     return SignInResult(user=user, needs_second_step=second_step)
 
 

@@ -297,3 +297,20 @@ def test_sign_in_writes_a_login_event_on_the_current_enrollment(
 ) -> None:
     services.record_login(alex_enrollment.patient, now=journey_start)
     assert events(alex_enrollment) == [("login", "", "")]
+
+
+def test_a_patient_signing_in_with_a_password_writes_a_login_event(
+    alex_enrollment: Enrollment, journey_start: datetime
+) -> None:
+    from trellis.accounts.services.auth import sign_in_with_password
+    from trellis.core.personas import DEMO_PASSWORD
+
+    result = sign_in_with_password(
+        email=alex_enrollment.patient.email, password=DEMO_PASSWORD, now=journey_start
+    )
+    assert result.user == alex_enrollment.patient
+    assert events(alex_enrollment) == [("login", "", "")]
+    sign_in_with_password(
+        email=alex_enrollment.patient.email, password="wrong password", now=journey_start
+    )
+    assert len(events(alex_enrollment)) == 1

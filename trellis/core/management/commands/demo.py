@@ -29,7 +29,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from trellis.accounts.models import Membership, Role
-from trellis.core import personas
+from trellis.core import personas, timeutil
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -158,7 +158,10 @@ class Command(BaseCommand):
                 "port with `trellis demo --port 8001`."
             )
         migrate_quietly()
-        personas.build()
+        cast = personas.build()
+        from trellis.journey.demo import seed_journeys
+
+        seed_journeys(cast, timeutil.now(), warn=self.stderr.write)
         self.print_logins(f"http://{host}:{port}")
         if options["no_serve"]:
             return
