@@ -71,7 +71,12 @@
   function wirePlayerForms(root) {
     root.querySelectorAll("form.player-form").forEach(function (form) {
       window.Trellis.startClock(form);
-      function first() {
+      // Typing an answer or pressing a player's own button counts; pressing Finish does
+      // not (it completes the step, and a "started" sent alongside could race it).
+      function first(event) {
+        if (event.type === "click" && !(event.target.closest && event.target.closest("button[type=button]"))) {
+          return;
+        }
         window.Trellis.markStarted(form);
         form.removeEventListener("input", first);
         form.removeEventListener("click", first);
