@@ -106,7 +106,7 @@ class ProgressOut(Schema):
             completed_at=progress.completed_at,
             duration_s=progress.duration_s,
             rating=progress.rating,
-            response=progress.response,
+            response=progress.response if isinstance(progress.response, dict) else None,
         )
 
 
@@ -189,7 +189,7 @@ class JournalOut(Schema):
             created_at=entry.created_at,
             body=entry.body,
             shared=entry.shared_with_care_team,
-            step=entry.step.key if entry.step_id else None,
+            step=entry.step.key if entry.step is not None else None,
         )
 
 
