@@ -98,6 +98,7 @@ class EventType(models.TextChoices):
     STEP_STARTED = "step_started", _("Started a step")
     STEP_COMPLETED = "step_completed", _("Completed a step")
     EXERCISE_RATED = "exercise_rated", _("Rated a step")
+    ACTIVITY_DONE = "activity_done", _("Did a planned activity")
     JOURNAL_ENTRY = "journal_entry", _("Wrote in the journal")
     MOOD_CHECKIN = "mood_checkin", _("Checked in mood")
     SIMPLE_MODE_CHANGED = "simple_mode_changed", _("Changed simple mode")

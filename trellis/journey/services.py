@@ -266,6 +266,70 @@ def rate_step(
 
 
 @transaction.atomic
+def record_activity_outcome(
+    enrollment: Enrollment,
+    step: Step,
+    *,
+    actor: User,
+    mood: int,
+    mastery: int,
+    client_id: uuid.UUID | str,
+    now: datetime,
+) -> StepProgress:
+    """A planned activity (behavioural activation) was done: mood and mastery, 0-10.
+
+    The plan made when the step was completed is kept; the outcome is added to it, so
+    the pair "what I planned" and "how it felt" stays together. One `activity_done` event.
+    """
+
+    def act() -> dict[str, Any]:
+        locked_enrollment = _own_active(enrollment, actor)
+        _check_step(locked_enrollment, step)
+        if step.exercise != "behavioural_activation":
+            raise ValidationError({"step": _("Only a planned activity can be marked as done.")})
+        progress = (
+            StepProgress.objects.select_for_update()
+            .filter(enrollment=locked_enrollment, step=step, status=ProgressStatus.COMPLETED)
+            .first()
+        )
+        if progress is None or not progress.response:
+            raise ValidationError({"activity": _("Plan the activity first, then mark it done.")})
+        if progress.response.get("done"):
+            raise ValidationError({"activity": _("This activity is already marked as done.")})
+        from trellis.programs.exercises import EXERCISE_KINDS
+
+        kind = EXERCISE_KINDS["behavioural_activation"]
+        updated = kind.validate_response(
+            {**progress.response, "done": True, "mood": mood, "mastery": mastery},
+            step.settings or {},
+        )
+        progress.response = updated
+        progress.save(update_fields=["response", "updated_at"])
+        emit(
+            locked_enrollment,
+            EventType.ACTIVITY_DONE,
+            at=now,
+            step=step,
+            value=f"{updated['mood']}/{updated['mastery']}",
+        )
+        audit.record(
+            action="journey.activity_done",
+            actor=actor,
+            subject=progress,
+            patient=locked_enrollment.patient_id,
+            organization=locked_enrollment.organization_id,
+            details={"step": step.key},
+            at=now,
+        )
+        return {"progress": str(progress.pk)}
+
+    result, _first = idempotency.once(
+        user=actor, client_id=client_id, kind="activity_done", act=act
+    )
+    return StepProgress.objects.select_related("step").get(pk=result["progress"])
+
+
+@transaction.atomic
 def add_journal_entry(
     enrollment: Enrollment,
     *,

@@ -575,14 +575,9 @@ def activity_done(request: HttpRequest, step_key: str) -> HttpResponse:
         # Nothing planned here yet: back to the step, where the plan is made.
         return redirect("journey:step", step_key=the_step.key)
     form = ActivityOutcomeForm(request.POST)
-    # Recording the outcome of a planned activity is a journey service still to come;
-    # until it exists the page says so instead of writing anything itself.
-    record = getattr(services, "record_activity_outcome", None)
-    if record is None:
-        form.add_error(None, _("Marking an activity done is not available yet."))
-    elif form.is_valid():
+    if form.is_valid():
         try:
-            record(
+            services.record_activity_outcome(
                 enrollment,
                 the_step,
                 actor=user,

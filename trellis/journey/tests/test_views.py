@@ -480,3 +480,40 @@ def test_a_planned_activity_shows_on_today(
     assert "Activities you planned" in html
     assert "Walk round the block" in html
     assert "2026-03-10 10:30" in html
+
+
+def test_a_planned_activity_can_be_marked_done_with_mood_and_mastery(
+    alex: Client, alex_enrollment: Enrollment, steps: dict[str, Step]
+) -> None:
+    _open_up_to(alex_enrollment, steps, "planned-activity")
+    alex.post(
+        reverse("journey:complete", kwargs={"step_key": "planned-activity"}),
+        {"client_id": str(uuid.uuid4()), **VALID_ANSWERS["behavioural_activation"]},
+    )
+    url = reverse("journey:activity_done", kwargs={"step_key": "planned-activity"})
+    client_id = str(uuid.uuid4())
+    first = alex.post(url, {"client_id": client_id, "mood": "7", "mastery": "6"})
+    assert first.status_code == 302
+    repeat = alex.post(url, {"client_id": client_id, "mood": "7", "mastery": "6"})
+    assert repeat.status_code == 302
+    progress = StepProgress.objects.get(enrollment=alex_enrollment, step=steps["planned-activity"])
+    assert progress.response["done"] is True
+    assert (progress.response["mood"], progress.response["mastery"]) == (7, 6)
+    assert progress.response["activity"] == "Walk round the block"
+    assert _events(alex_enrollment, EventType.ACTIVITY_DONE) == 1
+
+
+def test_marking_an_activity_done_refuses_a_mood_of_eleven(
+    alex: Client, alex_enrollment: Enrollment, steps: dict[str, Step]
+) -> None:
+    _open_up_to(alex_enrollment, steps, "planned-activity")
+    alex.post(
+        reverse("journey:complete", kwargs={"step_key": "planned-activity"}),
+        {"client_id": str(uuid.uuid4()), **VALID_ANSWERS["behavioural_activation"]},
+    )
+    url = reverse("journey:activity_done", kwargs={"step_key": "planned-activity"})
+    response = alex.post(url, {"client_id": str(uuid.uuid4()), "mood": "11", "mastery": "6"})
+    assert response.status_code == 400
+    progress = StepProgress.objects.get(enrollment=alex_enrollment, step=steps["planned-activity"])
+    assert not progress.response.get("done")
+    assert _events(alex_enrollment, EventType.ACTIVITY_DONE) == 0
