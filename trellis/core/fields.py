@@ -48,6 +48,9 @@ class EncryptedJSONField(EncryptedTextField):
     """
 
     description = "JSON encrypted at rest (AES-256-GCM)"
+    # Tell the type checker the attribute holds JSON values, not the text column's str.
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         text = super().from_db_value(value, expression, connection)
