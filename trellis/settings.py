@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "trellis.programs",
     "trellis.care",
     "trellis.journey",
+    "trellis.measures",
+    "trellis.insights",
 ]
 
 MIDDLEWARE = [

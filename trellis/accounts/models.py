@@ -42,6 +42,15 @@ class Organization(TimestampedModel):
         ),
         help_text=_("Shown to patients at once when an answer suggests risk of self-harm."),
     )
+    safety_escalation_minutes = models.PositiveIntegerField(
+        default=60,
+        help_text=_("An unacknowledged safety alert goes to a supervisor after this long."),
+    )
+    triage_settings = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("Thresholds for suggesting a support level; blank uses the defaults."),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -55,6 +64,14 @@ class Team(TimestampedModel):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="teams")
     name = models.CharField(max_length=200)
+    on_call_clinician = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Takes safety alerts for this team's self-guided and coached patients."),
+    )
 
     class Meta:
         ordering = ["name"]

@@ -41,6 +41,15 @@ class Enrollment(TimestampedModel):
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=200, blank=True)
+    # Triage: the level suggested from baseline severity, until a clinician confirms one.
+    suggested_support_level = models.CharField(
+        max_length=24, choices=SupportLevel.choices, blank=True
+    )
+    suggestion_reason = models.CharField(max_length=300, blank=True)
+    support_level_confirmed_at = models.DateTimeField(null=True, blank=True)
+    support_level_confirmed_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-started_at"]
@@ -106,3 +115,83 @@ class Preferences(TimestampedModel):
 
     def __str__(self) -> str:
         return f"Preferences of {self.user}"
+
+
+class ConsentKind(models.TextChoices):
+    TREATMENT = "treatment", _("Taking part in the program")
+    DATA_USE = "data_use", _("How your information is used")
+    AUTOMATION = "automation", _("Automated features")
+    RESEARCH = "research", _("Research (optional)")
+
+
+class ConsentDocument(TimestampedModel):
+    """One version of a consent text. Published versions never change; a new text is a new
+    version, and people are asked again."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="consent_documents",
+        help_text=_("Blank: Trellis's default text, used by clinics without their own."),
+    )
+    kind = models.CharField(max_length=16, choices=ConsentKind.choices)
+    version = models.PositiveIntegerField()
+    locale = models.CharField(max_length=16, default="en")
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    required = models.BooleanField(default=True)
+    published_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["kind", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "kind", "locale", "version"],
+                name="care_consent_doc_version",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} v{self.version}"
+
+
+class Consent(TimestampedModel):
+    """A person's answer to one consent document; withdrawing keeps the record and its time."""
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="consents")
+    document = models.ForeignKey(ConsentDocument, on_delete=models.PROTECT, related_name="+")
+    agreed = models.BooleanField()
+    answered_at = models.DateTimeField()
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-answered_at"]
+        indexes = [models.Index(fields=["user", "document"], name="care_consent_by_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {'agreed to' if self.agreed else 'declined'} {self.document}"
+
+
+class OnboardingStage(models.TextChoices):
+    CONSENT = "consent", _("Consent")
+    EHEALS = "eheals", _("Using health information online")
+    BASELINE = "baseline", _("How you have been feeling")
+    PREFERENCES = "preferences", _("Your preferences")
+    DONE = "done", _("Done")
+
+
+class Onboarding(TimestampedModel):
+    """Where a new patient is in getting started; Today opens once it is done."""
+
+    enrollment = models.OneToOneField(
+        Enrollment, on_delete=models.CASCADE, related_name="onboarding"
+    )
+    stage = models.CharField(
+        max_length=12, choices=OnboardingStage.choices, default=OnboardingStage.CONSENT
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Onboarding of {self.enrollment} at {self.stage}"
