@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from trellis.core.fields import EncryptedTextField
@@ -73,6 +74,14 @@ class Alert(TimestampedModel):
 
     class Meta:
         ordering = ["-raised_at"]
+        constraints = [
+            # One alert per safety event, however many times (or workers) handle it.
+            models.UniqueConstraint(
+                fields=["safety_event"],
+                condition=Q(safety_event__isnull=False),
+                name="insights_one_alert_per_safety_event",
+            )
+        ]
         indexes = [
             models.Index(fields=["organization", "state", "severity"], name="insights_alert_inbox"),
             models.Index(fields=["state", "escalate_after"], name="insights_alert_escalate"),

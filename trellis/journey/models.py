@@ -102,6 +102,7 @@ class EventType(models.TextChoices):
     JOURNAL_ENTRY = "journal_entry", _("Wrote in the journal")
     MOOD_CHECKIN = "mood_checkin", _("Checked in mood")
     SIMPLE_MODE_CHANGED = "simple_mode_changed", _("Changed simple mode")
+    SAFETY_EVENT = "safety_event", _("Gave an answer that raised a safety alert")
 
 
 class EngagementEvent(models.Model):
