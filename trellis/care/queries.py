@@ -14,30 +14,41 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from trellis.accounts.models import CLINICAL_ROLES, Role, User
-from trellis.accounts.queries import _authenticated, _get_or_404, active_memberships, patients_for
+from trellis.accounts.models import CLINICAL_ROLES, Membership, Role, User
+from trellis.accounts.queries import _authenticated, _get_or_404, active_memberships
 from trellis.care.models import CareTeamMember, Enrollment, EnrollmentStatus
 
 
 def enrollments_for(user: Any) -> QuerySet[Enrollment]:
-    """Enrollments inside the person's reach."""
+    """Enrollments inside the person's reach.
+
+    The person's roles are read first (one small query), so the enrollment query holds
+    only the branches that apply: a patient's is a plain lookup by patient.
+    """
     if not _authenticated(user):
         return Enrollment.objects.none()
-    mine = active_memberships(user)
-    supervised = mine.filter(role=Role.SUPERVISOR).values("organization_id")
-    supporting_orgs = mine.filter(role__in=CLINICAL_ROLES - {Role.SUPERVISOR}).values(
-        "organization_id"
+    roles = list(active_memberships(user).values_list("role", "organization_id", "team_id"))
+    reach = Q(patient=user)
+    supervised = {org for role, org, _team in roles if role == Role.SUPERVISOR}
+    if supervised:
+        reach |= Q(organization_id__in=supervised)
+    supporting = {org for role, org, _team in roles if role in CLINICAL_ROLES - {Role.SUPERVISOR}}
+    if supporting:
+        supported = CareTeamMember.objects.filter(supporter=user, active=True)
+        reach |= Q(organization_id__in=supporting, pk__in=supported.values("enrollment_id"))
+        teams = {
+            team
+            for role, _org, team in roles
+            if role in CLINICAL_ROLES - {Role.SUPERVISOR} and team is not None
+        }
+        if teams:
+            team_patients = Membership.objects.filter(
+                role=Role.PATIENT, is_active=True, team_id__in=teams
+            ).values("user_id")
+            reach |= Q(organization_id__in=supporting, patient_id__in=team_patients)
+    return Enrollment.objects.filter(reach).select_related(
+        "patient", "organization", "program_version"
     )
-    supported = CareTeamMember.objects.filter(supporter=user, active=True).values("enrollment_id")
-    return Enrollment.objects.filter(
-        Q(patient=user)
-        | Q(organization_id__in=supervised)
-        | Q(organization_id__in=supporting_orgs, pk__in=supported)
-        | Q(
-            organization_id__in=supporting_orgs,
-            patient__in=patients_for(user).exclude(pk=user.pk).values("pk"),
-        )
-    ).select_related("patient", "organization", "program_version")
 
 
 def access_enrollment(user: Any, pk: Any) -> Enrollment:
