@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("trellis.accounts.urls_auth")),
     path("clinic/audit/", include("trellis.audit.urls")),
     path("", include("trellis.journey.urls")),
+    path("", include("trellis.measures.urls")),
     path("api/v1/", api.urls),
 ]
 

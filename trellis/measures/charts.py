@@ -1,0 +1,365 @@
+"""The trajectory chart: PHQ-9 and GAD-7 totals over time, drawn on the server as SVG.
+
+Pure and deterministic: the same series give the same text, with no database, no clock
+and no randomness, so the chart can be tested by parsing it. Each instrument gets its own
+small panel, because their ranges and bands differ (PHQ-9 0-27, GAD-7 0-21); drawing both
+on one axis would put the bands in the wrong place for one of them.
+
+The SVG carries no `style=` attribute (the Content-Security-Policy refuses inline
+styles): colours are presentation attributes (fill, stroke), and sizing is in
+`measures/measures.css`. Every chart has a text alternative: a `<title>` and `<desc>`
+named by aria-labelledby, a `<title>` on each point, and the table the page shows next
+to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from django.utils.translation import gettext as _
+
+# Geometry of one panel, in SVG user units (the viewBox scales it to the page).
+WIDTH = 640
+PANEL_HEIGHT = 230
+LEFT = 44  # room for the score ticks
+RIGHT = 132  # room for the band names
+TOP = 34  # room for the panel heading
+BOTTOM = 44  # room for the dates and the axis name
+PLOT_LEFT = LEFT
+PLOT_RIGHT = WIDTH - RIGHT
+POINT_RADIUS = 5
+
+INK = "#1d2521"
+MUTED = "#4a564f"
+LINE = "#1f6b4f"
+# Light fills, darker with severity; text on them stays well above 4.5:1 contrast.
+BAND_FILLS = ("#e3f1e8", "#f1f0d8", "#f7e4c6", "#f4d3c4", "#efc3c3")
+
+
+@dataclass(frozen=True)
+class BandSpec:
+    """A score range with its name, e.g. 10-14 "Moderate"."""
+
+    low: int
+    high: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Scale:
+    """What a panel needs to know about an instrument: its range and bands."""
+
+    code: str
+    title: str
+    minimum: int
+    maximum: int
+    bands: tuple[BandSpec, ...]
+
+
+def default_scales() -> dict[str, Scale]:
+    """PHQ-9 and GAD-7 as published (Kroenke 2001; Spitzer 2006)."""
+    return {
+        "PHQ-9": Scale(
+            "PHQ-9",
+            _("PHQ-9 (low mood)"),
+            0,
+            27,
+            (
+                BandSpec(0, 4, _("Minimal")),
+                BandSpec(5, 9, _("Mild")),
+                BandSpec(10, 14, _("Moderate")),
+                BandSpec(15, 19, _("Moderately severe")),
+                BandSpec(20, 27, _("Severe")),
+            ),
+        ),
+        "GAD-7": Scale(
+            "GAD-7",
+            _("GAD-7 (anxiety)"),
+            0,
+            21,
+            (
+                BandSpec(0, 4, _("Minimal")),
+                BandSpec(5, 9, _("Mild")),
+                BandSpec(10, 14, _("Moderate")),
+                BandSpec(15, 21, _("Severe")),
+            ),
+        ),
+    }
+
+
+# One point of a series: (when it was submitted, total or None when not scorable, band).
+SeriesPoint = tuple[datetime, int | None, str]
+
+
+@dataclass(frozen=True)
+class Point:
+    when: datetime
+    total: int
+    band: str
+    x: float
+    y: float
+
+
+def _fmt(value: float) -> str:
+    """Coordinates with at most two decimals, so output is stable and short."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _date(moment: datetime, tz: tzinfo | None) -> str:
+    local = moment.astimezone(tz) if tz is not None else moment
+    return f"{local.day} {_month(local.month)} {local.year}"
+
+
+def _short_date(moment: datetime, tz: tzinfo | None) -> str:
+    local = moment.astimezone(tz) if tz is not None else moment
+    return f"{local.day} {_month(local.month)}"
+
+
+def _month(number: int) -> str:
+    names = (
+        _("Jan"),
+        _("Feb"),
+        _("Mar"),
+        _("Apr"),
+        _("May"),
+        _("Jun"),
+        _("Jul"),
+        _("Aug"),
+        _("Sep"),
+        _("Oct"),
+        _("Nov"),
+        _("Dec"),
+    )
+    return str(names[number - 1])
+
+
+def scored_points(series: Sequence[SeriesPoint]) -> list[tuple[datetime, int, str]]:
+    """The points that have a total, oldest first (a response with no total is not drawn)."""
+    kept = [(when, int(total), band or "") for when, total, band in series if total is not None]
+    return sorted(kept, key=lambda p: p[0])
+
+
+def place(
+    series: Sequence[SeriesPoint], scale: Scale, top: float, height: float
+) -> list[Point]:
+    """Positions of the points inside a panel's plot area (top..top+height)."""
+    kept = scored_points(series)
+    if not kept:
+        return []
+    first, last = kept[0][0], kept[-1][0]
+    span = (last - first).total_seconds()
+    width = PLOT_RIGHT - PLOT_LEFT
+    pad = 16.0  # keep the first and last point clear of the axes
+    placed = []
+    for when, total, band in kept:
+        if span > 0:
+            x = PLOT_LEFT + pad + (width - 2 * pad) * (when - first).total_seconds() / span
+        else:
+            x = PLOT_LEFT + width / 2
+        clamped = min(max(total, scale.minimum), scale.maximum)
+        y = _y(clamped, scale, top, height)
+        placed.append(Point(when, total, band, x, y))
+    return placed
+
+
+def _y(score: float, scale: Scale, top: float, height: float) -> float:
+    fraction = (score - scale.minimum) / (scale.maximum - scale.minimum)
+    return top + height * (1 - fraction)
+
+
+def _band_edges(band: BandSpec, scale: Scale, top: float, height: float) -> tuple[float, float]:
+    """A band's rectangle runs from half a point below its low to half above its high, so
+    the bands of a scale tile its whole range with no gap."""
+    low = scale.minimum if band.low <= scale.minimum else band.low - 0.5
+    high = scale.maximum if band.high >= scale.maximum else band.high + 0.5
+    return _y(high, scale, top, height), _y(low, scale, top, height)
+
+
+def _panel(
+    scale: Scale,
+    series: Sequence[SeriesPoint],
+    index: int,
+    tz: tzinfo | None,
+) -> list[str]:
+    offset = index * PANEL_HEIGHT
+    top = offset + TOP
+    height = PANEL_HEIGHT - TOP - BOTTOM
+    bottom = top + height
+    out = [f'<g class="chart-panel" data-instrument={quoteattr(scale.code)}>']
+    out.append(
+        f'<text x="{LEFT}" y="{offset + 20}" fill="{INK}" font-size="15" '
+        f'font-weight="700">{escape(scale.title)}</text>'
+    )
+    # Bands: one shaded rectangle each, named at the right.
+    for number, band in enumerate(scale.bands):
+        y_top, y_bottom = _band_edges(band, scale, top, height)
+        fill = BAND_FILLS[min(number, len(BAND_FILLS) - 1)]
+        out.append(
+            f'<rect class="band" x="{PLOT_LEFT}" y="{_fmt(y_top)}" '
+            f'width="{PLOT_RIGHT - PLOT_LEFT}" height="{_fmt(y_bottom - y_top)}" '
+            f'fill="{fill}" data-low="{band.low}" data-high="{band.high}">'
+            f"<title>{escape(f'{band.label}: {band.low}-{band.high}')}</title></rect>"
+        )
+        out.append(
+            f'<text x="{PLOT_RIGHT + 6}" y="{_fmt((y_top + y_bottom) / 2 + 4)}" '
+            f'fill="{INK}" font-size="11">{escape(band.label)}</text>'
+        )
+    # Axes and score ticks at the start of each band and at the top of the scale.
+    out.append(
+        f'<line x1="{PLOT_LEFT}" y1="{_fmt(top)}" x2="{PLOT_LEFT}" y2="{_fmt(bottom)}" '
+        f'stroke="{MUTED}" stroke-width="1"/>'
+    )
+    out.append(
+        f'<line x1="{PLOT_LEFT}" y1="{_fmt(bottom)}" x2="{PLOT_RIGHT}" y2="{_fmt(bottom)}" '
+        f'stroke="{MUTED}" stroke-width="1"/>'
+    )
+    ticks = sorted({scale.minimum, scale.maximum, *(b.low for b in scale.bands)})
+    for tick in ticks:
+        y = _y(tick, scale, top, height)
+        out.append(
+            f'<text class="tick" x="{PLOT_LEFT - 6}" y="{_fmt(y + 4)}" text-anchor="end" '
+            f'fill="{INK}" font-size="11">{tick}</text>'
+        )
+    out.append(
+        f'<text x="{PLOT_LEFT}" y="{_fmt(bottom + 36)}" fill="{MUTED}" font-size="11">'
+        f"{escape(_('Score (higher means more symptoms); date answered'))}</text>"
+    )
+    points = place(series, scale, top, height)
+    if not points:
+        out.append(
+            f'<text x="{_fmt((PLOT_LEFT + PLOT_RIGHT) / 2)}" y="{_fmt(top + height / 2)}" '
+            f'text-anchor="middle" fill="{INK}" font-size="14">'
+            f"{escape(_('No scores yet'))}</text>"
+        )
+        out.append("</g>")
+        return out
+    # Dates under the first and last point (and the middle one when there are many).
+    labelled = {0, len(points) - 1}
+    if len(points) >= 5:
+        labelled.add(len(points) // 2)
+    for number in sorted(labelled):
+        point = points[number]
+        anchor = "middle"
+        if len(points) > 1 and number == 0:
+            anchor = "start"
+        elif len(points) > 1 and number == len(points) - 1:
+            anchor = "end"
+        out.append(
+            f'<text class="date" x="{_fmt(point.x)}" y="{_fmt(bottom + 18)}" '
+            f'text-anchor="{anchor}" fill="{INK}" font-size="11">'
+            f"{escape(_short_date(point.when, tz))}</text>"
+        )
+    if len(points) > 1:
+        coords = " ".join(f"{_fmt(p.x)},{_fmt(p.y)}" for p in points)
+        out.append(
+            f'<polyline points="{coords}" fill="none" stroke="{LINE}" stroke-width="2.5"/>'
+        )
+    for point in points:
+        label = _("%(instrument)s on %(date)s: %(total)s") % {
+            "instrument": scale.code,
+            "date": _date(point.when, tz),
+            "total": point.total,
+        }
+        if point.band:
+            label = f"{label} ({point.band})"
+        out.append(
+            f'<circle class="point" cx="{_fmt(point.x)}" cy="{_fmt(point.y)}" '
+            f'r="{POINT_RADIUS}" fill="{LINE}" stroke="#ffffff" stroke-width="2">'
+            f"<title>{escape(label)}</title></circle>"
+        )
+    out.append("</g>")
+    return out
+
+
+def _description(
+    panels: list[tuple[Scale, Sequence[SeriesPoint]]], tz: tzinfo | None
+) -> str:
+    parts = []
+    for scale, series in panels:
+        kept = scored_points(series)
+        if not kept:
+            parts.append(_("%(instrument)s: no scores yet.") % {"instrument": scale.code})
+            continue
+        first, last = kept[0], kept[-1]
+        if len(kept) == 1:
+            parts.append(
+                _("%(instrument)s: one score, %(total)s on %(date)s.")
+                % {"instrument": scale.code, "total": first[1], "date": _date(first[0], tz)}
+            )
+        else:
+            parts.append(
+                _(
+                    "%(instrument)s: %(count)s scores, from %(first)s on %(first_date)s "
+                    "to %(last)s on %(last_date)s."
+                )
+                % {
+                    "instrument": scale.code,
+                    "count": len(kept),
+                    "first": first[1],
+                    "first_date": _date(first[0], tz),
+                    "last": last[1],
+                    "last_date": _date(last[0], tz),
+                }
+            )
+    return " ".join(str(p) for p in parts)
+
+
+def trajectory_svg(
+    series_by_instrument: Mapping[str, Sequence[SeriesPoint]],
+    *,
+    scales: Mapping[str, Scale] | None = None,
+    tz: tzinfo | None = None,
+    id_prefix: str = "trajectory",
+) -> str:
+    """The chart as SVG text, one panel per instrument that has a known scale.
+
+    `series_by_instrument` maps an instrument code to its (submitted_at, total, band)
+    points, as `trellis.measures.queries.series` returns them. With no score at all the
+    result is a friendly sentence instead of an empty chart. `tz` shows dates in the
+    patient's time zone; `id_prefix` keeps ids unique when a page shows two charts.
+    """
+    known = scales if scales is not None else default_scales()
+    panels: list[tuple[Scale, Sequence[SeriesPoint]]] = [
+        (known[code], series_by_instrument.get(code, ()))
+        for code in known
+        if code in series_by_instrument
+    ]
+    if not any(scored_points(series) for _scale, series in panels):
+        return (
+            f'<p class="chart-empty">{escape(_("No scores yet."))} '
+            f"{escape(_('Your chart appears here after your first questionnaire.'))}</p>"
+        )
+    height = PANEL_HEIGHT * len(panels)
+    title_id, desc_id = f"{id_prefix}-title", f"{id_prefix}-desc"
+    out: list[str] = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="trajectory" role="img" '
+        f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
+        f'aria-labelledby="{title_id} {desc_id}" font-family="system-ui, sans-serif">',
+        f'<title id="{title_id}">{escape(_("Questionnaire scores over time"))}</title>',
+        f'<desc id="{desc_id}">{escape(_description(panels, tz))}</desc>',
+    ]
+    for index, (scale, series) in enumerate(panels):
+        out.extend(_panel(scale, series, index, tz))
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def table_rows(
+    series_by_instrument: Mapping[str, Sequence[SeriesPoint]], tz: tzinfo | None = None
+) -> list[dict[str, Any]]:
+    """The same scores as rows for the text table next to the chart, newest first."""
+    rows = []
+    for code, series in series_by_instrument.items():
+        for when, total, band in series:
+            local = when.astimezone(tz) if tz is not None else when
+            rows.append(
+                {"when": local, "date": _date(when, tz), "instrument": code, "total": total,
+                 "band": band or ""}
+            )
+    rows.sort(key=lambda row: (row["when"], row["instrument"]), reverse=True)
+    return rows
