@@ -144,9 +144,7 @@ def scored_points(series: Sequence[SeriesPoint]) -> list[tuple[datetime, int, st
     return sorted(kept, key=lambda p: p[0])
 
 
-def place(
-    series: Sequence[SeriesPoint], scale: Scale, top: float, height: float
-) -> list[Point]:
+def place(series: Sequence[SeriesPoint], scale: Scale, top: float, height: float) -> list[Point]:
     """Positions of the points inside a panel's plot area (top..top+height)."""
     kept = scored_points(series)
     if not kept:
@@ -256,9 +254,7 @@ def _panel(
         )
     if len(points) > 1:
         coords = " ".join(f"{_fmt(p.x)},{_fmt(p.y)}" for p in points)
-        out.append(
-            f'<polyline points="{coords}" fill="none" stroke="{LINE}" stroke-width="2.5"/>'
-        )
+        out.append(f'<polyline points="{coords}" fill="none" stroke="{LINE}" stroke-width="2.5"/>')
     for point in points:
         label = _("%(instrument)s on %(date)s: %(total)s") % {
             "instrument": scale.code,
@@ -276,9 +272,7 @@ def _panel(
     return out
 
 
-def _description(
-    panels: list[tuple[Scale, Sequence[SeriesPoint]]], tz: tzinfo | None
-) -> str:
+def _description(panels: list[tuple[Scale, Sequence[SeriesPoint]]], tz: tzinfo | None) -> str:
     parts = []
     for scale, series in panels:
         kept = scored_points(series)
@@ -358,8 +352,13 @@ def table_rows(
         for when, total, band in series:
             local = when.astimezone(tz) if tz is not None else when
             rows.append(
-                {"when": local, "date": _date(when, tz), "instrument": code, "total": total,
-                 "band": band or ""}
+                {
+                    "when": local,
+                    "date": _date(when, tz),
+                    "instrument": code,
+                    "total": total,
+                    "band": band or "",
+                }
             )
     rows.sort(key=lambda row: (row["when"], row["instrument"]), reverse=True)
     return rows

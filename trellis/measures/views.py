@@ -113,9 +113,7 @@ def _own_assignment(enrollment: Enrollment, assignment_id: Any) -> Questionnaire
     return assignment
 
 
-def not_open_reason(
-    assignment: QuestionnaireAssignment, now: datetime, tz: tzinfo
-) -> str:
+def not_open_reason(assignment: QuestionnaireAssignment, now: datetime, tz: tzinfo) -> str:
     """Why a questionnaire cannot be answered now, in plain words ("" if it can)."""
     if assignment.status == AssignmentStatus.COMPLETED:
         return _("You have already answered this questionnaire. Thank you.")
@@ -207,9 +205,7 @@ def _result_page(
             "story": story,
             "crisis_resources": crisis_resources,
             "others_due": [
-                a
-                for a in _due_now(enrollment, timeutil.now())
-                if a.pk != response.assignment_id
+                a for a in _due_now(enrollment, timeutil.now()) if a.pk != response.assignment_id
             ],
         },
         status=status,
@@ -461,9 +457,7 @@ def patient_progress(request: HttpRequest, patient_id: Any) -> HttpResponse:
     patient = account_queries.access_patient(viewer, patient_id)
     if patient.pk == viewer.pk:
         raise Http404(_("There is no such patient in your reach."))
-    enrollments = list(
-        enrollments_for(viewer).filter(patient=patient).order_by("-started_at")
-    )
+    enrollments = list(enrollments_for(viewer).filter(patient=patient).order_by("-started_at"))
     sections = []
     for number, enrollment in enumerate(enrollments):
         tz = _zone(enrollment)
