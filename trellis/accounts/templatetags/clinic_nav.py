@@ -48,6 +48,7 @@ def nav_links(context: Any) -> list[dict[str, Any]]:
             ("journey:journal", _("Journal")),
             ("journey:mood", _("Mood")),
             ("journey:story", _("My story")),
+            ("measures:progress", _("My progress")),
         ]
     if roles - {Role.PATIENT}:
         items.append(("clinic:people", _("People")))
