@@ -180,6 +180,12 @@ def person(request: HttpRequest, pk: Any) -> HttpResponse:
     membership = queries.access_membership(request.user, pk)
     can_manage = queries.can(request.user, Capability.MANAGE_PEOPLE, membership.organization_id)
     is_self = membership.user_id == request.user.pk
+    # The patient's questionnaire scores, for those whose caseload holds them.
+    progress_url = ""
+    if membership.role == Role.PATIENT and (
+        queries.patients_for(request.user).filter(pk=membership.user_id).exists()
+    ):
+        progress_url = reverse("measures:patient_progress", args=[membership.user_id])
     return render(
         request,
         "accounts/clinic/person.html",
@@ -187,6 +193,7 @@ def person(request: HttpRequest, pk: Any) -> HttpResponse:
             "membership": membership,
             "can_manage": can_manage and not is_self,
             "is_self": is_self,
+            "progress_url": progress_url,
             "role_form": ChangeRoleForm(initial={"role": membership.role}),
             "role_choices": _role_choices_for(membership.role),
         },
