@@ -31,7 +31,9 @@ from trellis.accounts import queries as account_queries
 from trellis.accounts.models import Role, User
 from trellis.care import services as care_services
 from trellis.care.models import Enrollment, Preferences
+from trellis.care.onboarding import support_notice
 from trellis.care.queries import current_enrollment
+from trellis.care.views import send_to_onboarding
 from trellis.core import timeutil
 from trellis.journey import queries, services
 from trellis.journey.forms import (
@@ -279,6 +281,8 @@ def _step_page(
     errors: dict[str, list[str]] | None = None,
     refusal: str = "",
     status: int = 200,
+    questionnaire_form: Any = None,
+    crisis_resources: str | None = None,
 ) -> HttpResponse:
     fields = _fields(_answer_fields(step), data or {}, errors or {})
     client_id = (
@@ -293,7 +297,85 @@ def _step_page(
         "refusal": refusal,
         **_player_context(step, fields),
     }
+    if step.kind == StepKind.QUESTIONNAIRE and step.instrument:
+        # A questionnaire step shows the questionnaire itself (see trellis.measures).
+        context["questionnaire_form"] = questionnaire_form or _questionnaire_form(step)
+        context["crisis_resources"] = crisis_resources
     return _render(request, "journey/step.html", context, status=status)
+
+
+def _questionnaire_form(step: Step, data: Any = None) -> Any:
+    from trellis.measures.forms import QuestionnaireForm
+    from trellis.measures.instruments import UnknownInstrument, get_instrument
+
+    try:
+        instrument = get_instrument(step.instrument)
+    except UnknownInstrument:
+        raise Http404(_("This questionnaire is not available.")) from None
+    return QuestionnaireForm(instrument, data=data)
+
+
+def _complete_questionnaire(
+    request: HttpRequest, user: User, enrollment: Enrollment, the_step: Step, now: Any
+) -> HttpResponse:
+    """Answer a questionnaire step: the measures service stores the response (a safety
+    answer first, whatever the rest), then the step is completed. The answer is the
+    result page itself, so crisis resources are in this very response when they apply."""
+    from trellis.measures import views as measures_views
+
+    form = _questionnaire_form(the_step, data=request.POST)
+    state = _state(enrollment, the_step, now)
+    if state.status == "locked":
+        return _step_page(
+            request,
+            enrollment,
+            the_step,
+            state,
+            questionnaire_form=form,
+            refusal=state.locked_reason or _("This step is not open yet."),
+            status=409,
+        )
+
+    def finished(submitted: Any) -> HttpResponse:
+        services.complete_step(
+            enrollment,
+            the_step,
+            actor=user,
+            client_id=form.client_id_value(),
+            response=form.raw_answers(),
+            duration_s=None,
+            now=now,
+        )
+        return measures_views.result_page(
+            request,
+            enrollment,
+            submitted.response,
+            crisis_resources=submitted.crisis_resources,
+            step=the_step,
+        )
+
+    def refused(crisis_resources: str | None) -> HttpResponse:
+        return _step_page(
+            request,
+            enrollment,
+            the_step,
+            _state(enrollment, the_step, now),
+            questionnaire_form=form,
+            crisis_resources=crisis_resources,
+            status=400,
+        )
+
+    return measures_views.submit_questionnaire(
+        request,
+        enrollment,
+        form.instrument,
+        form,
+        assignment=None,
+        step=the_step,
+        now=now,
+        on_success=finished,
+        on_invalid=refused,
+    )
 
 
 def _result_lines(step: Step, response: dict[str, Any] | None) -> list[tuple[str, str]]:
@@ -369,6 +451,7 @@ def _planned_activities(states: dict[str, queries.StepState]) -> list[dict[str, 
 @never_cache
 @login_required
 @require_GET
+@send_to_onboarding
 def today(request: HttpRequest) -> HttpResponse:
     """The next step with its place in the story, a recap, and a shorter option."""
     user = _require_patient(request)
@@ -388,13 +471,33 @@ def today(request: HttpRequest) -> HttpResponse:
             "program_title": enrollment.program_version.title,
             "chapter_steps": chapter_steps,
             "planned": _planned_activities(states),
+            "support_notice": support_notice(enrollment),
+            "due_questionnaires": _due_questionnaires(enrollment, now),
         },
     )
+
+
+def _due_questionnaires(enrollment: Enrollment, now: Any) -> list[dict[str, Any]]:
+    """Questionnaires to answer now (not those of program steps: Today shows the step)."""
+    from trellis.measures.instruments import UnknownInstrument, get_instrument
+    from trellis.measures.queries import due_for
+
+    due = []
+    for assignment in due_for(enrollment, now):
+        if assignment.step_id is not None:
+            continue
+        try:
+            title = get_instrument(assignment.instrument).title
+        except UnknownInstrument:
+            title = assignment.instrument
+        due.append({"assignment": assignment, "title": title})
+    return due
 
 
 @never_cache
 @login_required
 @require_GET
+@send_to_onboarding
 def step(request: HttpRequest, step_key: str) -> HttpResponse:
     """One step: its text, its exercise player, and the form that finishes it."""
     user = _require_patient(request)
@@ -407,6 +510,7 @@ def step(request: HttpRequest, step_key: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@send_to_onboarding
 def start(request: HttpRequest, step_key: str) -> HttpResponse:
     """The patient began the exercise (a player's Start button). Answers 204 to scripts."""
     user = _require_patient(request)
@@ -423,12 +527,15 @@ def start(request: HttpRequest, step_key: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@send_to_onboarding
 def complete(request: HttpRequest, step_key: str) -> HttpResponse:
     """Finish a step with the player's answers. A repeat of the same form counts once."""
     user = _require_patient(request)
     enrollment = _enrollment_or_404(request)
     the_step = _step_or_404(enrollment, step_key)
     now = timeutil.now()
+    if the_step.kind == StepKind.QUESTIONNAIRE and the_step.instrument:
+        return _complete_questionnaire(request, user, enrollment, the_step, now)
     form = CompletionForm(request.POST)
     answer = {name: request.POST.get(name, "") for name in _answer_fields(the_step)}
     if not form.is_valid():
@@ -516,6 +623,7 @@ def _completed_progress(enrollment: Enrollment, the_step: Step) -> StepProgress 
 @never_cache
 @login_required
 @require_GET
+@send_to_onboarding
 def step_done(request: HttpRequest, step_key: str) -> HttpResponse:
     """After finishing: what was noted (e.g. sleep efficiency) and "How helpful was this?"."""
     _require_patient(request)
@@ -529,6 +637,7 @@ def step_done(request: HttpRequest, step_key: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@send_to_onboarding
 def rate(request: HttpRequest, step_key: str) -> HttpResponse:
     """Record "How helpful was this?" (1-5) for a finished step."""
     user = _require_patient(request)
@@ -565,6 +674,7 @@ def rate(request: HttpRequest, step_key: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@send_to_onboarding
 def activity_done(request: HttpRequest, step_key: str) -> HttpResponse:
     """A planned activity was done: record mood and sense of achievement (0-10)."""
     user = _require_patient(request)
@@ -597,6 +707,7 @@ def activity_done(request: HttpRequest, step_key: str) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
+@send_to_onboarding
 def journal(request: HttpRequest) -> HttpResponse:
     """The patient's own journal: a new entry, and every entry with its sharing switch."""
     user = _require_patient(request)
@@ -631,6 +742,7 @@ def journal(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@send_to_onboarding
 def journal_share(request: HttpRequest, entry_id: Any) -> HttpResponse:
     """Share one entry with the care team, or stop sharing it."""
     user = _require_patient(request)
@@ -653,6 +765,7 @@ def journal_share(request: HttpRequest, entry_id: Any) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
+@send_to_onboarding
 def mood(request: HttpRequest) -> HttpResponse:
     """Mood check-in: 1-10 with an optional note."""
     user = _require_patient(request)
@@ -686,6 +799,7 @@ def mood(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_GET
+@send_to_onboarding
 def story(request: HttpRequest) -> HttpResponse:
     """My story so far: chapters finished, exercises done, days taken part, skills learned."""
     user = _require_patient(request)

@@ -127,10 +127,12 @@ class QuestionnaireForm(AccessibleForm):
             name = self.item_names.get(str(key))
             if name is None and key in self.fields:
                 name = key
+            if name is not None and self.errors.get(name):
+                continue  # the item already says what is wrong, in the form's words
             for message in messages if isinstance(messages, list | tuple) else [messages]:
-                if name is not None and message not in self.errors.get(name, []):
+                if name is not None:
                     self.add_error(name, str(message))
-                elif name is None and message not in self.non_field_errors():
+                elif str(message) not in self.non_field_errors():
                     self.add_error(None, str(message))
 
     # Drawing ------------------------------------------------------------------------------

@@ -135,11 +135,9 @@ def _when(moment: datetime) -> str:
 
 def _crisis_resources_for(enrollment: Enrollment) -> str:
     """The clinic's crisis resources for the patient (when showing a result again)."""
-    try:
-        from trellis.insights.safety import crisis_resources_for
-    except ImportError:  # the safety pathway is not installed: the clinic's own text
-        return enrollment.organization.crisis_resources
-    return crisis_resources_for(enrollment.organization, enrollment.organization.locale)
+    from trellis.measures.services import crisis_resources
+
+    return crisis_resources(enrollment)
 
 
 @dataclass(frozen=True)
@@ -186,14 +184,17 @@ def _max_total(instrument: Any) -> int | None:
     return None
 
 
-def _result_page(
+def result_page(
     request: HttpRequest,
     enrollment: Enrollment,
     response: QuestionnaireResponse,
     *,
     crisis_resources: str | None,
+    step: Any = None,
     status: int = 200,
 ) -> HttpResponse:
+    """The result of a questionnaire, with the crisis resources first when they apply.
+    Also the answer to a program's questionnaire step (`step`)."""
     instrument = _instrument_or_none(response.instrument)
     story = score_story(instrument, response.total, response.band, response.prorated)
     return _patient_render(
@@ -204,6 +205,7 @@ def _result_page(
             "instrument": instrument,
             "story": story,
             "crisis_resources": crisis_resources,
+            "step": step,
             "others_due": [
                 a for a in _due_now(enrollment, timeutil.now()) if a.pk != response.assignment_id
             ],
@@ -306,7 +308,7 @@ def answer(request: HttpRequest, assignment_id: Any) -> HttpResponse:
         repeat = _repeat_of(enrollment, form)
         if repeat is not None:
             # The same page sent twice (a double tap, a retry): the first result stands.
-            return _result_page(
+            return result_page(
                 request, enrollment, repeat, crisis_resources=_crisis_if_any(enrollment, repeat)
             )
     reason = not_open_reason(assignment, now, tz)
@@ -328,7 +330,7 @@ def answer(request: HttpRequest, assignment_id: Any) -> HttpResponse:
         form,
         assignment=assignment,
         now=now,
-        on_success=lambda submitted: _result_page(
+        on_success=lambda submitted: result_page(
             request,
             enrollment,
             submitted.response,
@@ -366,6 +368,7 @@ def submit_questionnaire(
     now: datetime,
     on_success: Any,
     on_invalid: Any,
+    step: Any = None,
 ) -> HttpResponse:
     """Send the answers to the measures service and answer with `on_success(submitted)` or,
     when answers are missing or wrong, `on_invalid(crisis_resources)` (a 400 page).
@@ -376,7 +379,7 @@ def submit_questionnaire(
     """
     from trellis.measures import services
 
-    form_ok = form.is_valid()
+    form.is_valid()  # ties the form's own messages to its items
     client_id = form.client_id_value()
     if client_id is None:
         return on_invalid(None)
@@ -389,14 +392,12 @@ def submit_questionnaire(
             client_id=client_id,
             now=now,
             assignment=assignment,
+            step=step,
         )
     except ValidationError as problem:
         errors = problem.message_dict if hasattr(problem, "error_dict") else {}
         form.add_item_errors(errors or {"__all__": problem.messages})
         return on_invalid(getattr(problem, "crisis_resources", None))
-    if not form_ok:
-        # The service took answers the form refused: the service is the authority.
-        form.errors.clear()
     return on_success(submitted)
 
 
@@ -413,7 +414,7 @@ def result(request: HttpRequest, response_id: Any) -> HttpResponse:
     )
     if response is None:
         raise Http404(_("There is no such result for you."))
-    return _result_page(
+    return result_page(
         request,
         response.enrollment,
         response,
