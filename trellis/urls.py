@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("trellis.accounts.urls_clinic")),
     path("accounts/", include("trellis.accounts.urls_auth")),
     path("clinic/audit/", include("trellis.audit.urls")),
+    path("clinic/alerts/", include("trellis.insights.urls")),
     path("", include("trellis.journey.urls")),
     path("", include("trellis.measures.urls")),
     path("api/v1/", api.urls),

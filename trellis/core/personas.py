@@ -36,6 +36,13 @@ CLINICS = {
 
 TEAMS = {"riverside": ["Anxiety team", "Mood team"], "hillside": ["Wellbeing team"]}
 
+# Who takes each team's safety alerts for patients with no therapist.
+ON_CALL = {
+    ("riverside", "Anxiety team"): "therapist_maria",
+    ("riverside", "Mood team"): "therapist_sam",
+    ("hillside", "Wellbeing team"): "therapist_otto",
+}
+
 PERSONAS: tuple[Persona, ...] = (
     Persona("admin_avery", "avery.admin@riverside.example", "Avery Quinn", Role.ADMIN, None),
     Persona(
@@ -157,7 +164,20 @@ def build(*, with_mfa: bool = True) -> Cast:
                 )
         cast.people[persona.key] = membership.user
         cast.memberships[persona.key] = membership
+    _set_on_call(cast)
     return cast
+
+
+def _set_on_call(cast: Cast) -> None:
+    """Give each demo team its on-call clinician, unless someone already chose one."""
+    from trellis.insights.services import set_on_call_clinician
+
+    for (clinic, team_name), key in ON_CALL.items():
+        team = cast.teams[(clinic, team_name)]
+        if team.on_call_clinician_id is None:
+            cast.teams[(clinic, team_name)] = set_on_call_clinician(
+                team, clinician=cast[key], actor=None
+            )
 
 
 def persona(key: str) -> Persona:

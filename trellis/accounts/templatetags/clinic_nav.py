@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from trellis.accounts import queries
-from trellis.accounts.models import Role
+from trellis.accounts.models import CLINICAL_ROLES, Role
 from trellis.accounts.queries import Capability
 
 register = template.Library()
@@ -52,6 +52,12 @@ def nav_links(context: Any) -> list[dict[str, Any]]:
         ]
     if roles - {Role.PATIENT}:
         items.append(("clinic:people", _("People")))
+    if roles & (CLINICAL_ROLES | {Role.ADMIN}):
+        from trellis.insights.queries import open_urgent_count
+
+        urgent = open_urgent_count(user)
+        label = _("Alerts (%(count)s urgent)") % {"count": urgent} if urgent else _("Alerts")
+        items.append(("alerts:inbox", label))
     if Capability.MANAGE_TOKENS in capabilities:
         items.append(("clinic:tokens", _("API tokens")))
     if Capability.MANAGE_SETTINGS in capabilities:

@@ -1,0 +1,108 @@
+"""Who may use each alert page (checked by tests/test_authorization_matrix.py).
+
+Decisions:
+- Alert pages are for clinical staff (coaches, therapists, supervisors) and clinic
+  admins (who choose on-call duty and may be handed an alert when nobody clinical is
+  configured). Patients and researchers get 403 on every page, whatever the id.
+- An alert is open to whoever it is assigned or escalated to and to anyone who may open
+  the patient's enrollment (their supporters, their team, the clinic's supervisors).
+  Admins see no clinical record, so another person's alert is a 404 for them.
+- Acknowledging is for the assigned clinician, the escalation supervisor, or any
+  supervisor of the clinic: a coach who can see the patient gets 403.
+- On-call duty is chosen by the clinic's admins and supervisors; other staff get 403.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from trellis.core import timeutil
+from trellis.core.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
+
+_NOT_TOKENS = {"anonymous": LOGIN, "token_read": LOGIN, "token_write": LOGIN}
+_ALERT_STAFF = expect(
+    ALLOWED,
+    **_NOT_TOKENS,
+    patient=FORBIDDEN,
+    other_clinic_patient=FORBIDDEN,
+    researcher=FORBIDDEN,
+)
+
+
+def matrix_alert(cast: Any) -> Any:
+    """A safety alert for patient_alex (therapist-assisted, with therapist_maria), raised
+    through the safety pathway from a PHQ-9 item 9 answer of 1."""
+    from trellis.insights.models import Alert
+    from trellis.insights.safety import handle_safety_event
+    from trellis.journey.tests.factories import enroll_alex
+    from trellis.measures.models import SafetyEvent
+
+    enrollment = enroll_alex(cast)
+    existing = Alert.objects.filter(enrollment=enrollment, kind="safety").first()
+    if existing is not None:
+        return existing
+    now = timeutil.now()
+    event = SafetyEvent.objects.create(
+        enrollment=enrollment,
+        instrument="PHQ-9",
+        item="q9",
+        value=1,
+        rule="phq9_item9",
+        occurred_at=now,
+        client_id=uuid.uuid4(),
+    )
+    return handle_safety_event(event, now=now)
+
+
+def _alert(cast: Any) -> dict[str, Any]:
+    return {"pk": matrix_alert(cast).pk}
+
+
+ROUTES: list[Route] = [
+    Route("alerts:inbox", _ALERT_STAFF, note="open alerts assigned or escalated to me"),
+    Route(
+        "alerts:detail",
+        expect(
+            ALLOWED,
+            **_NOT_TOKENS,
+            patient=FORBIDDEN,
+            other_clinic_patient=FORBIDDEN,
+            researcher=FORBIDDEN,
+            admin=NOT_FOUND,
+        ),
+        kwargs=_alert,
+        note="patient_alex's safety alert: his supporter, his team's coach and supervisors",
+    ),
+    Route(
+        "alerts:acknowledge",
+        expect(
+            ALLOWED,
+            **_NOT_TOKENS,
+            patient=FORBIDDEN,
+            other_clinic_patient=FORBIDDEN,
+            researcher=FORBIDDEN,
+            admin=NOT_FOUND,
+            coach=FORBIDDEN,
+        ),
+        method="POST",
+        kwargs=_alert,
+        data=lambda cast: {"note": "Called the patient; agreed a safety plan."},
+        note="the assigned therapist or a supervisor; a coach sees it but may not acknowledge",
+    ),
+    Route(
+        "alerts:on_call",
+        expect(FORBIDDEN, **_NOT_TOKENS, admin=ALLOWED, supervisor=ALLOWED),
+    ),
+    Route(
+        "alerts:on_call_team",
+        expect(FORBIDDEN, **_NOT_TOKENS, admin=ALLOWED, supervisor=ALLOWED),
+        method="POST",
+        kwargs=lambda cast: {"pk": cast.teams[("riverside", "Mood team")].pk},
+        data=lambda cast: {
+            f"team-{cast.teams[('riverside', 'Mood team')].pk}-clinician": cast[
+                "therapist_sam"
+            ].pk
+        },
+    ),
+]

@@ -1,0 +1,178 @@
+"""Writing alerts and on-call duty. The safety pathway itself is in `safety.py`.
+
+Every function is one thing a person or a job does, in one transaction, with its audit row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from trellis import audit
+from trellis.accounts.models import Team, User
+from trellis.care.models import Enrollment
+from trellis.core import timeutil
+from trellis.insights import queries
+from trellis.insights.models import Alert, AlertKind, AlertState, Severity
+from trellis.insights.safety import AlertNotOpen, clean_note, may_acknowledge
+
+MAX_REASON = 300
+
+
+@transaction.atomic
+def raise_alert(
+    enrollment: Enrollment,
+    *,
+    kind: str,
+    severity: str,
+    reason: str,
+    data: dict[str, Any] | None = None,
+    assigned_to: User | None,
+    now: datetime,
+    actor: User | None = None,
+) -> Alert:
+    """Point a clinician to one enrollment (offer a walkthrough, confirm a support level...).
+
+    One open alert of a kind per enrollment: raising it again while it is open returns
+    the open one. Safety alerts are raised only through `safety.handle_safety_event`.
+    """
+    if kind not in AlertKind.values or kind == AlertKind.SAFETY:
+        raise ValidationError({"kind": f"Alerts of kind {kind!r} cannot be raised here."})
+    if severity not in Severity.values:
+        raise ValidationError({"severity": f"Unknown severity {severity!r}."})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "An alert needs its reason in words."})
+    existing = Alert.objects.filter(
+        enrollment=enrollment, kind=kind, state=AlertState.OPEN
+    ).first()
+    if existing is not None:
+        return existing
+    alert = Alert.objects.create(
+        organization_id=enrollment.organization_id,
+        enrollment=enrollment,
+        kind=kind,
+        severity=severity,
+        reason=reason[:MAX_REASON],
+        data=dict(data or {}),
+        assigned_to=assigned_to,
+        raised_at=now,
+    )
+    audit.record(
+        action="alert.raised",
+        actor=actor,
+        actor_label="" if actor else "Trellis",
+        subject=alert,
+        patient=enrollment.patient_id,
+        organization=enrollment.organization_id,
+        details={
+            "kind": kind,
+            "severity": severity,
+            "assigned_to": str(assigned_to.pk) if assigned_to else None,
+        },
+        at=now,
+    )
+    return alert
+
+
+def note_alert_view(alert: Alert, *, actor: User, now: datetime) -> None:
+    """Someone opened an alert: a read of the patient's record, so it is audited."""
+    audit.record(
+        action="alert.view",
+        actor=actor,
+        subject=alert,
+        patient=alert.enrollment.patient_id,
+        organization=alert.organization_id,
+        details={"kind": alert.kind},
+        at=now,
+    )
+
+
+@transaction.atomic
+def close_alert(
+    alert: Alert, *, actor: User, state: str, note: str = "", reason: str = "", now: datetime
+) -> Alert:
+    """Resolve or dismiss an alert. Dismissing needs a reason; a safety alert is never
+    closed without a note of the action taken."""
+    if state not in (AlertState.RESOLVED, AlertState.DISMISSED):
+        raise ValidationError({"state": "An alert is closed as resolved or dismissed."})
+    if not may_acknowledge(actor, alert):
+        raise PermissionDenied(_("You cannot close this alert."))
+    reason = (reason or "").strip()
+    if state == AlertState.DISMISSED and not reason:
+        raise ValidationError({"reason": _("Say why the alert is being dismissed.")})
+    locked = Alert.objects.select_for_update().get(pk=alert.pk)
+    if locked.state in (AlertState.RESOLVED, AlertState.DISMISSED):
+        raise AlertNotOpen({"state": _("This alert is already closed.")})
+    fields = ["state", "closed_at", "closed_by", "close_reason", "updated_at"]
+    # A safety alert acknowledged earlier already has its note of the action taken.
+    if note or (locked.kind == AlertKind.SAFETY and not locked.action_note):
+        locked.action_note = clean_note(note)
+        fields.append("action_note")
+    locked.state = state
+    locked.closed_at = now
+    locked.closed_by = actor
+    locked.close_reason = reason[:MAX_REASON]
+    locked.save(update_fields=fields)
+    audit.record(
+        action=f"{'safety' if locked.kind == AlertKind.SAFETY else 'alert'}.{state}",
+        actor=actor,
+        subject=locked,
+        patient=locked.enrollment.patient_id,
+        organization=locked.organization_id,
+        details={"kind": locked.kind, "reason": locked.close_reason},
+        at=now,
+    )
+    return locked
+
+
+@transaction.atomic
+def set_on_call_clinician(
+    team: Team, *, clinician: User | None, actor: User | None, now: datetime | None = None
+) -> Team:
+    """Choose who takes safety alerts for a team's patients who have no therapist.
+
+    The clinician must be an active therapist or supervisor of the team's clinic. Setting
+    nobody is allowed (a clinic may be reorganising) but `trellis check` and the admin
+    pages then report it.
+    """
+    now = now or timeutil.now()
+    if clinician is not None and not queries.active_member(
+        clinician, team.organization_id, queries.ON_CALL_ROLES
+    ):
+        raise ValidationError(
+            {
+                "clinician": _(
+                    "%(name)s is not an active therapist or supervisor of this clinic."
+                )
+                % {"name": clinician.display_name}
+            }
+        )
+    if actor is not None and not queries.active_member(
+        actor, team.organization_id, queries.ON_CALL_MANAGER_ROLES
+    ):
+        raise PermissionDenied(_("Only the clinic's admins and supervisors can do this."))
+    locked = Team.objects.select_for_update().get(pk=team.pk)
+    before = locked.on_call_clinician_id
+    after = clinician.pk if clinician is not None else None
+    if before == after:
+        return locked
+    locked.on_call_clinician = clinician
+    locked.save(update_fields=["on_call_clinician", "updated_at"])
+    audit.record(
+        action="team.on_call_change",
+        actor=actor,
+        subject=locked,
+        organization=locked.organization_id,
+        details={
+            "team": locked.name,
+            "from": str(before) if before else None,
+            "to": str(after) if after else None,
+        },
+        at=now,
+    )
+    return locked

@@ -1,0 +1,238 @@
+"""Alert pages for clinic staff: the inbox, one alert, acknowledging it, and on-call duty.
+
+Patients and researchers get 403 on every page; an alert or team outside a person's
+reach (another clinic, a patient not on their caseload) is a 404.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from trellis.accounts.models import Team
+from trellis.audit.models import AuditEvent
+from trellis.core import timeutil
+from trellis.insights import queries, safety, services
+from trellis.insights.forms import AcknowledgeForm, OnCallForm
+from trellis.insights.models import Alert, AlertKind, AlertState
+
+HISTORY_WORDS = {
+    "safety.alert_raised": gettext_lazy("Alert raised and sent to the responsible clinician"),
+    "alert.raised": gettext_lazy("Alert raised"),
+    "safety.escalated": gettext_lazy("Escalated to a supervisor"),
+    "safety.acknowledged": gettext_lazy("Acknowledged with a note of the action taken"),
+    "alert.acknowledged": gettext_lazy("Acknowledged"),
+    "safety.resolved": gettext_lazy("Resolved"),
+    "safety.dismissed": gettext_lazy("Dismissed"),
+    "alert.resolved": gettext_lazy("Resolved"),
+    "alert.dismissed": gettext_lazy("Dismissed"),
+    "alert.view": gettext_lazy("Opened"),
+}
+
+
+def _require_alert_role(request: HttpRequest) -> None:
+    if not queries.uses_alerts(request.user):
+        raise PermissionDenied(_("Alerts are for the clinic's clinical staff."))
+
+
+def escalation_status(alert: Alert, now: datetime) -> str:
+    """How long before an open safety alert goes to a supervisor, in words."""
+    if alert.kind != AlertKind.SAFETY or alert.escalate_after is None:
+        return ""
+    if alert.escalated_at is not None:
+        who = alert.escalated_to.display_name if alert.escalated_to else _("nobody")
+        return _("Escalated to %(name)s") % {"name": who}
+    if alert.state != AlertState.OPEN:
+        return ""
+    minutes = math.ceil((alert.escalate_after - now).total_seconds() / 60)
+    if minutes <= 0:
+        return _("Going to a supervisor now")
+    return ngettext(
+        "%(n)d minute left before it goes to a supervisor",
+        "%(n)d minutes left before it goes to a supervisor",
+        minutes,
+    ) % {"n": minutes}
+
+
+def _rows(alerts: Any, now: datetime) -> list[dict[str, Any]]:
+    return [{"alert": a, "escalation": escalation_status(a, now)} for a in alerts]
+
+
+@never_cache
+@require_GET
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    """Open alerts that are mine to act on, urgent first."""
+    _require_alert_role(request)
+    now = timeutil.now()
+    return render(
+        request,
+        "insights/inbox.html",
+        {
+            "rows": _rows(queries.inbox_for(request.user), now),
+            "clinic_rows": _rows(queries.clinic_open_safety_alerts(request.user), now),
+            "can_set_on_call": queries.on_call_orgs_for(request.user).exists(),
+        },
+    )
+
+
+def _history(alert: Alert) -> list[dict[str, Any]]:
+    events = AuditEvent.objects.filter(
+        object_type=Alert._meta.label_lower, object_id=str(alert.pk)
+    ).order_by("id")
+    return [
+        {
+            "at": event.occurred_at,
+            "what": HISTORY_WORDS.get(event.action, event.action),
+            "who": event.actor_label or _("Trellis"),
+        }
+        for event in events
+    ]
+
+
+def _render_detail(
+    request: HttpRequest, alert: Alert, form: AcknowledgeForm, *, status: int = 200
+) -> HttpResponse:
+    now = timeutil.now()
+    return render(
+        request,
+        "insights/detail.html",
+        {
+            "alert": alert,
+            "patient": alert.enrollment.patient,
+            "escalation": escalation_status(alert, now),
+            "history": _history(alert),
+            "form": form,
+            "is_open": alert.state == AlertState.OPEN,
+            "may_acknowledge": safety.may_acknowledge(request.user, alert),
+            "crisis_answer": alert.kind == AlertKind.SAFETY,
+        },
+        status=status,
+    )
+
+
+@never_cache
+@require_GET
+@login_required
+def detail(request: HttpRequest, pk: Any) -> HttpResponse:
+    """One alert: the facts, the answer, who is responsible, and what happened since."""
+    _require_alert_role(request)
+    alert = queries.access_alert(request.user, pk)
+    services.note_alert_view(alert, actor=request.user, now=timeutil.now())  # type: ignore[arg-type]
+    return _render_detail(request, alert, AcknowledgeForm())
+
+
+@never_cache
+@require_POST
+@login_required
+def acknowledge(request: HttpRequest, pk: Any) -> HttpResponse:
+    """Acknowledge an alert with a note of the action taken."""
+    _require_alert_role(request)
+    alert = queries.access_alert(request.user, pk)
+    if not safety.may_acknowledge(request.user, alert):
+        raise PermissionDenied(
+            _("Only the clinician it is assigned to, or a supervisor, can acknowledge this alert.")
+        )
+    form = AcknowledgeForm(request.POST)
+    # The page shown again with an error is the one the person just opened: not a new read.
+    if not form.is_valid():
+        return _render_detail(request, alert, form, status=400)
+    try:
+        safety.acknowledge(
+            alert,
+            actor=request.user,  # type: ignore[arg-type]
+            note=form.cleaned_data["note"],
+            now=timeutil.now(),
+        )
+    except safety.AlertNotOpen as error:
+        form.add_service_errors(error)
+        alert.refresh_from_db()
+        return _render_detail(request, alert, form, status=409)
+    except ValidationError as error:
+        form.add_service_errors(error)
+        return _render_detail(request, alert, form, status=400)
+    messages.success(request, _("The alert is acknowledged. Thank you for following up."))
+    return redirect("alerts:detail", pk=alert.pk)
+
+
+# On-call duty ---------------------------------------------------------------------
+
+
+def _on_call_teams(request: HttpRequest) -> list[Team]:
+    orgs = queries.on_call_orgs_for(request.user)
+    if not orgs.exists():
+        raise PermissionDenied(_("Only clinic admins and supervisors can choose on-call duty."))
+    return list(
+        Team.objects.filter(organization__in=orgs)
+        .select_related("organization", "on_call_clinician")
+        .order_by("organization__name", "name")
+    )
+
+
+def _render_on_call(
+    request: HttpRequest,
+    teams: list[Team],
+    *,
+    bound: OnCallForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    rows = []
+    for team in teams:
+        form = (
+            bound
+            if bound is not None and bound.prefix == f"team-{team.pk}"
+            else OnCallForm(team=team, initial={"clinician": team.on_call_clinician_id})
+        )
+        rows.append({"team": team, "form": form, "on_call": queries.on_call_of(team)})
+    return render(
+        request,
+        "insights/on_call.html",
+        {"rows": rows, "gaps": queries.safety_setup_gaps(queries.on_call_orgs_for(request.user))},
+        status=status,
+    )
+
+
+@never_cache
+@require_GET
+@login_required
+def on_call(request: HttpRequest) -> HttpResponse:
+    """Each team's on-call clinician, who takes safety alerts when no therapist is assigned."""
+    return _render_on_call(request, _on_call_teams(request))
+
+
+@never_cache
+@require_POST
+@login_required
+def on_call_team(request: HttpRequest, pk: Any) -> HttpResponse:
+    """Choose one team's on-call clinician."""
+    teams = _on_call_teams(request)
+    team = queries.access_on_call_team(request.user, pk)
+    form = OnCallForm(request.POST, team=team)
+    if form.is_valid():
+        try:
+            services.set_on_call_clinician(
+                team,
+                clinician=form.cleaned_data["clinician"],
+                actor=request.user,  # type: ignore[arg-type]
+                now=timeutil.now(),
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(
+                request,
+                _("The on-call clinician of %(team)s is saved.") % {"team": team.name},
+            )
+            return redirect("alerts:on_call")
+    return _render_on_call(request, teams, bound=form, status=400)
