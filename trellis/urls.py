@@ -12,6 +12,7 @@ urlpatterns = [
     path("clinic/audit/", include("trellis.audit.urls")),
     path("clinic/alerts/", include("trellis.insights.urls")),
     path("", include("trellis.journey.urls")),
+    path("", include("trellis.care.urls")),
     path("", include("trellis.measures.urls")),
     path("api/v1/", api.urls),
 ]

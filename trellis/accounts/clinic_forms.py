@@ -66,6 +66,59 @@ class InviteStaffForm(AccessibleForm):
         self.fields["team"].queryset = Team.objects.filter(organization=organization)  # type: ignore[attr-defined]
 
 
+class InvitePatientForm(AccessibleForm):
+    """A clinician invites a patient into a program (its latest published version)."""
+
+    email = forms.EmailField(label=_("Email address"), max_length=254)
+    full_name = forms.CharField(label=_("Full name"), max_length=200)
+    program = forms.ModelChoiceField(
+        label=_("Program"),
+        queryset=None,
+        to_field_name="slug",
+        empty_label=None,
+        help_text=_("The patient starts the newest published version."),
+    )
+    support_level = forms.ChoiceField(
+        label=_("Level of support, for now"),
+        choices=[],
+        help_text=_(
+            "A starting point: after the first questionnaires Trellis suggests a level for "
+            "a clinician to confirm."
+        ),
+    )
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=Team.objects.none(), required=False, empty_label=_("No team")
+    )
+    supporters = forms.ModelMultipleChoiceField(
+        label=_("Supporters"),
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("The first one ticked, in the order listed, is the primary supporter."),
+    )
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        from trellis.accounts.models import CLINICAL_ROLES
+        from trellis.care.models import SupportLevel
+        from trellis.programs.models import Program
+
+        super().__init__(*args, **kwargs)
+        self.fields["program"].queryset = (  # type: ignore[attr-defined]
+            Program.objects.filter(versions__isnull=False).distinct().order_by("title")
+        )
+        self.fields["support_level"].choices = SupportLevel.choices  # type: ignore[attr-defined]
+        self.fields["team"].queryset = Team.objects.filter(organization=organization)  # type: ignore[attr-defined]
+        self.fields["supporters"].queryset = (  # type: ignore[attr-defined]
+            User.objects.filter(
+                memberships__organization=organization,
+                memberships__role__in=CLINICAL_ROLES,
+                memberships__is_active=True,
+            )
+            .distinct()
+            .order_by("full_name")
+        )
+
+
 class ChangeRoleForm(AccessibleForm):
     role = forms.ChoiceField(label=_("New role"), choices=Role.choices)
 

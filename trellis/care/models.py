@@ -102,6 +102,18 @@ class CareTeamMember(TimestampedModel):
         return f"{self.supporter} supports {self.enrollment}"
 
 
+class ContactStyle(models.TextChoices):
+    MESSAGES = "messages", _("Messages when I like")
+    LIVE = "live", _("Live sessions")
+
+
+class ReminderChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("Text message (SMS)")
+    PUSH = "push", _("Notifications on this device")
+    IN_APP = "in_app", _("In Trellis only")
+
+
 class Preferences(TimestampedModel):
     """How a patient likes Trellis to work for them (later issues add channels, quiet hours)."""
 
@@ -112,6 +124,14 @@ class Preferences(TimestampedModel):
         default=False, help_text=_("Larger text, one action per screen, a hint on each step.")
     )
     time_zone = models.CharField(max_length=64, blank=True, help_text=_("Blank: the clinic's."))
+    contact_style = models.CharField(max_length=12, choices=ContactStyle.choices, blank=True)
+    reminder_channels = models.JSONField(
+        default=list, blank=True, help_text=_("Any of email, sms, push, in_app.")
+    )
+    quiet_hours_start = models.TimeField(
+        null=True, blank=True, help_text=_("No reminders from this time (the patient's zone).")
+    )
+    quiet_hours_end = models.TimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Preferences of {self.user}"
@@ -195,3 +215,29 @@ class Onboarding(TimestampedModel):
 
     def __str__(self) -> str:
         return f"Onboarding of {self.enrollment} at {self.stage}"
+
+
+class PatientInvitation(TimestampedModel):
+    """What a clinician arranged when inviting a patient: the program, a provisional level of
+    support and the supporters. The enrollment is made from it when the patient accepts."""
+
+    invitation = models.OneToOneField(
+        "accounts.Invitation", on_delete=models.CASCADE, related_name="patient_plan"
+    )
+    program_version = models.ForeignKey(
+        "programs.ProgramVersion", on_delete=models.PROTECT, related_name="+"
+    )
+    support_level = models.CharField(max_length=24, choices=SupportLevel.choices)
+    supporters = models.JSONField(
+        default=list, blank=True, help_text=_("User ids, primary supporter first.")
+    )
+    enrollment = models.OneToOneField(
+        Enrollment,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitation_plan",
+    )
+
+    def __str__(self) -> str:
+        return f"Plan for {self.invitation}"

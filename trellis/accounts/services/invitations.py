@@ -265,4 +265,9 @@ def accept_invitation(
         patient=user if invitation.role == Role.PATIENT else None,
         details={"role": invitation.role, "membership_id": str(membership.pk)},
     )
+    if invitation.role == Role.PATIENT:
+        from trellis.accounts.services.patient_invitations import enroll_invited_patient
+
+        # A patient invited into a program is enrolled now, with their first steps open.
+        enroll_invited_patient(invitation=invitation, patient=user, now=now)
     return membership

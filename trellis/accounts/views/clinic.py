@@ -291,6 +291,49 @@ def invite(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
+@login_required
+def invite_patient(request: HttpRequest) -> HttpResponse:
+    """A clinician invites a patient by email into a program, with supporters."""
+    from trellis.accounts.clinic_forms import InvitePatientForm
+    from trellis.accounts.services.patient_invitations import invite_patient as invite
+    from trellis.programs.queries import latest_version
+
+    org = (
+        queries.organizations_with(request.user, Capability.VIEW_PATIENTS).order_by("name").first()
+    )
+    if org is None:
+        raise PermissionDenied(
+            _("Only the clinic's coaches, therapists and supervisors can do this.")
+        )
+    form = InvitePatientForm(request.POST or None, organization=org)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            invite(
+                organization=org,
+                email=data["email"],
+                full_name=data["full_name"],
+                program_version=latest_version(data["program"].slug),  # type: ignore[arg-type]
+                support_level=data["support_level"],
+                supporters=list(data["supporters"]),
+                team=data["team"],
+                actor=_user(request),
+                now=timeutil.now(),
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(
+                request, _("An invitation is on its way to %(email)s.") % {"email": data["email"]}
+            )
+            return redirect("clinic:people")
+    status = 400 if form.is_bound and form.errors else 200
+    return render(
+        request, "care/invite_patient.html", {"form": form, "clinic": org}, status=status
+    )
+
+
 @require_POST
 @login_required
 def invitation_revoke(request: HttpRequest, pk: Any) -> HttpResponse:
@@ -415,6 +458,9 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
                     if has_confirmed_device(membership.user):
                         target = _optional_url("accounts:mfa_verify") or target
                     return redirect(target)
+            if membership.role == Role.PATIENT:
+                # A patient invited into a program starts with their getting-started steps.
+                return redirect("onboarding:start")
             return redirect("clinic:home")
     status = 400 if form.is_bound and form.errors else 200
     return render(
