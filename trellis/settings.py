@@ -175,6 +175,8 @@ TRELLIS_LOGIN_FAILURES_BEFORE_LOCK = env_int("TRELLIS_LOGIN_FAILURES_BEFORE_LOCK
 TRELLIS_LOCKOUT_BASE_SECONDS = env_int("TRELLIS_LOCKOUT_BASE_SECONDS", 60)
 TRELLIS_LOCKOUT_MAX_SECONDS = env_int("TRELLIS_LOCKOUT_MAX_SECONDS", 24 * 60 * 60)
 TRELLIS_INVITATION_DAYS = env_int("TRELLIS_INVITATION_DAYS", 7)
+# A folder of the clinic's own questionnaires (NAME.instrument.yaml), see docs/measures.md.
+TRELLIS_INSTRUMENTS_DIR = os.environ.get("TRELLIS_INSTRUMENTS_DIR", "")
 
 # Field encryption keys: "key-id:base64-32-byte-key,older-id:..." newest first.
 DEV_DATA_KEYS = "dev1:ZGV2LW9ubHktaW5zZWN1cmUtZGF0YS1rZXktMzJieXQ="

@@ -118,6 +118,10 @@ def enroll(
             supporter=supporter,
             role=SupporterRole.PRIMARY if index == 0 else SupporterRole.SECONDARY,
         )
+    # The questionnaires (baseline, weekly, end, follow-up) are planned with the enrollment.
+    from trellis.measures.services import schedule_for_enrollment
+
+    schedule_for_enrollment(enrollment, now=now)
     audit.record(
         action="enrollment.create",
         actor=actor,

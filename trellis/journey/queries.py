@@ -104,9 +104,11 @@ def patient_zone(enrollment: Enrollment) -> ZoneInfo:
 
 
 def latest_scores(enrollment: Enrollment) -> dict[str, float]:
-    """Latest score per instrument code. Questionnaires arrive with the measures issue;
-    until then nobody has a score and score-based steps stay locked."""
-    return {}
+    """Latest total per instrument code (from trellis.measures); a questionnaire never
+    answered, or answered too incompletely to score, has no entry."""
+    from trellis.measures.queries import latest_scores as measured
+
+    return {code: float(total) for code, total in measured(enrollment).items()}
 
 
 def program_steps(enrollment: Enrollment) -> list[Step]:

@@ -148,7 +148,7 @@ def _clean_response(step: Step, response: Any) -> tuple[dict[str, Any] | None, s
                 {"text": _("Please keep this under %(max)s characters.") % {"max": "10,000"}}
             )
         return {"text": text}, str(len(text.split()))
-    # Lessons hold nothing; questionnaire answers are stored by the measures issue.
+    # Lessons hold nothing; questionnaire answers are stored by trellis.measures.
     return None, ""
 
 
@@ -157,7 +157,73 @@ def _check_duration(duration_s: int | None) -> None:
         raise ValidationError({"duration_s": _("The time spent must be between 0 and 24 hours.")})
 
 
-@transaction.atomic
+def _questionnaire_answers(response: Any) -> Any:
+    """The answers of a questionnaire step: `{"answers": {...}}` or the answers themselves."""
+    if isinstance(response, dict) and isinstance(response.get("answers"), dict):
+        return response["answers"]
+    return response
+
+
+def _answer_questionnaire(
+    enrollment: Enrollment,
+    step: Step,
+    *,
+    actor: User,
+    response: Any,
+    client_id: uuid.UUID | str,
+    now: datetime,
+) -> tuple[dict[str, Any] | None, str]:
+    """Store a questionnaire step's answers through trellis.measures (scored, checked, and
+    safety answers acted on). Finishing with no answers at all skips the questionnaire."""
+    from trellis.measures.services import submit_response
+
+    answers = _questionnaire_answers(response)
+    if not answers:
+        return None, ""
+    submitted = submit_response(
+        enrollment,
+        step.instrument,
+        actor=actor,
+        answers=answers,
+        client_id=client_id,
+        now=now,
+        step=step,
+    )
+    total = submitted.response.total
+    return (
+        {"questionnaire_response": str(submitted.response.pk), "total": total},
+        "" if total is None else str(total),
+    )
+
+
+def _safety_first(
+    enrollment: Enrollment,
+    step: Step,
+    *,
+    actor: User,
+    response: Any,
+    client_id: uuid.UUID | str,
+    now: datetime,
+) -> None:
+    """Safety answers of a questionnaire step are stored and acted on in their own
+    transaction, before (and whatever happens to) the rest of the step."""
+    from trellis.measures.instruments import UnknownInstrument, get_instrument
+    from trellis.measures.services import record_safety_answers
+
+    try:
+        instrument = get_instrument(step.instrument)
+    except UnknownInstrument:
+        return
+    record_safety_answers(
+        enrollment,
+        instrument,
+        actor=actor,
+        answers=_questionnaire_answers(response),
+        client_id=client_id,
+        now=now,
+    )
+
+
 def complete_step(
     enrollment: Enrollment,
     step: Step,
@@ -172,8 +238,35 @@ def complete_step(
 
     A locked step raises StepLocked. A repeat with the same client id, or completing a
     step that is already completed, returns the existing progress and writes nothing.
+    A questionnaire step's answers go through trellis.measures.services.submit_response;
+    its safety answers are acted on first, even if the step cannot be completed.
     """
+    if step.kind == StepKind.QUESTIONNAIRE and step.instrument and response:
+        _safety_first(
+            enrollment, step, actor=actor, response=response, client_id=client_id, now=now
+        )
+    return _complete_step(
+        enrollment,
+        step,
+        actor=actor,
+        client_id=client_id,
+        response=response,
+        duration_s=duration_s,
+        now=now,
+    )
 
+
+@transaction.atomic
+def _complete_step(
+    enrollment: Enrollment,
+    step: Step,
+    *,
+    actor: User,
+    client_id: uuid.UUID | str,
+    response: dict[str, Any] | None,
+    duration_s: int | None,
+    now: datetime,
+) -> StepProgress:
     def act() -> dict[str, Any]:
         locked_enrollment = _own_active(enrollment, actor)
         _check_step(locked_enrollment, step)
@@ -184,7 +277,17 @@ def complete_step(
             return {"progress": str(progress.pk), "counted": False}
         if state.status == "locked":
             raise StepLocked(state.locked_reason)
-        cleaned, summary = _clean_response(step, response)
+        if step.kind == StepKind.QUESTIONNAIRE and step.instrument:
+            cleaned, summary = _answer_questionnaire(
+                locked_enrollment,
+                step,
+                actor=actor,
+                response=response,
+                client_id=client_id,
+                now=now,
+            )
+        else:
+            cleaned, summary = _clean_response(step, response)
         if progress is None:
             progress = StepProgress(
                 enrollment=locked_enrollment,

@@ -38,8 +38,11 @@ INSTRUMENTS = frozenset({"PHQ-9", "PHQ-2", "GAD-7", "GAD-2", "eHEALS"})
 
 
 def known_instruments() -> set[str]:
-    """Instrument codes a pack may refer to."""
-    return set(INSTRUMENTS)
+    """Instrument codes a pack may refer to: every installed questionnaire (the shipped ones
+    and the clinic's own, see trellis.measures.instruments)."""
+    from trellis.measures.instruments import all_instruments
+
+    return set(all_instruments())
 
 
 # Settings -------------------------------------------------------------------------

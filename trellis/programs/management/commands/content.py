@@ -1,7 +1,9 @@
 """`trellis content`: check, publish, compare and list content packs.
 
-check DIR          every problem in the pack at DIR (or in each pack folder inside DIR),
-                   one `file:line: reason` a line; exit 0 only when there is none.
+check DIR          every problem in the pack at DIR (or in each pack folder inside DIR), and
+                   in each questionnaire file there (instrument.yaml, NAME.instrument.yaml;
+                   DIR may also be one such file), one `file:line: reason` a line;
+                   exit 0 only when there is none.
 publish DIR        check, then import the pack(s) as each program's next version.
 diff SLUG A B      what changed between versions A and B of a program.
 list               every program and its published versions.
@@ -34,8 +36,13 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(
             dest="subcommand", required=True, metavar="{check,publish,diff,list}"
         )
-        check = sub.add_parser("check", help="Report every problem in a pack, with file:line.")
-        check.add_argument("folder", help="A pack folder, or a folder of packs (e.g. content/).")
+        check = sub.add_parser(
+            "check", help="Report every problem in a pack or questionnaire file, with file:line."
+        )
+        check.add_argument(
+            "folder",
+            help="A pack folder, a folder of packs (e.g. content/), or questionnaire files.",
+        )
         publish = sub.add_parser("publish", help="Publish a checked pack as a new version.")
         publish.add_argument("folder", help="A pack folder, or a folder of packs.")
         publish.add_argument("--by", help="E-mail of the person publishing (for the audit trail).")
@@ -67,8 +74,22 @@ class Command(BaseCommand):
             self.stdout.write(problem.located_in(folder))
 
     def check_packs(self, folder: Path) -> None:
+        from trellis.measures.instruments import check_instruments
+
+        instruments = check_instruments(folder)
+        packs = find_packs(folder) if folder.is_dir() else []
+        if not packs and not instruments:
+            raise CommandError(
+                f"{folder}: no pack.yaml here or in the folders inside it, and no "
+                "questionnaire file (NAME.instrument.yaml)"
+            )
         total = 0
-        for pack_folder in self._packs(folder):
+        for path, problems in instruments.items():
+            total += len(problems)
+            self._print_problems(path.parent, problems)
+            found = _plural(len(problems), "problem") if problems else "no problems"
+            self.stdout.write(f"{path}: {found}")
+        for pack_folder in packs:
             problems = load_pack(pack_folder).problems
             total += len(problems)
             if problems:

@@ -1,0 +1,115 @@
+"""Reading questionnaires and scores. Who may read them is decided by the caller through
+trellis.care.queries.access_enrollment; these functions take an enrollment already in reach
+(or, for clinic outcomes, the clinic the caller may report on)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+
+from trellis.care.models import Enrollment
+from trellis.measures.models import (
+    AssignmentStatus,
+    QuestionnaireAssignment,
+    QuestionnaireResponse,
+)
+from trellis.measures.outcomes import GAD7, PHQ9, Outcome, from_series
+
+OPEN = (AssignmentStatus.PENDING, AssignmentStatus.OVERDUE)
+
+
+def due_for(enrollment: Enrollment, now: datetime) -> list[QuestionnaireAssignment]:
+    """Questionnaires the patient can answer now, the earliest first (overdue ones too,
+    until their window closes)."""
+    return list(
+        QuestionnaireAssignment.objects.filter(
+            enrollment=enrollment, status__in=OPEN, due_from__lte=now, closes_at__gt=now
+        ).order_by("due_from", "instrument")
+    )
+
+
+def assignments_for(enrollment: Enrollment) -> QuerySet[QuestionnaireAssignment]:
+    """Every planned questionnaire of the enrollment, in due order."""
+    return QuestionnaireAssignment.objects.filter(enrollment=enrollment).order_by(
+        "due_from", "instrument"
+    )
+
+
+def responses_for(enrollment: Enrollment) -> QuerySet[QuestionnaireResponse]:
+    return QuestionnaireResponse.objects.filter(enrollment=enrollment).order_by("submitted_at")
+
+
+def series(enrollment: Enrollment, instrument: str) -> list[tuple[datetime, int | None, str]]:
+    """(submitted at, total, band) of each response to one instrument, oldest first.
+    A response too incomplete to score has total None."""
+    return [
+        (submitted_at, total, band)
+        for submitted_at, total, band in responses_for(enrollment)
+        .filter(instrument=instrument)
+        .values_list("submitted_at", "total", "band")
+    ]
+
+
+def latest_scores(enrollment: Enrollment) -> dict[str, int]:
+    """The latest total per instrument code (responses without a total are skipped)."""
+    latest: dict[str, int] = {}
+    for code, total in (
+        responses_for(enrollment).filter(total__isnull=False).values_list("instrument", "total")
+    ):
+        latest[code] = total  # in time order, so the last one wins
+    return latest
+
+
+def outcome_for(enrollment: Enrollment) -> Outcome | None:
+    """The NHS Talking Therapies outcome from the first and latest PHQ-9 and GAD-7, or None
+    with fewer than two scored measures of either."""
+    totals: dict[str, list[int]] = defaultdict(list)
+    for code, total in (
+        responses_for(enrollment)
+        .filter(instrument__in=(PHQ9, GAD7), total__isnull=False)
+        .values_list("instrument", "total")
+    ):
+        totals[code].append(total)
+    return from_series(totals[PHQ9], totals[GAD7])
+
+
+def clinic_outcomes(organization: Any) -> dict[str, Any]:
+    """Outcome counts for every enrollment of one clinic with at least two measures.
+
+    `recovery_rate` is recovered / (at caseness at the first measure), the national
+    measure (target at least 50%); None when nobody started at caseness.
+    """
+    totals: dict[Any, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    rows = (
+        QuestionnaireResponse.objects.filter(
+            enrollment__organization=organization,
+            instrument__in=(PHQ9, GAD7),
+            total__isnull=False,
+        )
+        .order_by("enrollment_id", "submitted_at")
+        .values_list("enrollment_id", "instrument", "total")
+    )
+    for enrollment_id, code, total in rows.iterator():
+        totals[enrollment_id][code].append(total)
+    counts = {
+        "with_outcome": 0,
+        "caseness_first": 0,
+        "recovery": 0,
+        "reliable_improvement": 0,
+        "reliable_deterioration": 0,
+        "reliable_recovery": 0,
+    }
+    for by_code in totals.values():
+        outcome = from_series(by_code[PHQ9], by_code[GAD7])
+        if outcome is None:
+            continue
+        counts["with_outcome"] += 1
+        for name in ("caseness_first", "recovery", "reliable_improvement"):
+            counts[name] += int(getattr(outcome, name))
+        counts["reliable_deterioration"] += int(outcome.reliable_deterioration)
+        counts["reliable_recovery"] += int(outcome.reliable_recovery)
+    rate = counts["recovery"] / counts["caseness_first"] if counts["caseness_first"] else None
+    return {**counts, "recovery_rate": rate}

@@ -1,0 +1,521 @@
+"""Questionnaires: planning them for an enrollment, taking a patient's answers, and the
+clock jobs that say when one is due or overdue.
+
+Every function is one thing a person or a job does, in one transaction with its audit row
+and its engagement event. One exception is deliberate: answers that fire a safety rule
+(PHQ-9 item 9 above 0) are stored and acted on in their own transaction before anything
+else is checked, so a safety answer is never lost because another answer was invalid.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from trellis import audit
+from trellis.care.models import Enrollment, EnrollmentStatus
+from trellis.journey.events import emit
+from trellis.journey.models import EventType
+from trellis.measures import schedules
+from trellis.measures.instruments import Instrument, UnknownInstrument, get_instrument
+from trellis.measures.models import (
+    AssignmentStatus,
+    Occasion,
+    QuestionnaireAssignment,
+    QuestionnaireResponse,
+    SafetyEvent,
+)
+from trellis.measures.scoring import Score, safety_hits, score, validate_answers
+
+logger = logging.getLogger(__name__)
+
+OPEN = (AssignmentStatus.PENDING, AssignmentStatus.OVERDUE)
+# A finished program still asks its end-of-program and follow-up questionnaires.
+AFTER_THE_END = (Occasion.END, Occasion.FOLLOW_UP)
+PROGRAM_STEP_CLOSE_DAYS = 365
+
+
+class ResponseInvalid(ValidationError):
+    """The response was refused (nothing of it stored) with errors by field.
+
+    If it held an answer that fired a safety rule, that answer was stored and acted on
+    anyway, and `crisis_resources` is the clinic's crisis text to show at once.
+    """
+
+    def __init__(self, message: Any, *, crisis_resources: str | None = None) -> None:
+        super().__init__(message)
+        self.crisis_resources = crisis_resources
+
+
+@dataclass
+class Submitted:
+    """A stored response: its score, the safety events it raised, and (when a safety rule
+    fired) the clinic's crisis resources to show the patient in the same page."""
+
+    response: QuestionnaireResponse
+    score: Score
+    safety_events: list[SafetyEvent] = field(default_factory=list)
+    crisis_resources: str | None = None
+    created: bool = True
+
+
+def _as_uuid(client_id: Any) -> uuid.UUID:
+    try:
+        return client_id if isinstance(client_id, uuid.UUID) else uuid.UUID(str(client_id))
+    except (ValueError, TypeError, AttributeError):
+        raise ValidationError({"client_id": _("This is not a valid client id (a UUID).")}) from None
+
+
+def _instrument(code: Any) -> Instrument:
+    try:
+        return get_instrument(code)
+    except UnknownInstrument:
+        raise ValidationError(
+            {"instrument": _("There is no questionnaire called %(code)s.") % {"code": code}}
+        ) from None
+
+
+def _check_patient(enrollment: Enrollment, actor: Any) -> None:
+    if actor is None or getattr(actor, "pk", None) != enrollment.patient_id:
+        raise PermissionDenied(_("Only the patient answers their own questionnaires."))
+
+
+def crisis_resources(enrollment: Enrollment) -> str:
+    """The clinic's crisis text for this patient (its own, or the default)."""
+    organization = enrollment.organization
+    try:
+        from trellis.insights.safety import crisis_resources_for
+    except ImportError:
+        return str(organization.crisis_resources)
+    return crisis_resources_for(organization, organization.locale)
+
+
+# Planning -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def schedule_for_enrollment(
+    enrollment: Enrollment,
+    *,
+    now: datetime,
+    instruments: tuple[str, ...] = schedules.WEEKLY_INSTRUMENTS,
+    onboarding: tuple[str, ...] = schedules.ONBOARDING_INSTRUMENTS,
+) -> list[QuestionnaireAssignment]:
+    """Plan an enrollment's questionnaires: eHEALS and the baseline at once, PHQ-9 and GAD-7
+    weekly, at the end of the program and at a three-month follow-up.
+
+    Windows are in the patient's time zone (their own, else the clinic's). Running it again
+    adds only what is missing; windows that closed before `now` are not planned.
+    """
+    from trellis.journey.queries import patient_zone
+
+    for code in (*instruments, *onboarding):
+        _instrument(code)
+    weeks = schedules.program_weeks(enrollment.program_version.intended_use)
+    planned = schedules.plan(
+        enrollment.started_at,
+        patient_zone(enrollment),
+        weeks=weeks,
+        instruments=instruments,
+        onboarding=onboarding,
+    )
+    existing = set(
+        QuestionnaireAssignment.objects.filter(enrollment=enrollment).values_list(
+            "instrument", "occasion", "sequence"
+        )
+    )
+    created = [
+        QuestionnaireAssignment(
+            enrollment=enrollment,
+            instrument=p.instrument,
+            occasion=p.occasion,
+            sequence=p.sequence,
+            due_from=p.due_from,
+            overdue_after=p.overdue_after,
+            closes_at=p.closes_at,
+        )
+        for p in planned
+        if (p.instrument, p.occasion, p.sequence) not in existing and p.closes_at > now
+    ]
+    QuestionnaireAssignment.objects.bulk_create(created, ignore_conflicts=True)
+    if created:
+        audit.record(
+            action="measures.schedule",
+            actor_label="questionnaire schedule",
+            subject=enrollment,
+            patient=enrollment.patient_id,
+            organization=enrollment.organization_id,
+            details={"planned": len(created), "weeks": weeks, "instruments": list(instruments)},
+            at=now,
+        )
+    return list(QuestionnaireAssignment.objects.filter(enrollment=enrollment))
+
+
+# Safety first -------------------------------------------------------------------------
+
+
+def record_safety_answers(
+    enrollment: Enrollment,
+    instrument: Instrument,
+    *,
+    actor: Any,
+    answers: Any,
+    client_id: Any,
+    now: datetime,
+) -> list[SafetyEvent]:
+    """Store every safety event fired by `answers` and raise its alert, before anything
+    else about the response is checked. Call it outside any other transaction so it
+    commits on its own. A repeat with the same client id raises nothing new.
+    """
+    _check_patient(enrollment, actor)
+    hits = safety_hits(instrument, answers)
+    if not hits:
+        return []
+    key = _as_uuid(client_id)
+    events: list[SafetyEvent] = []
+    with transaction.atomic():
+        for rule, item_id, value in hits:
+            try:
+                with transaction.atomic():
+                    event, created = SafetyEvent.objects.get_or_create(
+                        enrollment=enrollment,
+                        client_id=key,
+                        rule=rule.rule_name,
+                        defaults={
+                            "instrument": instrument.code,
+                            "item": item_id,
+                            "value": value,
+                            "occurred_at": now,
+                        },
+                    )
+            except IntegrityError:
+                event = SafetyEvent.objects.get(
+                    enrollment=enrollment, client_id=key, rule=rule.rule_name
+                )
+                created = False
+            if created:
+                audit.record(
+                    action="measures.safety_answer",
+                    actor=actor,
+                    subject=event,
+                    patient=enrollment.patient_id,
+                    organization=enrollment.organization_id,
+                    details={
+                        "instrument": instrument.code,
+                        "item": item_id,
+                        "value": value,
+                        "rule": rule.rule_name,
+                    },
+                    at=now,
+                )
+            events.append(event)
+    for event in events:
+        _raise_alert(event, now)
+    return events
+
+
+def _raise_alert(event: SafetyEvent, now: datetime) -> None:
+    """Hand the event to the safety pathway (an urgent alert for the responsible clinician).
+
+    A failure here must not hide the crisis resources from the patient: it is logged as
+    an error, and the event stays stored for the safety pathway to pick up.
+    """
+    try:
+        from trellis.insights.safety import handle_safety_event
+    except ImportError:
+        logger.error("safety event %s stored but the safety pathway is not installed", event.pk)
+        return
+    try:
+        handle_safety_event(event, now=now)
+    except Exception:
+        logger.exception("safety event %s stored but its alert could not be raised", event.pk)
+
+
+# Answering ----------------------------------------------------------------------------
+
+
+def submit_response(
+    enrollment: Enrollment,
+    instrument_code: str,
+    *,
+    actor: Any,
+    answers: Any,
+    client_id: Any,
+    now: datetime,
+    assignment: QuestionnaireAssignment | None = None,
+    step: Any = None,
+    allow_missing: bool = False,
+) -> Submitted:
+    """The patient answered a questionnaire: store it with its score and complete what was due.
+
+    - A repeat with the same client id returns the first result and writes nothing.
+    - Safety answers are stored and acted on first, in their own transaction.
+    - Anything invalid (an answer out of range, a missing required item, an unknown
+      instrument, a questionnaire that is not due or was already answered) raises
+      ResponseInvalid with errors by field, and nothing else is written.
+    - `step`: a questionnaire step of the program; its own assignment is made on the spot.
+    """
+    _check_patient(enrollment, actor)
+    key = _as_uuid(client_id)
+    replay = _replay(enrollment, key)
+    if replay is not None:
+        return replay
+    instrument = _instrument(instrument_code)
+    events = record_safety_answers(
+        enrollment, instrument, actor=actor, answers=answers, client_id=key, now=now
+    )
+    crisis = crisis_resources(enrollment) if events else None
+    try:
+        submitted = _store(
+            enrollment,
+            instrument,
+            actor=actor,
+            answers=answers,
+            key=key,
+            now=now,
+            assignment=assignment,
+            step=step,
+            allow_missing=allow_missing,
+        )
+    except ValidationError as error:
+        raise ResponseInvalid(
+            error.error_dict if hasattr(error, "error_dict") else error.messages,
+            crisis_resources=crisis,
+        ) from None
+    submitted.safety_events = events or submitted.safety_events
+    submitted.crisis_resources = crisis
+    return submitted
+
+
+def _replay(enrollment: Enrollment, key: uuid.UUID) -> Submitted | None:
+    response = QuestionnaireResponse.objects.filter(enrollment=enrollment, client_id=key).first()
+    if response is None:
+        return None
+    instrument = get_instrument(response.instrument)
+    events = list(SafetyEvent.objects.filter(enrollment=enrollment, client_id=key))
+    return Submitted(
+        response=response,
+        score=score(instrument, response.answers),
+        safety_events=events,
+        crisis_resources=crisis_resources(enrollment) if events else None,
+        created=False,
+    )
+
+
+def _not_due() -> ValidationError:
+    return ValidationError({"instrument": _("This questionnaire is not due now.")})
+
+
+def _find_assignment(
+    enrollment: Enrollment,
+    instrument: Instrument,
+    *,
+    now: datetime,
+    assignment: QuestionnaireAssignment | None,
+    step: Any,
+) -> QuestionnaireAssignment:
+    mine = QuestionnaireAssignment.objects.select_for_update().filter(enrollment=enrollment)
+    if assignment is not None:
+        found = mine.filter(pk=assignment.pk, instrument=instrument.code).first()
+        if found is None:
+            raise ValidationError(
+                {"assignment_id": _("This questionnaire is not one of yours to answer.")}
+            )
+    elif step is not None:
+        found, _created = mine.get_or_create(
+            instrument=instrument.code,
+            occasion=Occasion.PROGRAM_STEP,
+            sequence=step.position,
+            defaults={
+                "step": step,
+                "due_from": now,
+                "overdue_after": now + timedelta(days=PROGRAM_STEP_CLOSE_DAYS),
+                "closes_at": now + timedelta(days=PROGRAM_STEP_CLOSE_DAYS),
+            },
+        )
+    else:
+        found = (
+            mine.filter(
+                instrument=instrument.code,
+                status__in=OPEN,
+                due_from__lte=now,
+                closes_at__gt=now,
+            )
+            .order_by("due_from")
+            .first()
+        )
+        if found is None:
+            raise _not_due()
+    if found.status == AssignmentStatus.COMPLETED:
+        raise ValidationError({"instrument": _("This questionnaire has already been answered.")})
+    if found.status not in OPEN or not found.due_from <= now < found.closes_at:
+        raise _not_due()
+    return found
+
+
+@transaction.atomic
+def _store(
+    enrollment: Enrollment,
+    instrument: Instrument,
+    *,
+    actor: Any,
+    answers: Any,
+    key: uuid.UUID,
+    now: datetime,
+    assignment: QuestionnaireAssignment | None,
+    step: Any,
+    allow_missing: bool,
+) -> Submitted:
+    locked = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    replay = _replay(locked, key)
+    if replay is not None:
+        return replay
+    cleaned, errors = validate_answers(instrument, answers, allow_missing=allow_missing)
+    if errors:
+        raise ValidationError(errors)
+    found = _find_assignment(locked, instrument, now=now, assignment=assignment, step=step)
+    if locked.status != EnrollmentStatus.ACTIVE and not (
+        locked.status == EnrollmentStatus.COMPLETED and found.occasion in AFTER_THE_END
+    ):
+        raise ValidationError(
+            {"enrollment": _("This program has ended, so nothing new can be saved in it.")}
+        )
+    result = score(instrument, cleaned)
+    response = QuestionnaireResponse.objects.create(
+        enrollment=locked,
+        assignment=found,
+        instrument=instrument.code,
+        answers=cleaned,
+        total=result.total,
+        prorated=result.prorated,
+        band=result.band.label if result.band else "",
+        submitted_at=now,
+        client_id=key,
+    )
+    SafetyEvent.objects.filter(enrollment=locked, client_id=key, response__isnull=True).update(
+        response=response
+    )
+    found.status = AssignmentStatus.COMPLETED
+    found.save(update_fields=["status", "updated_at"])
+    emit(
+        locked,
+        EventType.QUESTIONNAIRE_SUBMITTED,
+        at=now,
+        step=step,
+        value="" if result.total is None else str(result.total),
+    )
+    audit.record(
+        action="measures.submit",
+        actor=actor,
+        subject=response,
+        patient=locked.patient_id,
+        organization=locked.organization_id,
+        details={
+            "enrollment": str(locked.pk),
+            "instrument": instrument.code,
+            "occasion": found.occasion,
+            "total": result.total,
+            "prorated": result.prorated,
+            "band": response.band,
+            "missing": result.missing,
+        },
+        at=now,
+    )
+    events = list(SafetyEvent.objects.filter(enrollment=locked, client_id=key))
+    return Submitted(response=response, score=result, safety_events=events)
+
+
+# Clock jobs -------------------------------------------------------------------------
+
+_STILL_ASKED = Q(enrollment__status=EnrollmentStatus.ACTIVE) | Q(
+    enrollment__status=EnrollmentStatus.COMPLETED, occasion__in=AFTER_THE_END
+)
+
+
+def announce_due(now: datetime) -> int:
+    """Write one `questionnaire_due` event for each questionnaire whose window has opened
+    (once per questionnaire, however often this runs). Returns how many were announced."""
+    candidates = (
+        QuestionnaireAssignment.objects.filter(
+            status__in=OPEN,
+            due_event_written=False,
+            due_from__lte=now,
+            closes_at__gt=now,
+        )
+        .filter(_STILL_ASKED)
+        .select_related("enrollment")
+    )
+    count = 0
+    for assignment in candidates.iterator():
+        with transaction.atomic():
+            claimed = QuestionnaireAssignment.objects.filter(
+                pk=assignment.pk, due_event_written=False
+            ).update(due_event_written=True, updated_at=now)
+            if claimed:
+                emit(
+                    assignment.enrollment,
+                    EventType.QUESTIONNAIRE_DUE,
+                    at=now,
+                    value=assignment.instrument,
+                )
+                count += 1
+    return count
+
+
+def mark_overdue(now: datetime) -> int:
+    """Mark questionnaires past their `overdue_after` as overdue, writing one
+    `questionnaire_overdue` event each (exactly once). Returns how many."""
+    candidates = (
+        QuestionnaireAssignment.objects.filter(
+            status=AssignmentStatus.PENDING,
+            overdue_event_written=False,
+            overdue_after__lte=now,
+        )
+        .filter(_STILL_ASKED)
+        .select_related("enrollment")
+    )
+    count = 0
+    for assignment in candidates.iterator():
+        with transaction.atomic():
+            claimed = QuestionnaireAssignment.objects.filter(
+                pk=assignment.pk, status=AssignmentStatus.PENDING, overdue_event_written=False
+            ).update(status=AssignmentStatus.OVERDUE, overdue_event_written=True, updated_at=now)
+            if claimed:
+                emit(
+                    assignment.enrollment,
+                    EventType.QUESTIONNAIRE_OVERDUE,
+                    at=now,
+                    value=assignment.instrument,
+                )
+                count += 1
+    return count
+
+
+@transaction.atomic
+def cancel_open(enrollment: Enrollment, *, now: datetime) -> int:
+    """No longer ask an enrollment's unanswered questionnaires (when the program ends)."""
+    return QuestionnaireAssignment.objects.filter(enrollment=enrollment, status__in=OPEN).update(
+        status=AssignmentStatus.CANCELLED, updated_at=now
+    )
+
+
+def note_scores_viewed(enrollment: Enrollment, *, actor: Any, what: str, now: datetime) -> None:
+    """A supporter read a patient's questionnaire results: recorded in the audit trail."""
+    with transaction.atomic():
+        audit.record(
+            action="measures.view",
+            actor=actor,
+            subject=enrollment,
+            patient=enrollment.patient_id,
+            organization=enrollment.organization_id,
+            details={"what": what},
+            at=now,
+        )
