@@ -102,6 +102,9 @@ class EventType(models.TextChoices):
     JOURNAL_ENTRY = "journal_entry", _("Wrote in the journal")
     MOOD_CHECKIN = "mood_checkin", _("Checked in mood")
     SIMPLE_MODE_CHANGED = "simple_mode_changed", _("Changed simple mode")
+    QUESTIONNAIRE_DUE = "questionnaire_due", _("A questionnaire became due")
+    QUESTIONNAIRE_SUBMITTED = "questionnaire_submitted", _("Answered a questionnaire")
+    QUESTIONNAIRE_OVERDUE = "questionnaire_overdue", _("A questionnaire became overdue")
     SAFETY_EVENT = "safety_event", _("Gave an answer that raised a safety alert")
 
 
