@@ -100,9 +100,7 @@ ROUTES: list[Route] = [
         method="POST",
         kwargs=lambda cast: {"pk": cast.teams[("riverside", "Mood team")].pk},
         data=lambda cast: {
-            f"team-{cast.teams[('riverside', 'Mood team')].pk}-clinician": cast[
-                "therapist_sam"
-            ].pk
+            f"team-{cast.teams[('riverside', 'Mood team')].pk}-clinician": cast["therapist_sam"].pk
         },
     ),
 ]

@@ -24,15 +24,13 @@ class AcknowledgeForm(AccessibleForm):
         strip=True,
         widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={
-            "required": _(
-                "Write what you did (for example: called the patient, agreed a plan)."
-            ),
+            "required": _("Write what you did (for example: called the patient, agreed a plan)."),
         },
     )
 
 
 class OnCallForm(AccessibleForm):
-    clinician = forms.ModelChoiceField(
+    clinician: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("On-call clinician"),
         queryset=None,
         required=False,

@@ -52,7 +52,12 @@ ITEM_DESCRIPTIONS = {
     ("phq9", 9): "thoughts of being better off dead or of hurting yourself",
 }
 # The PHQ family's answer labels, used if the instrument file cannot be read.
-PHQ_LABELS = {0: "Not at all", 1: "Several days", 2: "More than half the days", 3: "Nearly every day"}
+PHQ_LABELS = {
+    0: "Not at all",
+    1: "Several days",
+    2: "More than half the days",
+    3: "Nearly every day",
+}
 
 
 class AlertNotOpen(ValidationError):
@@ -130,7 +135,7 @@ def _describe(event: SafetyEvent) -> dict[str, Any]:
         from trellis.measures.instruments import get_instrument
 
         instrument = get_instrument(event.instrument)
-    except Exception:  # noqa: BLE001  (a missing description must never stop the alert)
+    except Exception:  # a missing description must never stop the alert
         instrument = None
     number: int | None = None
     item_text = ""
@@ -353,9 +358,9 @@ def _escalate_one(pk: Any, now: datetime) -> Alert | None:
             alert.organization.slug,
             "an admin" if supervisor else "nobody",
         )
-    claimed = Alert.objects.filter(
-        pk=pk, state=AlertState.OPEN, escalated_at__isnull=True
-    ).update(escalated_at=now, escalated_to=supervisor, updated_at=now)
+    claimed = Alert.objects.filter(pk=pk, state=AlertState.OPEN, escalated_at__isnull=True).update(
+        escalated_at=now, escalated_to=supervisor, updated_at=now
+    )
     if not claimed:
         return None  # acknowledged, or escalated by another worker, in the meantime
     alert.refresh_from_db()
@@ -423,9 +428,7 @@ def acknowledge(alert: Alert, *, actor: User, note: str, now: datetime) -> Alert
     text = clean_note(note)
     locked = Alert.objects.select_for_update().get(pk=alert.pk)
     if locked.state != AlertState.OPEN:
-        raise AlertNotOpen(
-            {"note": _("This alert was already acknowledged; nothing was changed.")}
-        )
+        raise AlertNotOpen({"note": _("This alert was already acknowledged; nothing was changed.")})
     locked.state = AlertState.ACKNOWLEDGED
     locked.acknowledged_at = now
     locked.acknowledged_by = actor

@@ -47,9 +47,7 @@ def raise_alert(
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "An alert needs its reason in words."})
-    existing = Alert.objects.filter(
-        enrollment=enrollment, kind=kind, state=AlertState.OPEN
-    ).first()
+    existing = Alert.objects.filter(enrollment=enrollment, kind=kind, state=AlertState.OPEN).first()
     if existing is not None:
         return existing
     alert = Alert.objects.create(
@@ -146,9 +144,7 @@ def set_on_call_clinician(
     ):
         raise ValidationError(
             {
-                "clinician": _(
-                    "%(name)s is not an active therapist or supervisor of this clinic."
-                )
+                "clinician": _("%(name)s is not an active therapist or supervisor of this clinic.")
                 % {"name": clinician.display_name}
             }
         )

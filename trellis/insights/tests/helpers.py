@@ -34,7 +34,9 @@ def enroll_patient(
 
 
 def alex_with_maria(cast: Any) -> Enrollment:
-    return enroll_patient(cast, "patient_alex", SupportLevel.THERAPIST_ASSISTED, ("therapist_maria",))
+    return enroll_patient(
+        cast, "patient_alex", SupportLevel.THERAPIST_ASSISTED, ("therapist_maria",)
+    )
 
 
 def blair_coached(cast: Any) -> Enrollment:

@@ -382,9 +382,7 @@ def test_on_call_clinician_must_be_a_therapist_or_supervisor_of_the_clinic(cast:
         with pytest.raises(ValidationError):
             set_on_call_clinician(team, clinician=cast[who], actor=cast["admin_avery"])
     with pytest.raises(PermissionDenied):
-        set_on_call_clinician(
-            team, clinician=cast["therapist_maria"], actor=cast["therapist_sam"]
-        )
+        set_on_call_clinician(team, clinician=cast["therapist_maria"], actor=cast["therapist_sam"])
     changed = set_on_call_clinician(
         team, clinician=cast["supervisor_ruth"], actor=cast["admin_avery"]
     )
