@@ -54,7 +54,7 @@ def problems_with(settings: Mapping[str, Any] | None) -> list[str]:
         elif not 0 <= value <= MAX_TOTAL[instrument]:
             problems.append(f"{key} must be between 0 and {MAX_TOTAL[instrument]}.")
     if not problems:
-        merged = thresholds(settings)
+        merged = {**DEFAULT_THRESHOLDS, **settings}
         for instrument in ("phq9", "gad7"):
             if merged[f"{instrument}_mild"] > merged[f"{instrument}_caseness"]:
                 problems.append(f"{instrument}_mild must not be higher than {instrument}_caseness.")

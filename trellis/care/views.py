@@ -83,6 +83,11 @@ def _render(
     return render(request, template, context, status=status)
 
 
+def _posted(request: HttpRequest) -> Any:
+    """The form data of a POST (even an empty one, so it is checked), else None."""
+    return request.POST if request.method == "POST" else None
+
+
 def stage_url(item: Onboarding) -> str:
     return reverse(STEP_URLS[onboarding.current_step(item)])
 
@@ -232,7 +237,7 @@ def consent(request: HttpRequest) -> HttpResponse:
         return elsewhere or _after_onboarding(user)
     org = item.enrollment.organization
     documents = onboarding.current_documents(org, org.locale)
-    form = ConsentForm(request.POST or None, documents=documents)
+    form = ConsentForm(_posted(request), documents=documents)
     if request.method == "POST" and form.is_valid():
         try:
             onboarding.record_consents(
@@ -291,7 +296,7 @@ def simple_mode(request: HttpRequest) -> HttpResponse:
         return elsewhere or _after_onboarding(user)
     if not onboarding.low_health_literacy(item.enrollment):
         return redirect("onboarding:baseline")
-    form = SimpleModeChoiceForm(request.POST or None)
+    form = SimpleModeChoiceForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         enabled = form.cleaned_data["choice"] == "yes"
         onboarding.choose_simple_mode(
@@ -388,7 +393,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
     user, item, elsewhere = _at_step(request, "preferences")
     if elsewhere is not None or item is None:
         return elsewhere or _after_onboarding(user)
-    form = PreferencesForm(request.POST or None, initial=_preferences_initial(user))
+    form = PreferencesForm(_posted(request), initial=_preferences_initial(user))
     if request.method == "POST" and _save_preferences(request, user, form):
         try:
             onboarding.finish_preferences(item.enrollment, actor=user, now=timeutil.now())
@@ -491,7 +496,7 @@ def agree_research(request: HttpRequest) -> HttpResponse:
 def my_preferences(request: HttpRequest) -> HttpResponse:
     """My account / preferences: the same choices as when getting started."""
     user = _require_patient(request)
-    form = PreferencesForm(request.POST or None, initial=_preferences_initial(user))
+    form = PreferencesForm(_posted(request), initial=_preferences_initial(user))
     if request.method == "POST" and _save_preferences(request, user, form):
         messages.success(request, _("Your preferences are saved."))
         return redirect("onboarding:my_preferences")
@@ -522,7 +527,7 @@ def confirm_support_level(request: HttpRequest, pk: Any) -> HttpResponse:
     if not onboarding.can_confirm_support(request.user, enrollment.organization):
         raise PermissionDenied(_("Only therapists and supervisors confirm a level of support."))
     initial = {"level": enrollment.suggested_support_level or enrollment.support_level}
-    form = ConfirmSupportLevelForm(request.POST or None, initial=initial)
+    form = ConfirmSupportLevelForm(_posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             onboarding.confirm_support_level(
