@@ -360,10 +360,15 @@ def _bands(check: _Checker, doc: LineDict, low: int | None, high: int | None) ->
                 f"'{band.label}' ({band.low}-{band.high}) overlap",
             )
         elif band.low > previous.high + 1:
+            gap = f"{previous.high + 1}-{band.low - 1}" if band.low - previous.high > 2 else ""
             check.add(
                 entry_line,
-                f"no band covers totals {previous.high + 1}-{band.low - 1} "
-                f"(between '{previous.label}' and '{band.label}')",
+                (
+                    f"no band covers totals {gap}"
+                    if gap
+                    else f"no band covers the total {band.low - 1}"
+                )
+                + f" (between '{previous.label}' and '{band.label}')",
             )
     return [b for _line, b in ordered]
 

@@ -20,7 +20,7 @@ or 169 hours long).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DEFAULT_WEEKS = 8
@@ -60,13 +60,12 @@ def local_instant(day: date, clock: time, tz: ZoneInfo) -> datetime:
     """The instant the wall clock in `tz` shows `clock` on `day`.
 
     A time skipped by a spring-forward jump moves forward by the gap; an ambiguous one
-    (clocks going back) is the first occurrence.
+    (clocks going back) is the first occurrence. Returned in UTC.
     """
     naive = datetime.combine(day, clock)
-    candidate = naive.replace(tzinfo=tz, fold=0)
-    if candidate.astimezone(ZoneInfo("UTC")).astimezone(tz).replace(tzinfo=None) != naive:
-        return candidate.astimezone(ZoneInfo("UTC")).astimezone(tz)
-    return candidate
+    # In UTC: Python compares and subtracts two datetimes of the same zone by wall clock,
+    # which is wrong across a change; instants in UTC compare and subtract correctly.
+    return naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
 def _same_clock_later(moment: datetime, days: int, tz: ZoneInfo) -> datetime:
@@ -96,6 +95,7 @@ def plan(
         raise ValueError("the start of an enrollment must be an aware datetime")
     weeks = max(1, min(weeks, MAX_WEEKS))
     planned: list[Planned] = []
+    start = start.astimezone(UTC)
     start_overdue = _same_clock_later(start, OVERDUE_DAYS, tz)
     start_closes = _same_clock_later(start, WEEKLY_CLOSE_DAYS, tz)
     for code in onboarding:
