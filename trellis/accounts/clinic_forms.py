@@ -71,7 +71,7 @@ class InvitePatientForm(AccessibleForm):
 
     email = forms.EmailField(label=_("Email address"), max_length=254)
     full_name = forms.CharField(label=_("Full name"), max_length=200)
-    program = forms.ModelChoiceField(
+    program: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Program"),
         queryset=None,
         to_field_name="slug",

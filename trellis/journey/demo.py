@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from trellis.care.models import Enrollment, EnrollmentStatus, SupportLevel
+from trellis.care.onboarding import mark_done
 from trellis.care.services import enroll
 from trellis.journey import services
 from trellis.journey.queries import today
@@ -226,4 +227,7 @@ def seed_journeys(cast: Any, now: datetime, *, warn: Callable[[str], Any] = prin
             actor=supporters[0],
             now=started,
         )
+        # Demo patients count as already through getting started (consent, questionnaires,
+        # preferences), so they open straight onto Today.
+        mark_done(enrollment, actor=None, now=started)
         _progress(enrollment, journey, now)

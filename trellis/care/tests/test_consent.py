@@ -83,7 +83,7 @@ def test_declining_a_required_consent_is_refused_with_the_reason_and_writes_noth
 
 
 def test_agreeing_records_each_answer_with_its_version_and_moves_on(cast: Any) -> None:
-    client, patient, enrollment = new_patient(cast)
+    client, patient, _enrollment = new_patient(cast)
     response = client.post(reverse("onboarding:consent"), agree_all(research=False))
     assert response.status_code == 302
     assert response["Location"] == reverse("onboarding:eheals")
