@@ -146,7 +146,12 @@ def test_an_unscored_response_is_not_drawn_and_a_lone_point_is_centred() -> None
 
 
 def test_no_scores_gives_a_friendly_sentence_not_a_broken_chart() -> None:
-    for empty in ({}, {"PHQ-9": [], "GAD-7": []}, {"PHQ-9": weekly(None)}):
+    cases: list[dict[str, list[charts.SeriesPoint]]] = [
+        {},
+        {"PHQ-9": [], "GAD-7": []},
+        {"PHQ-9": weekly(None)},
+    ]
+    for empty in cases:
         html = charts.trajectory_svg(empty)
         assert "<svg" not in html
         assert "No scores yet" in html
