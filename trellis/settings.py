@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "trellis.journey",
     "trellis.measures",
     "trellis.insights",
+    "trellis.messaging",
+    "trellis.appointments",
 ]
 
 MIDDLEWARE = [
