@@ -264,11 +264,14 @@ def submit_response(
     - `step`: a questionnaire step of the program; its own assignment is made on the spot.
     """
     _check_patient(enrollment, actor)
-    key = _as_uuid(client_id)
-    replay = _replay(enrollment, key)
-    if replay is not None:
-        return replay
-    instrument = _instrument(instrument_code)
+    try:
+        key = _as_uuid(client_id)
+        replay = _replay(enrollment, key)
+        if replay is not None:
+            return replay
+        instrument = _instrument(instrument_code)
+    except ValidationError as error:
+        raise ResponseInvalid(error.error_dict) from None
     events = record_safety_answers(
         enrollment, instrument, actor=actor, answers=answers, client_id=key, now=now
     )
@@ -290,7 +293,6 @@ def submit_response(
             error.error_dict if hasattr(error, "error_dict") else error.messages,
             crisis_resources=crisis,
         ) from None
-    submitted.safety_events = events or submitted.safety_events
     submitted.crisis_resources = crisis
     return submitted
 
@@ -331,6 +333,7 @@ def _find_assignment(
             )
     elif step is not None:
         found, _created = mine.get_or_create(
+            enrollment=enrollment,
             instrument=instrument.code,
             occasion=Occasion.PROGRAM_STEP,
             sequence=step.position,

@@ -140,7 +140,7 @@ def test_validation_names_each_bad_item() -> None:
     raw: dict[str, Any] = {f"q{n}": 0 for n in range(1, 10)}
     raw.update({"q2": 4, "q3": "often", "q5": True, "extra": 1})
     del raw["q7"]
-    cleaned, errors = validate_answers(phq9, raw)
+    _cleaned, errors = validate_answers(phq9, raw)
     assert set(errors) == {"q2", "q3", "q5", "q7", "extra"}
     assert errors["q7"] == "Please answer this question."
     assert "difficulty" not in errors  # optional
