@@ -43,8 +43,17 @@ SEVERITY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_TEXT = 1_000
 MAX_LABEL = 120
 
-TOP_REQUIRED = ("format", "code", "title", "instructions", "items", "total", "bands")
-TOP_REQUIRED += ("citation", "licence")
+TOP_REQUIRED = (
+    "format",
+    "code",
+    "title",
+    "instructions",
+    "items",
+    "total",
+    "bands",
+    "citation",
+    "licence",
+)
 TOP_OPTIONAL = (
     "short_title",
     "measures",

@@ -59,7 +59,8 @@ def latest_scores(enrollment: Enrollment) -> dict[str, int]:
     for code, total in (
         responses_for(enrollment).filter(total__isnull=False).values_list("instrument", "total")
     ):
-        latest[code] = total  # in time order, so the last one wins
+        if total is not None:
+            latest[code] = total  # in time order, so the last one wins
     return latest
 
 
@@ -72,7 +73,8 @@ def outcome_for(enrollment: Enrollment) -> Outcome | None:
         .filter(instrument__in=(PHQ9, GAD7), total__isnull=False)
         .values_list("instrument", "total")
     ):
-        totals[code].append(total)
+        if total is not None:
+            totals[code].append(total)
     return from_series(totals[PHQ9], totals[GAD7])
 
 
@@ -93,7 +95,8 @@ def clinic_outcomes(organization: Any) -> dict[str, Any]:
         .values_list("enrollment_id", "instrument", "total")
     )
     for enrollment_id, code, total in rows.iterator():
-        totals[enrollment_id][code].append(total)
+        if total is not None:
+            totals[enrollment_id][code].append(total)
     counts = {
         "with_outcome": 0,
         "caseness_first": 0,
