@@ -96,3 +96,17 @@ def test_navigation_stays_hidden_until_staff_finish_two_step_verification(client
     assert "Clinic settings" not in page.content.decode()
     verified = client_for("admin_avery")
     assert "Clinic settings" in verified.get("/").content.decode()
+
+
+def test_clinicians_are_offered_to_invite_a_patient_and_admins_staff(client_for):
+    assert "/clinic/care/patients/invite/" in client_for("therapist_maria").get("/").content.decode()
+    people = client_for("coach_jordan").get("/clinic/people/").content.decode()
+    assert "Invite a patient to a program" in people
+    assert "Invite a patient" not in client_for("researcher_lee").get("/").content.decode()
+
+
+def test_my_account_links_a_patient_to_consent_and_preferences(client_for):
+    page = client_for("patient_alex").get("/accounts/security/").content.decode()
+    assert "/welcome/" in page and "What you agreed to" in page
+    staff = client_for("therapist_maria").get("/accounts/security/").content.decode()
+    assert "What you agreed to" not in staff

@@ -41,8 +41,8 @@ from trellis.accounts.forms import (
     SetPasswordForm,
 )
 from trellis.accounts.middleware import IS_STAFF, LAST_SEEN, LOGIN_AT, SIGNED_OUT_REASON
-from trellis.accounts.models import User
-from trellis.accounts.queries import is_staff
+from trellis.accounts.models import Role, User
+from trellis.accounts.queries import active_memberships, is_staff
 from trellis.core import timeutil
 
 PENDING_TOTP_KEY = "trellis_pending_totp_key"
@@ -394,6 +394,7 @@ def security(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "mfa_enabled": enabled,
         "mfa_required": is_staff(user),
+        "is_patient": active_memberships(user).filter(role=Role.PATIENT).exists(),
         "recovery_codes_left": mfa_reads.unused_recovery_codes(user) if enabled else 0,
     }
     return render(request, "accounts/auth/security.html", context)

@@ -35,7 +35,7 @@ from trellis.accounts.clinic_forms import (
     NewAccountPasswordForm,
     SetActiveForm,
 )
-from trellis.accounts.models import STAFF_ROLES, Invitation, Organization, Role
+from trellis.accounts.models import CLINICAL_ROLES, STAFF_ROLES, Invitation, Organization, Role
 from trellis.accounts.queries import Capability
 from trellis.accounts.services import invitations as invitation_services
 from trellis.accounts.services import people as people_services
@@ -124,6 +124,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "clinic": org,
             "counts": counts,
             "can_manage_people": can_manage,
+            "can_invite_patients": membership.role in CLINICAL_ROLES,
             "can_manage_tokens": queries.can(request.user, Capability.MANAGE_TOKENS, org),
             "can_manage_settings": queries.can(request.user, Capability.MANAGE_SETTINGS, org),
             "can_view_audit": queries.can(request.user, Capability.VIEW_AUDIT, org),
@@ -168,6 +169,9 @@ def people(request: HttpRequest) -> HttpResponse:
             "role": role,
             "roles": Role.choices,
             "can_manage_people": bool(manage_orgs),
+            "can_invite_patients": queries.active_memberships(request.user)
+            .filter(role__in=CLINICAL_ROLES)
+            .exists(),
             "open_invitations": open_invitations,
         },
     )
