@@ -83,6 +83,14 @@ PERSONAS: tuple[Persona, ...] = (
         "admin_hana", "hana.admin@hillside.example", "Hana Virtanen", Role.ADMIN, None, "hillside"
     ),
     Persona(
+        "supervisor_mika",
+        "mika.supervisor@hillside.example",
+        "Mika Korhonen",
+        Role.SUPERVISOR,
+        "Wellbeing team",
+        "hillside",
+    ),
+    Persona(
         "therapist_otto",
         "otto.therapist@hillside.example",
         "Otto Lehtinen",

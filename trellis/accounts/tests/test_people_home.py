@@ -99,7 +99,9 @@ def test_navigation_stays_hidden_until_staff_finish_two_step_verification(client
 
 
 def test_clinicians_are_offered_to_invite_a_patient_and_admins_staff(client_for):
-    assert "/clinic/care/patients/invite/" in client_for("therapist_maria").get("/").content.decode()
+    assert (
+        "/clinic/care/patients/invite/" in client_for("therapist_maria").get("/").content.decode()
+    )
     people = client_for("coach_jordan").get("/clinic/people/").content.decode()
     assert "Invite a patient to a program" in people
     assert "Invite a patient" not in client_for("researcher_lee").get("/").content.decode()

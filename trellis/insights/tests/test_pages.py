@@ -197,8 +197,16 @@ def test_trellis_check_reports_teams_without_on_call_and_still_exits_0_in_develo
     text = out.getvalue()
     assert "! Riverside Community Clinic, Mood team: no on-call clinician for safety alerts" in text
     assert "Anxiety team: no on-call" not in text
-    # Hillside has no supervisor to escalate to.
-    assert "Hillside Wellbeing Service: no active supervisor" in text
+    assert "no active supervisor" not in text
+    # With Hillside's only supervisor suspended, nobody is left to escalate to.
+    from trellis.accounts.services import set_membership_active
+
+    set_membership_active(
+        membership=cast.memberships["supervisor_mika"], active=False, actor=cast["admin_hana"]
+    )
+    out = io.StringIO()
+    call_command("deploycheck", stdout=out)
+    assert "Hillside Wellbeing Service: no active supervisor" in out.getvalue()
 
 
 def test_trellis_check_in_production_counts_a_missing_on_call_clinician_as_an_error(

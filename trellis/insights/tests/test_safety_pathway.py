@@ -207,7 +207,12 @@ def test_team_supervisor_is_chosen_before_other_supervisors(cast: Any) -> None:
 def test_clinic_with_no_supervisor_hands_the_alert_to_an_admin_and_logs_an_error(
     cast: Any, caplog: Any
 ) -> None:
-    # Hillside has no supervisor; with no on-call clinician either, only its admin is left.
+    # With Hillside's supervisor suspended and no on-call clinician, only its admin is left.
+    from trellis.accounts.services import set_membership_active
+
+    set_membership_active(
+        membership=cast.memberships["supervisor_mika"], active=False, actor=cast["admin_hana"]
+    )
     clear_on_call(cast, "hillside", "Wellbeing team")
     enrollment = enroll_patient(cast, "patient_farah", "self_guided", actor_key="therapist_otto")
     with caplog.at_level(logging.ERROR, logger="trellis.insights.safety"):
