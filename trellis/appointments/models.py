@@ -23,6 +23,11 @@ class WeeklySlot(TimestampedModel):
     time_zone = models.CharField(max_length=64)
     valid_from = models.DateField()
     valid_until = models.DateField(null=True, blank=True)
+    mode = models.CharField(
+        max_length=12,
+        blank=True,
+        help_text=_("Blank: the patient chooses from the supporter's allowed ways to meet."),
+    )
 
     class Meta:
         ordering = ["supporter", "weekday", "start_time"]
@@ -59,6 +64,42 @@ class Mode(models.TextChoices):
     VIDEO = "video", _("Video call")
     PHONE = "phone", _("Phone call")
     IN_PERSON = "in_person", _("In person")
+
+
+class BookingRules(TimestampedModel):
+    """A clinic's rules for booking live sessions; clinics without a row use the defaults."""
+
+    organization = models.OneToOneField(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="booking_rules"
+    )
+    min_notice_hours = models.PositiveSmallIntegerField(
+        default=12, help_text=_("Book at least this many hours ahead.")
+    )
+    max_days_ahead = models.PositiveSmallIntegerField(
+        default=30, help_text=_("Book at most this many days ahead.")
+    )
+    change_notice_hours = models.PositiveSmallIntegerField(
+        default=24, help_text=_("A patient may cancel or reschedule up to this many hours before.")
+    )
+
+    def __str__(self) -> str:
+        return f"Booking rules of {self.organization}"
+
+
+class SessionOptions(TimestampedModel):
+    """How one supporter meets patients: the allowed ways, their video room and their place."""
+
+    supporter = models.OneToOneField(
+        "accounts.User", on_delete=models.CASCADE, related_name="session_options"
+    )
+    allowed_modes = models.JSONField(
+        default=list, help_text=_("Any of video, phone, in_person; empty: all three.")
+    )
+    video_link = models.URLField(max_length=300, blank=True)
+    place = models.CharField(max_length=300, blank=True, help_text=_("Where in-person sessions are."))
+
+    def __str__(self) -> str:
+        return f"Session options of {self.supporter}"
 
 
 class AppointmentStatus(models.TextChoices):

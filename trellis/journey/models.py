@@ -106,6 +106,10 @@ class EventType(models.TextChoices):
     QUESTIONNAIRE_SUBMITTED = "questionnaire_submitted", _("Answered a questionnaire")
     QUESTIONNAIRE_OVERDUE = "questionnaire_overdue", _("A questionnaire became overdue")
     SAFETY_EVENT = "safety_event", _("Gave an answer that raised a safety alert")
+    APPOINTMENT_BOOKED = "appointment_booked", _("Booked a live session")
+    APPOINTMENT_CANCELLED = "appointment_cancelled", _("A live session was cancelled")
+    APPOINTMENT_ATTENDED = "appointment_attended", _("Attended a live session")
+    APPOINTMENT_MISSED = "appointment_missed", _("Missed a live session")
 
 
 class EngagementEvent(models.Model):
