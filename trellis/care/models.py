@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from trellis.core.fields import EncryptedTextField
 from trellis.core.models import TimestampedModel
 
 
@@ -241,3 +242,78 @@ class PatientInvitation(TimestampedModel):
 
     def __str__(self) -> str:
         return f"Plan for {self.invitation}"
+
+
+class CareNote(TimestampedModel):
+    """A note the care team keeps about an enrollment. Encrypted; the patient never sees it."""
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    body = EncryptedTextField()
+    written_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-written_at"]
+        indexes = [models.Index(fields=["enrollment", "written_at"], name="care_note_by_enr")]
+
+    def __str__(self) -> str:
+        return f"Care note {self.pk}"
+
+
+class StepChangeStatus(models.TextChoices):
+    SUGGESTED = "suggested", _("Suggested")
+    CONFIRMED = "confirmed", _("Confirmed")
+    DECLINED = "declined", _("Declined")
+
+
+class SteppedCareChange(TimestampedModel):
+    """A suggestion to step a patient's support up or down, and the clinician's decision.
+
+    A supporter or a rule (suggested_by blank) suggests; a therapist or supervisor confirms
+    or declines. On confirmation the enrollment's level changes and the patient is told in
+    plain words (`patient_notice`, shown on Today).
+    """
+
+    enrollment = models.ForeignKey(
+        Enrollment, on_delete=models.CASCADE, related_name="step_changes"
+    )
+    from_level = models.CharField(max_length=24, choices=SupportLevel.choices)
+    to_level = models.CharField(max_length=24, choices=SupportLevel.choices)
+    reason = models.CharField(max_length=500)
+    status = models.CharField(
+        max_length=12, choices=StepChangeStatus.choices, default=StepChangeStatus.SUGGESTED
+    )
+    suggested_by = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Blank: suggested by an alert rule."),
+    )
+    suggested_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=500, blank=True)
+    patient_notice = models.CharField(
+        max_length=500, blank=True, help_text=_("What the patient is told, in plain words.")
+    )
+
+    class Meta:
+        ordering = ["-suggested_at"]
+        constraints = [
+            # One open suggestion per enrollment: a second one would race the first.
+            models.UniqueConstraint(
+                fields=["enrollment"],
+                condition=Q(status="suggested"),
+                name="care_one_open_step_change",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["enrollment", "status"], name="care_stepchange_by_enr"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_level} -> {self.to_level} ({self.status})"
