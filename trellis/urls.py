@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("trellis.journey.urls")),
     path("", include("trellis.care.urls")),
     path("", include("trellis.measures.urls")),
+    path("", include("trellis.messaging.urls")),
     path("api/v1/", api.urls),
 ]
 

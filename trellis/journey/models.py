@@ -110,6 +110,7 @@ class EventType(models.TextChoices):
     APPOINTMENT_CANCELLED = "appointment_cancelled", _("A live session was cancelled")
     APPOINTMENT_ATTENDED = "appointment_attended", _("Attended a live session")
     APPOINTMENT_MISSED = "appointment_missed", _("Missed a live session")
+    MESSAGE_SENT = "message_sent", _("Sent a message to the care team")
 
 
 class EngagementEvent(models.Model):

@@ -89,3 +89,21 @@ class ReplyTemplate(TimestampedModel):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ClinicMessagingSettings(TimestampedModel):
+    """A clinic's promise to its patients about replies, shown beside every send form."""
+
+    organization = models.OneToOneField(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="messaging_settings"
+    )
+    reply_within_working_days = models.PositiveSmallIntegerField(
+        default=2,
+        help_text=_("The care team usually replies within this many working days."),
+    )
+
+    class Meta:
+        verbose_name_plural = "clinic messaging settings"
+
+    def __str__(self) -> str:
+        return f"Messaging settings of {self.organization_id}"

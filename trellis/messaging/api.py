@@ -1,0 +1,138 @@
+"""Secure messages as JSON, for a mobile app: read a thread, send a message, mark read.
+
+The same people as on the web pages: the patient, and staff with the enrollment in their
+reach (only the care team and the clinic's supervisors may send or leave read receipts).
+Integration tokens get 403: messages are not for integrations. Outside the caller's reach
+is 404. An empty or over-long message is 422 with the field; writing in the thread of a
+program that has ended is 409 with the reason. Every send carries a `client_id`: sending
+the same one again returns the message already sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema, Status
+from ninja.errors import HttpError
+
+from trellis.accounts.api import session_user
+from trellis.accounts.models import User
+from trellis.care.models import Enrollment
+from trellis.care.queries import access_enrollment
+from trellis.core import timeutil
+from trellis.messaging import queries, services
+from trellis.messaging.models import Message
+
+router = Router(tags=["messaging"])
+
+ENDED_STATUS = 409
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: list[dict[str, str]]
+
+
+class MessageOut(Schema):
+    id: uuid.UUID
+    client_id: uuid.UUID
+    sender: str
+    from_patient: bool
+    body: str
+    sent_at: datetime
+    read_at: datetime | None
+    template_key: str
+    support_minutes: int | None
+
+    @staticmethod
+    def of(message: Message) -> MessageOut:
+        return MessageOut(
+            id=message.pk,
+            client_id=message.client_id,
+            sender=message.sender.display_name,
+            from_patient=message.from_patient,
+            body=message.body,
+            sent_at=message.sent_at,
+            read_at=message.read_at,
+            template_key=message.template_key,
+            support_minutes=message.support_minutes,
+        )
+
+
+class ThreadOut(Schema):
+    enrollment_id: uuid.UUID
+    reply_within_working_days: int
+    waiting_since: datetime | None
+    can_send: bool
+    messages: list[MessageOut]
+
+
+class MessageIn(Schema):
+    client_id: uuid.UUID
+    body: str = Field(max_length=services.MAX_BODY)
+    template_key: str = Field(default="", max_length=60)
+    support_minutes: int | None = Field(default=None, ge=0, le=services.MAX_SUPPORT_MINUTES)
+
+
+class ReadOut(Schema):
+    marked_read: int
+
+
+def _reach(request: HttpRequest, enrollment_id: uuid.UUID) -> tuple[User, Enrollment]:
+    user = session_user(request)
+    return user, access_enrollment(user, enrollment_id)
+
+
+@router.get("/enrollments/{enrollment_id}/thread", response=ThreadOut)
+def get_thread(request: HttpRequest, enrollment_id: uuid.UUID) -> ThreadOut:
+    """The conversation of one enrollment, oldest message first (staff reading it is
+    audited; reading does not mark anything read, POST .../read does)."""
+    user, enrollment = _reach(request, enrollment_id)
+    is_patient = enrollment.patient_id == user.pk
+    if not is_patient:
+        services.note_view(enrollment, viewer=user, now=timeutil.now())
+    thread = queries.thread_of(enrollment)
+    return ThreadOut(
+        enrollment_id=enrollment.pk,
+        reply_within_working_days=queries.reply_promise(enrollment.organization),
+        waiting_since=thread.waiting_since if thread else None,
+        can_send=enrollment.is_active and (is_patient or services.may_reply(enrollment, user)),
+        messages=[MessageOut.of(m) for m in queries.messages_of(enrollment)],
+    )
+
+
+@router.post(
+    "/enrollments/{enrollment_id}/messages",
+    response={201: MessageOut, 200: MessageOut, 409: ErrorOut},
+)
+def send_message(request: HttpRequest, enrollment_id: uuid.UUID, payload: MessageIn) -> Any:
+    """Send a message (201); the same client id again returns the first one (200)."""
+    user, enrollment = _reach(request, enrollment_id)
+    before = Message.objects.filter(
+        thread__enrollment_id=enrollment.pk, client_id=payload.client_id
+    ).exists()
+    try:
+        message = services.send_message(
+            enrollment,
+            sender=user,
+            body=payload.body,
+            client_id=payload.client_id,
+            now=timeutil.now(),
+            template_key=payload.template_key,
+            support_minutes=payload.support_minutes,
+        )
+    except services.ProgramEnded:
+        raise HttpError(ENDED_STATUS, services.ENDED_MESSAGE) from None
+    return Status(200 if before else 201, MessageOut.of(message))
+
+
+@router.post("/enrollments/{enrollment_id}/read", response=ReadOut)
+def mark_read(request: HttpRequest, enrollment_id: uuid.UUID) -> ReadOut:
+    """The caller has read the thread: the other side's messages get a read receipt."""
+    user, enrollment = _reach(request, enrollment_id)
+    if enrollment.patient_id != user.pk and not services.may_reply(enrollment, user):
+        raise HttpError(403, "Only the patient and their care team leave read receipts.")
+    return ReadOut(marked_read=services.mark_read(enrollment, reader=user, now=timeutil.now()))

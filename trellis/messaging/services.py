@@ -1,0 +1,214 @@
+"""Writing secure messages: sending one, and reading a thread (read receipts).
+
+A thread belongs to one enrollment. The patient writes to their care team; an active
+member of the care team, or a supervisor of the clinic, writes back. Message text is
+stored encrypted. A message carries a client id made by the sending page or app, so a
+double tap or a retry after a dropped connection sends it once.
+
+`Thread.waiting_since` is kept here, in the same transaction as the message: it is the
+time of the oldest patient message that no one on the care team has answered yet, and
+the caseload and the unanswered-message alert read it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+
+from trellis import audit
+from trellis.accounts.models import Membership, Role, User
+from trellis.care.models import CareTeamMember, Enrollment
+from trellis.core import timeutil
+from trellis.journey import events
+from trellis.journey.models import EventType
+from trellis.messaging.models import Message, Thread
+
+MAX_BODY = 5_000
+MAX_SUPPORT_MINUTES = 240
+ENDED_MESSAGE = "This patient's program has ended, so messages can no longer be sent here."
+
+
+class ProgramEnded(ValidationError):
+    """The enrollment is no longer active: nothing can be sent in its thread."""
+
+    def __init__(self) -> None:
+        super().__init__(ENDED_MESSAGE, code="ended")
+
+
+def is_care_team(enrollment: Enrollment, user: Any) -> bool:
+    """An active supporter of this enrollment."""
+    return CareTeamMember.objects.filter(
+        enrollment_id=enrollment.pk, supporter_id=user.pk, active=True
+    ).exists()
+
+
+def is_supervisor(enrollment: Enrollment, user: Any) -> bool:
+    """A supervisor of the clinic the enrollment belongs to."""
+    return Membership.objects.filter(
+        user_id=user.pk,
+        organization_id=enrollment.organization_id,
+        role=Role.SUPERVISOR,
+        is_active=True,
+    ).exists()
+
+
+def may_reply(enrollment: Enrollment, user: Any) -> bool:
+    """Who may write for the care team: an active supporter, or a clinic supervisor."""
+    return is_care_team(enrollment, user) or is_supervisor(enrollment, user)
+
+
+def _as_uuid(client_id: Any) -> uuid.UUID:
+    try:
+        return client_id if isinstance(client_id, uuid.UUID) else uuid.UUID(str(client_id))
+    except (ValueError, TypeError, AttributeError):
+        raise ValidationError({"client_id": "This is not a valid client id (a UUID)."}) from None
+
+
+def _clean_body(body: Any) -> str:
+    text = (body or "").strip() if isinstance(body, str) else ""
+    if not text:
+        raise ValidationError({"body": "Please write a message before sending."})
+    if len(text) > MAX_BODY:
+        raise ValidationError(
+            {
+                "body": f"Please keep a message to {MAX_BODY:,} characters "
+                f"(this one has {len(text):,})."
+            }
+        )
+    return text
+
+
+def _clean_minutes(minutes: Any) -> int | None:
+    if minutes in (None, ""):
+        return None
+    if not isinstance(minutes, int) or isinstance(minutes, bool):
+        raise ValidationError({"support_minutes": "Enter the minutes as a whole number."})
+    if minutes < 0 or minutes > MAX_SUPPORT_MINUTES:
+        raise ValidationError(
+            {"support_minutes": f"Enter between 0 and {MAX_SUPPORT_MINUTES} minutes."}
+        )
+    return minutes
+
+
+def _locked_thread(enrollment: Enrollment) -> Thread:
+    """The enrollment's thread, made on first use, locked for this transaction."""
+    try:
+        with transaction.atomic():
+            Thread.objects.get_or_create(enrollment=enrollment)
+    except IntegrityError:
+        pass  # someone else made it a moment ago; it exists now
+    return Thread.objects.select_for_update().get(enrollment=enrollment)
+
+
+@transaction.atomic
+def send_message(
+    enrollment: Enrollment,
+    *,
+    sender: User,
+    body: str,
+    client_id: Any,
+    now: datetime,
+    template_key: str = "",
+    support_minutes: int | None = None,
+) -> Message:
+    """Send one message in the enrollment's thread, from the patient or from the care team.
+
+    Sending the same client id again returns the message already sent and changes nothing.
+    """
+    timeutil.ensure_aware(now)
+    from_patient = enrollment.patient_id == sender.pk
+    if not from_patient and not may_reply(enrollment, sender):
+        raise PermissionDenied("Only the patient and their care team can write in this thread.")
+    key = _as_uuid(client_id)
+    thread = _locked_thread(enrollment)
+    existing = Message.objects.filter(thread=thread, client_id=key).first()
+    if existing is not None:
+        if existing.sender_id != sender.pk:
+            raise ValidationError({"client_id": "This client id was already used."})
+        return existing
+    if not Enrollment.objects.filter(pk=enrollment.pk, status="active").exists():
+        raise ProgramEnded()
+    text = _clean_body(body)
+    minutes = None if from_patient else _clean_minutes(support_minutes)
+    message = Message.objects.create(
+        thread=thread,
+        sender=sender,
+        from_patient=from_patient,
+        body=text,
+        sent_at=now,
+        client_id=key,
+        template_key=(template_key or "")[:60] if not from_patient else "",
+        support_minutes=minutes,
+    )
+    thread.last_message_at = now
+    if from_patient:
+        thread.waiting_since = thread.waiting_since or now
+    else:
+        thread.waiting_since = None
+    thread.save(update_fields=["last_message_at", "waiting_since", "updated_at"])
+    if from_patient:
+        events.emit(enrollment, EventType.MESSAGE_SENT, at=now, value=str(len(text)))
+    audit.record(
+        action="message.send",
+        actor=sender,
+        subject=message,
+        patient=enrollment.patient_id,
+        organization=enrollment.organization_id,
+        details={
+            "from_patient": from_patient,
+            "template": message.template_key,
+            "support_minutes": minutes,
+        },
+        at=now,
+    )
+    return message
+
+
+@transaction.atomic
+def mark_read(enrollment: Enrollment, *, reader: User, now: datetime) -> int:
+    """The reader opened the thread: the other side's unread messages get a read receipt.
+
+    The patient reading marks the care team's messages; a member of the care team (or a
+    supervisor) marks the patient's. Staff reading the thread is a read of the patient's
+    record and is audited; staff who may not reply (a colleague on the same team) are
+    audited but leave no read receipt. Returns how many messages were marked.
+    """
+    timeutil.ensure_aware(now)
+    is_patient = enrollment.patient_id == reader.pk
+    marked = 0
+    if is_patient or may_reply(enrollment, reader):
+        marked = Message.objects.filter(
+            thread__enrollment_id=enrollment.pk,
+            from_patient=not is_patient,
+            read_at__isnull=True,
+            sent_at__lte=now,
+        ).update(read_at=now)
+    if not is_patient:
+        audit.record(
+            action="message.read",
+            actor=reader,
+            subject=enrollment,
+            patient=enrollment.patient_id,
+            organization=enrollment.organization_id,
+            details={"marked_read": marked},
+            at=now,
+        )
+    return marked
+
+
+@transaction.atomic
+def note_view(enrollment: Enrollment, *, viewer: User, now: datetime) -> None:
+    """Staff read a patient's messages without opening the thread as its reader (the API's
+    GET): recorded in the audit trail as a read of the record."""
+    audit.record(
+        action="message.view",
+        actor=viewer,
+        subject=enrollment,
+        patient=enrollment.patient_id,
+        organization=enrollment.organization_id,
+        at=now,
+    )
