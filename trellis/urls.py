@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("trellis.accounts.urls_auth")),
     path("clinic/audit/", include("trellis.audit.urls")),
     path("clinic/alerts/", include("trellis.insights.urls")),
+    path("clinic/caseload/", include("trellis.care.staff_urls")),
     path("", include("trellis.journey.urls")),
     path("", include("trellis.care.urls")),
     path("", include("trellis.measures.urls")),

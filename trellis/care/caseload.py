@@ -85,8 +85,7 @@ class Filters:
 def uses_caseload(user: Any) -> bool:
     """Coaches, therapists and supervisors have a caseload."""
     return (
-        _authenticated(user)
-        and active_memberships(user).filter(role__in=CLINICAL_ROLES).exists()
+        _authenticated(user) and active_memberships(user).filter(role__in=CLINICAL_ROLES).exists()
     )
 
 
@@ -220,9 +219,8 @@ def _reasons(
     values: dict[str, Any], alerts: list[tuple[str, str, str]], now: datetime
 ) -> list[str]:
     reasons: list[str] = []
-    for kind, _severity, label in alerts:
-        if kind == "safety":
-            reasons.append(_("Safety alert open"))
+    if any(kind == "safety" for kind, _severity, _label in alerts):
+        reasons.append(_("Safety alert open"))
     others = [label for kind, _severity, label in alerts if kind != "safety"]
     for label in dict.fromkeys(others):
         reasons.append(_("Alert open: %(kind)s") % {"kind": label})
@@ -240,9 +238,7 @@ def _reasons(
         ("GAD-7", values["gad7"], values["gad7_first"]),
     ):
         if latest is not None and first is not None and latest - first >= RELIABLE_CHANGE[code]:
-            reasons.append(
-                _("%(code)s up %(n)s points") % {"code": code, "n": latest - first}
-            )
+            reasons.append(_("%(code)s up %(n)s points") % {"code": code, "n": latest - first})
     active = values["last_activity"]
     if active is None:
         days = _days(values["started_at"], now)
@@ -257,8 +253,7 @@ def _reasons(
     elif _days(active, now) >= 2:
         days = _days(active, now)
         reasons.append(
-            ngettext("No activity for %(n)s day", "No activity for %(n)s days", days)
-            % {"n": days}
+            ngettext("No activity for %(n)s day", "No activity for %(n)s days", days) % {"n": days}
         )
     days = _days(values["last_contact"], now)
     reasons.append(

@@ -23,12 +23,15 @@ def add_care_note(enrollment: Enrollment, *, author: User, body: str, now: datet
         raise ValidationError({"body": _("Write the note before saving it.")})
     if len(body) > MAX_NOTE:
         raise ValidationError({"body": _("Keep a note under %(n)s characters.") % {"n": MAX_NOTE}})
-    if enrollment.patient_id == author.pk or not Membership.objects.filter(
-        user=author,
-        organization_id=enrollment.organization_id,
-        role__in=CLINICAL_ROLES,
-        is_active=True,
-    ).exists():
+    if (
+        enrollment.patient_id == author.pk
+        or not Membership.objects.filter(
+            user=author,
+            organization_id=enrollment.organization_id,
+            role__in=CLINICAL_ROLES,
+            is_active=True,
+        ).exists()
+    ):
         raise PermissionDenied(_("Only the care team writes notes."))
     note = CareNote.objects.create(enrollment=enrollment, author=author, body=body, written_at=now)
     audit.record(
@@ -45,6 +48,4 @@ def add_care_note(enrollment: Enrollment, *, author: User, body: str, now: datet
 
 def notes_of(enrollment: Enrollment, *, limit: int = 50) -> list[CareNote]:
     """The newest care notes of an enrollment (the caller has checked reach)."""
-    return list(
-        CareNote.objects.filter(enrollment=enrollment).select_related("author")[:limit]
-    )
+    return list(CareNote.objects.filter(enrollment=enrollment).select_related("author")[:limit])

@@ -43,7 +43,7 @@ def _holds_role(user: User | None, organization_id: object, roles: frozenset[str
 
 
 def direction(change: SteppedCareChange) -> str:
-    """"up" or "down", in clinic words for the record."""
+    """ "up" or "down", in clinic words for the record."""
     return "up" if ORDER.index(change.to_level) > ORDER.index(change.from_level) else "down"  # type: ignore[arg-type]
 
 
