@@ -50,6 +50,15 @@ def nav_links(context: Any) -> list[dict[str, Any]]:
             ("journey:story", _("My story")),
             ("measures:progress", _("My progress")),
         ]
+        from trellis.messaging.queries import unread_count
+
+        unread = unread_count(user)
+        items.append(
+            (
+                "messaging:mine",
+                _("Messages (%(count)s new)") % {"count": unread} if unread else _("Messages"),
+            )
+        )
     if roles - {Role.PATIENT}:
         items.append(("clinic:people", _("People")))
     if roles & (CLINICAL_ROLES | {Role.ADMIN}):
