@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from trellis.care.models import SupportLevel
 from trellis.core.fields import EncryptedTextField
 from trellis.core.models import TimestampedModel
 
@@ -15,6 +16,21 @@ class AlertKind(models.TextChoices):
     WALKTHROUGH = "walkthrough", _("Offer a walkthrough")
     TRIAGE = "triage", _("Confirm support level")
     DETERIORATION = "deterioration", _("Reliable deterioration")
+    INACTIVITY = "inactivity", _("No recent activity")
+    MISSED_SESSION = "missed_session", _("Missed session")
+    UNANSWERED_MESSAGE = "unanswered_message", _("Message waiting for a reply")
+    NO_IMPROVEMENT = "no_improvement", _("No reliable improvement")
+    STEP_CHANGE = "step_change", _("Change the level of support")
+
+
+# The kinds a clinic can switch on and off, or tune, per support level.
+RULE_KINDS = (
+    AlertKind.INACTIVITY,
+    AlertKind.UNANSWERED_MESSAGE,
+    AlertKind.DETERIORATION,
+    AlertKind.NO_IMPROVEMENT,
+    AlertKind.MISSED_SESSION,
+)
 
 
 class Severity(models.TextChoices):
@@ -56,6 +72,10 @@ class Alert(TimestampedModel):
         related_name="alerts",
     )
     raised_at = models.DateTimeField()
+    # When the condition behind a rule alert began (the last activity before a silence, the
+    # patient message still waiting, the latest score): a closed alert stops the same
+    # condition from being raised again, while a new one (a later message) is raised.
+    condition_since = models.DateTimeField(null=True, blank=True)
     escalate_after = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
     escalated_to = models.ForeignKey(
@@ -80,7 +100,14 @@ class Alert(TimestampedModel):
                 fields=["safety_event"],
                 condition=Q(safety_event__isnull=False),
                 name="insights_one_alert_per_safety_event",
-            )
+            ),
+            # One live (open or acknowledged) alert per kind per enrollment, whatever the
+            # number of workers evaluating the rules. Safety alerts are one per answer.
+            models.UniqueConstraint(
+                fields=["enrollment", "kind"],
+                condition=Q(state__in=["open", "acknowledged"]) & ~Q(kind="safety"),
+                name="insights_one_live_alert_per_kind",
+            ),
         ]
         indexes = [
             models.Index(fields=["organization", "state", "severity"], name="insights_alert_inbox"),
@@ -90,3 +117,34 @@ class Alert(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.reason}"
+
+
+class AlertRuleSetting(TimestampedModel):
+    """A clinic's own setting for one alert rule: on or off, and its threshold (days for
+    inactivity and unanswered messages, weeks for no improvement), for one support level
+    or (blank) every level. Without a row the rule's default applies."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="alert_rule_settings"
+    )
+    kind = models.CharField(max_length=24, choices=AlertKind.choices)
+    support_level = models.CharField(
+        max_length=24,
+        choices=SupportLevel.choices,
+        blank=True,
+        help_text=_("Blank: every level of support."),
+    )
+    enabled = models.BooleanField(default=True)
+    threshold = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=_("Days or weeks, as the rule says; blank: default.")
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "kind", "support_level"], name="insights_rule_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.support_level or 'all'}) at {self.organization_id}"

@@ -104,6 +104,79 @@ def clinic_open_safety_alerts(user: Any) -> QuerySet[Alert]:
     )
 
 
+def may_handle(user: Any, alert: Alert) -> bool:
+    """Whether the person may acknowledge, resolve or dismiss an alert they can open.
+
+    Safety alerts keep their stricter rule (the assigned clinician, the supervisor it was
+    escalated to, or a supervisor: `safety.may_acknowledge`). Other alerts: anyone with a
+    clinical role at the clinic who may open the alert (the patient's supporters and team,
+    the supervisors), and whoever it was handed to.
+    """
+    if alert.kind == "safety":
+        from trellis.insights.safety import may_acknowledge
+
+        return may_acknowledge(user, alert)
+    if not _authenticated(user) or not user.is_active:
+        return False
+    if not alerts_for(user).filter(pk=alert.pk).exists():
+        return False
+    if user.pk in {alert.assigned_to_id, alert.escalated_to_id}:
+        return active_member(user, alert.organization_id, ALERT_ROLES)
+    return active_member(user, alert.organization_id, frozenset(CLINICAL_ROLES))
+
+
+@dataclass(frozen=True)
+class AlertFilters:
+    """What the inbox shows: blank means any."""
+
+    kind: str = ""
+    severity: str = ""
+    state: str = AlertState.OPEN
+    supporter: Any = None
+
+
+def filtered_alerts(user: Any, filters: AlertFilters) -> QuerySet[Alert]:
+    """Alerts in the person's reach that match the filters, most urgent first, then oldest.
+    "live" as a state means open or acknowledged."""
+    alerts = alerts_for(user)
+    if filters.kind:
+        alerts = alerts.filter(kind=filters.kind)
+    if filters.severity:
+        alerts = alerts.filter(severity=filters.severity)
+    if filters.state == "live":
+        alerts = alerts.filter(state__in=(AlertState.OPEN, AlertState.ACKNOWLEDGED))
+    elif filters.state:
+        alerts = alerts.filter(state=filters.state)
+    if filters.supporter is not None:
+        from trellis.care.models import CareTeamMember
+
+        alerts = alerts.filter(
+            enrollment_id__in=CareTeamMember.objects.filter(
+                supporter=filters.supporter, active=True
+            ).values("enrollment_id")
+        )
+    return alerts.select_related(
+        "organization", "enrollment__patient", "assigned_to", "escalated_to"
+    ).order_by(SEVERITY_ORDER, "raised_at")
+
+
+def supporters_to_filter_by(user: Any) -> QuerySet[User]:
+    """For supervisors: the coaches and therapists of their clinic(s), to filter alerts by
+    caseload. Empty for everyone else."""
+    if not _authenticated(user):
+        return User.objects.none()
+    supervised = active_memberships(user).filter(role=Role.SUPERVISOR).values("organization_id")
+    return (
+        User.objects.filter(
+            memberships__organization_id__in=supervised,
+            memberships__role__in=(Role.COACH, Role.THERAPIST),
+            memberships__is_active=True,
+        )
+        .distinct()
+        .order_by("full_name")
+    )
+
+
 def open_urgent_count(user: Any) -> int:
     """How many urgent alerts are waiting for this person (the number by "Alerts")."""
     return inbox_for(user).filter(severity=Severity.URGENT).count()

@@ -9,18 +9,21 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from trellis import audit
 from trellis.accounts.models import Team, User
 from trellis.care.models import Enrollment
 from trellis.core import timeutil
-from trellis.insights import queries
-from trellis.insights.models import Alert, AlertKind, AlertState, Severity
-from trellis.insights.safety import AlertNotOpen, clean_note, may_acknowledge
+from trellis.insights import queries, safety
+from trellis.insights.models import RULE_KINDS, Alert, AlertKind, AlertState, Severity
+from trellis.insights.safety import AlertNotOpen, clean_note
 
 MAX_REASON = 300
+
+
+LIVE_STATES = (AlertState.OPEN, AlertState.ACKNOWLEDGED)
 
 
 @transaction.atomic
@@ -34,11 +37,16 @@ def raise_alert(
     assigned_to: User | None,
     now: datetime,
     actor: User | None = None,
-) -> Alert:
-    """Point a clinician to one enrollment (offer a walkthrough, confirm a support level...).
+    condition_since: datetime | None = None,
+) -> Alert | None:
+    """Point a clinician to one enrollment (offer a walkthrough, a missed session...).
 
-    One open alert of a kind per enrollment: raising it again while it is open returns
-    the open one. Safety alerts are raised only through `safety.handle_safety_event`.
+    One live alert of a kind per enrollment: raising it again while one is open or
+    acknowledged returns that one. For the kinds a clinic can configure (inactivity,
+    missed session, unanswered message, deterioration, no improvement), nothing is
+    raised and None is returned when the clinic switched the rule off for the patient's
+    level of support. Safety alerts are raised only through `safety.handle_safety_event`.
+    `condition_since` is when the condition began (see Alert.condition_since).
     """
     if kind not in AlertKind.values or kind == AlertKind.SAFETY:
         raise ValidationError({"kind": f"Alerts of kind {kind!r} cannot be raised here."})
@@ -47,19 +55,32 @@ def raise_alert(
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "An alert needs its reason in words."})
-    existing = Alert.objects.filter(enrollment=enrollment, kind=kind, state=AlertState.OPEN).first()
-    if existing is not None:
-        return existing
-    alert = Alert.objects.create(
-        organization_id=enrollment.organization_id,
-        enrollment=enrollment,
-        kind=kind,
-        severity=severity,
-        reason=reason[:MAX_REASON],
-        data=dict(data or {}),
-        assigned_to=assigned_to,
-        raised_at=now,
-    )
+    if kind in RULE_KINDS:
+        from trellis.insights.rules import setting_for
+
+        if not setting_for(enrollment.organization_id, kind, enrollment.support_level).enabled:
+            return None
+    existing = Alert.objects.filter(enrollment=enrollment, kind=kind, state__in=LIVE_STATES)
+    found = existing.first()
+    if found is not None:
+        return found
+    try:
+        # A savepoint: a second worker raising the same alert at the same moment meets the
+        # one-live-alert constraint, and gets the alert the first one made.
+        with transaction.atomic():
+            alert = Alert.objects.create(
+                organization_id=enrollment.organization_id,
+                enrollment=enrollment,
+                kind=kind,
+                severity=severity,
+                reason=reason[:MAX_REASON],
+                data=dict(data or {}),
+                assigned_to=assigned_to,
+                raised_at=now,
+                condition_since=condition_since,
+            )
+    except IntegrityError:
+        return existing.first()
     audit.record(
         action="alert.raised",
         actor=actor,
@@ -98,7 +119,7 @@ def close_alert(
     closed without a note of the action taken."""
     if state not in (AlertState.RESOLVED, AlertState.DISMISSED):
         raise ValidationError({"state": "An alert is closed as resolved or dismissed."})
-    if not may_acknowledge(actor, alert):
+    if not queries.may_handle(actor, alert):
         raise PermissionDenied(_("You cannot close this alert."))
     reason = (reason or "").strip()
     if state == AlertState.DISMISSED and not reason:
@@ -126,6 +147,59 @@ def close_alert(
         at=now,
     )
     return locked
+
+
+@transaction.atomic
+def acknowledge_alert(alert: Alert, *, actor: User, note: str = "", now: datetime) -> Alert:
+    """Someone has taken an alert on. A safety alert needs a note of the action taken (see
+    `safety.acknowledge`); for other kinds the note is optional."""
+    if alert.kind == AlertKind.SAFETY:
+        return safety.acknowledge(alert, actor=actor, note=note, now=now)
+    if not queries.may_handle(actor, alert):
+        raise PermissionDenied(_("You cannot acknowledge this alert."))
+    text = clean_note(note) if (note or "").strip() else ""
+    locked = Alert.objects.select_for_update().get(pk=alert.pk)
+    if locked.state != AlertState.OPEN:
+        raise AlertNotOpen({"note": _("This alert was already acknowledged; nothing was changed.")})
+    locked.state = AlertState.ACKNOWLEDGED
+    locked.acknowledged_at = now
+    locked.acknowledged_by = actor
+    locked.action_note = text
+    locked.save(
+        update_fields=["state", "acknowledged_at", "acknowledged_by", "action_note", "updated_at"]
+    )
+    audit.record(
+        action="alert.acknowledged",
+        actor=actor,
+        subject=locked,
+        patient=locked.enrollment.patient_id,
+        organization=locked.organization_id,
+        details={"kind": locked.kind},
+        at=now,
+    )
+    return locked
+
+
+@transaction.atomic
+def resolve_automatically(alert: Alert, *, reason: str, now: datetime) -> bool:
+    """A rule's condition has ended (activity returned, a reply was sent): close the alert
+    as resolved by Trellis. False if someone closed it first."""
+    closed = Alert.objects.filter(pk=alert.pk, state__in=LIVE_STATES).update(
+        state=AlertState.RESOLVED, closed_at=now, close_reason=reason[:MAX_REASON], updated_at=now
+    )
+    if not closed:
+        return False
+    audit.record(
+        action="alert.resolved",
+        actor=None,
+        actor_label="Trellis",
+        subject=alert,
+        patient=alert.enrollment.patient_id,
+        organization=alert.organization_id,
+        details={"kind": alert.kind, "reason": reason[:MAX_REASON], "automatic": True},
+        at=now,
+    )
+    return True
 
 
 @transaction.atomic

@@ -19,3 +19,14 @@ def escalate_due_safety_alerts() -> int:
     now = timeutil.now()
     safety.raise_missing_alerts(now)
     return len(safety.escalate_due_alerts(now))
+
+
+@periodic(every=timedelta(hours=1))
+@task
+def evaluate_alert_rules() -> dict[str, int]:
+    """Every hour: raise an alert for each new inactivity, unanswered message, reliable
+    deterioration and lack of improvement, and close those whose condition has ended."""
+    from trellis.insights import rules
+
+    result = rules.evaluate(timeutil.now())
+    return {**result.raised, "resolved": result.resolved}
