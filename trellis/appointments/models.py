@@ -96,7 +96,9 @@ class SessionOptions(TimestampedModel):
         default=list, help_text=_("Any of video, phone, in_person; empty: all three.")
     )
     video_link = models.URLField(max_length=300, blank=True)
-    place = models.CharField(max_length=300, blank=True, help_text=_("Where in-person sessions are."))
+    place = models.CharField(
+        max_length=300, blank=True, help_text=_("Where in-person sessions are.")
+    )
 
     def __str__(self) -> str:
         return f"Session options of {self.supporter}"

@@ -120,8 +120,8 @@ def test_every_opening_lies_inside_a_slot_window_in_the_range_and_outside_except
         fits = False
         for slot in slots:
             local = opening.starts_at.astimezone(ZoneInfo(slot.time_zone))
-            wall_end = (
-                datetime.combine(local.date(), local.time()) + timedelta(minutes=slot.minutes)
+            wall_end = datetime.combine(local.date(), local.time()) + timedelta(
+                minutes=slot.minutes
             )
             if (
                 local.weekday() == slot.weekday
