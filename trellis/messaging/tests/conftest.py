@@ -4,7 +4,6 @@ therapist_maria as his supporter, started at a fixed Monday morning."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
