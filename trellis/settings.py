@@ -110,7 +110,9 @@ DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'trellis.sq
 _db = dj_database_url.parse(DATABASE_URL)
 if _db["ENGINE"] == "django.db.backends.postgresql":
     _db.setdefault("OPTIONS", {})
-    if env_bool("TRELLIS_DB_POOL", True):
+    # The pool is for serving; tests use plain connections, which the live-server tests
+    # close between tests (a pooled connection there can hold locks across a flush).
+    if env_bool("TRELLIS_DB_POOL", TRELLIS_ENV != "test"):
         # psycopg's pool; Django keeps no persistent connection alongside it.
         _db["OPTIONS"]["pool"] = {
             "min_size": env_int("TRELLIS_DB_POOL_MIN", 2),

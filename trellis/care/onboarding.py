@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
+from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -124,9 +125,44 @@ def low_health_literacy(enrollment: Enrollment) -> bool:
     return total is not None and total <= EHEALS_INADEQUATE_MAX
 
 
+CONSENT_TEXTS = Path(__file__).resolve().parent / "consent_texts"
+
+
+def ensure_default_documents(*, now: datetime | None = None) -> int:
+    """Make sure Trellis's default consent texts exist (the data migration loads them; this
+    puts them back if a database was emptied, e.g. by a test flush). Returns how many it added.
+
+    A published text never changes: an existing kind/locale/version is left as it is.
+    """
+    added = 0
+    for path in sorted(CONSENT_TEXTS.glob("*.md")):
+        _, head, body = path.read_text(encoding="utf-8").split("---\n", 2)
+        meta = {
+            key.strip(): value.strip()
+            for key, _sep, value in (line.partition(":") for line in head.splitlines())
+            if _sep
+        }
+        _doc, created = ConsentDocument.objects.get_or_create(
+            organization=None,
+            kind=meta["kind"],
+            locale=meta.get("locale", "en"),
+            version=int(meta["version"]),
+            defaults={
+                "title": meta["title"],
+                "body": body.strip() + "\n",
+                "required": meta.get("required", "true").lower() == "true",
+                "published_at": now or timeutil.now(),
+            },
+        )
+        added += int(created)
+    return added
+
+
 def current_documents(organization: Organization | None, locale: str = "en") -> list[Any]:
     """The consent documents a patient of this clinic is asked to agree to now: the newest
     version of each kind, the clinic's own text where it has one, else Trellis's default."""
+    if not ConsentDocument.objects.filter(organization__isnull=True).exists():
+        ensure_default_documents()
     language = (locale or "en").split("-")[0].lower()
     rows = ConsentDocument.objects.filter(
         Q(organization=organization) | Q(organization__isnull=True),

@@ -154,3 +154,13 @@ def test_research_can_be_agreed_later_from_my_account(cast: Any) -> None:
     assert b"I agree to take part in research" in page.content
     client.post(reverse("onboarding:agree_research"))
     assert onboarding.has_consent(patient, ConsentKind.RESEARCH)
+
+
+def test_default_consent_texts_come_back_when_the_database_lost_them(db):
+    from trellis.care.models import ConsentDocument
+    from trellis.care.onboarding import current_documents
+
+    ConsentDocument.objects.all().delete()
+    kinds = [doc.kind for doc in current_documents(None)]
+    assert kinds == ["treatment", "data_use", "automation", "research"]
+    assert ConsentDocument.objects.filter(organization__isnull=True).count() == 4
