@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("trellis.care.urls")),
     path("", include("trellis.measures.urls")),
     path("", include("trellis.messaging.urls")),
+    path("", include("trellis.appointments.urls")),
     path("api/v1/", api.urls),
 ]
 

@@ -50,6 +50,7 @@ def nav_links(context: Any) -> list[dict[str, Any]]:
             ("journey:story", _("My story")),
             ("measures:progress", _("My progress")),
         ]
+        items.append(("sessions:mine", _("Sessions")))
         from trellis.messaging.queries import unread_count
 
         unread = unread_count(user)
@@ -61,6 +62,8 @@ def nav_links(context: Any) -> list[dict[str, Any]]:
         )
     if roles - {Role.PATIENT}:
         items.append(("clinic:people", _("People")))
+    if roles & CLINICAL_ROLES:
+        items.append(("sessions:clinic", _("Sessions")))
     if roles & (CLINICAL_ROLES | {Role.ADMIN}):
         from trellis.insights.queries import open_urgent_count
 
