@@ -9,7 +9,12 @@ Decisions:
   Admins see no clinical record, so another person's alert is a 404 for them.
 - Acknowledging is for the assigned clinician, the escalation supervisor, or any
   supervisor of the clinic: a coach who can see the patient gets 403.
-- On-call duty is chosen by the clinic's admins and supervisors; other staff get 403.
+- Other alerts (inactivity, unanswered message, scores, missed session...) may be
+  acknowledged, resolved or dismissed by anyone clinical who can open them: the patient's
+  supporters, their team (so a coach too) and the clinic's supervisors. An alert of
+  another caseload is a 404.
+- On-call duty and the alert rules are set by the clinic's admins and supervisors;
+  other staff get 403.
 """
 
 from __future__ import annotations
@@ -59,6 +64,41 @@ def _alert(cast: Any) -> dict[str, Any]:
     return {"pk": matrix_alert(cast).pk}
 
 
+def matrix_rule_alert(cast: Any) -> Any:
+    """An inactivity alert for patient_alex, as the hourly rules raise it."""
+    from trellis.insights.models import Alert
+    from trellis.insights.services import raise_alert
+    from trellis.journey.tests.factories import enroll_alex
+
+    enrollment = enroll_alex(cast)
+    existing = Alert.objects.filter(enrollment=enrollment, kind="inactivity").first()
+    if existing is not None:
+        return existing
+    return raise_alert(
+        enrollment,
+        kind="inactivity",
+        severity="medium",
+        reason="No activity for 6 days",
+        data={"days": 6},
+        assigned_to=cast["therapist_maria"],
+        now=timeutil.now(),
+    )
+
+
+def _rule_alert(cast: Any) -> dict[str, Any]:
+    return {"pk": matrix_rule_alert(cast).pk}
+
+
+_HANDLE_RULE_ALERT = expect(
+    ALLOWED,
+    **_NOT_TOKENS,
+    patient=FORBIDDEN,
+    other_clinic_patient=FORBIDDEN,
+    researcher=FORBIDDEN,
+    admin=NOT_FOUND,
+)
+
+
 ROUTES: list[Route] = [
     Route("alerts:inbox", _ALERT_STAFF, note="open alerts assigned or escalated to me"),
     Route(
@@ -89,6 +129,27 @@ ROUTES: list[Route] = [
         kwargs=_alert,
         data=lambda cast: {"note": "Called the patient; agreed a safety plan."},
         note="the assigned therapist or a supervisor; a coach sees it but may not acknowledge",
+    ),
+    Route(
+        "alerts:resolve",
+        _HANDLE_RULE_ALERT,
+        method="POST",
+        kwargs=_rule_alert,
+        data=lambda cast: {"note": "Phoned; back on track."},
+        note="patient_alex's inactivity alert: his care team (coach included) and supervisors",
+    ),
+    Route(
+        "alerts:dismiss",
+        _HANDLE_RULE_ALERT,
+        method="POST",
+        kwargs=_rule_alert,
+        data=lambda cast: {"reason": "Away on holiday; told us in advance."},
+        note="as resolving; the reason is required",
+    ),
+    Route(
+        "alerts:rules",
+        expect(FORBIDDEN, **_NOT_TOKENS, admin=ALLOWED, supervisor=ALLOWED),
+        note="the clinic's alert rule settings",
     ),
     Route(
         "alerts:on_call",

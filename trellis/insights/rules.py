@@ -44,7 +44,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from trellis.care.models import CareTeamMember, Enrollment, EnrollmentStatus, SupportLevel
 from trellis.insights.models import Alert, AlertKind, AlertRuleSetting, AlertState, Severity
@@ -60,11 +60,15 @@ class RuleDefault:
     """A rule as Trellis ships it: on or off, its threshold per level, and the unit."""
 
     kind: str
-    label: str
+    label: Any  # a lazily translated description
     enabled: bool
     thresholds: dict[str, int | None]
     unit: str  # "days", "weeks" or "" (no threshold)
     severity: str
+
+    @property
+    def kind_label(self) -> str:
+        return str(AlertKind(self.kind).label)
 
 
 def _same(value: int | None) -> dict[str, int | None]:
@@ -74,7 +78,7 @@ def _same(value: int | None) -> dict[str, int | None]:
 DEFAULTS: dict[str, RuleDefault] = {
     AlertKind.INACTIVITY: RuleDefault(
         AlertKind.INACTIVITY,
-        "No activity for N days",
+        gettext_lazy("No activity for N days"),
         True,
         {
             SupportLevel.SELF_GUIDED: 10,
@@ -86,7 +90,7 @@ DEFAULTS: dict[str, RuleDefault] = {
     ),
     AlertKind.UNANSWERED_MESSAGE: RuleDefault(
         AlertKind.UNANSWERED_MESSAGE,
-        "A patient message waiting N days for a reply",
+        gettext_lazy("A patient message waiting N days for a reply"),
         True,
         _same(2),
         "days",
@@ -94,7 +98,7 @@ DEFAULTS: dict[str, RuleDefault] = {
     ),
     AlertKind.DETERIORATION: RuleDefault(
         AlertKind.DETERIORATION,
-        "Reliable deterioration (PHQ-9 up 6 or more, or GAD-7 up 4 or more)",
+        gettext_lazy("Reliable deterioration (PHQ-9 up 6 or more, or GAD-7 up 4 or more)"),
         True,
         _same(None),
         "",
@@ -102,7 +106,7 @@ DEFAULTS: dict[str, RuleDefault] = {
     ),
     AlertKind.NO_IMPROVEMENT: RuleDefault(
         AlertKind.NO_IMPROVEMENT,
-        "No reliable improvement after N weeks",
+        gettext_lazy("No reliable improvement after N weeks"),
         True,
         _same(6),
         "weeks",
@@ -110,13 +114,17 @@ DEFAULTS: dict[str, RuleDefault] = {
     ),
     AlertKind.MISSED_SESSION: RuleDefault(
         AlertKind.MISSED_SESSION,
-        "A live session missed (raised when attendance is recorded)",
+        gettext_lazy("A live session missed (raised when attendance is recorded)"),
         True,
         _same(None),
         "",
         Severity.MEDIUM,
     ),
 }
+
+
+# What a clinic may set a threshold to, by unit.
+THRESHOLD_LIMITS = {"days": (1, 90), "weeks": (1, 52)}
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,18 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from trellis import audit
-from trellis.accounts.models import Team, User
+from trellis.accounts.models import Organization, Team, User
 from trellis.care.models import Enrollment
 from trellis.core import timeutil
 from trellis.insights import queries, safety
-from trellis.insights.models import RULE_KINDS, Alert, AlertKind, AlertState, Severity
+from trellis.insights.models import (
+    RULE_KINDS,
+    Alert,
+    AlertKind,
+    AlertRuleSetting,
+    AlertState,
+    Severity,
+)
 from trellis.insights.safety import AlertNotOpen, clean_note
 
 MAX_REASON = 300
@@ -246,3 +253,65 @@ def set_on_call_clinician(
         at=now,
     )
     return locked
+
+
+@transaction.atomic
+def save_rule_settings(
+    organization: Organization,
+    *,
+    values: dict[tuple[str, str], tuple[bool, int | None]],
+    actor: User,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """A clinic admin or supervisor sets which alert rules are on, and their thresholds,
+    per level of support. Only what changed is written and audited; returns the changes."""
+    from trellis.insights.rules import DEFAULTS, THRESHOLD_LIMITS, settings_table
+
+    if not queries.active_member(actor, organization.pk, queries.ON_CALL_MANAGER_ROLES):
+        raise PermissionDenied(_("Only the clinic's admins and supervisors can do this."))
+    current = {(s.kind, s.support_level): s for s in settings_table(organization.pk)}
+    changes: list[dict[str, Any]] = []
+    for (kind, level), (enabled, threshold) in values.items():
+        if (kind, level) not in current:
+            raise ValidationError({"__all__": f"Unknown rule {kind!r} for {level!r}."})
+        rule = DEFAULTS[kind]
+        if rule.unit:
+            low, high = THRESHOLD_LIMITS[rule.unit]
+            if threshold is None or not low <= threshold <= high:
+                raise ValidationError(
+                    {
+                        f"{kind}__{level}__threshold": _(
+                            "Choose a number from %(low)d to %(high)d."
+                        )
+                        % {"low": low, "high": high}
+                    }
+                )
+        else:
+            threshold = None
+        before = current[(kind, level)]
+        if before.enabled == enabled and before.threshold == threshold:
+            continue
+        AlertRuleSetting.objects.update_or_create(
+            organization=organization,
+            kind=kind,
+            support_level=level,
+            defaults={"enabled": enabled, "threshold": threshold},
+        )
+        changes.append(
+            {
+                "kind": kind,
+                "support_level": level,
+                "from": {"enabled": before.enabled, "threshold": before.threshold},
+                "to": {"enabled": enabled, "threshold": threshold},
+            }
+        )
+    if changes:
+        audit.record(
+            action="alert_rules.change",
+            actor=actor,
+            subject=organization,
+            organization=organization.pk,
+            details={"changes": changes},
+            at=now,
+        )
+    return changes

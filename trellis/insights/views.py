@@ -24,8 +24,19 @@ from trellis.accounts.models import Team
 from trellis.audit.models import AuditEvent
 from trellis.core import timeutil
 from trellis.insights import queries, safety, services
-from trellis.insights.forms import AcknowledgeForm, OnCallForm
+from trellis.insights.forms import (
+    AcknowledgeForm,
+    AlertFilterForm,
+    DismissForm,
+    GenericAcknowledgeForm,
+    OnCallForm,
+    ResolveForm,
+    RuleSettingsForm,
+)
 from trellis.insights.models import Alert, AlertKind, AlertState
+
+# The filtered list shows at most this many alerts (narrow the filters to see others).
+FILTERED_LIMIT = 200
 
 HISTORY_WORDS = {
     "safety.alert_raised": gettext_lazy("Alert raised and sent to the responsible clinician"),
@@ -73,17 +84,29 @@ def _rows(alerts: Any, now: datetime) -> list[dict[str, Any]]:
 @require_GET
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    """Open alerts that are mine to act on, urgent first."""
+    """Open alerts that are mine to act on, urgent first; then every alert in my reach,
+    filtered by kind, urgency, state and (for supervisors) supporter."""
     _require_alert_role(request)
     now = timeutil.now()
+    form = AlertFilterForm(request.GET or {"state": "open"}, user=request.user)
+    valid = form.is_valid()
+    filtered = (
+        list(queries.filtered_alerts(request.user, form.filters())[:FILTERED_LIMIT])
+        if valid
+        else []
+    )
     return render(
         request,
         "insights/inbox.html",
         {
             "rows": _rows(queries.inbox_for(request.user), now),
             "clinic_rows": _rows(queries.clinic_open_safety_alerts(request.user), now),
+            "filter_form": form,
+            "filtered_rows": _rows(filtered, now),
+            "limit": FILTERED_LIMIT,
             "can_set_on_call": queries.on_call_orgs_for(request.user).exists(),
         },
+        status=200 if valid else 400,
     )
 
 
@@ -102,9 +125,18 @@ def _history(alert: Alert) -> list[dict[str, Any]]:
 
 
 def _render_detail(
-    request: HttpRequest, alert: Alert, form: AcknowledgeForm, *, status: int = 200
+    request: HttpRequest,
+    alert: Alert,
+    form: Any = None,
+    *,
+    resolve_form: ResolveForm | None = None,
+    dismiss_form: DismissForm | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     now = timeutil.now()
+    safety_kind = alert.kind == AlertKind.SAFETY
+    if form is None:
+        form = AcknowledgeForm() if safety_kind else GenericAcknowledgeForm()
     return render(
         request,
         "insights/detail.html",
@@ -114,9 +146,12 @@ def _render_detail(
             "escalation": escalation_status(alert, now),
             "history": _history(alert),
             "form": form,
+            "resolve_form": resolve_form or ResolveForm(),
+            "dismiss_form": dismiss_form or DismissForm(),
             "is_open": alert.state == AlertState.OPEN,
-            "may_acknowledge": safety.may_acknowledge(request.user, alert),
-            "crisis_answer": alert.kind == AlertKind.SAFETY,
+            "is_live": alert.state in (AlertState.OPEN, AlertState.ACKNOWLEDGED),
+            "may_acknowledge": queries.may_handle(request.user, alert),
+            "crisis_answer": safety_kind,
         },
         status=status,
     )
@@ -130,26 +165,36 @@ def detail(request: HttpRequest, pk: Any) -> HttpResponse:
     _require_alert_role(request)
     alert = queries.access_alert(request.user, pk)
     services.note_alert_view(alert, actor=request.user, now=timeutil.now())  # type: ignore[arg-type]
-    return _render_detail(request, alert, AcknowledgeForm())
+    return _render_detail(request, alert)
+
+
+def _may_handle_or_403(request: HttpRequest, alert: Alert) -> None:
+    if not queries.may_handle(request.user, alert):
+        raise PermissionDenied(
+            _("Only the clinician it is assigned to, or a supervisor, can act on this alert.")
+            if alert.kind == AlertKind.SAFETY
+            else _("Only the patient's care team and supervisors can act on this alert.")
+        )
 
 
 @never_cache
 @require_POST
 @login_required
 def acknowledge(request: HttpRequest, pk: Any) -> HttpResponse:
-    """Acknowledge an alert with a note of the action taken."""
+    """Acknowledge an alert (a safety alert with a note of the action taken)."""
     _require_alert_role(request)
     alert = queries.access_alert(request.user, pk)
-    if not safety.may_acknowledge(request.user, alert):
-        raise PermissionDenied(
-            _("Only the clinician it is assigned to, or a supervisor, can acknowledge this alert.")
-        )
-    form = AcknowledgeForm(request.POST)
+    _may_handle_or_403(request, alert)
+    form: AcknowledgeForm | GenericAcknowledgeForm = (
+        AcknowledgeForm(request.POST)
+        if alert.kind == AlertKind.SAFETY
+        else GenericAcknowledgeForm(request.POST)
+    )
     # The page shown again with an error is the one the person just opened: not a new read.
     if not form.is_valid():
         return _render_detail(request, alert, form, status=400)
     try:
-        safety.acknowledge(
+        services.acknowledge_alert(
             alert,
             actor=request.user,  # type: ignore[arg-type]
             note=form.cleaned_data["note"],
@@ -164,6 +209,103 @@ def acknowledge(request: HttpRequest, pk: Any) -> HttpResponse:
         return _render_detail(request, alert, form, status=400)
     messages.success(request, _("The alert is acknowledged. Thank you for following up."))
     return redirect("alerts:detail", pk=alert.pk)
+
+
+def _close(request: HttpRequest, pk: Any, state: str) -> HttpResponse:
+    _require_alert_role(request)
+    alert = queries.access_alert(request.user, pk)
+    _may_handle_or_403(request, alert)
+    form: ResolveForm | DismissForm = (
+        DismissForm(request.POST) if state == AlertState.DISMISSED else ResolveForm(request.POST)
+    )
+    forms = {"dismiss_form" if state == AlertState.DISMISSED else "resolve_form": form}
+    if not form.is_valid():
+        return _render_detail(request, alert, status=400, **forms)  # type: ignore[arg-type]
+    try:
+        services.close_alert(
+            alert,
+            actor=request.user,  # type: ignore[arg-type]
+            state=state,
+            note=form.cleaned_data.get("note", ""),
+            reason=form.cleaned_data.get("reason", ""),
+            now=timeutil.now(),
+        )
+    except safety.AlertNotOpen as error:
+        form.add_service_errors(error)
+        alert.refresh_from_db()
+        return _render_detail(request, alert, status=409, **forms)  # type: ignore[arg-type]
+    except ValidationError as error:
+        form.add_service_errors(error)
+        return _render_detail(request, alert, status=400, **forms)  # type: ignore[arg-type]
+    messages.success(
+        request,
+        _("The alert is resolved.")
+        if state == AlertState.RESOLVED
+        else _("The alert is dismissed. Your reason is kept to improve the alert rules."),
+    )
+    return redirect("alerts:detail", pk=alert.pk)
+
+
+@never_cache
+@require_POST
+@login_required
+def resolve(request: HttpRequest, pk: Any) -> HttpResponse:
+    """Close an alert as resolved: the need behind it was met."""
+    return _close(request, pk, AlertState.RESOLVED)
+
+
+@never_cache
+@require_POST
+@login_required
+def dismiss(request: HttpRequest, pk: Any) -> HttpResponse:
+    """Close an alert as not needed, with the reason why."""
+    return _close(request, pk, AlertState.DISMISSED)
+
+
+# Rule settings ----------------------------------------------------------------------
+
+
+@never_cache
+@login_required
+def rule_settings(request: HttpRequest) -> HttpResponse:
+    """Which alert rules are on at the clinic, and their thresholds, per level of support."""
+    from trellis.insights.rules import DEFAULTS, settings_table
+
+    orgs = queries.on_call_orgs_for(request.user).order_by("name")
+    organization = orgs.first()
+    if organization is None:
+        raise PermissionDenied(_("Only clinic admins and supervisors can change alert rules."))
+    if request.method not in ("GET", "POST"):
+        return HttpResponse(status=405)
+    table = settings_table(organization.pk)
+    form = RuleSettingsForm(request.POST or None, table=table)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.save_rule_settings(
+                    organization,
+                    values=form.values(),
+                    actor=request.user,  # type: ignore[arg-type]
+                    now=timeutil.now(),
+                )
+            except ValidationError as error:
+                form.add_service_errors(error)
+            else:
+                messages.success(request, _("The alert rules are saved."))
+                return redirect("alerts:rules")
+        status = 400
+    return render(
+        request,
+        "insights/rules.html",
+        {
+            "organization": organization,
+            "form": form,
+            "rows": form.bound_rows(),
+            "rules": list(DEFAULTS.values()),
+        },
+        status=status,
+    )
 
 
 # On-call duty ---------------------------------------------------------------------
