@@ -193,6 +193,9 @@ def _annotated(qs: QuerySet[Enrollment]) -> QuerySet[Enrollment]:
     ).values(
         "pk",
         "patient_id",
+        "organization_id",
+        "program_version_id",
+        "status",
         "patient_name",
         "program_title",
         "support_level",
@@ -306,6 +309,9 @@ def caseload(user: Any, *, now: datetime, filters: Filters | None = None) -> lis
         enrollment = Enrollment(
             pk=values["pk"],
             patient_id=values["patient_id"],
+            organization_id=values["organization_id"],
+            program_version_id=values["program_version_id"],
+            status=values["status"],
             support_level=values["support_level"],
             started_at=values["started_at"],
         )
