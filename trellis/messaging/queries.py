@@ -72,8 +72,9 @@ def unread_by_enrollment(enrollment_ids: Iterable[Any]) -> dict[Any, int]:
 
 def reply_promise(organization: Organization | Any) -> int:
     """Within how many working days the clinic's care team usually replies."""
+    org_id: Any = getattr(organization, "pk", organization)
     days = (
-        ClinicMessagingSettings.objects.filter(organization_id=getattr(organization, "pk", None))
+        ClinicMessagingSettings.objects.filter(organization_id=org_id)
         .values_list("reply_within_working_days", flat=True)
         .first()
     )
