@@ -141,6 +141,7 @@ def register_routers() -> None:
     from trellis.accounts.api import router as accounts_router
     from trellis.audit.api import router as audit_router
     from trellis.care.api_staff import router as care_router
+    from trellis.insights.api import router as alerts_router
     from trellis.journey.api import router as journey_router
     from trellis.measures.api import router as measures_router
     from trellis.messaging.api import router as messaging_router
@@ -148,6 +149,7 @@ def register_routers() -> None:
     api.add_router("/", accounts_router)
     api.add_router("/audit", audit_router)
     api.add_router("/care", care_router)
+    api.add_router("/alerts", alerts_router)
     api.add_router("/journey", journey_router)
     api.add_router("/measures", measures_router)
     api.add_router("/messaging", messaging_router)

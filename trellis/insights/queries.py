@@ -77,6 +77,11 @@ def access_alert(user: Any, pk: Any) -> Alert:
     return alert
 
 
+def access_alert_any(pk: Any) -> Alert:
+    """One alert with what a listing shows, after the caller's access was checked."""
+    return Alert.objects.select_related("enrollment__patient", "assigned_to").get(pk=pk)
+
+
 def inbox_for(user: Any) -> QuerySet[Alert]:
     """Open alerts that are the person's to act on: assigned or escalated to them,
     most urgent first, then oldest first."""

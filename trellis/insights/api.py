@@ -1,0 +1,168 @@
+"""Alerts as JSON: the list (with the inbox's filters) and acknowledging, resolving and
+dismissing one alert. The same rules as the pages: clinical staff (and admins handed an
+alert) only, patients and researchers 403, integration tokens 403, an alert outside the
+caller's reach 404. Safety alerts keep their stricter rule on who may act."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+from ninja.errors import HttpError
+
+from trellis.accounts.api import session_user
+from trellis.accounts.models import User
+from trellis.core import timeutil
+from trellis.insights import queries, services
+from trellis.insights.models import Alert, AlertKind, AlertState, Severity
+from trellis.insights.safety import AlertNotOpen
+
+router = Router(tags=["alerts"])
+MAX_LIST = 500
+
+
+class AlertOut(Schema):
+    id: uuid.UUID
+    enrollment_id: uuid.UUID
+    patient_name: str
+    kind: str
+    severity: str
+    state: str
+    reason: str
+    data: dict[str, Any]
+    raised_at: datetime
+    assigned_to: str | None
+    acknowledged_at: datetime | None
+    closed_at: datetime | None
+    close_reason: str
+
+    @staticmethod
+    def of(alert: Alert) -> AlertOut:
+        return AlertOut(
+            id=alert.pk,
+            enrollment_id=alert.enrollment_id,
+            patient_name=alert.enrollment.patient.full_name,
+            kind=alert.kind,
+            severity=alert.severity,
+            state=alert.state,
+            reason=alert.reason,
+            data=alert.data,
+            raised_at=alert.raised_at,
+            assigned_to=alert.assigned_to.display_name if alert.assigned_to else None,
+            acknowledged_at=alert.acknowledged_at,
+            closed_at=alert.closed_at,
+            close_reason=alert.close_reason,
+        )
+
+
+class AlertFiltersIn(Schema):
+    kind: str = Field("", description="One alert kind, or blank for any.")
+    severity: str = Field("", description="urgent, high, medium or low; blank for any.")
+    state: str = Field(
+        "live",
+        description="open, acknowledged, resolved, dismissed, live (open or "
+        "acknowledged) or blank for any.",
+    )
+    supporter: uuid.UUID | None = Field(None, description="Supervisors: one supporter's caseload.")
+
+
+class NoteIn(Schema):
+    note: str = Field("", max_length=2000, description="What was done (safety alerts: required).")
+
+
+class DismissIn(Schema):
+    reason: str = Field(..., max_length=300, description="Why the alert was not needed.")
+    note: str = Field("", max_length=2000)
+
+
+def _staff(request: HttpRequest) -> User:
+    user = session_user(request)
+    if not queries.uses_alerts(user):
+        raise PermissionDenied("Alerts are for the clinic's clinical staff.")
+    return user
+
+
+def _bad(field: str, message: str) -> Any:
+    from django.core.exceptions import ValidationError
+
+    return ValidationError({field: message})
+
+
+@router.get("", response=list[AlertOut], summary="Alerts in reach, most urgent first")
+def list_alerts(request: HttpRequest, filters: Query[AlertFiltersIn]) -> list[AlertOut]:
+    user = _staff(request)
+    if filters.kind and filters.kind not in AlertKind.values:
+        raise _bad("kind", f"Unknown kind {filters.kind!r}.")
+    if filters.severity and filters.severity not in Severity.values:
+        raise _bad("severity", f"Unknown severity {filters.severity!r}.")
+    if filters.state and filters.state not in (*AlertState.values, "live"):
+        raise _bad("state", f"Unknown state {filters.state!r}.")
+    supporter = None
+    if filters.supporter is not None:
+        supporter = queries.supporters_to_filter_by(user).filter(pk=filters.supporter).first()
+        if supporter is None:
+            raise _bad("supporter", "Not a supporter whose caseload you supervise.")
+    alerts = queries.filtered_alerts(
+        user,
+        queries.AlertFilters(
+            kind=filters.kind, severity=filters.severity, state=filters.state, supporter=supporter
+        ),
+    )
+    return [AlertOut.of(alert) for alert in alerts[:MAX_LIST]]
+
+
+def _act(request: HttpRequest, alert_id: uuid.UUID) -> tuple[User, Alert]:
+    user = _staff(request)
+    alert = queries.access_alert(user, alert_id)
+    if not queries.may_handle(user, alert):
+        raise PermissionDenied("You may not act on this alert.")
+    return user, alert
+
+
+def _closed(alert: Alert) -> AlertOut:
+    return AlertOut.of(queries.access_alert_any(alert.pk))
+
+
+@router.post("/{alert_id}/acknowledge", response=AlertOut, summary="Take an alert on")
+def acknowledge(request: HttpRequest, alert_id: uuid.UUID, payload: NoteIn) -> AlertOut:
+    user, alert = _act(request, alert_id)
+    try:
+        done = services.acknowledge_alert(alert, actor=user, note=payload.note, now=timeutil.now())
+    except AlertNotOpen as error:
+        raise HttpError(409, " ".join(error.messages)) from None
+    return _closed(done)
+
+
+@router.post("/{alert_id}/resolve", response=AlertOut, summary="Close an alert as resolved")
+def resolve(request: HttpRequest, alert_id: uuid.UUID, payload: NoteIn) -> AlertOut:
+    user, alert = _act(request, alert_id)
+    try:
+        done = services.close_alert(
+            alert, actor=user, state=AlertState.RESOLVED, note=payload.note, now=timeutil.now()
+        )
+    except AlertNotOpen as error:
+        raise HttpError(409, " ".join(error.messages)) from None
+    return _closed(done)
+
+
+@router.post(
+    "/{alert_id}/dismiss", response=AlertOut, summary="Close an alert as not needed, with why"
+)
+def dismiss(request: HttpRequest, alert_id: uuid.UUID, payload: DismissIn) -> AlertOut:
+    user, alert = _act(request, alert_id)
+    try:
+        done = services.close_alert(
+            alert,
+            actor=user,
+            state=AlertState.DISMISSED,
+            note=payload.note,
+            reason=payload.reason,
+            now=timeutil.now(),
+        )
+    except AlertNotOpen as error:
+        raise HttpError(409, " ".join(error.messages)) from None
+    return _closed(done)
