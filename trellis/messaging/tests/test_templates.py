@@ -100,3 +100,19 @@ def test_unknown_placeholders_and_stray_braces_never_break_a_template(
     assert "favourite_colour" not in text
     assert "your exercises" in text
     assert text.endswith("{ } {")
+
+
+def test_default_templates_come_back_when_the_database_lost_them(db):
+    from trellis.messaging.models import ReplyTemplate
+    from trellis.messaging.queries import templates_for
+
+    ReplyTemplate.objects.all().delete()
+    gestures = {t.gesture for t in templates_for(None)}
+    assert gestures == {
+        "task_reinforcement",
+        "task_prompting",
+        "self_efficacy",
+        "empathy",
+        "affirming",
+    }
+    assert ReplyTemplate.objects.filter(organization__isnull=True).count() == 10
