@@ -40,11 +40,29 @@ SEVERITY_RANK = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
 NO_ALERT = 9
 
 
+@dataclass(frozen=True, slots=True)
+class EnrollmentRef:
+    """The enrollment of a row, as plain values: building 2,000 model instances would cost
+    more than the query itself."""
+
+    pk: Any
+    patient_id: Any
+    organization_id: Any
+    program_version_id: Any
+    status: str
+    support_level: str
+    started_at: datetime
+
+    @property
+    def id(self) -> Any:
+        return self.pk
+
+
 @dataclass
 class CaseloadRow:
     """One patient on the caseload, with why they are where they are."""
 
-    enrollment: Enrollment
+    enrollment: EnrollmentRef
     patient_name: str
     reasons: list[str]
     priority: tuple[Any, ...]
@@ -306,7 +324,7 @@ def caseload(user: Any, *, now: datetime, filters: Filters | None = None) -> lis
             for code, key in (("PHQ-9", "phq9"), ("GAD-7", "gad7"))
             if values[key] is not None
         }
-        enrollment = Enrollment(
+        enrollment = EnrollmentRef(
             pk=values["pk"],
             patient_id=values["patient_id"],
             organization_id=values["organization_id"],

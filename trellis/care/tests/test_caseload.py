@@ -48,13 +48,13 @@ def add_patients(cast: Any, count: int, *, supporter: str = "therapist_maria") -
     )
 
 
-def open_safety_alert(enrollment: Enrollment, now: Any) -> None:
+def open_safety_alert(enrollment: Any, now: Any) -> None:
     """An open safety alert as the safety pathway leaves it (test data)."""
     from trellis.insights.models import Alert
 
     Alert.objects.create(
         organization_id=enrollment.organization_id,
-        enrollment=enrollment,
+        enrollment_id=enrollment.pk,
         kind="safety",
         severity="urgent",
         reason="PHQ-9 item 9 answered above 0",
