@@ -124,7 +124,7 @@ def caseload_enrollments(user: Any, filters: Filters | None = None) -> QuerySet[
         reach |= Q(organization_id__in=supervised)
     qs = Enrollment.objects.filter(reach, status=EnrollmentStatus.ACTIVE)
     if filters.supporter and supervised:
-        team = CareTeamMember.objects.filter(supporter_id=filters.supporter, active=True)
+        team = CareTeamMember.objects.filter(supporter__pk=filters.supporter, active=True)
         qs = qs.filter(pk__in=team.values("enrollment_id"))
     if filters.program:
         qs = qs.filter(program_version__program__slug=filters.program)
@@ -143,7 +143,7 @@ def caseload_enrollments(user: Any, filters: Filters | None = None) -> QuerySet[
     return qs
 
 
-def _annotated(qs: QuerySet[Enrollment]) -> QuerySet[Enrollment]:
+def _annotated(qs: QuerySet[Enrollment]) -> Any:
     from trellis.appointments.models import Appointment, AppointmentStatus
     from trellis.journey.models import EngagementEvent, ProgressStatus, StepProgress
     from trellis.measures.models import QuestionnaireResponse
@@ -229,7 +229,7 @@ def _annotated(qs: QuerySet[Enrollment]) -> QuerySet[Enrollment]:
         "gad7",
         "gad7_band",
         "gad7_first",
-    )  # type: ignore[return-value]
+    )
 
 
 def _days(since: datetime, now: datetime) -> int:
@@ -290,7 +290,7 @@ def caseload(user: Any, *, now: datetime, filters: Filters | None = None) -> lis
     from trellis.insights.models import Alert, AlertKind, AlertState
 
     enrollments = caseload_enrollments(user, filters)
-    rows = list(_annotated(enrollments))
+    rows: list[dict[str, Any]] = list(_annotated(enrollments))
     by_enrollment: dict[Any, list[tuple[str, str, str]]] = defaultdict(list)
     kind_labels = dict(AlertKind.choices)
     for enrollment_id, kind, severity in (
@@ -299,7 +299,7 @@ def caseload(user: Any, *, now: datetime, filters: Filters | None = None) -> lis
         .values_list("enrollment_id", "kind", "severity")
     ):
         by_enrollment[enrollment_id].append((kind, severity, str(kind_labels.get(kind, kind))))
-    levels = dict(Enrollment._meta.get_field("support_level").choices or [])  # type: ignore[arg-type]
+    levels = dict(Enrollment._meta.get_field("support_level").choices or [])
     out: list[CaseloadRow] = []
     for values in rows:
         alerts = by_enrollment.get(values["pk"], [])

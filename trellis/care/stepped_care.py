@@ -8,6 +8,7 @@ supervisor of the clinic confirms or declines. Every step is audited in its own 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -33,7 +34,7 @@ NOTICE_DAYS = 14
 ORDER = [SupportLevel.SELF_GUIDED, SupportLevel.COACHED, SupportLevel.THERAPIST_ASSISTED]
 
 
-def _holds_role(user: User | None, organization_id: object, roles: frozenset[str]) -> bool:
+def _holds_role(user: User | None, organization_id: Any, roles: frozenset[str]) -> bool:
     return (
         user is not None
         and Membership.objects.filter(
@@ -250,12 +251,13 @@ def reassign(
     for member in leaving:
         member.active = False
         member.save(update_fields=["active", "updated_at"])
-    member = next((m for m in team if m.supporter_id == to_supporter.pk), None)
-    if member is None:
+    existing = next((m for m in team if m.supporter_id == to_supporter.pk), None)
+    if existing is None:
         member = CareTeamMember.objects.create(
             enrollment=enrollment, supporter=to_supporter, role=SupporterRole.PRIMARY
         )
     else:
+        member = existing
         member.active, member.role = True, SupporterRole.PRIMARY
         member.save(update_fields=["active", "role", "updated_at"])
     audit.record(

@@ -63,6 +63,8 @@ def nav_links(context: Any) -> list[dict[str, Any]]:
     if roles - {Role.PATIENT}:
         items.append(("clinic:people", _("People")))
     if roles & CLINICAL_ROLES:
+        items.append(("caseload:list", _("Caseload")))
+    if roles & CLINICAL_ROLES:
         items.append(("sessions:clinic", _("Sessions")))
     if roles & (CLINICAL_ROLES | {Role.ADMIN}):
         from trellis.insights.queries import open_urgent_count
