@@ -1,0 +1,229 @@
+"""Who may use each session page and API operation (checked by
+tests/test_authorization_matrix.py).
+
+Decisions:
+- "Sessions" under /sessions/ is a patient's own page: staff get 403, API tokens do not
+  open HTML pages. A patient not in a program (patient_farah has none) gets the page with
+  a kind "not yet" message, and a refusal when booking (400). A session that is not the
+  patient's own is 404, like one that does not exist.
+- The staff pages under /clinic/sessions/ are for clinicians (coaches, therapists,
+  supervisors): clinic admins and researchers get 403; patients get 403. A supporter
+  changes only their own availability: someone else's weekly time or day off is 404.
+  Recording attendance needs the session to be in the clinician's reach (their team's
+  patients, or the whole clinic for a supervisor); the service then lets the care team
+  record it.
+- API: integration tokens get 403 everywhere (sessions are for people). Open times and
+  the list of sessions follow the enrollment's reach (patient, care team, supervisors);
+  admins and researchers get 404 as for any record. Only the patient books and moves
+  their sessions (staff in reach get 403). Cancelling: the patient or the care team
+  (therapist_maria is patient_alex's supporter); others in reach get 403.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import time, timedelta
+from typing import Any
+
+from trellis.core.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
+
+PREFIX = "/api/v1/sessions"
+_HTML_SIGNED_OUT = {"anonymous": LOGIN, "token_read": LOGIN, "token_write": LOGIN}
+_PATIENT_PAGE = expect(FORBIDDEN, **_HTML_SIGNED_OUT, patient=ALLOWED, other_clinic_patient=ALLOWED)
+_PATIENTS_OWN = expect(
+    FORBIDDEN, **_HTML_SIGNED_OUT, patient=ALLOWED, other_clinic_patient=NOT_FOUND
+)
+_CLINICIANS = expect(
+    FORBIDDEN, **_HTML_SIGNED_OUT, coach=ALLOWED, therapist=ALLOWED, supervisor=ALLOWED
+)
+_MARIAS_OWN = expect(
+    FORBIDDEN, **_HTML_SIGNED_OUT, coach=NOT_FOUND, therapist=ALLOWED, supervisor=NOT_FOUND
+)
+
+_NO_TOKENS = {"anonymous": LOGIN, "token_read": FORBIDDEN, "token_write": FORBIDDEN}
+_API_READ = expect(
+    ALLOWED, **_NO_TOKENS, other_clinic_patient=NOT_FOUND, admin=NOT_FOUND, researcher=NOT_FOUND
+)
+_API_PATIENT_WRITE = expect(
+    FORBIDDEN,
+    **_NO_TOKENS,
+    patient=ALLOWED,
+    other_clinic_patient=NOT_FOUND,
+    admin=NOT_FOUND,
+    researcher=NOT_FOUND,
+)
+_API_CANCEL = expect(
+    FORBIDDEN,
+    **_NO_TOKENS,
+    patient=ALLOWED,
+    therapist=ALLOWED,
+    other_clinic_patient=NOT_FOUND,
+    admin=NOT_FOUND,
+    researcher=NOT_FOUND,
+)
+
+
+def _availability(cast: Any) -> Any:
+    """patient_alex enrolled with therapist_maria, who takes 60-minute sessions every day
+    from 08:00 to 20:00 UTC (made once through the services)."""
+    from trellis.appointments import services
+    from trellis.appointments.models import WeeklySlot
+    from trellis.core import timeutil
+    from trellis.journey.tests.factories import enroll_alex
+
+    enrollment = enroll_alex(cast)
+    maria = cast["therapist_maria"]
+    if not WeeklySlot.objects.filter(supporter=maria).exists():
+        now = timeutil.now()
+        services.set_session_options(
+            maria,
+            actor=maria,
+            allowed_modes=["video", "phone"],
+            video_link="https://video.example.org/maria",
+            now=now,
+        )
+        for weekday in range(7):
+            services.add_weekly_slot(
+                maria,
+                actor=maria,
+                organization=enrollment.organization,
+                weekday=weekday,
+                start_time=time(8, 0),
+                end_time=time(20, 0),
+                session_minutes=60,
+                time_zone="UTC",
+                valid_from=(now - timedelta(days=7)).date(),
+                now=now,
+            )
+    return enrollment
+
+
+def _open_times(cast: Any) -> list[Any]:
+    from trellis.appointments.queries import open_times_for
+    from trellis.core import timeutil
+
+    enrollment = _availability(cast)
+    now = timeutil.now()
+    return open_times_for(enrollment, start=now, end=now + timedelta(days=14), now=now)
+
+
+def _appointment(cast: Any) -> Any:
+    """A video session patient_alex booked with therapist_maria, two days or more ahead."""
+    from trellis.appointments import services
+    from trellis.appointments.models import Appointment, AppointmentStatus
+    from trellis.core import timeutil
+
+    enrollment = _availability(cast)
+    existing = Appointment.objects.filter(
+        enrollment=enrollment, status=AppointmentStatus.BOOKED
+    ).first()
+    if existing is not None:
+        return existing
+    now = timeutil.now()
+    later = [t for t in _open_times(cast) if t.starts_at > now + timedelta(days=2)]
+    return services.book(
+        enrollment,
+        supporter=cast["therapist_maria"],
+        starts_at=later[0].starts_at,
+        mode="video",
+        actor=cast["patient_alex"],
+        client_id=uuid.uuid4(),
+        now=now,
+    )
+
+
+def _appointment_id(cast: Any) -> dict[str, Any]:
+    return {"appointment_id": _appointment(cast).pk}
+
+
+def _slot_id(cast: Any) -> dict[str, Any]:
+    from trellis.appointments.models import WeeklySlot
+
+    _availability(cast)
+    return {"slot_id": WeeklySlot.objects.filter(supporter=cast["therapist_maria"]).first().pk}
+
+
+def _exception_id(cast: Any) -> dict[str, Any]:
+    from trellis.appointments import services
+    from trellis.core import timeutil
+
+    maria = cast["therapist_maria"]
+    now = timeutil.now()
+    day_off = services.add_exception(
+        maria, actor=maria, day=(now + timedelta(days=40)).date(), reason="Leave", now=now
+    )
+    return {"exception_id": day_off.pk}
+
+
+def _enrollment_id(cast: Any) -> dict[str, Any]:
+    return {"enrollment_id": _availability(cast).pk}
+
+
+def _booking(cast: Any) -> dict[str, Any]:
+    first = _open_times(cast)[0]
+    return {
+        "client_id": str(uuid.uuid4()),
+        "supporter_id": str(first.supporter.pk),
+        "starts_at": first.starts_at.isoformat(),
+        "mode": "phone",
+    }
+
+
+def _moving(cast: Any) -> dict[str, Any]:
+    appointment = _appointment(cast)
+    other = [t for t in _open_times(cast) if t.starts_at != appointment.starts_at]
+    return {"client_id": str(uuid.uuid4()), "starts_at": other[-1].starts_at.isoformat()}
+
+
+ROUTES: list[Route] = [
+    Route("sessions:mine", _PATIENT_PAGE, kwargs=lambda cast: (_availability(cast), {})[1]),
+    Route(
+        "sessions:book",
+        _PATIENT_PAGE,
+        method="POST",
+        kwargs=lambda cast: (_availability(cast), {})[1],
+        note="an empty form is refused with 400 and nothing is booked",
+    ),
+    Route("sessions:cancel", _PATIENTS_OWN, method="POST", kwargs=_appointment_id),
+    Route("sessions:reschedule", _PATIENTS_OWN, kwargs=_appointment_id),
+    Route("sessions:clinic", _CLINICIANS),
+    Route("sessions:availability", _CLINICIANS),
+    Route("sessions:slot_add", _CLINICIANS, method="POST", note="an empty form is 400"),
+    Route("sessions:slot_delete", _MARIAS_OWN, method="POST", kwargs=_slot_id),
+    Route("sessions:exception_add", _CLINICIANS, method="POST", note="an empty form is 400"),
+    Route("sessions:exception_delete", _MARIAS_OWN, method="POST", kwargs=_exception_id),
+    Route("sessions:options", _CLINICIANS, method="POST", note="an empty form is 400"),
+    Route(
+        "sessions:attendance",
+        _CLINICIANS,
+        method="POST",
+        kwargs=_appointment_id,
+        note="an empty form is 400; the session is in reach of maria, jordan and ruth",
+    ),
+    Route(
+        f"GET {PREFIX}/enrollments/{{enrollment_id}}/open-times", _API_READ, kwargs=_enrollment_id
+    ),
+    Route(
+        f"GET {PREFIX}/enrollments/{{enrollment_id}}/appointments",
+        _API_READ,
+        kwargs=_enrollment_id,
+    ),
+    Route(
+        f"POST {PREFIX}/enrollments/{{enrollment_id}}/appointments",
+        _API_PATIENT_WRITE,
+        kwargs=_enrollment_id,
+        data=_booking,
+    ),
+    Route(
+        f"POST {PREFIX}/appointments/{{appointment_id}}/cancel",
+        _API_CANCEL,
+        kwargs=_appointment_id,
+        data=lambda cast: {"reason": "matrix"},
+    ),
+    Route(
+        f"POST {PREFIX}/appointments/{{appointment_id}}/reschedule",
+        _API_PATIENT_WRITE,
+        kwargs=_appointment_id,
+        data=_moving,
+    ),
+]

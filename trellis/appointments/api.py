@@ -1,0 +1,187 @@
+"""Live sessions as JSON: open times, booking, cancelling, rescheduling and the list.
+
+Same rules as the pages. A patient books, moves and cancels their own sessions; their
+care team (and the clinic's supervisors) may read them, and the care team may cancel.
+Integration tokens get 403. Anything outside the caller's reach is 404. A taken time is
+409; a refused one 422 with the field and the reason; nothing is written either way.
+Booking carries a `client_id`: sending it again returns the first booking (200).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+from ninja.errors import HttpError
+from ninja.responses import Status
+
+from trellis.accounts.api import session_user
+from trellis.accounts.models import User
+from trellis.appointments import queries, services
+from trellis.appointments.models import Appointment
+from trellis.care.queries import access_enrollment
+from trellis.core import timeutil
+
+router = Router(tags=["sessions"])
+
+
+class OpenTimeOut(Schema):
+    supporter_id: uuid.UUID
+    supporter_name: str
+    starts_at: datetime
+    ends_at: datetime
+    modes: list[str]
+
+
+class AppointmentOut(Schema):
+    id: uuid.UUID
+    enrollment_id: uuid.UUID
+    supporter_id: uuid.UUID
+    supporter_name: str
+    starts_at: datetime
+    ends_at: datetime
+    mode: str
+    location: str
+    status: str
+    ical_uid: str
+    ical_sequence: int
+
+    @staticmethod
+    def of(a: Appointment) -> AppointmentOut:
+        return AppointmentOut(
+            id=a.pk,
+            enrollment_id=a.enrollment_id,
+            supporter_id=a.supporter_id,
+            supporter_name=a.supporter.display_name,
+            starts_at=a.starts_at,
+            ends_at=a.ends_at,
+            mode=a.mode,
+            location=a.location,
+            status=a.status,
+            ical_uid=a.ical_uid,
+            ical_sequence=a.ical_sequence,
+        )
+
+
+class BookIn(Schema):
+    client_id: uuid.UUID
+    supporter_id: uuid.UUID
+    starts_at: datetime
+    mode: str = Field("", description="video, phone or in_person; blank if only one is offered")
+
+
+class CancelIn(Schema):
+    reason: str = Field("", max_length=300)
+
+
+class RescheduleIn(Schema):
+    client_id: uuid.UUID
+    starts_at: datetime
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: list[dict[str, str]] = []
+
+
+def _own(request: HttpRequest, enrollment_id: uuid.UUID) -> tuple[User, object]:
+    user = session_user(request)
+    enrollment = access_enrollment(user, enrollment_id)
+    if enrollment.patient_id != user.pk:
+        raise HttpError(403, "Only the patient books and moves their own sessions.")
+    return user, enrollment
+
+
+@router.get("/enrollments/{enrollment_id}/open-times", response=list[OpenTimeOut])
+def open_times(request: HttpRequest, enrollment_id: uuid.UUID, days: int = 31) -> list[OpenTimeOut]:
+    """Times the patient may book with their care team, from now up to `days` ahead."""
+    user = session_user(request)
+    enrollment = access_enrollment(user, enrollment_id)
+    now = timeutil.now()
+    found = queries.open_times_for(
+        enrollment, start=now, end=now + timedelta(days=max(1, min(days, 90))), now=now
+    )
+    return [
+        OpenTimeOut(
+            supporter_id=t.supporter.pk,
+            supporter_name=t.supporter.display_name,
+            starts_at=t.starts_at,
+            ends_at=t.ends_at,
+            modes=t.modes,
+        )
+        for t in found
+    ]
+
+
+@router.get("/enrollments/{enrollment_id}/appointments", response=list[AppointmentOut])
+def list_appointments(request: HttpRequest, enrollment_id: uuid.UUID) -> list[AppointmentOut]:
+    """Every session of the enrollment, booked or past, soonest first."""
+    user = session_user(request)
+    enrollment = access_enrollment(user, enrollment_id)
+    rows = Appointment.objects.filter(enrollment=enrollment).select_related("supporter")
+    return [AppointmentOut.of(a) for a in rows.order_by("starts_at")]
+
+
+@router.post(
+    "/enrollments/{enrollment_id}/appointments",
+    response={200: AppointmentOut, 201: AppointmentOut, 409: ErrorOut},
+)
+def book(request: HttpRequest, enrollment_id: uuid.UUID, payload: BookIn) -> Status[object]:
+    """Book an open time. 201 when booked, 200 for a repeat of the same client_id,
+    409 when the time was just taken, 422 with the reason for any other refusal."""
+    user, enrollment = _own(request, enrollment_id)
+    repeat = Appointment.objects.filter(enrollment=enrollment, client_id=payload.client_id)
+    created = not repeat.exists()
+    supporter = User.objects.filter(pk=payload.supporter_id).first()
+    if supporter is None:
+        raise HttpError(404, "Not found.")
+    try:
+        appointment = services.book(
+            enrollment,  # type: ignore[arg-type]
+            supporter=supporter,
+            starts_at=payload.starts_at,
+            mode=payload.mode,
+            actor=user,
+            client_id=payload.client_id,
+            now=timeutil.now(),
+        )
+    except services.SlotTaken as taken:
+        return Status(409, ErrorOut(detail=taken.message, errors=[]))
+    return Status(201 if created else 200, AppointmentOut.of(appointment))
+
+
+@router.post("/appointments/{appointment_id}/cancel", response={200: AppointmentOut})
+def cancel(request: HttpRequest, appointment_id: uuid.UUID, payload: CancelIn) -> AppointmentOut:
+    """Cancel a session: the patient up to the clinic's notice, the care team any time
+    before it starts."""
+    user = session_user(request)
+    appointment = queries.access_appointment(user, appointment_id)
+    done = services.cancel(appointment, actor=user, reason=payload.reason, now=timeutil.now())
+    return AppointmentOut.of(done)
+
+
+@router.post(
+    "/appointments/{appointment_id}/reschedule",
+    response={200: AppointmentOut, 409: ErrorOut},
+)
+def reschedule(
+    request: HttpRequest, appointment_id: uuid.UUID, payload: RescheduleIn
+) -> Status[object]:
+    """Move a session to another open time of the same supporter."""
+    user = session_user(request)
+    appointment = queries.access_appointment(user, appointment_id)
+    if appointment.enrollment.patient_id != user.pk:
+        raise HttpError(403, "Only the patient moves their own sessions.")
+    try:
+        moved = services.reschedule(
+            appointment,
+            starts_at=payload.starts_at,
+            actor=user,
+            client_id=payload.client_id,
+            now=timeutil.now(),
+        )
+    except services.SlotTaken as taken:
+        return Status(409, ErrorOut(detail=taken.message, errors=[]))
+    return Status(200, AppointmentOut.of(moved))

@@ -1,0 +1,442 @@
+"""Session pages: the patient's "Sessions" (book, cancel, reschedule) and the staff
+"Sessions" (my upcoming sessions, attendance, availability).
+
+Views stay thin: find the patient's enrollment or check reach, call one service, render.
+Times show in the reader's zone: the patient's own zone on patient pages, the zone of
+the supporter's availability on staff pages.
+
+Decisions:
+- A taken time answers 409 and a refused one 400, with the reason at the top of the
+  page and nothing written.
+- Patient pages are for patients (staff get 403); staff pages are for coaches, therapists
+  and supervisors (other roles get 403). A session outside a person's reach is 404.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from datetime import date, timedelta, tzinfo
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from trellis.accounts import queries as account_queries
+from trellis.accounts.models import CLINICAL_ROLES, Role, User
+from trellis.appointments import queries, services
+from trellis.appointments.forms import (
+    WEEKDAYS,
+    AttendanceForm,
+    BookForm,
+    CancelForm,
+    ExceptionForm,
+    OptionsForm,
+    RescheduleForm,
+    SlotForm,
+)
+from trellis.appointments.models import Appointment, AvailabilityException, Mode, WeeklySlot
+from trellis.care.models import Enrollment
+from trellis.care.queries import current_enrollment
+from trellis.core import timeutil
+
+# Helpers ------------------------------------------------------------------------------
+
+
+def _patient(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User) or (
+        not account_queries.active_memberships(user).filter(role=Role.PATIENT).exists()
+    ):
+        raise PermissionDenied(_("These pages are for patients."))
+    return user
+
+
+def _clinician(request: HttpRequest) -> tuple[User, Any]:
+    user = request.user
+    membership = (
+        account_queries.active_memberships(user)
+        .filter(role__in=CLINICAL_ROLES)
+        .select_related("organization")
+        .first()
+        if isinstance(user, User)
+        else None
+    )
+    if membership is None:
+        raise PermissionDenied(_("This page is for clinicians."))
+    assert isinstance(user, User)
+    return user, membership.organization
+
+
+def _zone(enrollment: Enrollment) -> tzinfo:
+    from trellis.journey.queries import patient_zone
+
+    return patient_zone(enrollment)
+
+
+def _refusal(error: ValidationError) -> list[str]:
+    return [str(m) for m in error.messages]
+
+
+def _by_day(times: list[queries.OpenTime], zone: tzinfo) -> list[tuple[date, list[Any]]]:
+    """Open times grouped by the reader's calendar day, each with its own client id (so a
+    double submit books once) and the ways to meet offered."""
+    days: OrderedDict[date, list[Any]] = OrderedDict()
+    for t in times:
+        days.setdefault(t.starts_at.astimezone(zone).date(), []).append(
+            {
+                "time": t,
+                "starts_at": t.starts_at.isoformat(),
+                "client_id": uuid.uuid4(),
+                "choices": [(m, str(Mode(m).label)) for m in t.modes],
+            }
+        )
+    return list(days.items())
+
+
+def _patient_page(
+    request: HttpRequest,
+    enrollment: Enrollment | None,
+    *,
+    problems: list[str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    if enrollment is None:
+        return render(request, "appointments/no_program.html", status=status)
+    now = timeutil.now()
+    zone = _zone(enrollment)
+    times = queries.open_times_for(enrollment, start=now, end=now + timedelta(days=62), now=now)
+    context = {
+        "enrollment": enrollment,
+        "upcoming": list(queries.upcoming_for(enrollment, now)),
+        "days": _by_day(times, zone),
+        "problems": problems or [],
+        "zone": zone,
+        "rules": queries.rules_for(enrollment.organization_id),
+        "cancel_form": CancelForm(),
+    }
+    with timezone.override(zone):
+        return render(request, "appointments/mine.html", context, status=status)
+
+
+# Patient pages --------------------------------------------------------------------------
+
+
+@never_cache
+@login_required
+@require_GET
+def mine(request: HttpRequest) -> HttpResponse:
+    """The patient's sessions: what is booked, and open times to book."""
+    user = _patient(request)
+    return _patient_page(request, current_enrollment(user))
+
+
+@never_cache
+@login_required
+@require_POST
+def book(request: HttpRequest) -> HttpResponse:
+    user = _patient(request)
+    enrollment = current_enrollment(user)
+    if enrollment is None:
+        return _patient_page(request, None, status=400)
+    form = BookForm(request.POST)
+    if not form.is_valid():
+        return _patient_page(
+            request, enrollment, problems=[_("Please pick a time from the list.")], status=400
+        )
+    supporter = User.objects.filter(pk=form.cleaned_data["supporter"]).first()
+    if supporter is None:
+        return _patient_page(
+            request, enrollment, problems=[_("Please pick a time from the list.")], status=400
+        )
+    try:
+        services.book(
+            enrollment,
+            supporter=supporter,
+            starts_at=form.cleaned_data["starts_at"],
+            mode=form.cleaned_data["mode"],
+            actor=user,
+            client_id=form.cleaned_data["client_id"],
+            now=timeutil.now(),
+        )
+    except services.SlotTaken as taken:
+        return _patient_page(request, enrollment, problems=[taken.message], status=409)
+    except ValidationError as refused:
+        return _patient_page(request, enrollment, problems=_refusal(refused), status=400)
+    messages.success(
+        request, _("Your session is booked. We have emailed you the details and an invite.")
+    )
+    return HttpResponseRedirect(reverse("sessions:mine"))
+
+
+def _own_appointment(user: User, appointment_id: Any) -> Appointment:
+    appointment = (
+        Appointment.objects.filter(pk=appointment_id, enrollment__patient=user)
+        .select_related("enrollment__organization", "supporter")
+        .first()
+    )
+    if appointment is None:
+        raise Http404(_("There is no such session for you."))
+    return appointment
+
+
+@never_cache
+@login_required
+@require_POST
+def cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
+    user = _patient(request)
+    appointment = _own_appointment(user, appointment_id)
+    form = CancelForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        services.cancel(appointment, actor=user, reason=reason, now=timeutil.now())
+    except ValidationError as refused:
+        return _patient_page(
+            request, appointment.enrollment, problems=_refusal(refused), status=400
+        )
+    messages.success(request, _("Your session is cancelled. We have emailed you to confirm."))
+    return HttpResponseRedirect(reverse("sessions:mine"))
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def reschedule(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
+    """Pick another open time with the same supporter."""
+    user = _patient(request)
+    appointment = _own_appointment(user, appointment_id)
+    problems: list[str] = []
+    status = 200
+    if request.method == "POST":
+        form = RescheduleForm(request.POST)
+        if not form.is_valid():
+            problems, status = [_("Please pick a time from the list.")], 400
+        else:
+            try:
+                services.reschedule(
+                    appointment,
+                    starts_at=form.cleaned_data["starts_at"],
+                    actor=user,
+                    client_id=form.cleaned_data["client_id"],
+                    now=timeutil.now(),
+                )
+            except services.SlotTaken as taken:
+                problems, status = [taken.message], 409
+            except ValidationError as refused:
+                problems, status = _refusal(refused), 400
+            else:
+                messages.success(
+                    request, _("Your session has moved. We have emailed you the new time.")
+                )
+                return HttpResponseRedirect(reverse("sessions:mine"))
+    now = timeutil.now()
+    zone = _zone(appointment.enrollment)
+    times = [
+        t
+        for t in queries.open_times_for(
+            appointment.enrollment,
+            start=now,
+            end=now + timedelta(days=62),
+            now=now,
+            ignore=appointment,
+        )
+        if t.supporter.pk == appointment.supporter_id and appointment.mode in t.modes
+    ]
+    context = {
+        "appointment": appointment,
+        "days": _by_day(times, zone),
+        "problems": problems,
+        "zone": zone,
+    }
+    with timezone.override(zone):
+        return render(request, "appointments/reschedule.html", context, status=status)
+
+
+# Staff pages ----------------------------------------------------------------------------
+
+
+def _staff_page(
+    request: HttpRequest,
+    *,
+    template: str = "appointments/clinic.html",
+    status: int = 200,
+    **forms_: Any,
+) -> HttpResponse:
+    user, organization = _clinician(request)
+    now = timeutil.now()
+    zone = queries.supporter_zone(user, organization)
+    options = queries.options_for(user)
+    slots = list(WeeklySlot.objects.filter(supporter=user, organization=organization))
+    for slot in slots:
+        slot.day_name = str(dict(WEEKDAYS)[slot.weekday])  # type: ignore[attr-defined]
+    context = {
+        "organization": organization,
+        "upcoming": list(queries.supporter_upcoming(user, now).filter(starts_at__gt=now)),
+        "awaiting": list(queries.awaiting_attendance(user, now)),
+        "attendance_form": AttendanceForm(),
+        "slots": slots,
+        "exceptions": list(
+            AvailabilityException.objects.filter(supporter=user, date__gte=now.date())
+        ),
+        "slot_form": forms_.get("slot_form")
+        or SlotForm(initial={"time_zone": str(zone), "valid_from": now.astimezone(zone).date()}),
+        "exception_form": forms_.get("exception_form") or ExceptionForm(),
+        "options_form": forms_.get("options_form")
+        or OptionsForm(
+            initial={
+                "allowed_modes": queries.allowed_modes(options),
+                "video_link": options.video_link,
+                "place": options.place,
+            }
+        ),
+        "problems": forms_.get("problems") or [],
+        "zone": zone,
+    }
+    with timezone.override(zone):
+        return render(request, template, context, status=status)
+
+
+def _apply_errors(form: Any, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, messages_ in error.message_dict.items():
+            target = field if field in form.fields else None
+            for message in messages_:
+                form.add_error(target, message)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)
+
+
+@never_cache
+@login_required
+@require_GET
+def clinic(request: HttpRequest) -> HttpResponse:
+    """The supporter's sessions: coming up, and those waiting for attendance."""
+    return _staff_page(request)
+
+
+@never_cache
+@login_required
+@require_GET
+def availability(request: HttpRequest) -> HttpResponse:
+    """The supporter's weekly slots, days off and ways to meet."""
+    return _staff_page(request, template="appointments/availability.html")
+
+
+@never_cache
+@login_required
+@require_POST
+def slot_add(request: HttpRequest) -> HttpResponse:
+    user, organization = _clinician(request)
+    form = SlotForm(request.POST)
+    if form.is_valid():
+        try:
+            services.add_weekly_slot(
+                user, actor=user, organization=organization, now=timeutil.now(), **form.cleaned_data
+            )
+        except ValidationError as refused:
+            _apply_errors(form, refused)
+        else:
+            messages.success(request, _("Your weekly time is added."))
+            return HttpResponseRedirect(reverse("sessions:availability"))
+    return _staff_page(
+        request, template="appointments/availability.html", status=400, slot_form=form
+    )
+
+
+@never_cache
+@login_required
+@require_POST
+def slot_delete(request: HttpRequest, slot_id: uuid.UUID) -> HttpResponse:
+    user, _organization = _clinician(request)
+    slot = WeeklySlot.objects.filter(pk=slot_id, supporter=user).first()
+    if slot is None:
+        raise Http404(_("There is no such weekly time of yours."))
+    services.remove_weekly_slot(slot, actor=user, now=timeutil.now())
+    messages.success(request, _("The weekly time is removed. Booked sessions stay booked."))
+    return HttpResponseRedirect(reverse("sessions:availability"))
+
+
+@never_cache
+@login_required
+@require_POST
+def exception_add(request: HttpRequest) -> HttpResponse:
+    user, _organization = _clinician(request)
+    form = ExceptionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.add_exception(user, actor=user, now=timeutil.now(), **form.cleaned_data)
+        except ValidationError as refused:
+            _apply_errors(form, refused)
+        else:
+            messages.success(request, _("No sessions will be offered then."))
+            return HttpResponseRedirect(reverse("sessions:availability"))
+    return _staff_page(
+        request, template="appointments/availability.html", status=400, exception_form=form
+    )
+
+
+@never_cache
+@login_required
+@require_POST
+def exception_delete(request: HttpRequest, exception_id: uuid.UUID) -> HttpResponse:
+    user, _organization = _clinician(request)
+    exception = AvailabilityException.objects.filter(pk=exception_id, supporter=user).first()
+    if exception is None:
+        raise Http404(_("There is no such day off of yours."))
+    services.remove_exception(exception, actor=user, now=timeutil.now())
+    messages.success(request, _("The day off is removed."))
+    return HttpResponseRedirect(reverse("sessions:availability"))
+
+
+@never_cache
+@login_required
+@require_POST
+def options(request: HttpRequest) -> HttpResponse:
+    user, _organization = _clinician(request)
+    form = OptionsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.set_session_options(user, actor=user, now=timeutil.now(), **form.cleaned_data)
+        except ValidationError as refused:
+            _apply_errors(form, refused)
+        else:
+            messages.success(request, _("Your ways to meet are saved."))
+            return HttpResponseRedirect(reverse("sessions:availability"))
+    return _staff_page(
+        request, template="appointments/availability.html", status=400, options_form=form
+    )
+
+
+@never_cache
+@login_required
+@require_POST
+def attendance(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
+    """Record after a session whether the patient came, with minutes of support."""
+    user, _organization = _clinician(request)
+    appointment = queries.access_appointment(user, appointment_id)
+    form = AttendanceForm(request.POST)
+    if not form.is_valid():
+        return _staff_page(
+            request, status=400, problems=[_("Say whether the patient came to the session.")]
+        )
+    try:
+        services.record_attendance(
+            appointment,
+            attended=form.cleaned_data["attended"],
+            actor=user,
+            minutes=form.cleaned_data["minutes"],
+            now=timeutil.now(),
+        )
+    except ValidationError as refused:
+        return _staff_page(request, status=400, problems=_refusal(refused))
+    messages.success(request, _("Attendance is recorded."))
+    return HttpResponseRedirect(reverse("sessions:clinic"))
