@@ -139,6 +139,7 @@ def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
 def register_routers() -> None:
     """Each app contributes one router; imported here so the schema lists them all."""
     from trellis.accounts.api import router as accounts_router
+    from trellis.appointments.api import router as sessions_router
     from trellis.audit.api import router as audit_router
     from trellis.care.api_staff import router as care_router
     from trellis.insights.api import router as alerts_router
@@ -152,6 +153,7 @@ def register_routers() -> None:
     api.add_router("/alerts", alerts_router)
     api.add_router("/journey", journey_router)
     api.add_router("/measures", measures_router)
+    api.add_router("/sessions", sessions_router)
     api.add_router("/messaging", messaging_router)
 
 
