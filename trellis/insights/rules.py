@@ -406,10 +406,12 @@ def score_changes(
 
 
 def _score_words(change: ScoreChange, *, rising: bool) -> str:
+    from trellis.measures.outcomes import RELIABLE_CHANGE
+
     parts = []
     for code in change.measured():
         delta = change.change(code)
-        if rising and delta > 0:
+        if rising and delta >= RELIABLE_CHANGE[code]:
             parts.append(
                 ngettext(
                     "%(code)s up %(n)d point since the start",

@@ -162,6 +162,9 @@ class Command(BaseCommand):
         from trellis.journey.demo import seed_journeys
 
         seed_journeys(cast, timeutil.now(), warn=self.stderr.write)
+        from trellis.insights.demo import seed_supporter_workspace
+
+        seed_supporter_workspace(cast, timeutil.now())
         self.print_logins(f"http://{host}:{port}")
         if options["no_serve"]:
             return
