@@ -1,0 +1,164 @@
+"""The session pages and the JSON API: booking from the page, a taken time is 409, bad input
+is 4xx with nothing written, the availability editor, attendance, and API idempotency."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.urls import reverse
+
+from trellis.appointments.access import _availability, _open_times
+from trellis.appointments.models import Appointment, AppointmentStatus, WeeklySlot
+from trellis.core import timeutil
+
+
+def test_patient_books_from_the_sessions_page(cast: Any, client_for: Any) -> None:
+    _availability(cast)
+    first = _open_times(cast)[0]
+    client = client_for("patient_alex")
+    page = client.get(reverse("sessions:mine"))
+    assert page.status_code == 200
+    assert "Book a session" in page.content.decode()
+    form = {
+        "supporter": str(first.supporter.pk),
+        "starts_at": first.starts_at.isoformat(),
+        "mode": "phone",
+        "client_id": str(uuid.uuid4()),
+    }
+    booked = client.post(reverse("sessions:book"), form)
+    assert booked.status_code == 302
+    appointment = Appointment.objects.get()
+    assert (appointment.starts_at, appointment.mode) == (first.starts_at, "phone")
+    # Someone else's second try at the same time: 409 with the reason, nothing written.
+    again = client.post(reverse("sessions:book"), {**form, "client_id": str(uuid.uuid4())})
+    assert again.status_code == 409
+    assert "just been booked" in again.content.decode()
+    assert Appointment.objects.count() == 1
+
+
+def test_a_past_time_or_an_empty_form_is_400_and_nothing_is_written(
+    cast: Any, client_for: Any
+) -> None:
+    _availability(cast)
+    client = client_for("patient_alex")
+    past = {
+        "supporter": str(cast["therapist_maria"].pk),
+        "starts_at": (timeutil.now() - timedelta(days=1)).isoformat(),
+        "mode": "phone",
+        "client_id": str(uuid.uuid4()),
+    }
+    response = client.post(reverse("sessions:book"), past)
+    assert response.status_code == 400
+    assert "already passed" in response.content.decode()
+    assert client.post(reverse("sessions:book"), {}).status_code == 400
+    assert not Appointment.objects.exists()
+
+
+def test_supporter_adds_a_weekly_time_and_a_bad_one_is_explained(
+    cast: Any, client_for: Any
+) -> None:
+    client = client_for("therapist_maria")
+    good = {
+        "weekday": "1",
+        "start_time": "09:00",
+        "end_time": "12:00",
+        "session_minutes": "45",
+        "time_zone": "Europe/Helsinki",
+        "valid_from": "2026-01-01",
+    }
+    assert client.post(reverse("sessions:slot_add"), good).status_code == 302
+    bad = {**good, "end_time": "09:30"}
+    response = client.post(reverse("sessions:slot_add"), bad)
+    assert response.status_code == 400
+    assert "shorter than one session" in response.content.decode()
+    assert WeeklySlot.objects.filter(supporter=cast["therapist_maria"]).count() == 1
+    page = client.get(reverse("sessions:availability"))
+    assert "Tuesday" in page.content.decode()
+
+
+def test_supporter_records_a_session_as_attended_from_the_staff_page(
+    cast: Any, client_for: Any
+) -> None:
+    from trellis.appointments.access import _appointment
+
+    appointment = _appointment(cast)
+    # The session is in the past by now (moved there directly: booking refuses past times).
+    start = timeutil.now() - timedelta(hours=2)
+    Appointment.objects.filter(pk=appointment.pk).update(
+        starts_at=start, ends_at=start + timedelta(hours=1)
+    )
+    client = client_for("therapist_maria")
+    assert "Record attendance" in client.get(reverse("sessions:clinic")).content.decode()
+    url = reverse("sessions:attendance", kwargs={"appointment_id": appointment.pk})
+    assert client.post(url, {"attended": "yes"}).status_code == 400
+    assert client.post(url, {"attended": "yes", "minutes": "45"}).status_code == 302
+    appointment.refresh_from_db()
+    assert (appointment.status, appointment.support_minutes) == (AppointmentStatus.ATTENDED, 45)
+
+
+def test_api_booking_is_idempotent_and_a_taken_time_is_409(cast: Any, client_for: Any) -> None:
+    enrollment = _availability(cast)
+    first = _open_times(cast)[0]
+    client = client_for("patient_alex")
+    url = f"/api/v1/sessions/enrollments/{enrollment.pk}/appointments"
+    body = {
+        "client_id": str(uuid.uuid4()),
+        "supporter_id": str(first.supporter.pk),
+        "starts_at": first.starts_at.isoformat(),
+        "mode": "video",
+    }
+    created = client.post(url, body, content_type="application/json")
+    assert created.status_code == 201, created.content
+    repeat = client.post(url, body, content_type="application/json")
+    assert repeat.status_code == 200
+    assert repeat.json()["id"] == created.json()["id"]
+    taken = client.post(
+        url, {**body, "client_id": str(uuid.uuid4())}, content_type="application/json"
+    )
+    assert taken.status_code == 409
+    assert taken.json()["detail"]
+    listed = client.get(url).json()
+    assert [a["ical_uid"] for a in listed] == [created.json()["ical_uid"]]
+    bad_mode = client.post(
+        url,
+        {
+            **body,
+            "client_id": str(uuid.uuid4()),
+            "starts_at": _open_times(cast)[0].starts_at.isoformat(),
+            "mode": "carrier pigeon",
+        },
+        content_type="application/json",
+    )
+    assert bad_mode.status_code == 422
+    assert bad_mode.json()["errors"][0]["field"] == "mode"
+    assert Appointment.objects.count() == 1
+
+
+def test_api_cancel_and_reschedule_by_the_patient(cast: Any, client_for: Any) -> None:
+    from trellis.appointments.access import _appointment
+
+    appointment = _appointment(cast)
+    client = client_for("patient_alex")
+    later = [t for t in _open_times(cast) if t.starts_at > appointment.starts_at][-1]
+    moved = client.post(
+        f"/api/v1/sessions/appointments/{appointment.pk}/reschedule",
+        {"client_id": str(uuid.uuid4()), "starts_at": later.starts_at.isoformat()},
+        content_type="application/json",
+    )
+    assert moved.status_code == 200, moved.content
+    assert moved.json()["ical_sequence"] == 1
+    cancelled = client.post(
+        f"/api/v1/sessions/appointments/{appointment.pk}/cancel",
+        {"reason": "Feeling better"},
+        content_type="application/json",
+    )
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
+    again = client.post(
+        f"/api/v1/sessions/appointments/{appointment.pk}/cancel",
+        {},
+        content_type="application/json",
+    )
+    assert again.status_code == 422
