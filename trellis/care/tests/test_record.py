@@ -118,3 +118,15 @@ def test_the_timeline_shows_notes_and_scores_newest_first(cast: Any) -> None:
     )
     entries = timeline(enrollment)
     assert [e.detail for e in entries if e.kind == "note"] == ["Second", "First"]
+
+
+def test_the_record_links_to_the_thread_and_the_progress_page(cast: Any, client_for: Any) -> None:
+    enrollment = enroll_alex(cast)
+    page = client_for("therapist_maria").get(
+        reverse("caseload:record", kwargs={"pk": enrollment.pk})
+    )
+    html = page.content.decode()
+    assert reverse("messaging:thread", kwargs={"enrollment_id": enrollment.pk}) in html
+    assert (
+        reverse("measures:patient_progress", kwargs={"patient_id": enrollment.patient_id}) in html
+    )
