@@ -140,7 +140,9 @@ def _slot_id(cast: Any) -> dict[str, Any]:
     from trellis.appointments.models import WeeklySlot
 
     _availability(cast)
-    return {"slot_id": WeeklySlot.objects.filter(supporter=cast["therapist_maria"]).first().pk}
+    slot = WeeklySlot.objects.filter(supporter=cast["therapist_maria"]).first()
+    assert slot is not None
+    return {"slot_id": slot.pk}
 
 
 def _exception_id(cast: Any) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from trellis.accounts.api import session_user
 from trellis.accounts.models import User
 from trellis.appointments import queries, services
 from trellis.appointments.models import Appointment
+from trellis.care.models import Enrollment
 from trellis.care.queries import access_enrollment
 from trellis.core import timeutil
 
@@ -86,7 +87,7 @@ class ErrorOut(Schema):
     errors: list[dict[str, str]] = []
 
 
-def _own(request: HttpRequest, enrollment_id: uuid.UUID) -> tuple[User, object]:
+def _own(request: HttpRequest, enrollment_id: uuid.UUID) -> tuple[User, Enrollment]:
     user = session_user(request)
     enrollment = access_enrollment(user, enrollment_id)
     if enrollment.patient_id != user.pk:
@@ -139,7 +140,7 @@ def book(request: HttpRequest, enrollment_id: uuid.UUID, payload: BookIn) -> Sta
         raise HttpError(404, "Not found.")
     try:
         appointment = services.book(
-            enrollment,  # type: ignore[arg-type]
+            enrollment,
             supporter=supporter,
             starts_at=payload.starts_at,
             mode=payload.mode,

@@ -36,7 +36,7 @@ DEFAULT_RULES = BookingRules(min_notice_hours=12, max_days_ahead=30, change_noti
 def rules_for(organization: Organization | Any) -> BookingRules:
     """The clinic's booking rules, or the defaults (12 hours to 30 days ahead; changes up to
     24 hours before)."""
-    org_id = getattr(organization, "pk", organization)
+    org_id: Any = getattr(organization, "pk", organization)
     return BookingRules.objects.filter(organization_id=org_id).first() or DEFAULT_RULES
 
 
