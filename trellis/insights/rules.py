@@ -592,8 +592,57 @@ def evaluate(now: datetime) -> Evaluation:
         )
         if alert is not None and alert.raised_at == now and alert.condition_since == since:
             result.raised[kind] += 1
+            scores_call_for_more = kind in (AlertKind.DETERIORATION, AlertKind.NO_IMPROVEMENT)
+            if scores_call_for_more and _suggest_step_up(
+                enrollments[enrollment_id], reason, supporters, now=now
+            ):
+                result.raised[AlertKind.STEP_CHANGE] += 1
     result.raised = dict(result.raised)
     return result
+
+
+# Stepped care: scores that get worse, or do not get better, suggest more human support.
+STEP_UP: dict[str, str] = {
+    SupportLevel.SELF_GUIDED: SupportLevel.COACHED,
+    SupportLevel.COACHED: SupportLevel.THERAPIST_ASSISTED,
+}
+
+
+def _suggest_step_up(
+    enrollment: Enrollment, why: str, supporters: dict[Any, Any], *, now: datetime
+) -> bool:
+    """Suggest the next level of support (a rule's suggestion: a clinician decides) and
+    raise a `step_change` alert so someone does. False when there is no higher level or a
+    suggestion is already waiting."""
+    from django.core.exceptions import ValidationError
+
+    from trellis.care.stepped_care import suggest_step_change
+    from trellis.insights.services import raise_alert
+
+    to_level = STEP_UP.get(enrollment.support_level)
+    if to_level is None:
+        return False
+    label = SupportLevel(to_level).label
+    try:
+        change = suggest_step_change(
+            enrollment,
+            to_level=to_level,
+            reason=_("%(why)s: more support may help.") % {"why": why},
+            actor=None,
+            now=now,
+        )
+    except ValidationError:
+        return False
+    alert = raise_alert(
+        enrollment,
+        kind=AlertKind.STEP_CHANGE,
+        severity=Severity.MEDIUM,
+        reason=_("Suggested step up to %(level)s: %(why)s") % {"level": label, "why": why},
+        data={"step_change": str(change.pk), "to_level": to_level},
+        assigned_to=supporters.get(enrollment.pk),
+        now=now,
+    )
+    return alert is not None
 
 
 # A marker for "no alert of this kind yet" (None means a live alert blocks any new one).

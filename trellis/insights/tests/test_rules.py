@@ -307,3 +307,36 @@ def test_finding_who_needs_an_alert_costs_the_same_queries_for_one_or_three_pati
     assert len(rules.inactive(now)) == 3
     assert len(rules.score_changes(now, Enrollment.objects.all())) == 3
     assert _finding_queries(now) == one
+
+
+def test_deterioration_of_a_coached_patient_suggests_stepping_up_for_a_clinician_to_decide(
+    cast: Any,
+) -> None:
+    from trellis.care.models import StepChangeStatus, SteppedCareChange
+
+    enrollment = blair_coached(cast)
+    score(enrollment, "PHQ-9", 8, week=0)
+    score(enrollment, "PHQ-9", 15, week=1)
+    rules.evaluate(T0 + 8 * DAY)
+    [change] = SteppedCareChange.objects.filter(enrollment=enrollment)
+    assert (change.from_level, change.to_level) == ("coached", "therapist_assisted")
+    assert change.suggested_by is None
+    assert change.status == StepChangeStatus.SUGGESTED
+    assert "PHQ-9 up 7 points" in change.reason
+    [alert] = alerts(enrollment, AlertKind.STEP_CHANGE)
+    assert alert.reason.startswith("Suggested step up to Therapist-assisted")
+    enrollment.refresh_from_db()
+    assert enrollment.support_level == "coached"  # nothing changes until someone confirms
+    rules.evaluate(T0 + 9 * DAY)
+    assert SteppedCareChange.objects.filter(enrollment=enrollment).count() == 1
+
+
+def test_deterioration_of_a_therapist_assisted_patient_suggests_no_step(cast: Any) -> None:
+    from trellis.care.models import SteppedCareChange
+
+    enrollment = alex_with_maria(cast)
+    score(enrollment, "PHQ-9", 8, week=0)
+    score(enrollment, "PHQ-9", 15, week=1)
+    rules.evaluate(T0 + 8 * DAY)
+    assert not SteppedCareChange.objects.filter(enrollment=enrollment).exists()
+    assert alerts(enrollment, AlertKind.STEP_CHANGE) == []
