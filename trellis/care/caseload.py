@@ -143,11 +143,38 @@ def caseload_enrollments(user: Any, filters: Filters | None = None) -> QuerySet[
     return qs
 
 
-def _annotated(qs: QuerySet[Enrollment]) -> Any:
+def _contact_annotations() -> dict[str, Any]:
+    """What ordering the caseload needs for every row: waiting messages and last contact."""
     from trellis.appointments.models import Appointment, AppointmentStatus
+    from trellis.messaging.models import Message
+
+    last_reply = (
+        Message.objects.filter(thread__enrollment=OuterRef("pk"), from_patient=False)
+        .order_by()
+        .values("thread")
+        .annotate(m=Max("sent_at"))
+        .values("m")
+    )
+    last_session = (
+        Appointment.objects.filter(enrollment=OuterRef("pk"), status=AppointmentStatus.ATTENDED)
+        .order_by()
+        .values("enrollment")
+        .annotate(m=Max("starts_at"))
+        .values("m")
+    )
+    dt = DateTimeField()
+    return {
+        "waiting": F("thread__waiting_since"),
+        "last_contact": Greatest(
+            Coalesce(Subquery(last_reply, output_field=dt), F("started_at")),
+            Coalesce(Subquery(last_session, output_field=dt), F("started_at")),
+        ),
+    }
+
+
+def _annotated(qs: QuerySet[Enrollment]) -> Any:
     from trellis.journey.models import EngagementEvent, ProgressStatus, StepProgress
     from trellis.measures.models import QuestionnaireResponse
-    from trellis.messaging.models import Message
 
     def latest_response(instrument: str, column: str, offset: int = 0, first: bool = False) -> Any:
         order = "submitted_at" if first else "-submitted_at"
@@ -166,20 +193,6 @@ def _annotated(qs: QuerySet[Enrollment]) -> Any:
         .annotate(m=Max("occurred_at"))
         .values("m")
     )
-    last_reply = (
-        Message.objects.filter(thread__enrollment=OuterRef("pk"), from_patient=False)
-        .order_by()
-        .values("thread")
-        .annotate(m=Max("sent_at"))
-        .values("m")
-    )
-    last_session = (
-        Appointment.objects.filter(enrollment=OuterRef("pk"), status=AppointmentStatus.ATTENDED)
-        .order_by()
-        .values("enrollment")
-        .annotate(m=Max("starts_at"))
-        .values("m")
-    )
     chapter = (
         StepProgress.objects.filter(enrollment=OuterRef("pk"), status=ProgressStatus.COMPLETED)
         .order_by("-step__position")
@@ -194,12 +207,8 @@ def _annotated(qs: QuerySet[Enrollment]) -> Any:
     return qs.annotate(
         patient_name=F("patient__full_name"),
         program_title=F("program_version__title"),
-        waiting=F("thread__waiting_since"),
         last_activity=Subquery(last_event, output_field=dt),
-        last_contact=Greatest(
-            Coalesce(Subquery(last_reply, output_field=dt), F("started_at")),
-            Coalesce(Subquery(last_session, output_field=dt), F("started_at")),
-        ),
+        **_contact_annotations(),
         chapter_title=Subquery(chapter),
         primary_supporter=Subquery(supporter),
         phq9=latest_response("PHQ-9", "total"),
@@ -285,12 +294,39 @@ def _reasons(
     return reasons
 
 
-def caseload(user: Any, *, now: datetime, filters: Filters | None = None) -> list[CaseloadRow]:
-    """The person's caseload, the patient who needs them most first (three queries)."""
+def caseload(
+    user: Any,
+    *,
+    now: datetime,
+    filters: Filters | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[CaseloadRow]:
+    """The person's caseload, the patient who needs them most first (four queries).
+
+    Ordering needs only alerts, waiting messages and last contact, so those are read for
+    every enrollment; everything shown on a row is read only for the rows in
+    `offset:offset + limit` (the page), which keeps a caseload of thousands quick.
+    """
+    return caseload_page(user, now=now, filters=filters, offset=offset, limit=limit)[0]
+
+
+def caseload_page(
+    user: Any,
+    *,
+    now: datetime,
+    filters: Filters | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[CaseloadRow], int]:
+    """One page of the caseload in order of need, and how many rows the whole caseload has."""
     from trellis.insights.models import Alert, AlertKind, AlertState
 
     enrollments = caseload_enrollments(user, filters)
-    rows: list[dict[str, Any]] = list(_annotated(enrollments))
+    ordering_fields = ("pk", "waiting", "last_contact")
+    keys: list[dict[str, Any]] = list(
+        enrollments.annotate(**_contact_annotations()).values(*ordering_fields)
+    )
     by_enrollment: dict[Any, list[tuple[str, str, str]]] = defaultdict(list)
     kind_labels = dict(AlertKind.choices)
     for enrollment_id, kind, severity in (
@@ -299,30 +335,44 @@ def caseload(user: Any, *, now: datetime, filters: Filters | None = None) -> lis
         .values_list("enrollment_id", "kind", "severity")
     ):
         by_enrollment[enrollment_id].append((kind, severity, str(kind_labels.get(kind, kind))))
-    levels = dict(Enrollment._meta.get_field("support_level").choices or [])
-    out: list[CaseloadRow] = []
-    for values in rows:
-        alerts = by_enrollment.get(values["pk"], [])
+
+    def priority(key: dict[str, Any]) -> tuple[Any, ...]:
+        alerts = by_enrollment.get(key["pk"], [])
         safety = any(kind == "safety" for kind, _s, _l in alerts)
         worst = min(
             (SEVERITY_RANK.get(sev, 3) for kind, sev, _l in alerts if kind != "safety"),
             default=NO_ALERT,
         )
-        waiting = values["waiting"]
-        priority = (
+        waiting = key["waiting"]
+        return (
             0 if safety else 1,
             worst,
             0 if waiting is not None else 1,
             waiting or now,
-            values["last_contact"],
+            key["last_contact"],
+            str(key["pk"]),
         )
+
+    ordered = sorted(keys, key=priority)
+    chosen = ordered[offset : None if limit is None else offset + limit]
+    details = {
+        values["pk"]: values
+        for values in _annotated(Enrollment.objects.filter(pk__in=[key["pk"] for key in chosen]))
+    }
+    levels = dict(Enrollment._meta.get_field("support_level").choices or [])
+    out: list[CaseloadRow] = []
+    for key in chosen:
+        values = details.get(key["pk"])
+        if values is None:  # ended between the two reads
+            continue
+        alerts = by_enrollment.get(values["pk"], [])
         counts: dict[str, int] = defaultdict(int)
         for kind, _s, _l in alerts:
             counts[kind] += 1
         scores = {
-            code: {"total": values[key], "band": values[f"{key}_band"]}
-            for code, key in (("PHQ-9", "phq9"), ("GAD-7", "gad7"))
-            if values[key] is not None
+            code: {"total": values[col], "band": values[f"{col}_band"]}
+            for code, col in (("PHQ-9", "phq9"), ("GAD-7", "gad7"))
+            if values[col] is not None
         }
         enrollment = EnrollmentRef(
             pk=values["pk"],
@@ -338,10 +388,10 @@ def caseload(user: Any, *, now: datetime, filters: Filters | None = None) -> lis
                 enrollment=enrollment,
                 patient_name=values["patient_name"],
                 reasons=_reasons(values, alerts, now),
-                priority=priority,
+                priority=priority(key),
                 last_activity=values["last_activity"],
                 last_contact=values["last_contact"],
-                waiting_since=waiting,
+                waiting_since=values["waiting"],
                 scores=scores,
                 chapter=values["chapter_title"] or _("Not started yet"),
                 support_level=values["support_level"],
@@ -350,8 +400,7 @@ def caseload(user: Any, *, now: datetime, filters: Filters | None = None) -> lis
                 open_alerts=dict(counts),
             )
         )
-    out.sort(key=lambda row: row.priority)
-    return out
+    return out, len(keys)
 
 
 def supporters_in(user: Any) -> list[tuple[str, str]]:

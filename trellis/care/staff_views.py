@@ -114,8 +114,21 @@ def caseload_list(request: HttpRequest) -> HttpResponse:
     from trellis.programs.models import Program
 
     filters = caseload_queries.Filters.from_mapping(request.GET)
-    rows = caseload_queries.caseload(user, now=timeutil.now(), filters=filters)
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Only the rows of the requested page are read in detail (see caseload_page).
+    now = timeutil.now()
+    raw_page = request.GET.get("page", "1")
+    wanted = int(raw_page) if raw_page.isdigit() and int(raw_page) > 0 else 1
+
+    def rows_of(number: int) -> tuple[list[Any], int]:
+        return caseload_queries.caseload_page(
+            user, now=now, filters=filters, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        )
+
+    rows, total = rows_of(wanted)
+    page = Paginator(range(total), PAGE_SIZE).get_page(wanted)
+    if page.number != wanted:  # past the last page: show the last one
+        rows, total = rows_of(page.number)
+    page.object_list = rows
     is_supervisor = active_memberships(user).filter(role=Role.SUPERVISOR).exists()
     programs = (
         Program.objects.filter(
@@ -129,7 +142,7 @@ def caseload_list(request: HttpRequest) -> HttpResponse:
         "care/staff/caseload.html",
         {
             "page": page,
-            "total": len(rows),
+            "total": total,
             "filters": filters,
             "programs": list(programs),
             "levels": SupportLevel.choices,
