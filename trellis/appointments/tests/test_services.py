@@ -293,3 +293,17 @@ def test_only_the_care_team_records_attendance(cast: Any) -> None:
             minutes=30,
             now=WEDNESDAY_9 + timedelta(hours=1),
         )
+
+
+def test_the_demo_opens_session_times_a_demo_patient_can_book(cast):
+    from datetime import timedelta
+
+    from trellis.appointments.demo import seed_availability
+    from trellis.appointments.queries import open_slots
+    from trellis.core import timeutil
+
+    now = timeutil.now()
+    assert seed_availability(cast, now) == 8
+    assert seed_availability(cast, now) == 0
+    times = open_slots(cast["therapist_maria"], start=now, end=now + timedelta(days=14), now=now)
+    assert times, "a demo patient of Maria's should find open times in the next two weeks"

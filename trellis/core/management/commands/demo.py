@@ -165,6 +165,9 @@ class Command(BaseCommand):
         from trellis.insights.demo import seed_supporter_workspace
 
         seed_supporter_workspace(cast, timeutil.now())
+        from trellis.appointments.demo import seed_availability
+
+        seed_availability(cast, timeutil.now())
         self.print_logins(f"http://{host}:{port}")
         if options["no_serve"]:
             return
