@@ -704,6 +704,33 @@ def activity_done(request: HttpRequest, step_key: str) -> HttpResponse:
     return _done_page(request, enrollment, the_step, progress, outcome_form=form, status=400)
 
 
+def _submit(
+    request: HttpRequest,
+    form_class: Any,
+    act: Any,
+    *,
+    success: str,
+    then: str,
+) -> tuple[Any, HttpResponse | None]:
+    """A patient's form: blank on GET; on POST, when valid, run `act` with the cleaned data.
+
+    Returns the form (bound and carrying field messages when anything was refused) and the
+    redirect to follow after a success, or None to re-render the page.
+    """
+    if request.method != "POST":
+        return form_class(), None
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            act(form.cleaned_data)
+        except ValidationError as problem:
+            form.add_service_errors(problem)
+        else:
+            messages.success(request, success)
+            return form, redirect(then)
+    return form, None
+
+
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -714,26 +741,23 @@ def journal(request: HttpRequest) -> HttpResponse:
     enrollment = current_enrollment(user)
     if enrollment is None:
         return _no_program(request, _("Journal"))
-    status = 200
-    form = JournalForm()
-    if request.method == "POST":
-        form = JournalForm(request.POST)
-        if form.is_valid():
-            try:
-                services.add_journal_entry(
-                    enrollment,
-                    actor=user,
-                    body=form.cleaned_data["body"],
-                    shared=form.cleaned_data["shared"],
-                    client_id=form.cleaned_data["client_id"],
-                    now=timeutil.now(),
-                )
-            except ValidationError as problem:
-                form.add_service_errors(problem)
-            else:
-                messages.success(request, _("Your entry is saved."))
-                return redirect("journey:journal")
-        status = 400
+    form, done = _submit(
+        request,
+        JournalForm,
+        lambda data: services.add_journal_entry(
+            enrollment,
+            actor=user,
+            body=data["body"],
+            shared=data["shared"],
+            client_id=data["client_id"],
+            now=timeutil.now(),
+        ),
+        success=_("Your entry is saved."),
+        then="journey:journal",
+    )
+    if done is not None:
+        return done
+    status = 400 if form.is_bound else 200
     entries = queries.journal_for(enrollment, viewer_is_patient=True)
     return _render(
         request, "journey/journal.html", {"form": form, "entries": entries}, status=status
@@ -772,26 +796,23 @@ def mood(request: HttpRequest) -> HttpResponse:
     enrollment = current_enrollment(user)
     if enrollment is None:
         return _no_program(request, _("Mood check-in"))
-    status = 200
-    form = MoodForm()
-    if request.method == "POST":
-        form = MoodForm(request.POST)
-        if form.is_valid():
-            try:
-                services.check_in_mood(
-                    enrollment,
-                    actor=user,
-                    score=form.cleaned_data["score"],
-                    note=form.cleaned_data["note"],
-                    client_id=form.cleaned_data["client_id"],
-                    now=timeutil.now(),
-                )
-            except ValidationError as problem:
-                form.add_service_errors(problem)
-            else:
-                messages.success(request, _("Thank you for checking in."))
-                return redirect("journey:today")
-        status = 400
+    form, done = _submit(
+        request,
+        MoodForm,
+        lambda data: services.check_in_mood(
+            enrollment,
+            actor=user,
+            score=data["score"],
+            note=data["note"],
+            client_id=data["client_id"],
+            now=timeutil.now(),
+        ),
+        success=_("Thank you for checking in."),
+        then="journey:today",
+    )
+    if done is not None:
+        return done
+    status = 400 if form.is_bound else 200
     recent = queries.recent_moods(enrollment, limit=7)
     return _render(request, "journey/mood.html", {"form": form, "recent": recent}, status=status)
 
