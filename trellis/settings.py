@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "trellis.audit",
     "trellis.programs",
     "trellis.care",
+    "trellis.engagement",
     "trellis.journey",
     "trellis.measures",
     "trellis.insights",

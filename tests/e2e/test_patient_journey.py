@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from trellis.care.models import Enrollment
 from trellis.core import personas
 from trellis.core.testing import need_service
-from trellis.journey.models import EngagementEvent
+from trellis.engagement.models import EngagementEvent
 from trellis.journey.services import complete_step
 from trellis.journey.tests.factories import enroll_alex
 from trellis.programs.models import Step

@@ -47,7 +47,7 @@ from trellis.appointments.models import (
 from trellis.care.models import Enrollment
 from trellis.care.queries import supporters_of
 from trellis.core import timeutil
-from trellis.journey import events
+from trellis.engagement import events
 
 logger = logging.getLogger(__name__)
 
@@ -435,7 +435,7 @@ def reschedule(
     now: datetime,
 ) -> Appointment:
     """Move a session to another open time of the same supporter (same calendar entry)."""
-    from trellis.journey.idempotency import once
+    from trellis.engagement.idempotency import once
 
     locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
 

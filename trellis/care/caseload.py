@@ -173,7 +173,8 @@ def _contact_annotations() -> dict[str, Any]:
 
 
 def _annotated(qs: QuerySet[Enrollment]) -> Any:
-    from trellis.journey.models import EngagementEvent, ProgressStatus, StepProgress
+    from trellis.engagement.models import EngagementEvent
+    from trellis.journey.models import ProgressStatus, StepProgress
     from trellis.measures.models import QuestionnaireResponse
 
     def latest_response(instrument: str, column: str, offset: int = 0, first: bool = False) -> Any:

@@ -256,8 +256,8 @@ def set_simple_mode(
 
     A change made by the patient is one event on their current enrollment.
     """
-    from trellis.journey.events import emit
-    from trellis.journey.models import EventType
+    from trellis.engagement.events import emit
+    from trellis.engagement.models import EventType
 
     now = now or timeutil.now()
     if actor.pk != user.pk:

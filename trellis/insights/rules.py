@@ -238,7 +238,7 @@ def _days(delta: timedelta) -> int:
 
 
 def _last_activity(now: datetime) -> Coalesce:
-    from trellis.journey.models import EngagementEvent
+    from trellis.engagement.models import EngagementEvent
 
     latest = (
         EngagementEvent.objects.filter(enrollment_id=OuterRef("pk"), occurred_at__lte=now)
@@ -451,8 +451,8 @@ class Evaluation:
 
 def _resolve_ended(now: datetime) -> int:
     """Close inactivity and unanswered-message alerts whose condition has ended."""
+    from trellis.engagement.models import EngagementEvent
     from trellis.insights.services import resolve_automatically
-    from trellis.journey.models import EngagementEvent
     from trellis.messaging.models import Thread
 
     resolved = 0

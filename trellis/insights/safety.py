@@ -204,8 +204,8 @@ def handle_safety_event(event: SafetyEvent, *, now: datetime) -> Alert:
     existing = Alert.objects.filter(safety_event=event).first()
     if existing is not None:
         return existing
-    from trellis.journey.events import emit
-    from trellis.journey.models import EventType
+    from trellis.engagement.events import emit
+    from trellis.engagement.models import EventType
 
     enrollment = Enrollment.objects.select_related("organization", "patient").get(
         pk=event.enrollment_id

@@ -18,15 +18,9 @@ from django.utils.translation import gettext as _
 
 from trellis.care.models import Enrollment, Preferences
 from trellis.core import timeutil
+from trellis.engagement.models import EngagementEvent, EventType
 from trellis.journey import unlock
-from trellis.journey.models import (
-    EngagementEvent,
-    EventType,
-    JournalEntry,
-    MoodCheckIn,
-    ProgressStatus,
-    StepProgress,
-)
+from trellis.journey.models import JournalEntry, MoodCheckIn, ProgressStatus, StepProgress
 from trellis.programs.models import Chapter, Step, StepKind
 
 LOCKED_VIEW = "locked"  # value of a step_viewed event for a step that was still locked

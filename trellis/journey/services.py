@@ -2,7 +2,7 @@
 the journal, check in their mood, sign in.
 
 Every function is one patient action: it runs in one transaction, writes exactly one
-engagement event (trellis.journey.events.emit), and an audit row where it writes to the
+engagement event (trellis.engagement.events.emit), and an audit row where it writes to the
 patient's record. Writes from the patient app carry a client-generated id, so a repeat
 (a double tap, a retry) returns the first result and writes nothing twice.
 """
@@ -21,16 +21,10 @@ from trellis import audit
 from trellis.accounts.models import User
 from trellis.care.models import Enrollment, EnrollmentStatus
 from trellis.care.queries import current_enrollment
-from trellis.journey import idempotency
-from trellis.journey.events import emit
-from trellis.journey.models import (
-    EngagementEvent,
-    EventType,
-    JournalEntry,
-    MoodCheckIn,
-    ProgressStatus,
-    StepProgress,
-)
+from trellis.engagement import idempotency
+from trellis.engagement.events import emit
+from trellis.engagement.models import EngagementEvent, EventType
+from trellis.journey.models import JournalEntry, MoodCheckIn, ProgressStatus, StepProgress
 from trellis.journey.queries import LOCKED_VIEW, step_states
 from trellis.programs.models import Step, StepKind
 

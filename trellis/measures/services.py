@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 
 from trellis import audit
 from trellis.care.models import Enrollment, EnrollmentStatus
-from trellis.journey.events import emit
-from trellis.journey.models import EventType
+from trellis.engagement.events import emit
+from trellis.engagement.models import EventType
 from trellis.measures import schedules
 from trellis.measures.instruments import Instrument, UnknownInstrument, get_instrument
 from trellis.measures.models import (

@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from trellis.accounts.models import User
 from trellis.care.models import Enrollment
 from trellis.core import timeutil
-from trellis.journey.models import EngagementEvent, ProgressStatus, StepProgress
+from trellis.engagement.models import EngagementEvent
+from trellis.journey.models import ProgressStatus, StepProgress
 from trellis.programs.models import StepKind
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")

@@ -23,8 +23,8 @@ from trellis import audit
 from trellis.accounts.models import Membership, Role, User
 from trellis.care.models import CareTeamMember, Enrollment
 from trellis.core import timeutil
-from trellis.journey import events
-from trellis.journey.models import EventType
+from trellis.engagement import events
+from trellis.engagement.models import EventType
 from trellis.messaging.models import Message, Thread
 
 MAX_BODY = 5_000

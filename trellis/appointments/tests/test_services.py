@@ -21,7 +21,7 @@ from trellis.appointments.tests.helpers import (
     calendar_parts,
 )
 from trellis.audit.models import AuditEvent
-from trellis.journey.models import EngagementEvent
+from trellis.engagement.models import EngagementEvent
 
 
 def _book(cast: Any, enrollment: Any, starts_at: Any = WEDNESDAY_9, **kwargs: Any) -> Appointment:

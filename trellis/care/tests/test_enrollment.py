@@ -15,7 +15,7 @@ from trellis.care import services
 from trellis.care.models import Enrollment, Preferences
 from trellis.care.queries import access_enrollment, current_enrollment, enrollments_for
 from trellis.core import personas
-from trellis.journey.models import EngagementEvent
+from trellis.engagement.models import EngagementEvent
 from trellis.journey.tests.factories import publish_test_pack
 from trellis.programs.models import ProgramVersion
 

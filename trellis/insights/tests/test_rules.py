@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from trellis.audit.models import AuditEvent
 from trellis.care.models import Enrollment, SupportLevel
+from trellis.engagement.events import emit
 from trellis.insights import rules
 from trellis.insights.models import Alert, AlertKind, AlertRuleSetting, AlertState
 from trellis.insights.services import close_alert, raise_alert
@@ -23,7 +24,6 @@ from trellis.insights.tests.helpers import (
     emery_self_guided,
     enroll_patient,
 )
-from trellis.journey.events import emit
 from trellis.measures.models import QuestionnaireAssignment
 from trellis.measures.services import submit_response
 from trellis.messaging.services import send_message

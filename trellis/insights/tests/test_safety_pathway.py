@@ -15,6 +15,7 @@ from django.db import connection
 from trellis.accounts.models import Role
 from trellis.accounts.services import create_person, set_membership_active
 from trellis.audit.models import AuditEvent
+from trellis.engagement.models import EngagementEvent
 from trellis.insights import safety
 from trellis.insights.models import Alert, AlertKind, AlertState, Severity
 from trellis.insights.services import set_on_call_clinician
@@ -28,7 +29,6 @@ from trellis.insights.tests.helpers import (
     enroll_patient,
     item9_event,
 )
-from trellis.journey.models import EngagementEvent
 
 pytestmark = pytest.mark.django_db
 

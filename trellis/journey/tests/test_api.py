@@ -9,7 +9,8 @@ from typing import Any
 from django.test import Client
 
 from trellis.care.models import Enrollment
-from trellis.journey.models import EngagementEvent, StepProgress
+from trellis.engagement.models import EngagementEvent
+from trellis.journey.models import StepProgress
 
 
 def url(enrollment: Enrollment, tail: str = "") -> str:

@@ -9,8 +9,9 @@ from typing import Any
 from django.apps import apps
 
 from trellis.care.models import Enrollment
+from trellis.engagement.models import EngagementEvent
 from trellis.journey.demo import seed_journeys
-from trellis.journey.models import EngagementEvent, StepProgress
+from trellis.journey.models import StepProgress
 
 NOW = datetime(2026, 3, 16, 12, 0, tzinfo=UTC)
 

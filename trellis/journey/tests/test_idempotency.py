@@ -13,8 +13,10 @@ from django.db import connection, transaction
 
 from trellis.care.models import Enrollment
 from trellis.core.testing import need_postgres
-from trellis.journey import idempotency, services
-from trellis.journey.models import EngagementEvent, MoodCheckIn, StepProgress, Submission
+from trellis.engagement import idempotency
+from trellis.engagement.models import EngagementEvent, Submission
+from trellis.journey import services
+from trellis.journey.models import MoodCheckIn, StepProgress
 
 
 def test_the_action_runs_once_per_client_id(cast: Any) -> None:

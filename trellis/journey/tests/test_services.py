@@ -11,14 +11,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from trellis.audit.models import AuditEvent
 from trellis.care.models import Enrollment
+from trellis.engagement.models import EngagementEvent, Submission
 from trellis.journey import services
-from trellis.journey.models import (
-    EngagementEvent,
-    JournalEntry,
-    MoodCheckIn,
-    StepProgress,
-    Submission,
-)
+from trellis.journey.models import JournalEntry, MoodCheckIn, StepProgress
 from trellis.programs.models import Step
 
 BREATHING = {"minutes": 5, "breaths": 30}

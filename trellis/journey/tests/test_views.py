@@ -13,14 +13,8 @@ from django.urls import reverse
 
 from trellis.care.models import Enrollment, Preferences
 from trellis.core import personas
-from trellis.journey.models import (
-    EngagementEvent,
-    EventType,
-    JournalEntry,
-    MoodCheckIn,
-    ProgressStatus,
-    StepProgress,
-)
+from trellis.engagement.models import EngagementEvent, EventType
+from trellis.journey.models import JournalEntry, MoodCheckIn, ProgressStatus, StepProgress
 from trellis.journey.services import complete_step
 from trellis.journey.tests.conftest import JOURNEY_START
 from trellis.programs.models import Step

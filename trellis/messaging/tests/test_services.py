@@ -14,7 +14,7 @@ from trellis.audit.models import AuditEvent
 from trellis.care.models import Enrollment
 from trellis.care.services import end_enrollment
 from trellis.core import personas
-from trellis.journey.models import EngagementEvent
+from trellis.engagement.models import EngagementEvent
 from trellis.messaging import queries, services
 from trellis.messaging.models import Message, Thread
 

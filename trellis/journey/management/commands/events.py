@@ -30,7 +30,7 @@ from trellis import audit
 from trellis.accounts.models import Organization
 from trellis.care.models import Enrollment
 from trellis.core import timeutil
-from trellis.journey.models import EngagementEvent
+from trellis.engagement.models import EngagementEvent
 
 BATCH = 5000
 EVENT_COLUMNS = ["enrollment_id", "occurred_at", "type", "step_kind", "duration_s", "value"]

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from trellis.core import timeutil
-from trellis.journey.models import EngagementEvent, EventType
+from trellis.engagement.models import EngagementEvent, EventType
 
 if TYPE_CHECKING:
     from trellis.care.models import Enrollment

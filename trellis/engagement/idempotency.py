@@ -23,7 +23,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from trellis.journey.models import Submission
+from trellis.engagement.models import Submission
 
 
 def _as_uuid(client_id: Any) -> uuid.UUID:
