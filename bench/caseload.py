@@ -46,7 +46,7 @@ def main() -> None:
         from trellis.care.tests.test_caseload import add_patients
         from trellis.core import personas
         from trellis.core.testing import sign_in
-        from trellis.insights.models import Alert
+        from trellis.alerts.models import Alert
 
         cast = personas.build()
         client = sign_in(Client(), cast["therapist_maria"], verified=True)

@@ -139,10 +139,10 @@ def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
 def register_routers() -> None:
     """Each app contributes one router; imported here so the schema lists them all."""
     from trellis.accounts.api import router as accounts_router
+    from trellis.alerts.api import router as alerts_router
     from trellis.appointments.api import router as sessions_router
     from trellis.audit.api import router as audit_router
     from trellis.care.api_staff import router as care_router
-    from trellis.insights.api import router as alerts_router
     from trellis.journey.api import router as journey_router
     from trellis.measures.api import router as measures_router
     from trellis.messaging.api import router as messaging_router

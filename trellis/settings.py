@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "trellis.programs",
     "trellis.care",
     "trellis.engagement",
+    "trellis.alerts",
     "trellis.journey",
     "trellis.measures",
     "trellis.insights",

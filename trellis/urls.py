@@ -10,7 +10,7 @@ urlpatterns = [
     path("", include("trellis.accounts.urls_clinic")),
     path("accounts/", include("trellis.accounts.urls_auth")),
     path("clinic/audit/", include("trellis.audit.urls")),
-    path("clinic/alerts/", include("trellis.insights.urls")),
+    path("clinic/alerts/", include("trellis.alerts.urls")),
     path("clinic/caseload/", include("trellis.care.staff_urls")),
     path("", include("trellis.journey.urls")),
     path("", include("trellis.care.urls")),

@@ -523,7 +523,7 @@ def record_attendance(
         )
     else:
         events.emit(enrollment, "appointment_missed", at=appointment.starts_at)
-        from trellis.insights.services import raise_alert
+        from trellis.alerts.services import raise_alert
 
         when = appointment.starts_at.astimezone(
             queries.supporter_zone(appointment.supporter, enrollment.organization)
@@ -582,7 +582,7 @@ def _send_invites_on_commit(appointment: Appointment, *, kind: str, now: datetim
 
 def send_invites(appointment: Appointment, *, kind: str, now: datetime) -> None:
     """Email the patient and the supporter each their own copy with a calendar invite."""
-    from trellis.journey.queries import patient_zone
+    from trellis.care.queries import patient_zone
 
     enrollment = appointment.enrollment
     patient, supporter = enrollment.patient, appointment.supporter

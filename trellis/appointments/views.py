@@ -77,7 +77,7 @@ def _clinician(request: HttpRequest) -> tuple[User, Any]:
 
 
 def _zone(enrollment: Enrollment) -> tzinfo:
-    from trellis.journey.queries import patient_zone
+    from trellis.care.queries import patient_zone
 
     return patient_zone(enrollment)
 

@@ -131,7 +131,7 @@ def caseload_enrollments(user: Any, filters: Filters | None = None) -> QuerySet[
     if filters.support_level:
         qs = qs.filter(support_level=filters.support_level)
     if filters.alert_kind:
-        from trellis.insights.models import Alert, AlertState
+        from trellis.alerts.models import Alert, AlertState
 
         qs = qs.filter(
             Exists(
@@ -321,7 +321,7 @@ def caseload_page(
     limit: int | None = None,
 ) -> tuple[list[CaseloadRow], int]:
     """One page of the caseload in order of need, and how many rows the whole caseload has."""
-    from trellis.insights.models import Alert, AlertKind, AlertState
+    from trellis.alerts.models import Alert, AlertKind, AlertState
 
     enrollments = caseload_enrollments(user, filters)
     ordering_fields = ("pk", "waiting", "last_contact")

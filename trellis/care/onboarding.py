@@ -489,7 +489,7 @@ def _result(submitted: Any, *, low: bool = False) -> QuestionnaireResult:
 
 
 def _walkthrough_alert(enrollment: Enrollment, total: int | None, now: datetime) -> None:
-    from trellis.insights.services import raise_alert
+    from trellis.alerts.services import raise_alert
 
     primary = supporters_of(enrollment).first()
     raise_alert(
@@ -648,7 +648,7 @@ def submit_baseline(
 def apply_triage(enrollment: Enrollment, *, now: datetime) -> triage.Suggestion:
     """Store the suggested level of support from the baseline questionnaires, and ask the
     responsible clinician (a triage alert) to confirm or change it."""
-    from trellis.insights.services import raise_alert
+    from trellis.alerts.services import raise_alert
 
     suggestion = triage.suggest(
         phq9=_latest_total(enrollment, PHQ9),
@@ -684,7 +684,7 @@ def apply_triage(enrollment: Enrollment, *, now: datetime) -> triage.Suggestion:
 
 def _triage_clinician(enrollment: Enrollment) -> User | None:
     try:
-        from trellis.insights.safety import responsible_clinician
+        from trellis.alerts.safety import responsible_clinician
     except ImportError:
         return None
     clinician: User | None = responsible_clinician(enrollment)

@@ -11,12 +11,14 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 
 from trellis.accounts.models import CLINICAL_ROLES, Membership, Role, User
 from trellis.accounts.queries import _authenticated, _get_or_404, active_memberships
-from trellis.care.models import CareTeamMember, Enrollment, EnrollmentStatus
+from trellis.care.models import CareTeamMember, Enrollment, EnrollmentStatus, Preferences
+from trellis.core import timeutil
 
 
 def enrollments_for(user: Any) -> QuerySet[Enrollment]:
@@ -76,3 +78,16 @@ def supporters_of(enrollment: Enrollment) -> QuerySet[CareTeamMember]:
         .select_related("supporter")
         .order_by("role", "created_at")
     )
+
+
+def patient_zone(enrollment: Enrollment) -> ZoneInfo:
+    """The patient's own time zone if they chose one, else their clinic's."""
+    name = (
+        Preferences.objects.filter(user_id=enrollment.patient_id)
+        .values_list("time_zone", flat=True)
+        .first()
+    ) or enrollment.organization.time_zone
+    try:
+        return timeutil.zone(name)
+    except ValueError:
+        return timeutil.UTC

@@ -31,8 +31,8 @@ class Entry:
 def timeline(enrollment: Enrollment, *, limit: int = SHOWN) -> list[Entry]:
     """Steps done (with ratings), mood check-ins, scores, messages, sessions, alerts,
     changes of support and care notes, newest first (the caller has checked reach)."""
+    from trellis.alerts.models import Alert
     from trellis.appointments.models import Appointment
-    from trellis.insights.models import Alert
     from trellis.journey.models import MoodCheckIn, ProgressStatus, StepProgress
     from trellis.measures.models import QuestionnaireResponse
     from trellis.messaging.models import Message

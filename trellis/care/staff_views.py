@@ -110,7 +110,7 @@ def _field_errors(form: forms.Form, error: ValidationError) -> None:
 def caseload_list(request: HttpRequest) -> HttpResponse:
     """The supporter's patients, the one who needs them most first, each with why."""
     user = _require_clinician(request)
-    from trellis.insights.models import AlertKind
+    from trellis.alerts.models import AlertKind
     from trellis.programs.models import Program
 
     filters = caseload_queries.Filters.from_mapping(request.GET)
@@ -153,7 +153,8 @@ def caseload_list(request: HttpRequest) -> HttpResponse:
 
 
 def _record_context(request: HttpRequest, enrollment: Enrollment, user: User) -> dict[str, Any]:
-    from trellis.journey.queries import journal_for, patient_zone, story
+    from trellis.care.queries import patient_zone
+    from trellis.journey.queries import journal_for, story
     from trellis.measures import charts
     from trellis.measures.queries import outcome_for, series
 
@@ -344,8 +345,8 @@ def _median_reply(supporter: User, since: datetime) -> float | None:
 def supervision_rows(organizations: list[Any], *, now: datetime) -> list[dict[str, Any]]:
     """Per supporter: caseload size, open alerts, median reply time, minutes of support per
     patient per week over the last four weeks."""
+    from trellis.alerts.models import Alert, AlertState
     from trellis.appointments.models import Appointment
-    from trellis.insights.models import Alert, AlertState
     from trellis.messaging.models import Message
 
     since = now - timedelta(weeks=WEEKS)

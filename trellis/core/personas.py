@@ -178,7 +178,7 @@ def build(*, with_mfa: bool = True) -> Cast:
 
 def _set_on_call(cast: Cast) -> None:
     """Give each demo team its on-call clinician, unless someone already chose one."""
-    from trellis.insights.services import set_on_call_clinician
+    from trellis.alerts.services import set_on_call_clinician
 
     for (clinic, team_name), key in ON_CALL.items():
         team = cast.teams[(clinic, team_name)]

@@ -1,0 +1,1 @@
+"""Insights: the hourly alert rules, and later risk models and reports."""

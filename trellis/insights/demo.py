@@ -17,10 +17,16 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from trellis.alerts.models import Alert, AlertKind, Severity
+from trellis.alerts.services import raise_alert
 from trellis.care.models import Enrollment, EnrollmentStatus, SupportLevel
+from trellis.care.onboarding import apply_triage
+from trellis.care.services import enroll
 from trellis.insights import rules
-from trellis.insights.models import Alert, AlertKind, Severity
-from trellis.insights.services import raise_alert
+from trellis.measures.models import QuestionnaireAssignment
+from trellis.measures.services import submit_response
+from trellis.messaging.services import send_message
+from trellis.programs.models import ProgramVersion
 
 NAMESPACE = uuid.UUID("0b6f4a8e-2c1d-4e57-9a3b-6d8e7f9a1c23")
 PHQ9, GAD7 = "PHQ-9", "GAD-7"
@@ -46,8 +52,6 @@ def _answers(code: str, total: int, *, item9: int = 0) -> dict[str, int]:
 def _answer(enrollment: Enrollment, code: str, total: int, week: int, *, item9: int = 0) -> None:
     """The patient answers the questionnaire due in `week` (0: the baseline), at the time
     it fell due; a repeat returns the first answer."""
-    from trellis.measures.models import QuestionnaireAssignment
-    from trellis.measures.services import submit_response
 
     due = (
         QuestionnaireAssignment.objects.filter(
@@ -82,8 +86,6 @@ def _current(cast: Any, patient: str) -> Enrollment | None:
 def _earlier_course(cast: Any, now: datetime) -> Enrollment | None:
     """Emery's earlier self-guided course of Better sleep, seven weeks in with no reliable
     improvement and quiet for two weeks."""
-    from trellis.care.services import enroll
-    from trellis.programs.models import ProgramVersion
 
     version = (
         ProgramVersion.objects.filter(program__slug="better-sleep").order_by("-number").first()
@@ -112,8 +114,6 @@ def _earlier_course(cast: Any, now: datetime) -> Enrollment | None:
 
 def seed_supporter_workspace(cast: Any, now: datetime) -> None:
     """Give the demo caseload an alert of every kind (see the module docstring)."""
-    from trellis.care.onboarding import apply_triage
-    from trellis.messaging.services import send_message
 
     alex = _current(cast, "patient_alex")
     if alex is not None:

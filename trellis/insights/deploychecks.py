@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from django.db import DatabaseError
 
+from trellis.alerts.queries import safety_setup_gaps
 from trellis.core.deploychecks import Finding, Level, deploy_check
 
 ON_CALL_FIX = (
@@ -25,7 +26,6 @@ SUPERVISOR_FIX = (
 
 @deploy_check
 def safety_on_call() -> Iterable[Finding]:
-    from trellis.insights.queries import safety_setup_gaps
 
     try:
         gaps = safety_setup_gaps()

@@ -44,135 +44,26 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import ngettext
 
+from trellis.alerts.models import Alert, AlertKind, AlertRuleSetting, AlertState, Severity
+from trellis.alerts.rule_settings import (
+    DEFAULTS,
+    _all_settings,
+    _resolve,
+)
+from trellis.alerts.services import raise_alert, resolve_automatically
 from trellis.care.models import CareTeamMember, Enrollment, EnrollmentStatus, SupportLevel
-from trellis.insights.models import Alert, AlertKind, AlertRuleSetting, AlertState, Severity
+from trellis.care.stepped_care import suggest_step_change
+from trellis.engagement.models import EngagementEvent
+from trellis.measures.models import QuestionnaireResponse
+from trellis.measures.outcomes import RELIABLE_CHANGE, classify
+from trellis.messaging.models import Thread
 
 LIVE = (AlertState.OPEN, AlertState.ACKNOWLEDGED)
 # Event types written by Trellis itself, not by the patient: they are not activity.
 NOT_PATIENT_ACTIVITY = ("questionnaire_due", "questionnaire_overdue", "appointment_missed")
 PHQ9, GAD7 = "PHQ-9", "GAD-7"
-
-
-@dataclass(frozen=True)
-class RuleDefault:
-    """A rule as Trellis ships it: on or off, its threshold per level, and the unit."""
-
-    kind: str
-    label: Any  # a lazily translated description
-    enabled: bool
-    thresholds: dict[str, int | None]
-    unit: str  # "days", "weeks" or "" (no threshold)
-    severity: str
-
-    @property
-    def kind_label(self) -> str:
-        return str(AlertKind(self.kind).label)
-
-
-def _same(value: int | None) -> dict[str, int | None]:
-    return {level: value for level in SupportLevel.values}
-
-
-DEFAULTS: dict[str, RuleDefault] = {
-    AlertKind.INACTIVITY: RuleDefault(
-        AlertKind.INACTIVITY,
-        gettext_lazy("No activity for N days"),
-        True,
-        {
-            SupportLevel.SELF_GUIDED: 10,
-            SupportLevel.COACHED: 5,
-            SupportLevel.THERAPIST_ASSISTED: 5,
-        },
-        "days",
-        Severity.MEDIUM,
-    ),
-    AlertKind.UNANSWERED_MESSAGE: RuleDefault(
-        AlertKind.UNANSWERED_MESSAGE,
-        gettext_lazy("A patient message waiting N days for a reply"),
-        True,
-        _same(2),
-        "days",
-        Severity.MEDIUM,
-    ),
-    AlertKind.DETERIORATION: RuleDefault(
-        AlertKind.DETERIORATION,
-        gettext_lazy("Reliable deterioration (PHQ-9 up 6 or more, or GAD-7 up 4 or more)"),
-        True,
-        _same(None),
-        "",
-        Severity.HIGH,
-    ),
-    AlertKind.NO_IMPROVEMENT: RuleDefault(
-        AlertKind.NO_IMPROVEMENT,
-        gettext_lazy("No reliable improvement after N weeks"),
-        True,
-        _same(6),
-        "weeks",
-        Severity.MEDIUM,
-    ),
-    AlertKind.MISSED_SESSION: RuleDefault(
-        AlertKind.MISSED_SESSION,
-        gettext_lazy("A live session missed (raised when attendance is recorded)"),
-        True,
-        _same(None),
-        "",
-        Severity.MEDIUM,
-    ),
-}
-
-
-# What a clinic may set a threshold to, by unit.
-THRESHOLD_LIMITS = {"days": (1, 90), "weeks": (1, 52)}
-
-
-@dataclass(frozen=True)
-class Setting:
-    """The rule as it applies to one clinic and level of support."""
-
-    kind: str
-    support_level: str
-    enabled: bool
-    threshold: int | None
-    customised: bool
-
-
-def _resolve(kind: str, level: str, rows: dict[tuple[str, str], AlertRuleSetting]) -> Setting:
-    default = DEFAULTS[kind]
-    row = rows.get((kind, level)) or rows.get((kind, ""))
-    if row is None:
-        return Setting(kind, level, default.enabled, default.thresholds[level], False)
-    threshold = row.threshold if row.threshold is not None else default.thresholds[level]
-    if default.unit == "":
-        threshold = None
-    return Setting(kind, level, row.enabled, threshold, True)
-
-
-def _rows_of(organization_id: Any) -> dict[tuple[str, str], AlertRuleSetting]:
-    return {
-        (row.kind, row.support_level): row
-        for row in AlertRuleSetting.objects.filter(organization_id=organization_id)
-    }
-
-
-def setting_for(organization_id: Any, kind: str, support_level: str) -> Setting:
-    """The rule's setting for one clinic and level: the level's own row, else the clinic's
-    row for every level, else the default."""
-    return _resolve(kind, support_level, _rows_of(organization_id))
-
-
-def settings_table(organization_id: Any) -> list[Setting]:
-    """Every rule at every level, as it applies now (for the settings page and the docs)."""
-    rows = _rows_of(organization_id)
-    return [_resolve(kind, level, rows) for kind in DEFAULTS for level in SupportLevel.values]
-
-
-def _all_settings() -> dict[Any, dict[tuple[str, str], AlertRuleSetting]]:
-    by_org: dict[Any, dict[tuple[str, str], AlertRuleSetting]] = defaultdict(dict)
-    for row in AlertRuleSetting.objects.all():
-        by_org[row.organization_id][(row.kind, row.support_level)] = row
-    return by_org
 
 
 def _cutoffs(
@@ -238,7 +129,6 @@ def _days(delta: timedelta) -> int:
 
 
 def _last_activity(now: datetime) -> Coalesce:
-    from trellis.engagement.models import EngagementEvent
 
     latest = (
         EngagementEvent.objects.filter(enrollment_id=OuterRef("pk"), occurred_at__lte=now)
@@ -268,7 +158,6 @@ def inactive(now: datetime, by_org: dict[Any, Any] | None = None) -> list[dict[s
 
 def unanswered(now: datetime, by_org: dict[Any, Any] | None = None) -> list[dict[str, Any]]:
     """Active enrollments with a patient message waiting past the threshold, not yet alerted."""
-    from trellis.messaging.models import Thread
 
     waiting = Thread.objects.filter(enrollment_id=OuterRef("pk")).values("waiting_since")[:1]
     cutoff, off = _cutoffs(
@@ -311,7 +200,6 @@ class ScoreChange:
     def outcome(self) -> tuple[bool, bool]:
         """(reliably improved, reliably deteriorated) by the NHS Talking Therapies rule;
         with only one questionnaire measured twice, by that one alone."""
-        from trellis.measures.outcomes import RELIABLE_CHANGE, classify
 
         codes = self.measured()
         if len(codes) == 2:
@@ -329,7 +217,6 @@ def score_changes(
     """First and latest totals for every enrollment with two or more PHQ-9 or GAD-7 scores,
     read in one query (correlated subqueries, no loop per enrollment). `carry` names
     annotations of `enrollments` to hand back in ScoreChange.extra."""
-    from trellis.measures.models import QuestionnaireResponse
 
     def scored(code: str) -> QuerySet[QuestionnaireResponse]:
         return QuestionnaireResponse.objects.filter(
@@ -406,7 +293,6 @@ def score_changes(
 
 
 def _score_words(change: ScoreChange, *, rising: bool) -> str:
-    from trellis.measures.outcomes import RELIABLE_CHANGE
 
     parts = []
     for code in change.measured():
@@ -451,9 +337,6 @@ class Evaluation:
 
 def _resolve_ended(now: datetime) -> int:
     """Close inactivity and unanswered-message alerts whose condition has ended."""
-    from trellis.engagement.models import EngagementEvent
-    from trellis.insights.services import resolve_automatically
-    from trellis.messaging.models import Thread
 
     resolved = 0
     activity = EngagementEvent.objects.filter(
@@ -482,7 +365,6 @@ def _resolve_ended(now: datetime) -> int:
 def evaluate(now: datetime) -> Evaluation:
     """Run every rule once: close alerts whose condition has ended, then raise one alert
     for each new condition. Safe to run again at any time: nothing is raised twice."""
-    from trellis.insights.services import raise_alert
 
     by_org = _all_settings()
     result = Evaluation(raised=defaultdict(int), resolved=_resolve_ended(now))
@@ -615,9 +497,6 @@ def _suggest_step_up(
     raise a `step_change` alert so someone does. False when there is no higher level or a
     suggestion is already waiting."""
     from django.core.exceptions import ValidationError
-
-    from trellis.care.stepped_care import suggest_step_change
-    from trellis.insights.services import raise_alert
 
     to_level = STEP_UP.get(enrollment.support_level)
     if to_level is None:

@@ -19,7 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from trellis.core import timeutil
 from trellis.core.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
+from trellis.journey.models import JournalEntry
+from trellis.journey.services import add_journal_entry
+from trellis.journey.tests.factories import enroll_alex
 
 _PATIENT_PAGE = expect(
     FORBIDDEN,
@@ -42,7 +46,6 @@ _PUBLIC = expect(ALLOWED)
 
 def _enrolled(cast: Any) -> dict[str, Any]:
     """patient_alex enrolled in the journey test program; the URL itself takes no arguments."""
-    from trellis.journey.tests.factories import enroll_alex
 
     enroll_alex(cast)
     return {}
@@ -58,11 +61,6 @@ def _step(key: str) -> Any:
 
 def _journal_entry(cast: Any) -> dict[str, Any]:
     import uuid
-
-    from trellis.core import timeutil
-    from trellis.journey.models import JournalEntry
-    from trellis.journey.services import add_journal_entry
-    from trellis.journey.tests.factories import enroll_alex
 
     enrollment = enroll_alex(cast)
     entry = JournalEntry.objects.filter(enrollment=enrollment).first()

@@ -17,6 +17,7 @@ import uuid
 from typing import Any
 
 from trellis.core.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
+from trellis.journey.tests.factories import enroll_alex
 
 PREFIX = "/api/v1/journey/enrollments"
 _NO_TOKENS = {"anonymous": LOGIN, "token_read": FORBIDDEN, "token_write": FORBIDDEN}
@@ -38,7 +39,6 @@ _WRITE = expect(
 
 
 def _enrollment(cast: Any) -> dict[str, Any]:
-    from trellis.journey.tests.factories import enroll_alex
 
     return {"enrollment_id": enroll_alex(cast).pk}
 

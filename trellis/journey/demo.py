@@ -24,6 +24,8 @@ from trellis.care.services import enroll
 from trellis.journey import services
 from trellis.journey.queries import today
 from trellis.programs.models import ProgramVersion, StepKind
+from trellis.programs.packs import PackError
+from trellis.programs.services import publish_pack
 
 PROGRAMS = ("calmer-days", "moving-forward", "better-sleep")
 NAMESPACE = uuid.UUID("5c7f1e0a-3a55-4a8e-9f4e-7d1b2a9c0e11")
@@ -125,8 +127,6 @@ def publish_programs(
     warn: Callable[[str], Any], content_dir: Path | None = None
 ) -> dict[str, ProgramVersion]:
     """Publish each starter program found in content/, warning about any that cannot be."""
-    from trellis.programs.packs import PackError
-    from trellis.programs.services import publish_pack
 
     versions: dict[str, ProgramVersion] = {}
     base = content_dir or Path(settings.BASE_DIR) / "content"

@@ -11,16 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from django.db.models import Min
 from django.utils.translation import gettext as _
 
-from trellis.care.models import Enrollment, Preferences
+from trellis.care.models import Enrollment
+from trellis.care.queries import patient_zone
 from trellis.core import timeutil
 from trellis.engagement.models import EngagementEvent, EventType
 from trellis.journey import unlock
 from trellis.journey.models import JournalEntry, MoodCheckIn, ProgressStatus, StepProgress
+from trellis.measures.queries import latest_scores as measured
 from trellis.programs.models import Chapter, Step, StepKind
 
 LOCKED_VIEW = "locked"  # value of a step_viewed event for a step that was still locked
@@ -84,23 +85,9 @@ class Story:
     chapters: list[StoryChapter]
 
 
-def patient_zone(enrollment: Enrollment) -> ZoneInfo:
-    """The patient's own time zone if they chose one, else their clinic's."""
-    name = (
-        Preferences.objects.filter(user_id=enrollment.patient_id)
-        .values_list("time_zone", flat=True)
-        .first()
-    ) or enrollment.organization.time_zone
-    try:
-        return timeutil.zone(name)
-    except ValueError:
-        return timeutil.UTC
-
-
 def latest_scores(enrollment: Enrollment) -> dict[str, float]:
     """Latest total per instrument code (from trellis.measures); a questionnaire never
     answered, or answered too incompletely to score, has no entry."""
-    from trellis.measures.queries import latest_scores as measured
 
     return {code: float(total) for code, total in measured(enrollment).items()}
 

@@ -26,6 +26,9 @@ from trellis.engagement.events import emit
 from trellis.engagement.models import EngagementEvent, EventType
 from trellis.journey.models import JournalEntry, MoodCheckIn, ProgressStatus, StepProgress
 from trellis.journey.queries import LOCKED_VIEW, step_states
+from trellis.measures.instruments import UnknownInstrument, get_instrument
+from trellis.measures.services import record_safety_answers, submit_response
+from trellis.programs.exercises import EXERCISE_KINDS
 from trellis.programs.models import Step, StepKind
 
 MAX_JOURNAL = 10_000
@@ -126,8 +129,6 @@ def _clean_response(step: Step, response: Any) -> tuple[dict[str, Any] | None, s
     if not isinstance(response, dict):
         raise ValidationError({"response": _("The answer was not in the expected form.")})
     if step.kind == StepKind.EXERCISE:
-        from trellis.programs.exercises import EXERCISE_KINDS
-
         kind = EXERCISE_KINDS.get(step.exercise)
         if kind is None:
             raise ValidationError({"step": _("This exercise cannot be completed here.")})
@@ -169,7 +170,6 @@ def _answer_questionnaire(
 ) -> tuple[dict[str, Any] | None, str]:
     """Store a questionnaire step's answers through trellis.measures (scored, checked, and
     safety answers acted on). Finishing with no answers at all skips the questionnaire."""
-    from trellis.measures.services import submit_response
 
     answers = _questionnaire_answers(response)
     if not answers:
@@ -201,8 +201,6 @@ def _safety_first(
 ) -> None:
     """Safety answers of a questionnaire step are stored and acted on in their own
     transaction, before (and whatever happens to) the rest of the step."""
-    from trellis.measures.instruments import UnknownInstrument, get_instrument
-    from trellis.measures.services import record_safety_answers
 
     try:
         instrument = get_instrument(step.instrument)
@@ -393,7 +391,6 @@ def record_activity_outcome(
             raise ValidationError({"activity": _("Plan the activity first, then mark it done.")})
         if progress.response.get("done"):
             raise ValidationError({"activity": _("This activity is already marked as done.")})
-        from trellis.programs.exercises import EXERCISE_KINDS
 
         kind = EXERCISE_KINDS["behavioural_activation"]
         updated = kind.validate_response(

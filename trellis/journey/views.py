@@ -46,6 +46,10 @@ from trellis.journey.forms import (
     SimpleModeForm,
 )
 from trellis.journey.models import JournalEntry, ProgressStatus, StepProgress
+from trellis.measures import views as measures_views
+from trellis.measures.forms import QuestionnaireForm
+from trellis.measures.instruments import UnknownInstrument, get_instrument
+from trellis.measures.queries import due_for
 from trellis.programs.exercises import EXERCISE_KINDS, SENSES
 from trellis.programs.models import Step, StepKind
 
@@ -305,8 +309,6 @@ def _step_page(
 
 
 def _questionnaire_form(step: Step, data: Any = None) -> Any:
-    from trellis.measures.forms import QuestionnaireForm
-    from trellis.measures.instruments import UnknownInstrument, get_instrument
 
     try:
         instrument = get_instrument(step.instrument)
@@ -321,7 +323,6 @@ def _complete_questionnaire(
     """Answer a questionnaire step: the measures service stores the response (a safety
     answer first, whatever the rest), then the step is completed. The answer is the
     result page itself, so crisis resources are in this very response when they apply."""
-    from trellis.measures import views as measures_views
 
     form = _questionnaire_form(the_step, data=request.POST)
     state = _state(enrollment, the_step, now)
@@ -479,8 +480,6 @@ def today(request: HttpRequest) -> HttpResponse:
 
 def _due_questionnaires(enrollment: Enrollment, now: Any) -> list[dict[str, Any]]:
     """Questionnaires to answer now (not those of program steps: Today shows the step)."""
-    from trellis.measures.instruments import UnknownInstrument, get_instrument
-    from trellis.measures.queries import due_for
 
     due = []
     for assignment in due_for(enrollment, now):

@@ -20,7 +20,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from trellis.core import timeutil
 from trellis.core.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
+from trellis.journey.tests.factories import enroll_alex
+from trellis.measures.models import AssignmentStatus, QuestionnaireAssignment, QuestionnaireResponse
+from trellis.measures.services import schedule_for_enrollment, submit_response
 
 _PATIENT_PAGE = expect(
     FORBIDDEN,
@@ -52,16 +56,12 @@ _CARE_TEAM_PAGE = expect(
 
 
 def _enrolled(cast: Any) -> Any:
-    from trellis.journey.tests.factories import enroll_alex
 
     return enroll_alex(cast)
 
 
 def _open_assignment(cast: Any) -> Any:
     """A questionnaire patient_alex may answer now (made through the measures service)."""
-    from trellis.core import timeutil
-    from trellis.measures.models import AssignmentStatus, QuestionnaireAssignment
-    from trellis.measures.services import schedule_for_enrollment
 
     enrollment = _enrolled(cast)
     now = timeutil.now()
@@ -83,9 +83,6 @@ def _assignment(cast: Any) -> dict[str, Any]:
 
 
 def _response(cast: Any) -> dict[str, Any]:
-    from trellis.core import timeutil
-    from trellis.measures.models import QuestionnaireResponse
-    from trellis.measures.services import submit_response
 
     enrollment = _enrolled(cast)
     existing = QuestionnaireResponse.objects.filter(enrollment=enrollment).first()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from trellis.core.models import TimestampedModel
@@ -104,40 +103,3 @@ class QuestionnaireResponse(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.instrument} = {self.total}"
-
-
-class SafetyEvent(TimestampedModel):
-    """An answer that suggests risk of self-harm (or a clinic's own safety rule) was given.
-
-    Stored even when the rest of the questionnaire turns out to be invalid.
-    """
-
-    enrollment = models.ForeignKey(
-        "care.Enrollment", on_delete=models.PROTECT, related_name="safety_events"
-    )
-    response = models.ForeignKey(
-        QuestionnaireResponse,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="safety_events",
-    )
-    instrument = models.CharField(max_length=40)
-    item = models.CharField(max_length=40)
-    value = models.SmallIntegerField()
-    rule = models.CharField(max_length=80, help_text=_("Which safety rule fired."))
-    occurred_at = models.DateTimeField()
-    client_id = models.UUIDField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-occurred_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["enrollment", "client_id", "rule"],
-                condition=Q(client_id__isnull=False),
-                name="measures_safety_once_per_submission",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"Safety event: {self.instrument} {self.item}={self.value}"

@@ -16,22 +16,25 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from trellis import audit
+from trellis.alerts import safety
+from trellis.alerts.models import SafetyEvent
+from trellis.alerts.safety import SafetyAnswer
 from trellis.care.models import Enrollment, EnrollmentStatus
+from trellis.care.queries import patient_zone
 from trellis.engagement.events import emit
 from trellis.engagement.models import EventType
 from trellis.measures import schedules
-from trellis.measures.instruments import Instrument, UnknownInstrument, get_instrument
+from trellis.measures.instruments import Instrument, SafetyRule, UnknownInstrument, get_instrument
 from trellis.measures.models import (
     AssignmentStatus,
     Occasion,
     QuestionnaireAssignment,
     QuestionnaireResponse,
-    SafetyEvent,
 )
 from trellis.measures.scoring import Score, safety_hits, score, validate_answers
 
@@ -91,11 +94,7 @@ def _check_patient(enrollment: Enrollment, actor: Any) -> None:
 def crisis_resources(enrollment: Enrollment) -> str:
     """The clinic's crisis text for this patient (its own, or the default)."""
     organization = enrollment.organization
-    try:
-        from trellis.insights.safety import crisis_resources_for
-    except ImportError:
-        return str(organization.crisis_resources)
-    return crisis_resources_for(organization, organization.locale)
+    return safety.crisis_resources_for(organization, organization.locale)
 
 
 # Planning -----------------------------------------------------------------------------
@@ -115,8 +114,6 @@ def schedule_for_enrollment(
     Windows are in the patient's time zone (their own, else the clinic's). Running it again
     adds only what is missing; windows that closed before `now` are not planned.
     """
-    from trellis.journey.queries import patient_zone
-
     for code in (*instruments, *onboarding):
         _instrument(code)
     weeks = schedules.program_weeks(enrollment.program_version.intended_use)
@@ -162,6 +159,34 @@ def schedule_for_enrollment(
 # Safety first -------------------------------------------------------------------------
 
 
+# Plain words for the questions a safety rule usually watches, for the alert's reason.
+# Other items are described by their own wording.
+QUESTION_IN_WORDS = {
+    ("PHQ-9", "q9"): "thoughts of being better off dead or of hurting yourself",
+}
+
+
+def safety_answer(
+    instrument: Instrument, rule: SafetyRule, item_id: str, value: int
+) -> SafetyAnswer:
+    """One fired safety rule, in the words of the questionnaire the patient answered."""
+    number = next((n for n, item in enumerate(instrument.items, 1) if item.id == item_id), None)
+    item = instrument.item(item_id)
+    options = (item.options if item is not None and item.options else ()) or instrument.options
+    label = next((o.label for o in options if o.value == value), "")
+    return SafetyAnswer(
+        instrument=instrument.code,
+        item=item_id,
+        value=value,
+        rule=rule.rule_name,
+        title=instrument.short_title or instrument.title,
+        number=number,
+        item_text=item.text if item is not None else "",
+        answer_label=label,
+        description=QUESTION_IN_WORDS.get((instrument.code, item_id), ""),
+    )
+
+
 def record_safety_answers(
     enrollment: Enrollment,
     instrument: Instrument,
@@ -171,72 +196,28 @@ def record_safety_answers(
     client_id: Any,
     now: datetime,
 ) -> list[SafetyEvent]:
-    """Store every safety event fired by `answers` and raise its alert, before anything
-    else about the response is checked. Call it outside any other transaction so it
-    commits on its own. A repeat with the same client id raises nothing new.
+    """Store every safety event fired by `answers` and raise its urgent alert, before
+    anything else about the response is checked (trellis.alerts.safety). Each answer's
+    event, alert, engagement event and audit rows are written in one transaction with the
+    others, which commits on its own when called outside any other transaction. A repeat
+    with the same client id raises nothing new.
     """
     _check_patient(enrollment, actor)
     hits = safety_hits(instrument, answers)
     if not hits:
         return []
     key = _as_uuid(client_id)
-    events: list[SafetyEvent] = []
     with transaction.atomic():
-        for rule, item_id, value in hits:
-            try:
-                with transaction.atomic():
-                    event, created = SafetyEvent.objects.get_or_create(
-                        enrollment=enrollment,
-                        client_id=key,
-                        rule=rule.rule_name,
-                        defaults={
-                            "instrument": instrument.code,
-                            "item": item_id,
-                            "value": value,
-                            "occurred_at": now,
-                        },
-                    )
-            except IntegrityError:
-                event = SafetyEvent.objects.get(
-                    enrollment=enrollment, client_id=key, rule=rule.rule_name
-                )
-                created = False
-            if created:
-                audit.record(
-                    action="measures.safety_answer",
-                    actor=actor,
-                    subject=event,
-                    patient=enrollment.patient_id,
-                    organization=enrollment.organization_id,
-                    details={
-                        "instrument": instrument.code,
-                        "item": item_id,
-                        "value": value,
-                        "rule": rule.rule_name,
-                    },
-                    at=now,
-                )
-            events.append(event)
-    for event in events:
-        _raise_alert(event, now)
-    return events
-
-
-def _raise_alert(event: SafetyEvent, now: datetime) -> None:
-    """Hand the event to the safety pathway (an urgent alert for the responsible clinician).
-
-    A failure here must not hide the crisis resources from the patient: it is logged as
-    an error, and the event stays stored for the safety pathway to pick up.
-    """
-    try:
-        from trellis.insights.safety import handle_safety_event
-    except ImportError:
-        logger.error("safety event %s stored but the safety pathway is not installed", event.pk)
-        return
-    try:
-        handle_safety_event(event, now=now)
-    except Exception:
-        logger.exception("safety event %s stored but its alert could not be raised", event.pk)
+        return [
+            safety.record_safety_answer(
+                enrollment,
+                safety_answer(instrument, rule, item_id, value),
+                actor=actor,
+                client_id=key,
+                now=now,
+            )
+            for rule, item_id, value in hits
+        ]
 
 
 # Answering ----------------------------------------------------------------------------
@@ -403,8 +384,8 @@ def _store(
         submitted_at=now,
         client_id=key,
     )
-    SafetyEvent.objects.filter(enrollment=locked, client_id=key, response__isnull=True).update(
-        response=response
+    SafetyEvent.objects.filter(enrollment=locked, client_id=key, response_id__isnull=True).update(
+        response_id=response.pk
     )
     found.status = AssignmentStatus.COMPLETED
     found.save(update_fields=["status", "updated_at"])

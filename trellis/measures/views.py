@@ -35,16 +35,20 @@ from django.views.decorators.http import require_GET, require_http_methods
 from trellis import audit
 from trellis.accounts import queries as account_queries
 from trellis.accounts.models import Role, User
+from trellis.alerts.models import SafetyEvent
 from trellis.care.models import Enrollment, Preferences
-from trellis.care.queries import current_enrollment, enrollments_for
+from trellis.care.queries import current_enrollment, enrollments_for, patient_zone
 from trellis.core import timeutil
-from trellis.measures import charts
+from trellis.measures import charts, services
 from trellis.measures.forms import QuestionnaireForm
+from trellis.measures.instruments import UnknownInstrument, get_instrument
 from trellis.measures.models import (
     AssignmentStatus,
     QuestionnaireAssignment,
     QuestionnaireResponse,
 )
+from trellis.measures.queries import due_for, outcome_for, series
+from trellis.measures.services import crisis_resources
 
 CHART_INSTRUMENTS = ("PHQ-9", "GAD-7")
 SOON = timedelta(days=7)
@@ -76,7 +80,6 @@ def _simple_mode(user: User) -> bool:
 
 
 def _zone(enrollment: Enrollment) -> tzinfo:
-    from trellis.journey.queries import patient_zone
 
     return patient_zone(enrollment)
 
@@ -90,13 +93,11 @@ def _patient_render(
 
 
 def _instrument(code: str) -> Any:
-    from trellis.measures.instruments import get_instrument
 
     return get_instrument(code)
 
 
 def _instrument_or_none(code: str) -> Any:
-    from trellis.measures.instruments import UnknownInstrument
 
     try:
         return _instrument(code)
@@ -135,7 +136,6 @@ def _when(moment: datetime) -> str:
 
 def _crisis_resources_for(enrollment: Enrollment) -> str:
     """The clinic's crisis resources for the patient (when showing a result again)."""
-    from trellis.measures.services import crisis_resources
 
     return crisis_resources(enrollment)
 
@@ -215,7 +215,6 @@ def result_page(
 
 
 def _due_now(enrollment: Enrollment, now: datetime) -> list[QuestionnaireAssignment]:
-    from trellis.measures.queries import due_for
 
     return list(due_for(enrollment, now))
 
@@ -223,13 +222,11 @@ def _due_now(enrollment: Enrollment, now: datetime) -> list[QuestionnaireAssignm
 def series_by_instrument(
     enrollment: Enrollment,
 ) -> dict[str, Sequence[tuple[datetime, int | None, str]]]:
-    from trellis.measures.queries import series
 
     return {code: list(series(enrollment, code)) for code in CHART_INSTRUMENTS}
 
 
 def _outcome(enrollment: Enrollment) -> Any:
-    from trellis.measures.queries import outcome_for
 
     return outcome_for(enrollment)
 
@@ -353,7 +350,7 @@ def _repeat_of(enrollment: Enrollment, form: QuestionnaireForm) -> Questionnaire
 
 
 def _crisis_if_any(enrollment: Enrollment, response: QuestionnaireResponse) -> str | None:
-    if response.safety_events.exists():
+    if SafetyEvent.objects.filter(response_id=response.pk).exists():
         return _crisis_resources_for(enrollment)
     return None
 
@@ -377,7 +374,6 @@ def submit_questionnaire(
     service stores a safety answer first whatever the rest looks like. Shared with the
     journey's questionnaire steps.
     """
-    from trellis.measures import services
 
     form.is_valid()  # ties the form's own messages to its items
     client_id = form.client_id_value()

@@ -67,7 +67,7 @@ def nav_links(context: Any) -> list[dict[str, Any]]:
     if roles & CLINICAL_ROLES:
         items.append(("sessions:clinic", _("Sessions")))
     if roles & (CLINICAL_ROLES | {Role.ADMIN}):
-        from trellis.insights.queries import open_urgent_count
+        from trellis.alerts.queries import open_urgent_count
 
         urgent = open_urgent_count(user)
         label = _("Alerts (%(count)s urgent)") % {"count": urgent} if urgent else _("Alerts")

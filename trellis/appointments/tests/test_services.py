@@ -261,7 +261,7 @@ def test_attended_session_records_minutes_and_an_event(cast: Any) -> None:
 
 
 def test_a_missed_session_raises_a_missed_session_alert_for_the_supporter(cast: Any) -> None:
-    from trellis.insights.models import Alert, AlertKind
+    from trellis.alerts.models import Alert, AlertKind
 
     if "missed_session" not in AlertKind.values:
         pytest.skip("the missed_session alert kind arrives with the alert rules")

@@ -11,10 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from trellis.accounts.models import User
+from trellis.alerts.services import raise_alert
 from trellis.care.caseload import Filters, caseload, caseload_page
 from trellis.care.models import CareTeamMember, Enrollment, SupportLevel
 from trellis.core import timeutil
-from trellis.insights.services import raise_alert
 from trellis.journey.tests.factories import enroll_alex, publish_test_pack
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +50,7 @@ def add_patients(cast: Any, count: int, *, supporter: str = "therapist_maria") -
 
 def open_safety_alert(enrollment: Any, now: Any) -> None:
     """An open safety alert as the safety pathway leaves it (test data)."""
-    from trellis.insights.models import Alert
+    from trellis.alerts.models import Alert
 
     Alert.objects.create(
         organization_id=enrollment.organization_id,

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from trellis.alerts.models import Alert
 from trellis.audit.models import AuditEvent
 from trellis.care import onboarding
 from trellis.care.models import (
@@ -31,7 +32,6 @@ from trellis.care.tests.onboarding_factories import (
     invite,
     new_patient,
 )
-from trellis.insights.models import Alert
 from trellis.measures.models import QuestionnaireResponse
 
 pytestmark = pytest.mark.django_db

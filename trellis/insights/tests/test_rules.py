@@ -11,19 +11,19 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from trellis.audit.models import AuditEvent
-from trellis.care.models import Enrollment, SupportLevel
-from trellis.engagement.events import emit
-from trellis.insights import rules
-from trellis.insights.models import Alert, AlertKind, AlertRuleSetting, AlertState
-from trellis.insights.services import close_alert, raise_alert
-from trellis.insights.tests.helpers import (
+from trellis.alerts.models import Alert, AlertKind, AlertRuleSetting, AlertState
+from trellis.alerts.services import close_alert, raise_alert
+from trellis.alerts.tests.helpers import (
     T0,
     alex_with_maria,
     blair_coached,
     emery_self_guided,
     enroll_patient,
 )
+from trellis.audit.models import AuditEvent
+from trellis.care.models import Enrollment, SupportLevel
+from trellis.engagement.events import emit
+from trellis.insights import rules
 from trellis.measures.models import QuestionnaireAssignment
 from trellis.measures.services import submit_response
 from trellis.messaging.services import send_message

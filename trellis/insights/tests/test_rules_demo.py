@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from trellis.insights.models import Alert, AlertKind
+from trellis.alerts.models import Alert, AlertKind
 
 pytestmark = pytest.mark.django_db
 

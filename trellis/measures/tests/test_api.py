@@ -8,9 +8,10 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from trellis.alerts.models import SafetyEvent
 from trellis.care.models import Enrollment
 from trellis.core import timeutil
-from trellis.measures.models import QuestionnaireResponse, SafetyEvent
+from trellis.measures.models import QuestionnaireResponse
 from trellis.measures.tests.conftest import all_ones
 
 PREFIX = "/api/v1/measures"
@@ -72,8 +73,8 @@ def test_bad_answers_get_422_by_item_and_nothing_is_stored(cast: Any, client_for
 def test_item9_answered_1_shows_crisis_resources_alerts_and_escalates(
     cast: Any, client_for: Any
 ) -> None:
-    from trellis.insights.models import Alert
-    from trellis.insights.safety import escalate_due_alerts
+    from trellis.alerts.models import Alert
+    from trellis.alerts.safety import escalate_due_alerts
 
     enrollment = enrolled_now(cast)
     answered = post(

@@ -11,17 +11,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from trellis.alerts.models import SafetyEvent
 from trellis.audit.models import AuditEvent
 from trellis.care.models import Enrollment, Preferences, SupportLevel
 from trellis.core import personas
 from trellis.engagement.models import EngagementEvent
 from trellis.measures import queries, services
-from trellis.measures.models import (
-    AssignmentStatus,
-    QuestionnaireAssignment,
-    QuestionnaireResponse,
-    SafetyEvent,
-)
+from trellis.measures.models import AssignmentStatus, QuestionnaireAssignment, QuestionnaireResponse
 from trellis.measures.services import ResponseInvalid, submit_response
 from trellis.measures.tests.conftest import all_ones
 
@@ -217,7 +213,7 @@ def test_prorating_is_allowed_only_when_asked_and_marked(
 def test_item9_above_zero_stores_a_safety_event_and_returns_crisis_resources(
     cast: personas.Cast, alex_in_program: Enrollment, start: datetime
 ) -> None:
-    from trellis.insights.models import Alert
+    from trellis.alerts.models import Alert
 
     answers = {**all_ones(9, 0), "q9": 1}
     done = submit(alex_in_program, "PHQ-9", answers, start)
@@ -233,7 +229,7 @@ def test_item9_above_zero_stores_a_safety_event_and_returns_crisis_resources(
 def test_a_safety_answer_is_kept_and_acted_on_when_the_rest_is_invalid(
     cast: personas.Cast, alex_in_program: Enrollment, start: datetime
 ) -> None:
-    from trellis.insights.models import Alert
+    from trellis.alerts.models import Alert
 
     answers = {**all_ones(9, 0), "q1": 9, "q9": 2}
     with pytest.raises(ResponseInvalid) as refused:
@@ -250,7 +246,7 @@ def test_a_safety_answer_is_kept_and_acted_on_when_the_rest_is_invalid(
 def test_a_repeated_safety_submission_raises_one_event_and_one_alert(
     alex_in_program: Enrollment, start: datetime
 ) -> None:
-    from trellis.insights.models import Alert
+    from trellis.alerts.models import Alert
 
     client_id = uuid.uuid4()
     bad = {**all_ones(9, 0), "q2": "x", "q9": 3}
@@ -434,8 +430,8 @@ def test_a_questionnaire_step_with_item9_raises_the_alert_even_if_refused(
 def test_a_coached_patient_without_a_therapist_still_gets_an_alert(
     cast: personas.Cast, start: datetime
 ) -> None:
+    from trellis.alerts.models import Alert
     from trellis.care.services import enroll
-    from trellis.insights.models import Alert
     from trellis.journey.tests.factories import publish_test_pack
 
     enrollment = enroll(

@@ -11,17 +11,13 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from trellis.alerts.models import SafetyEvent
 from trellis.audit.models import AuditEvent
 from trellis.care.models import Enrollment
 from trellis.core import personas, timeutil
 from trellis.journey.tests.factories import enroll_alex
 from trellis.measures import services
-from trellis.measures.models import (
-    AssignmentStatus,
-    QuestionnaireAssignment,
-    QuestionnaireResponse,
-    SafetyEvent,
-)
+from trellis.measures.models import AssignmentStatus, QuestionnaireAssignment, QuestionnaireResponse
 
 PHQ9_ITEMS = [f"q{n}" for n in range(1, 10)]
 

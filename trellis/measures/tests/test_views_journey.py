@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from trellis.alerts.models import SafetyEvent
 from trellis.care.models import Enrollment
 from trellis.core import personas, timeutil
 from trellis.journey.models import ProgressStatus, StepProgress
 from trellis.journey.queries import step_states
 from trellis.journey.services import complete_step
 from trellis.journey.tests.factories import enroll_alex
-from trellis.measures.models import QuestionnaireResponse, SafetyEvent
+from trellis.measures.models import QuestionnaireResponse
 from trellis.programs.models import Step
 
 STEP = "weekly-check"  # GAD-7 in the journey test program

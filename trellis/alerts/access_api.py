@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from trellis.alerts.access import matrix_rule_alert
 from trellis.core.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
-from trellis.insights.access import matrix_rule_alert
 
 PREFIX = "/api/v1/alerts"
 _NO_TOKENS = {"anonymous": LOGIN, "token_read": FORBIDDEN, "token_write": FORBIDDEN}

@@ -1,8 +1,9 @@
 """The self-harm safety pathway: a named clinician is told at once, and nobody is forgotten.
 
 When a patient's answer suggests a risk of self-harm (any PHQ-9 item 9 answer above 0,
-or a safety rule a clinic adds), the measures app stores a SafetyEvent and calls
-`handle_safety_event`. From there:
+or a safety rule a clinic adds), the app that asked the question calls
+`record_safety_answer`, which stores the safety event and raises the urgent alert in one
+transaction, before anything else about the submission is checked. From there:
 
 1. The alert goes to the responsible clinician: the patient's assigned therapist, or
    for self-guided and coached patients (or when no therapist is assigned) the
@@ -20,9 +21,10 @@ to item 9. The alert is a prompt to follow up, not a risk assessment.
 from __future__ import annotations
 
 import logging
-import re
+import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -32,32 +34,17 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from trellis import audit
-from trellis.accounts.models import Membership, Role, User
+from trellis.accounts.models import Membership, Organization, Role, User
+from trellis.alerts import queries
+from trellis.alerts.models import Alert, AlertKind, AlertState, SafetyEvent, Severity
 from trellis.care.models import CareTeamMember, Enrollment
-from trellis.insights import queries
-from trellis.insights.models import Alert, AlertKind, AlertState, Severity
-
-if TYPE_CHECKING:
-    from trellis.accounts.models import Organization
-    from trellis.measures.models import SafetyEvent
+from trellis.engagement.events import emit
+from trellis.engagement.models import EventType
 
 logger = logging.getLogger(__name__)
 
 MAX_NOTE = 2000
 SYSTEM_LABEL = "Trellis safety pathway"
-
-# Plain-words descriptions of the questions a safety rule usually watches, for the alert's
-# reason. Other items are described by their own wording.
-ITEM_DESCRIPTIONS = {
-    ("phq9", 9): "thoughts of being better off dead or of hurting yourself",
-}
-# The PHQ family's answer labels, used if the instrument file cannot be read.
-PHQ_LABELS = {
-    0: "Not at all",
-    1: "Several days",
-    2: "More than half the days",
-    3: "Nearly every day",
-}
 
 
 class AlertNotOpen(ValidationError):
@@ -115,112 +102,124 @@ def crisis_resources_for(organization: Organization, locale: str | None = None) 
     text = (organization.crisis_resources or "").strip()
     if text:
         return text
-    from trellis.accounts.models import Organization as Org
 
-    default = Org._meta.get_field("crisis_resources").default
+    default = Organization._meta.get_field("crisis_resources").default
     return str(default)
 
 
 # Raising the alert ------------------------------------------------------------------
 
 
-def _instrument_key(code: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", code.lower())
+@dataclass(frozen=True)
+class SafetyAnswer:
+    """One answer that fired a safety rule, described in words by the app that asked it
+    (the measures app knows its questionnaires; this layer only needs the words)."""
+
+    instrument: str  # the instrument's code, e.g. "PHQ-9"
+    item: str  # the item's id, e.g. "q9"
+    value: int
+    rule: str  # the rule's name, e.g. "phq9_item9"
+    title: str = ""  # the instrument's short title
+    number: int | None = None  # the question's number on the form
+    item_text: str = ""  # the question as the patient read it
+    answer_label: str = ""  # the answer as the patient chose it, e.g. "Several days"
+    description: str = ""  # the question in plain words, for the alert's reason
 
 
-def _describe(event: SafetyEvent) -> dict[str, Any]:
-    """The answer in words: instrument name, question number and wording, answer label."""
-    instrument: Any = None
-    try:
-        from trellis.measures.instruments import get_instrument
-
-        instrument = get_instrument(event.instrument)
-    except Exception:  # a missing description must never stop the alert
-        instrument = None
-    number: int | None = None
-    item_text = ""
-    label = ""
-    short_title = event.instrument.upper()
-    if instrument is not None:
-        short_title = getattr(instrument, "short_title", "") or getattr(
-            instrument, "title", short_title
-        )
-        items = list(getattr(instrument, "items", []) or [])
-        for index, item in enumerate(items, start=1):
-            if str(getattr(item, "id", "")) == str(event.item):
-                number = index
-                item_text = str(getattr(item, "text", ""))
-                options = getattr(item, "options", None) or getattr(instrument, "options", [])
-                for option in options or []:
-                    if getattr(option, "value", None) == event.value:
-                        label = str(getattr(option, "label", ""))
-                break
-    if number is None:
-        digits = re.findall(r"\d+", str(event.item))
-        number = int(digits[-1]) if digits else None
-    key = _instrument_key(event.instrument)
-    if key == "phq9" and short_title == event.instrument.upper():
-        short_title = "PHQ-9"
-    if not label and key.startswith("phq"):
-        label = PHQ_LABELS.get(event.value, "")
-    description = ITEM_DESCRIPTIONS.get((key, number or 0), "") or item_text
-    return {
-        "short_title": short_title,
-        "number": number,
-        "item_text": item_text,
-        "description": description,
-        "label": label or str(event.value),
-    }
-
-
-def safety_reason(event: SafetyEvent) -> str:
+def safety_reason(answer: SafetyAnswer) -> str:
     """The alert's reason in words, e.g. "Answered 'Several days' to PHQ-9 question 9
     (thoughts of being better off dead or of hurting yourself)"."""
-    facts = _describe(event)
+    title = answer.title or answer.instrument
     question = (
-        _("%(instrument)s question %(number)s")
-        % {"instrument": facts["short_title"], "number": facts["number"]}
-        if facts["number"] is not None
-        else _("%(instrument)s item %(item)s")
-        % {"instrument": facts["short_title"], "item": event.item}
+        _("%(instrument)s question %(number)s") % {"instrument": title, "number": answer.number}
+        if answer.number is not None
+        else _("%(instrument)s item %(item)s") % {"instrument": title, "item": answer.item}
     )
     reason = _("Answered '%(answer)s' to %(question)s") % {
-        "answer": facts["label"],
+        "answer": answer.answer_label or str(answer.value),
         "question": question,
     }
-    if facts["description"]:
-        reason += f" ({facts['description']})"
+    description = answer.description or answer.item_text
+    if description:
+        reason += f" ({description})"
     return reason[:300]
 
 
 @transaction.atomic
-def handle_safety_event(event: SafetyEvent, *, now: datetime) -> Alert:
-    """Raise the urgent alert for one safety event and tell the person who must act.
+def record_safety_answer(
+    enrollment: Enrollment,
+    answer: SafetyAnswer,
+    *,
+    actor: Any,
+    client_id: uuid.UUID | None,
+    now: datetime,
+) -> SafetyEvent:
+    """A patient gave an answer that suggests a risk of self-harm: store it and raise the
+    urgent alert for the responsible clinician, all in one transaction.
 
-    Idempotent: a second call for the same event returns the first alert and sends
-    nothing. Writes the `safety_event` engagement event and the `safety.alert_raised`
-    audit row in the same transaction; the email goes once the transaction commits.
+    Writes the safety event, its `measures.safety_answer` audit row, the urgent alert, the
+    `safety_event` engagement event and the `safety.alert_raised` (and, when nobody is
+    responsible, `safety.escalated`) audit rows together: either all of them are stored or
+    none is. The e-mail to the clinician goes once the transaction commits. A repeat with the
+    same client id (a double tap, a retry) returns the first event and writes nothing.
     """
-    existing = Alert.objects.filter(safety_event=event).first()
-    if existing is not None:
-        return existing
-    from trellis.engagement.events import emit
-    from trellis.engagement.models import EventType
-
-    enrollment = Enrollment.objects.select_related("organization", "patient").get(
-        pk=event.enrollment_id
+    defaults = {
+        "instrument": answer.instrument,
+        "item": answer.item,
+        "value": answer.value,
+        "occurred_at": now,
+    }
+    if client_id is None:
+        event = SafetyEvent.objects.create(
+            enrollment=enrollment, client_id=None, rule=answer.rule, **defaults
+        )
+    else:
+        try:
+            # A savepoint: a second copy of the same submission arriving at the same moment
+            # meets the once-per-submission constraint and finds the first one's event.
+            with transaction.atomic():
+                event, created = SafetyEvent.objects.get_or_create(
+                    enrollment=enrollment, client_id=client_id, rule=answer.rule, defaults=defaults
+                )
+        except IntegrityError:
+            created = False
+            event = SafetyEvent.objects.get(
+                enrollment=enrollment, client_id=client_id, rule=answer.rule
+            )
+        if not created:
+            return event
+    audit.record(
+        action="measures.safety_answer",
+        actor=actor,
+        subject=event,
+        patient=enrollment.patient_id,
+        organization=enrollment.organization_id,
+        details={
+            "instrument": answer.instrument,
+            "item": answer.item,
+            "value": answer.value,
+            "rule": answer.rule,
+        },
+        at=now,
     )
+    _raise_alert(enrollment, event, answer, now=now)
+    return event
+
+
+def _raise_alert(
+    enrollment: Enrollment, event: SafetyEvent, answer: SafetyAnswer, *, now: datetime
+) -> Alert:
+    """The urgent alert for one safety event, its engagement event and audit rows, and the
+    e-mail to the person who must act (sent on commit)."""
     org = enrollment.organization
-    facts = _describe(event)
     data: dict[str, Any] = {
         "instrument": event.instrument,
         "item": event.item,
         "value": event.value,
         "rule": event.rule,
-        "response_id": str(event.response_id) if event.response_id else None,
         "safety_event_id": str(event.pk),
-        "answer_label": facts["label"],
-        "item_text": facts["item_text"],
+        "answer_label": answer.answer_label or str(answer.value),
+        "item_text": answer.item_text,
     }
     assignee = responsible_clinician(enrollment)
     escalated_at: datetime | None = None
@@ -249,25 +248,20 @@ def handle_safety_event(event: SafetyEvent, *, now: datetime) -> Alert:
             )
         assignee = escalated_to
         escalated_at = now
-    try:
-        with transaction.atomic():
-            alert = Alert.objects.create(
-                organization=org,
-                enrollment=enrollment,
-                kind=AlertKind.SAFETY,
-                severity=Severity.URGENT,
-                reason=safety_reason(event),
-                data=data,
-                assigned_to=assignee,
-                safety_event=event,
-                raised_at=now,
-                escalate_after=now + timedelta(minutes=org.safety_escalation_minutes),
-                escalated_at=escalated_at,
-                escalated_to=escalated_to,
-            )
-    except IntegrityError:
-        # Another worker handled the same event a moment ago.
-        return Alert.objects.get(safety_event=event)
+    alert = Alert.objects.create(
+        organization=org,
+        enrollment=enrollment,
+        kind=AlertKind.SAFETY,
+        severity=Severity.URGENT,
+        reason=safety_reason(answer),
+        data=data,
+        assigned_to=assignee,
+        safety_event=event,
+        raised_at=now,
+        escalate_after=now + timedelta(minutes=org.safety_escalation_minutes),
+        escalated_at=escalated_at,
+        escalated_to=escalated_to,
+    )
     emit(enrollment, EventType.SAFETY_EVENT, at=event.occurred_at, value=str(event.value))
     audit.record(
         action="safety.alert_raised",
@@ -301,20 +295,6 @@ def handle_safety_event(event: SafetyEvent, *, now: datetime) -> Alert:
     if assignee is not None:
         _notify_on_commit(alert, assignee, escalation=escalated_at is not None)
     return alert
-
-
-def raise_missing_alerts(now: datetime) -> list[Alert]:
-    """A safety event whose alert could not be raised when it happened (a database hiccup,
-    a bug) gets its alert now: the clock runs this every minute before escalating."""
-    from trellis.measures.models import SafetyEvent
-
-    raised = []
-    for event in SafetyEvent.objects.filter(alerts__isnull=True).order_by("occurred_at"):
-        try:
-            raised.append(handle_safety_event(event, now=now))
-        except Exception:
-            logger.exception("could not raise the alert for safety event %s", event.pk)
-    return raised
 
 
 # Escalation -------------------------------------------------------------------------
@@ -385,18 +365,6 @@ def _escalate_one(pk: Any, now: datetime) -> Alert | None:
 # Acknowledging ----------------------------------------------------------------------
 
 
-def may_acknowledge(user: Any, alert: Alert) -> bool:
-    """The assigned clinician, the supervisor it was escalated to, or any supervisor of the
-    clinic, while they still hold a role there."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    if queries.is_supervisor(user, alert.organization_id):
-        return True
-    if user.pk not in {alert.assigned_to_id, alert.escalated_to_id}:
-        return False
-    return queries.active_member(user, alert.organization_id, queries.ALERT_ROLES)
-
-
 def clean_note(note: str | None, *, field: str = "note") -> str:
     text = (note or "").strip()
     if not text:
@@ -421,7 +389,7 @@ def acknowledge(alert: Alert, *, actor: User, note: str, now: datetime) -> Alert
     PermissionDenied for anyone who may not, and AlertNotOpen if it was already
     acknowledged or closed.
     """
-    if not may_acknowledge(actor, alert):
+    if not queries.may_acknowledge(actor, alert):
         raise PermissionDenied(
             _("Only the clinician it is assigned to, or a supervisor, can acknowledge this alert.")
         )

@@ -14,10 +14,8 @@ from django.utils.translation import gettext as _
 
 from trellis import audit
 from trellis.accounts.models import Organization, Team, User
-from trellis.care.models import Enrollment
-from trellis.core import timeutil
-from trellis.insights import queries, safety
-from trellis.insights.models import (
+from trellis.alerts import queries, safety
+from trellis.alerts.models import (
     RULE_KINDS,
     Alert,
     AlertKind,
@@ -25,7 +23,10 @@ from trellis.insights.models import (
     AlertState,
     Severity,
 )
-from trellis.insights.safety import AlertNotOpen, clean_note
+from trellis.alerts.rule_settings import DEFAULTS, THRESHOLD_LIMITS, setting_for, settings_table
+from trellis.alerts.safety import AlertNotOpen, clean_note
+from trellis.care.models import Enrollment
+from trellis.core import timeutil
 
 MAX_REASON = 300
 
@@ -62,11 +63,11 @@ def raise_alert(
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "An alert needs its reason in words."})
-    if kind in RULE_KINDS:
-        from trellis.insights.rules import setting_for
-
-        if not setting_for(enrollment.organization_id, kind, enrollment.support_level).enabled:
-            return None
+    if (
+        kind in RULE_KINDS
+        and not setting_for(enrollment.organization_id, kind, enrollment.support_level).enabled
+    ):
+        return None
     existing = Alert.objects.filter(enrollment=enrollment, kind=kind, state__in=LIVE_STATES)
     found = existing.first()
     if found is not None:
@@ -265,7 +266,6 @@ def save_rule_settings(
 ) -> list[dict[str, Any]]:
     """A clinic admin or supervisor sets which alert rules are on, and their thresholds,
     per level of support. Only what changed is written and audited; returns the changes."""
-    from trellis.insights.rules import DEFAULTS, THRESHOLD_LIMITS, settings_table
 
     if not queries.active_member(actor, organization.pk, queries.ON_CALL_MANAGER_ROLES):
         raise PermissionDenied(_("Only the clinic's admins and supervisors can do this."))

@@ -9,10 +9,11 @@ from django.utils.translation import gettext_lazy as _
 
 from trellis.accounts.clinic_forms import AccessibleForm
 from trellis.accounts.models import Team
+from trellis.alerts import queries
+from trellis.alerts.models import AlertKind, AlertState, Severity
+from trellis.alerts.rule_settings import DEFAULTS, THRESHOLD_LIMITS
+from trellis.alerts.safety import MAX_NOTE
 from trellis.care.models import SupportLevel
-from trellis.insights import queries
-from trellis.insights.models import AlertKind, AlertState, Severity
-from trellis.insights.safety import MAX_NOTE
 
 
 class AcknowledgeForm(AccessibleForm):
@@ -137,7 +138,6 @@ class RuleSettingsForm(AccessibleForm):
     """Every configurable rule at every level of support: on or off, and its threshold."""
 
     def __init__(self, *args: Any, table: list[Any], **kwargs: Any) -> None:
-        from trellis.insights.rules import DEFAULTS, THRESHOLD_LIMITS
 
         super().__init__(*args, **kwargs)
         self.rows: list[dict[str, Any]] = []

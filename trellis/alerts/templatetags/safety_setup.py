@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from trellis.insights import queries
+from trellis.alerts import queries
 
 register = template.Library()
 

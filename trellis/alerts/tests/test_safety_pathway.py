@@ -5,21 +5,22 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
+from django.db import DatabaseError, connection
 
+from trellis import audit
 from trellis.accounts.models import Role
 from trellis.accounts.services import create_person, set_membership_active
-from trellis.audit.models import AuditEvent
-from trellis.engagement.models import EngagementEvent
-from trellis.insights import safety
-from trellis.insights.models import Alert, AlertKind, AlertState, Severity
-from trellis.insights.services import set_on_call_clinician
-from trellis.insights.tests.helpers import (
+from trellis.alerts import safety
+from trellis.alerts.models import Alert, AlertKind, AlertState, SafetyEvent, Severity
+from trellis.alerts.queries import inbox_for, open_urgent_count
+from trellis.alerts.services import set_on_call_clinician
+from trellis.alerts.tests.helpers import (
     T0,
     alex_with_maria,
     blair_coached,
@@ -27,8 +28,14 @@ from trellis.insights.tests.helpers import (
     clear_on_call,
     emery_self_guided,
     enroll_patient,
+    item9_alert,
+    item9_answer,
     item9_event,
 )
+from trellis.audit.models import AuditEvent
+from trellis.core import personas
+from trellis.core.testing import need_postgres
+from trellis.engagement.models import EngagementEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +47,7 @@ REASON_ITEM9 = (
 
 def _actions(alert: Alert) -> list[str]:
     return list(
-        AuditEvent.objects.filter(object_type="insights.alert", object_id=str(alert.pk))
+        AuditEvent.objects.filter(object_type="alerts.alert", object_id=str(alert.pk))
         .order_by("id")
         .values_list("action", flat=True)
     )
@@ -103,9 +110,9 @@ def test_item9_answer_alerts_the_assigned_therapist(
     cast: Any, smtp: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     enrollment = alex_with_maria(cast)
-    event = item9_event(enrollment, 1)
     with django_capture_on_commit_callbacks(execute=True):
-        alert = safety.handle_safety_event(event, now=T0)
+        event = item9_event(enrollment, 1)
+    alert = Alert.objects.get(safety_event=event)
     assert alert.kind == AlertKind.SAFETY
     assert alert.severity == Severity.URGENT
     assert alert.state == AlertState.OPEN
@@ -117,7 +124,6 @@ def test_item9_answer_alerts_the_assigned_therapist(
     assert alert.data["item"] == "q9"
     assert alert.data["value"] == 1
     assert alert.data["safety_event_id"] == str(event.pk)
-    assert "response_id" in alert.data
     # Notified by email, with no patient-identifying text.
     mails = smtp.to(cast["therapist_maria"].email)
     assert len(mails) == 1
@@ -126,44 +132,54 @@ def test_item9_answer_alerts_the_assigned_therapist(
     assert "Alex" not in mails[0].body and "Rivera" not in mails[0].body
     assert "Several days" not in mails[0].body
     # ...and in the app: the alert is in her inbox count.
-    from trellis.insights.queries import open_urgent_count
-
     assert open_urgent_count(cast["therapist_maria"]) == 1
     # The engagement event and the audit row.
     events = EngagementEvent.objects.filter(enrollment=enrollment, type="safety_event")
     assert [e.value for e in events] == ["1"]
     assert _actions(alert) == ["safety.alert_raised"]
+    assert AuditEvent.objects.filter(
+        action="measures.safety_answer", object_id=str(event.pk)
+    ).exists()
 
 
 def test_escalation_time_comes_from_the_clinic(cast: Any) -> None:
     clinic = cast.clinics["riverside"]
     clinic.safety_escalation_minutes = 30
     clinic.save(update_fields=["safety_escalation_minutes"])
-    alert = safety.handle_safety_event(item9_event(alex_with_maria(cast)), now=T0)
+    alert = item9_alert(alex_with_maria(cast), now=T0)
     assert alert.escalate_after == T0 + timedelta(minutes=30)
 
 
 def test_reason_names_the_answer_given(cast: Any) -> None:
-    alert = safety.handle_safety_event(item9_event(alex_with_maria(cast), 3), now=T0)
+    alert = item9_alert(alex_with_maria(cast), 3, now=T0)
     assert alert.reason.startswith("Answered 'Nearly every day' to PHQ-9 question 9")
 
 
-def test_handling_the_same_safety_event_twice_raises_one_alert(
+def test_recording_the_same_safety_answer_twice_raises_one_alert(
     cast: Any, smtp: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     enrollment = alex_with_maria(cast)
-    event = item9_event(enrollment)
+    key = uuid.uuid4()
     with django_capture_on_commit_callbacks(execute=True):
-        first = safety.handle_safety_event(event, now=T0)
-        second = safety.handle_safety_event(event, now=T0 + timedelta(seconds=5))
+        first = safety.record_safety_answer(
+            enrollment, item9_answer(), actor=enrollment.patient, client_id=key, now=T0
+        )
+        second = safety.record_safety_answer(
+            enrollment,
+            item9_answer(),
+            actor=enrollment.patient,
+            client_id=key,
+            now=T0 + timedelta(seconds=5),
+        )
     assert first.pk == second.pk
+    event = first
     assert Alert.objects.filter(safety_event=event).count() == 1
     assert len(smtp.to(cast["therapist_maria"].email)) == 1
     assert EngagementEvent.objects.filter(enrollment=enrollment, type="safety_event").count() == 1
 
 
 def test_coached_patient_alert_goes_to_the_team_on_call_clinician(cast: Any) -> None:
-    alert = safety.handle_safety_event(item9_event(blair_coached(cast)), now=T0)
+    alert = item9_alert(blair_coached(cast), now=T0)
     assert alert.assigned_to == cast["therapist_maria"]
     assert alert.escalated_at is None
 
@@ -173,7 +189,7 @@ def test_patient_with_no_responsible_clinician_goes_straight_to_a_supervisor(
 ) -> None:
     clear_on_call(cast, "riverside", "Mood team")
     with django_capture_on_commit_callbacks(execute=True):
-        alert = safety.handle_safety_event(item9_event(casey_self_guided(cast)), now=T0)
+        alert = item9_alert(casey_self_guided(cast), now=T0)
     ruth = cast["supervisor_ruth"]
     assert alert.assigned_to == ruth
     assert alert.escalated_to == ruth
@@ -195,10 +211,10 @@ def test_team_supervisor_is_chosen_before_other_supervisors(cast: Any) -> None:
         actor=None,
     ).user
     clear_on_call(cast, "riverside", "Mood team")
-    alert = safety.handle_safety_event(item9_event(casey_self_guided(cast)), now=T0)
+    alert = item9_alert(casey_self_guided(cast), now=T0)
     assert alert.assigned_to == mood_supervisor
     # Anxiety team's patient: Ruth (the Anxiety team's supervisor) gets the escalation.
-    anxiety_alert = safety.handle_safety_event(item9_event(alex_with_maria(cast)), now=T0)
+    anxiety_alert = item9_alert(alex_with_maria(cast), now=T0)
     (escalated,) = safety.escalate_due_alerts(T0 + timedelta(minutes=61))
     assert escalated.pk == anxiety_alert.pk
     assert escalated.escalated_to == cast["supervisor_ruth"]
@@ -208,15 +224,14 @@ def test_clinic_with_no_supervisor_hands_the_alert_to_an_admin_and_logs_an_error
     cast: Any, caplog: Any
 ) -> None:
     # With Hillside's supervisor suspended and no on-call clinician, only its admin is left.
-    from trellis.accounts.services import set_membership_active
 
     set_membership_active(
         membership=cast.memberships["supervisor_mika"], active=False, actor=cast["admin_hana"]
     )
     clear_on_call(cast, "hillside", "Wellbeing team")
     enrollment = enroll_patient(cast, "patient_farah", "self_guided", actor_key="therapist_otto")
-    with caplog.at_level(logging.ERROR, logger="trellis.insights.safety"):
-        alert = safety.handle_safety_event(item9_event(enrollment), now=T0)
+    with caplog.at_level(logging.ERROR, logger="trellis.alerts.safety"):
+        alert = item9_alert(enrollment, now=T0)
     assert alert.assigned_to == cast["admin_hana"]
     assert alert.escalated_at == T0
     assert any("no clinician or supervisor" in r.getMessage() for r in caplog.records)
@@ -233,11 +248,28 @@ def test_crisis_resources_are_the_clinics_own_text(cast: Any) -> None:
     assert "988" in safety.crisis_resources_for(clinic, "fi-FI")
 
 
-def test_a_safety_event_left_without_an_alert_gets_one_from_the_minute_job(cast: Any) -> None:
-    event = item9_event(alex_with_maria(cast))
-    (alert,) = safety.raise_missing_alerts(T0 + timedelta(minutes=1))
-    assert alert.safety_event_id == event.pk
-    assert safety.raise_missing_alerts(T0 + timedelta(minutes=2)) == []
+def test_the_safety_answer_its_alert_event_and_audit_rows_are_written_together_or_not_at_all(
+    cast: Any, smtp: Any, monkeypatch: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """One transaction: when the last write (the alert's audit row) fails, none of the
+    rows is left behind and no e-mail goes out."""
+    enrollment = alex_with_maria(cast)
+    real_record = audit.record
+
+    def failing_record(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("action") == "safety.alert_raised":
+            raise DatabaseError("the audit trail could not be written")
+        return real_record(*args, **kwargs)
+
+    monkeypatch.setattr(audit, "record", failing_record)
+    audit_rows = AuditEvent.objects.count()
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(DatabaseError):
+        item9_event(enrollment)
+    assert not SafetyEvent.objects.filter(enrollment=enrollment).exists()
+    assert not Alert.objects.filter(enrollment=enrollment).exists()
+    assert not EngagementEvent.objects.filter(enrollment=enrollment, type="safety_event").exists()
+    assert AuditEvent.objects.count() == audit_rows
+    assert smtp.to(cast["therapist_maria"].email) == []
 
 
 # 3. Escalation -------------------------------------------------------------------------
@@ -246,7 +278,7 @@ def test_a_safety_event_left_without_an_alert_gets_one_from_the_minute_job(cast:
 def test_unacknowledged_alert_escalates_to_the_supervisor_after_the_limit_exactly_once(
     cast: Any, smtp: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    alert = safety.handle_safety_event(item9_event(alex_with_maria(cast)), now=T0)
+    alert = item9_alert(alex_with_maria(cast), now=T0)
     assert safety.escalate_due_alerts(T0 + timedelta(minutes=59)) == []
     alert.refresh_from_db()
     assert alert.escalated_at is None
@@ -265,13 +297,12 @@ def test_unacknowledged_alert_escalates_to_the_supervisor_after_the_limit_exactl
     mails = smtp.to(cast["supervisor_ruth"].email)
     assert len(mails) == 1
     assert "Maria" not in mails[0].body and "Alex" not in mails[0].body
-    from trellis.insights.queries import inbox_for
 
     assert list(inbox_for(cast["supervisor_ruth"])) == [alert]
 
 
 def test_acknowledged_alert_never_escalates(cast: Any) -> None:
-    alert = safety.handle_safety_event(item9_event(alex_with_maria(cast)), now=T0)
+    alert = item9_alert(alex_with_maria(cast), now=T0)
     safety.acknowledge(
         alert,
         actor=cast["therapist_maria"],
@@ -285,7 +316,7 @@ def test_acknowledged_alert_never_escalates(cast: Any) -> None:
 
 def test_escalation_claim_is_conditional_so_a_second_worker_finds_nothing(cast: Any) -> None:
     """Two workers that both listed the alert as due: only the first claim escalates."""
-    alert = safety.handle_safety_event(item9_event(alex_with_maria(cast)), now=T0)
+    alert = item9_alert(alex_with_maria(cast), now=T0)
     later = T0 + timedelta(minutes=61)
     assert safety._escalate_one(alert.pk, later) is not None
     assert safety._escalate_one(alert.pk, later) is None
@@ -294,10 +325,9 @@ def test_escalation_claim_is_conditional_so_a_second_worker_finds_nothing(cast: 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_escalating_at_once_escalate_once_on_postgresql(cast: Any) -> None:
-    from trellis.core.testing import need_postgres
 
     need_postgres()
-    alert = safety.handle_safety_event(item9_event(alex_with_maria(cast)), now=T0)
+    alert = item9_alert(alex_with_maria(cast), now=T0)
     later = T0 + timedelta(minutes=61)
     results: list[int] = []
     barrier = threading.Barrier(2)
@@ -322,7 +352,7 @@ def test_two_workers_escalating_at_once_escalate_once_on_postgresql(cast: Any) -
 
 
 def test_acknowledging_needs_a_note_and_stores_it_encrypted(cast: Any) -> None:
-    alert = safety.handle_safety_event(item9_event(alex_with_maria(cast)), now=T0)
+    alert = item9_alert(alex_with_maria(cast), now=T0)
     maria = cast["therapist_maria"]
     for note in ("", "   "):
         with pytest.raises(ValidationError) as error:
@@ -349,7 +379,7 @@ def test_acknowledging_needs_a_note_and_stores_it_encrypted(cast: Any) -> None:
 
 
 def test_a_second_acknowledgement_changes_nothing(cast: Any) -> None:
-    alert = safety.handle_safety_event(item9_event(alex_with_maria(cast)), now=T0)
+    alert = item9_alert(alex_with_maria(cast), now=T0)
     safety.acknowledge(alert, actor=cast["therapist_maria"], note="Called.", now=T0)
     with pytest.raises(safety.AlertNotOpen):
         safety.acknowledge(alert, actor=cast["supervisor_ruth"], note="Also called.", now=T0)
@@ -358,7 +388,7 @@ def test_a_second_acknowledgement_changes_nothing(cast: Any) -> None:
 
 @pytest.mark.parametrize("who", ["therapist_maria", "supervisor_ruth"])
 def test_assigned_clinician_and_supervisors_may_acknowledge(cast: Any, who: str) -> None:
-    alert = safety.handle_safety_event(item9_event(alex_with_maria(cast)), now=T0)
+    alert = item9_alert(alex_with_maria(cast), now=T0)
     assert safety.acknowledge(alert, actor=cast[who], note="Called.", now=T0).state == (
         AlertState.ACKNOWLEDGED
     )
@@ -366,7 +396,7 @@ def test_assigned_clinician_and_supervisors_may_acknowledge(cast: Any, who: str)
 
 def test_escalation_supervisor_may_acknowledge(cast: Any) -> None:
     clear_on_call(cast, "riverside", "Mood team")
-    alert = safety.handle_safety_event(item9_event(casey_self_guided(cast)), now=T0)
+    alert = item9_alert(casey_self_guided(cast), now=T0)
     assert alert.escalated_to == cast["supervisor_ruth"]
     safety.acknowledge(alert, actor=cast["supervisor_ruth"], note="Called Casey.", now=T0)
 
@@ -375,7 +405,7 @@ def test_escalation_supervisor_may_acknowledge(cast: Any) -> None:
     "who", ["coach_jordan", "therapist_sam", "admin_avery", "researcher_lee", "patient_alex"]
 )
 def test_others_may_not_acknowledge(cast: Any, who: str) -> None:
-    alert = safety.handle_safety_event(item9_event(alex_with_maria(cast)), now=T0)
+    alert = item9_alert(alex_with_maria(cast), now=T0)
     with pytest.raises(PermissionDenied):
         safety.acknowledge(alert, actor=cast[who], note="Called.", now=T0)
     assert Alert.objects.get(pk=alert.pk).state == AlertState.OPEN
@@ -398,7 +428,6 @@ def test_on_call_clinician_must_be_a_therapist_or_supervisor_of_the_clinic(cast:
 
 
 def test_demo_teams_have_their_on_call_clinicians(cast: Any) -> None:
-    from trellis.core import personas
 
     again = personas.build()  # idempotent: nothing changes the second time
     assert again.teams[("riverside", "Anxiety team")].on_call_clinician == cast["therapist_maria"]

@@ -8,14 +8,10 @@ from typing import Any
 
 import pytest
 
-from trellis.insights import safety
-from trellis.insights.models import Alert, AlertKind
-from trellis.insights.tests.helpers import (
-    T0,
-    alex_with_maria,
-    casey_self_guided,
-    clear_on_call,
-)
+from trellis.alerts import safety
+from trellis.alerts.models import Alert, AlertKind
+from trellis.alerts.tests.helpers import T0, alex_with_maria, casey_self_guided, clear_on_call
+from trellis.measures.queries import due_for
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +26,6 @@ def _phq9(item9: int, **overrides: Any) -> dict[str, Any]:
 
 
 def _due_phq9(enrollment: Any) -> Any:
-    from trellis.measures.queries import due_for
 
     measures.schedule_for_enrollment(enrollment, now=T0)
     due = [a for a in due_for(enrollment, T0) if a.instrument == "PHQ-9"]

@@ -8,12 +8,17 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from trellis.alerts.models import Alert, AlertKind, AlertRuleSetting, AlertState
+from trellis.alerts.services import raise_alert
+from trellis.alerts.tests.helpers import (
+    alex_with_maria,
+    blair_coached,
+    casey_self_guided,
+    item9_alert,
+)
 from trellis.audit.models import AuditEvent
 from trellis.care.models import Enrollment, SupportLevel
 from trellis.core import timeutil
-from trellis.insights.models import Alert, AlertKind, AlertRuleSetting, AlertState
-from trellis.insights.services import raise_alert
-from trellis.insights.tests.helpers import alex_with_maria, blair_coached, casey_self_guided
 
 pytestmark = pytest.mark.django_db
 
@@ -128,11 +133,9 @@ def test_acting_on_an_alert_of_another_caseload_is_a_404(cast: Any, client_for: 
 
 
 def test_a_coach_still_may_not_close_a_safety_alert(cast: Any, client_for: Any) -> None:
-    from trellis.insights import safety
-    from trellis.insights.tests.helpers import item9_event
 
     now = timeutil.now()
-    alert = safety.handle_safety_event(item9_event(alex_with_maria(cast), at=now), now=now)
+    alert = item9_alert(alex_with_maria(cast), at=now, now=now)
     response = client_for("coach_jordan").post(
         reverse("alerts:dismiss", kwargs={"pk": alert.pk}), {"reason": "Not needed"}
     )

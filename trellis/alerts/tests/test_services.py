@@ -11,17 +11,17 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from trellis.audit.models import AuditEvent
-from trellis.insights import safety
-from trellis.insights.models import AlertKind, AlertState, Severity
-from trellis.insights.services import close_alert, raise_alert
-from trellis.insights.tests.helpers import (
+from trellis.alerts import safety
+from trellis.alerts.models import AlertKind, AlertState, Severity
+from trellis.alerts.services import close_alert, raise_alert
+from trellis.alerts.tests.helpers import (
     T0,
     alex_with_maria,
     blair_coached,
     emery_self_guided,
-    item9_event,
+    item9_alert,
 )
+from trellis.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +77,7 @@ def test_raise_alert_refuses_safety_alerts_and_empty_reasons(cast: Any) -> None:
 
 
 def test_a_safety_alert_cannot_be_dismissed_without_a_note_or_a_reason(cast: Any) -> None:
-    alert = safety.handle_safety_event(item9_event(alex_with_maria(cast)), now=T0)
+    alert = item9_alert(alex_with_maria(cast), now=T0)
     maria = cast["therapist_maria"]
     with pytest.raises(ValidationError):
         close_alert(alert, actor=maria, state=AlertState.DISMISSED, reason="Duplicate", now=T0)
@@ -101,12 +101,12 @@ def test_a_safety_alert_cannot_be_dismissed_without_a_note_or_a_reason(cast: Any
 
 def test_inbox_costs_the_same_queries_for_one_alert_or_three(cast: Any, client_for: Any) -> None:
     client = client_for("therapist_maria")
-    safety.handle_safety_event(item9_event(alex_with_maria(cast)), now=T0)
+    item9_alert(alex_with_maria(cast), now=T0)
     client.get(reverse("alerts:inbox"))
     with CaptureQueriesContext(connection) as one:
         client.get(reverse("alerts:inbox"))
-    safety.handle_safety_event(item9_event(blair_coached(cast)), now=T0)
-    safety.handle_safety_event(item9_event(emery_self_guided(cast)), now=T0)
+    item9_alert(blair_coached(cast), now=T0)
+    item9_alert(emery_self_guided(cast), now=T0)
     with CaptureQueriesContext(connection) as three:
         page = client.get(reverse("alerts:inbox"))
     assert "Alerts (3 urgent)" in page.content.decode()

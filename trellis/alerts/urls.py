@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from trellis.insights import views
+from trellis.alerts import views
 
 app_name = "alerts"
 

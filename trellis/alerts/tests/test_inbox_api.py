@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from trellis.alerts.models import Alert, AlertKind, AlertState
+from trellis.alerts.services import raise_alert
+from trellis.alerts.tests.helpers import alex_with_maria, casey_self_guided
 from trellis.core import timeutil
-from trellis.insights.models import Alert, AlertKind, AlertState
-from trellis.insights.services import raise_alert
-from trellis.insights.tests.helpers import alex_with_maria, casey_self_guided
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/alerts"

@@ -10,23 +10,24 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from trellis.audit.models import AuditEvent
-from trellis.core import timeutil
-from trellis.insights import safety
-from trellis.insights.models import Alert, AlertState
-from trellis.insights.tests.helpers import (
+from trellis.accounts.services import set_membership_active
+from trellis.alerts import safety
+from trellis.alerts.models import Alert, AlertState
+from trellis.alerts.tests.helpers import (
     alex_with_maria,
     casey_self_guided,
     clear_on_call,
-    item9_event,
+    item9_alert,
 )
+from trellis.audit.models import AuditEvent
+from trellis.core import timeutil
 
 pytestmark = pytest.mark.django_db
 
 
 def _raise(cast: Any) -> Alert:
     now = timeutil.now()
-    return safety.handle_safety_event(item9_event(alex_with_maria(cast), 1, at=now), now=now)
+    return item9_alert(alex_with_maria(cast), 1, at=now, now=now)
 
 
 def test_inbox_lists_my_open_alert_with_reason_patient_and_time_left(
@@ -199,7 +200,6 @@ def test_trellis_check_reports_teams_without_on_call_and_still_exits_0_in_develo
     assert "Anxiety team: no on-call" not in text
     assert "no active supervisor" not in text
     # With Hillside's only supervisor suspended, nobody is left to escalate to.
-    from trellis.accounts.services import set_membership_active
 
     set_membership_active(
         membership=cast.memberships["supervisor_mika"], active=False, actor=cast["admin_hana"]
@@ -223,7 +223,7 @@ def test_trellis_check_in_production_counts_a_missing_on_call_clinician_as_an_er
 def test_an_escalated_alert_shows_who_has_it_now(cast: Any, client_for: Any) -> None:
     clear_on_call(cast, "riverside", "Mood team")
     now = timeutil.now()
-    alert = safety.handle_safety_event(item9_event(casey_self_guided(cast), at=now), now=now)
+    alert = item9_alert(casey_self_guided(cast), at=now, now=now)
     html = client_for("supervisor_ruth").get(reverse("alerts:inbox")).content.decode()
     assert "Escalated to Ruth Okafor" in html
     detail = client_for("supervisor_ruth").get(reverse("alerts:detail", kwargs={"pk": alert.pk}))

@@ -16,10 +16,10 @@ from ninja.errors import HttpError
 
 from trellis.accounts.api import session_user
 from trellis.accounts.models import User
+from trellis.alerts import queries, services
+from trellis.alerts.models import Alert, AlertKind, AlertState, Severity
+from trellis.alerts.safety import AlertNotOpen
 from trellis.core import timeutil
-from trellis.insights import queries, services
-from trellis.insights.models import Alert, AlertKind, AlertState, Severity
-from trellis.insights.safety import AlertNotOpen
 
 router = Router(tags=["alerts"])
 MAX_LIST = 500

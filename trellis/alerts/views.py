@@ -21,10 +21,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from trellis.accounts.models import Team
-from trellis.audit.models import AuditEvent
-from trellis.core import timeutil
-from trellis.insights import queries, safety, services
-from trellis.insights.forms import (
+from trellis.alerts import queries, safety, services
+from trellis.alerts.forms import (
     AcknowledgeForm,
     AlertFilterForm,
     DismissForm,
@@ -33,7 +31,10 @@ from trellis.insights.forms import (
     ResolveForm,
     RuleSettingsForm,
 )
-from trellis.insights.models import Alert, AlertKind, AlertState
+from trellis.alerts.models import Alert, AlertKind, AlertState
+from trellis.alerts.rule_settings import DEFAULTS, settings_table
+from trellis.audit.models import AuditEvent
+from trellis.core import timeutil
 
 # The filtered list shows at most this many alerts (narrow the filters to see others).
 FILTERED_LIMIT = 200
@@ -97,7 +98,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     )
     return render(
         request,
-        "insights/inbox.html",
+        "alerts/inbox.html",
         {
             "rows": _rows(queries.inbox_for(request.user), now),
             "clinic_rows": _rows(queries.clinic_open_safety_alerts(request.user), now),
@@ -139,7 +140,7 @@ def _render_detail(
         form = AcknowledgeForm() if safety_kind else GenericAcknowledgeForm()
     return render(
         request,
-        "insights/detail.html",
+        "alerts/detail.html",
         {
             "alert": alert,
             "patient": alert.enrollment.patient,
@@ -269,7 +270,6 @@ def dismiss(request: HttpRequest, pk: Any) -> HttpResponse:
 @login_required
 def rule_settings(request: HttpRequest) -> HttpResponse:
     """Which alert rules are on at the clinic, and their thresholds, per level of support."""
-    from trellis.insights.rules import DEFAULTS, settings_table
 
     orgs = queries.on_call_orgs_for(request.user).order_by("name")
     organization = orgs.first()
@@ -297,7 +297,7 @@ def rule_settings(request: HttpRequest) -> HttpResponse:
         status = 400
     return render(
         request,
-        "insights/rules.html",
+        "alerts/rules.html",
         {
             "organization": organization,
             "form": form,
@@ -339,7 +339,7 @@ def _render_on_call(
         rows.append({"team": team, "form": form, "on_call": queries.on_call_of(team)})
     return render(
         request,
-        "insights/on_call.html",
+        "alerts/on_call.html",
         {"rows": rows, "gaps": queries.safety_setup_gaps(queries.on_call_orgs_for(request.user))},
         status=status,
     )

@@ -17,7 +17,9 @@ from django.utils.translation import gettext as _
 
 from trellis.accounts.models import CLINICAL_ROLES, Membership, Organization, Role, Team, User
 from trellis.accounts.queries import _authenticated, _get_or_404, active_memberships
-from trellis.insights.models import Alert, AlertState, Severity
+from trellis.alerts.models import Alert, AlertState, Severity
+from trellis.care.models import CareTeamMember
+from trellis.care.queries import enrollments_for
 
 # Roles that see the alert pages: clinical staff, and admins (who can be handed an alert
 # when nobody clinical is configured, and who set up on-call duty).
@@ -45,7 +47,6 @@ def alerts_for(user: Any) -> QuerySet[Alert]:
     """Every alert the person may open."""
     if not _authenticated(user):
         return Alert.objects.none()
-    from trellis.care.queries import enrollments_for
 
     orgs = active_memberships(user).filter(role__in=ALERT_ROLES).values("organization_id")
     clinical_orgs = (
@@ -109,17 +110,27 @@ def clinic_open_safety_alerts(user: Any) -> QuerySet[Alert]:
     )
 
 
+def may_acknowledge(user: Any, alert: Alert) -> bool:
+    """The assigned clinician, the supervisor it was escalated to, or any supervisor of the
+    clinic, while they still hold a role there."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if is_supervisor(user, alert.organization_id):
+        return True
+    if user.pk not in {alert.assigned_to_id, alert.escalated_to_id}:
+        return False
+    return active_member(user, alert.organization_id, ALERT_ROLES)
+
+
 def may_handle(user: Any, alert: Alert) -> bool:
     """Whether the person may acknowledge, resolve or dismiss an alert they can open.
 
     Safety alerts keep their stricter rule (the assigned clinician, the supervisor it was
-    escalated to, or a supervisor: `safety.may_acknowledge`). Other alerts: anyone with a
+    escalated to, or a supervisor: `may_acknowledge`). Other alerts: anyone with a
     clinical role at the clinic who may open the alert (the patient's supporters and team,
     the supervisors), and whoever it was handed to.
     """
     if alert.kind == "safety":
-        from trellis.insights.safety import may_acknowledge
-
         return may_acknowledge(user, alert)
     if not _authenticated(user) or not user.is_active:
         return False
@@ -153,8 +164,6 @@ def filtered_alerts(user: Any, filters: AlertFilters) -> QuerySet[Alert]:
     elif filters.state:
         alerts = alerts.filter(state=filters.state)
     if filters.supporter is not None:
-        from trellis.care.models import CareTeamMember
-
         alerts = alerts.filter(
             enrollment_id__in=CareTeamMember.objects.filter(
                 supporter=filters.supporter, active=True

@@ -47,6 +47,41 @@ class AlertState(models.TextChoices):
     DISMISSED = "dismissed", _("Dismissed")
 
 
+class SafetyEvent(TimestampedModel):
+    """An answer that suggests risk of self-harm (or a clinic's own safety rule) was given.
+
+    Stored even when the rest of the questionnaire turns out to be invalid.
+    """
+
+    enrollment = models.ForeignKey(
+        "care.Enrollment", on_delete=models.PROTECT, related_name="safety_events"
+    )
+    # The questionnaire response the answer came with, once it is stored (the safety event
+    # is stored first, so that a safety answer survives an otherwise invalid response).
+    response_id = models.UUIDField(null=True, blank=True)
+    instrument = models.CharField(max_length=40)
+    item = models.CharField(max_length=40)
+    value = models.SmallIntegerField()
+    rule = models.CharField(max_length=80, help_text=_("Which safety rule fired."))
+    occurred_at = models.DateTimeField()
+    client_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollment", "client_id", "rule"],
+                condition=Q(client_id__isnull=False),
+                name="measures_safety_once_per_submission",
+            )
+        ]
+        # The table keeps the name it had when safety events lived in trellis.measures.
+        db_table = "measures_safetyevent"
+
+    def __str__(self) -> str:
+        return f"Safety event: {self.instrument} {self.item}={self.value}"
+
+
 class Alert(TimestampedModel):
     """Something about one enrollment that a clinician should look at, and what they did."""
 
@@ -65,7 +100,7 @@ class Alert(TimestampedModel):
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     safety_event = models.ForeignKey(
-        "measures.SafetyEvent",
+        SafetyEvent,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -114,6 +149,8 @@ class Alert(TimestampedModel):
             models.Index(fields=["state", "escalate_after"], name="insights_alert_escalate"),
             models.Index(fields=["enrollment", "state"], name="insights_alert_by_enr"),
         ]
+        # The tables keep the names they had when alerts lived in trellis.insights.
+        db_table = "insights_alert"
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.reason}"
@@ -145,6 +182,7 @@ class AlertRuleSetting(TimestampedModel):
                 fields=["organization", "kind", "support_level"], name="insights_rule_once"
             )
         ]
+        db_table = "insights_alertrulesetting"
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.support_level or 'all'}) at {self.organization_id}"

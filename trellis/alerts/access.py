@@ -22,8 +22,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from trellis.alerts.models import Alert, SafetyEvent
+from trellis.alerts.safety import handle_safety_event
+from trellis.alerts.services import raise_alert
 from trellis.core import timeutil
 from trellis.core.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
+from trellis.journey.tests.factories import enroll_alex
 
 _NOT_TOKENS = {"anonymous": LOGIN, "token_read": LOGIN, "token_write": LOGIN}
 _ALERT_STAFF = expect(
@@ -38,10 +42,6 @@ _ALERT_STAFF = expect(
 def matrix_alert(cast: Any) -> Any:
     """A safety alert for patient_alex (therapist-assisted, with therapist_maria), raised
     through the safety pathway from a PHQ-9 item 9 answer of 1."""
-    from trellis.insights.models import Alert
-    from trellis.insights.safety import handle_safety_event
-    from trellis.journey.tests.factories import enroll_alex
-    from trellis.measures.models import SafetyEvent
 
     enrollment = enroll_alex(cast)
     existing = Alert.objects.filter(enrollment=enrollment, kind="safety").first()
@@ -66,9 +66,6 @@ def _alert(cast: Any) -> dict[str, Any]:
 
 def matrix_rule_alert(cast: Any) -> Any:
     """An inactivity alert for patient_alex, as the hourly rules raise it."""
-    from trellis.insights.models import Alert
-    from trellis.insights.services import raise_alert
-    from trellis.journey.tests.factories import enroll_alex
 
     enrollment = enroll_alex(cast)
     existing = Alert.objects.filter(enrollment=enrollment, kind="inactivity").first()
