@@ -1,6 +1,7 @@
 # The two set-up commands are `make demo` and `make test`; see README.md.
-# Both create .venv with Python 3.12+ and install Trellis with the versions pinned in
-# requirements.lock the first time (and again whenever pyproject.toml or the lock changes).
+# Both create .venv with Python 3.12+ and install Trellis with the versions and hashes pinned
+# in requirements/dev.txt the first time (and again whenever pyproject.toml or a lock changes).
+# requirements/prod.txt pins what a server needs; `make lock` regenerates both.
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -9,6 +10,10 @@ PYTEST_ARGS ?=
 # Parallel test processes (pytest-xdist); PYTEST_WORKERS=0 runs everything in this process
 # (handy with a debugger).
 PYTEST_WORKERS ?= 2
+# The tool that writes the locks, and extra arguments for it, for example:
+# make lock LOCK_ARGS=--upgrade, or LOCK_ARGS="--upgrade-package django"
+PIP_TOOLS := pip-tools==7.7.0
+LOCK_ARGS ?=
 
 export TRELLIS_ENV ?= dev
 
@@ -22,10 +27,10 @@ help:
 	@echo "make demo    set up the demo clinic and serve it on http://127.0.0.1:8000"
 	@echo "make test    lint, type-check, check migrations and run every test"
 	@echo "make format  reformat the code with ruff"
-	@echo "make lock    regenerate requirements.lock after changing dependencies"
+	@echo "make lock    regenerate requirements/prod.txt and dev.txt after changing dependencies"
 	@echo "make clean   remove .venv and the demo database"
 
-$(STAMP): pyproject.toml requirements.lock scripts/find-python
+$(STAMP): pyproject.toml requirements/prod.txt requirements/dev.txt scripts/find-python
 	@PY=$$(scripts/find-python) || exit 1; \
 	if [ -x $(BIN)/python ] && ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 		echo "$(VENV) uses a Python older than 3.12; recreating it"; rm -rf $(VENV); \
@@ -34,7 +39,8 @@ $(STAMP): pyproject.toml requirements.lock scripts/find-python
 		echo "Creating $(VENV) with $$PY"; "$$PY" -m venv $(VENV) || exit 1; \
 	fi
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -81,12 +87,21 @@ migrations-check: export TRELLIS_ENV = test
 migrations-check: $(STAMP)
 	$(BIN)/trellis makemigrations --check --dry-run
 
-# Regenerates requirements.lock from a clean environment (run after changing dependencies).
+# Regenerates the locks from pyproject.toml (run after changing dependencies): prod.txt from
+# [project.dependencies], dev.txt from those plus the dev extra, held to prod.txt's versions.
+# Versions already in a lock stay unless LOCK_ARGS asks for upgrades; each pin carries the
+# hashes of every file PyPI has for it, so the locks install on any platform.
+LOCK_VENV := /tmp/trellis-lock-venv
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile --quiet \
+	--generate-hashes --allow-unsafe --strip-extras --no-emit-options $(LOCK_ARGS)
 lock:
-	rm -rf /tmp/trellis-lock-venv
-	PY=$$(scripts/find-python) && "$$PY" -m venv /tmp/trellis-lock-venv
-	/tmp/trellis-lock-venv/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
-	/tmp/trellis-lock-venv/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+	rm -rf $(LOCK_VENV)
+	PY=$$(scripts/find-python) && "$$PY" -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet --disable-pip-version-check $(PIP_TOOLS)
+	$(PIP_COMPILE) --output-file requirements/prod.txt pyproject.toml
+	$(PIP_COMPILE) --extra dev --constraint requirements/prod.txt \
+		--output-file requirements/dev.txt pyproject.toml
+	rm -rf $(LOCK_VENV)
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3 var/*.sqlite3-wal var/*.sqlite3-shm
