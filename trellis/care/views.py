@@ -134,7 +134,7 @@ def _context(step: str, **extra: Any) -> dict[str, Any]:
 
 
 def _instrument(code: str) -> Any:
-    from trellis.measures.instruments import get_instrument
+    from trellis.programs.instruments import get_instrument
 
     return get_instrument(code)
 

@@ -29,7 +29,7 @@ from trellis.care.models import Enrollment
 from trellis.care.queries import access_enrollment
 from trellis.core import timeutil
 from trellis.measures import queries, services
-from trellis.measures.instruments import Instrument, all_instruments
+from trellis.programs.instruments import Instrument, all_instruments
 from trellis.measures.models import QuestionnaireAssignment
 
 router = Router(tags=["measures"])

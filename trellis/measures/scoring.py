@@ -18,7 +18,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from trellis.measures.instruments import Band, Instrument, Item, SafetyRule
+from trellis.programs.instruments import Band, Instrument, Item, SafetyRule
 
 
 @dataclass(frozen=True)

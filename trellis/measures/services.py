@@ -29,7 +29,7 @@ from trellis.care.queries import patient_zone
 from trellis.engagement.events import emit
 from trellis.engagement.models import EventType
 from trellis.measures import schedules
-from trellis.measures.instruments import Instrument, SafetyRule, UnknownInstrument, get_instrument
+from trellis.programs.instruments import Instrument, SafetyRule, UnknownInstrument, get_instrument
 from trellis.measures.models import (
     AssignmentStatus,
     Occasion,

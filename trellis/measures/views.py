@@ -41,7 +41,7 @@ from trellis.care.queries import current_enrollment, enrollments_for, patient_zo
 from trellis.core import timeutil
 from trellis.measures import charts, services
 from trellis.measures.forms import QuestionnaireForm
-from trellis.measures.instruments import UnknownInstrument, get_instrument
+from trellis.programs.instruments import UnknownInstrument, get_instrument
 from trellis.measures.models import (
     AssignmentStatus,
     QuestionnaireAssignment,

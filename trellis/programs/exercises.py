@@ -21,6 +21,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from trellis.programs.instruments import all_instruments
+
 MAX_TEXT = 5_000  # characters in one free-text field
 MAX_SHORT_TEXT = 200  # an activity name, a suggestion
 MAX_LIST = 20  # worries noted in one sitting, suggestions in one step
@@ -39,8 +41,7 @@ INSTRUMENTS = frozenset({"PHQ-9", "PHQ-2", "GAD-7", "GAD-2", "eHEALS"})
 
 def known_instruments() -> set[str]:
     """Instrument codes a pack may refer to: every installed questionnaire (the shipped ones
-    and the clinic's own, see trellis.measures.instruments)."""
-    from trellis.measures.instruments import all_instruments
+    and the clinic's own, see trellis.programs.instruments)."""
 
     return set(all_instruments())
 

@@ -6,7 +6,7 @@ range, the severity bands, the caseness threshold and reliable-change size used 
 outcomes, LOINC codes, the source citation and licence, the prorating rule, reverse-scored
 items, and safety rules (for example "PHQ-9 item 9 above 0").
 
-Trellis ships PHQ-9, GAD-7, PHQ-2, GAD-2 and eHEALS in `trellis/measures/instruments/`.
+Trellis ships PHQ-9, GAD-7, PHQ-2, GAD-2 and eHEALS in `trellis/programs/instruments/`.
 A clinic adds its own (in the same format) in the folder named by the setting
 `TRELLIS_INSTRUMENTS_DIR`; `trellis content check FOLDER` reports every problem in such a
 file with its line. The format is described in docs/measures.md.
@@ -14,12 +14,10 @@ file with its line. The format is described in docs/measures.md.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import itertools
 import logging
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,14 @@ from typing import Any
 import yaml
 from django.conf import settings
 
-from trellis.programs.packs import LineDict, LineList, Problem, _LineLoader
+from trellis.programs.yamlfile import (
+    FieldChecker,
+    LineDict,
+    LineList,
+    LineLoader,
+    Problem,
+    key_line,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -172,49 +177,29 @@ class Instrument:
 # Reading and checking one file ------------------------------------------------------
 
 
-def _key_line(mapping: Any, key: str) -> int:
-    if isinstance(mapping, LineDict):
-        return mapping.key_lines.get(key, mapping.line)
-    return getattr(mapping, "line", 1)
-
-
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 @dataclass
-class _Checker:
+class _Checker(FieldChecker):
     file: str
     problems: list[Problem] = field(default_factory=list)
 
     def add(self, line: int, message: str) -> None:
         self.problems.append(Problem(self.file, line, message))
 
-    def fields(
-        self, mapping: LineDict, where: str, required: Iterable[str], optional: Iterable[str]
-    ) -> None:
-        required = list(required)
-        known = [*required, *optional]
-        for name in required:
-            if name not in mapping:
-                self.add(mapping.line, f"{where} is missing the required field '{name}'")
-        for name in mapping:
-            if name not in known:
-                hint = difflib.get_close_matches(str(name), known, n=1)
-                also = f" (did you mean '{hint[0]}'?)" if hint else ""
-                self.add(_key_line(mapping, name), f"{where} has an unknown field '{name}'{also}")
-
     def text(self, mapping: LineDict, name: str, where: str, max_length: int = MAX_TEXT) -> str:
         if name not in mapping:
             return ""
         value = mapping[name]
         if not isinstance(value, str) or not value.strip():
-            self.add(_key_line(mapping, name), f"{where}: '{name}' must be a non-empty text")
+            self.add(key_line(mapping, name), f"{where}: '{name}' must be a non-empty text")
             return ""
         value = " ".join(value.split())
         if len(value) > max_length:
             self.add(
-                _key_line(mapping, name),
+                key_line(mapping, name),
                 f"{where}: '{name}' is longer than {max_length} characters",
             )
         return value
@@ -224,7 +209,7 @@ class _Checker:
             return None
         value = mapping[name]
         if not _is_int(value):
-            self.add(_key_line(mapping, name), f"{where}: '{name}' must be a whole number")
+            self.add(key_line(mapping, name), f"{where}: '{name}' must be a whole number")
             return None
         return int(value)
 
@@ -233,7 +218,7 @@ class _Checker:
             return default
         value = mapping[name]
         if not isinstance(value, bool):
-            self.add(_key_line(mapping, name), f"{where}: '{name}' must be true or false")
+            self.add(key_line(mapping, name), f"{where}: '{name}' must be true or false")
             return default
         return value
 
@@ -243,7 +228,7 @@ class _Checker:
         value = mapping[name]
         if not isinstance(value, str) or not LOINC_RE.match(value):
             self.add(
-                _key_line(mapping, name),
+                key_line(mapping, name),
                 f"{where}: {value!r} is not a LOINC code (digits, a hyphen, a check digit)",
             )
             return ""
@@ -274,7 +259,7 @@ class _Checker:
 
 def _items(check: _Checker, doc: LineDict) -> list[Item]:
     raw = doc.get("items")
-    line = _key_line(doc, "items")
+    line = key_line(doc, "items")
     if "items" not in doc:
         return []
     if not isinstance(raw, LineList) or not raw:
@@ -293,18 +278,18 @@ def _items(check: _Checker, doc: LineDict) -> list[Item]:
         item_id = entry.get("id")
         if "id" in entry and (not isinstance(item_id, str) or not ITEM_ID_RE.match(item_id)):
             check.add(
-                _key_line(entry, "id"),
+                key_line(entry, "id"),
                 f"{where}: id {item_id!r} must start with a lowercase letter and use lowercase "
                 "letters, digits and underscores (at most 40)",
             )
             item_id = None
         if item_id and any(i.id == item_id for i in items):
-            check.add(_key_line(entry, "id"), f"{where}: the id '{item_id}' is used twice")
+            check.add(key_line(entry, "id"), f"{where}: the id '{item_id}' is used twice")
             item_id = None
         text = check.text(entry, "text", where)
         options: tuple[Option, ...] = ()
         if "options" in entry:
-            options = check.options(entry["options"], _key_line(entry, "options"), where)
+            options = check.options(entry["options"], key_line(entry, "options"), where)
         scored = check.flag(entry, "scored", where, True)
         required = check.flag(entry, "required", where, True)
         loinc = check.loinc(entry, "loinc", where)
@@ -315,7 +300,7 @@ def _items(check: _Checker, doc: LineDict) -> list[Item]:
 
 def _bands(check: _Checker, doc: LineDict, low: int | None, high: int | None) -> list[Band]:
     raw = doc.get("bands")
-    line = _key_line(doc, "bands")
+    line = key_line(doc, "bands")
     if "bands" not in doc:
         return []
     if not isinstance(raw, LineList) or not raw:
@@ -336,7 +321,7 @@ def _bands(check: _Checker, doc: LineDict, low: int | None, high: int | None) ->
             not isinstance(severity, str) or not SEVERITY_RE.match(severity)
         ):
             check.add(
-                _key_line(entry, "severity"),
+                key_line(entry, "severity"),
                 f"{where}: severity must be a lowercase word such as 'moderate'",
             )
             severity = None
@@ -386,11 +371,11 @@ def _build(check: _Checker, doc: LineDict, source: str) -> Instrument | None:
     check.fields(doc, "the instrument", TOP_REQUIRED, TOP_OPTIONAL)
     version = doc.get("format")
     if "format" in doc and version != FORMAT_VERSION:
-        check.add(_key_line(doc, "format"), f"'format' must be {FORMAT_VERSION}")
+        check.add(key_line(doc, "format"), f"'format' must be {FORMAT_VERSION}")
     code = doc.get("code")
     if "code" in doc and (not isinstance(code, str) or not CODE_RE.match(code)):
         check.add(
-            _key_line(doc, "code"),
+            key_line(doc, "code"),
             f"code {code!r} must be letters, digits, '-', '_' or '.' (at most 40), e.g. WSAS",
         )
         code = None
@@ -402,18 +387,18 @@ def _build(check: _Checker, doc: LineDict, source: str) -> Instrument | None:
     measures = check.text(doc, "measures", "the instrument", MAX_LABEL)
     options: tuple[Option, ...] = ()
     if "options" in doc:
-        options = check.options(doc["options"], _key_line(doc, "options"), "the instrument")
+        options = check.options(doc["options"], key_line(doc, "options"), "the instrument")
     items = _items(check, doc)
     for item in items:
         if not (item.options or options):
             check.add(
-                _key_line(doc, "items"),
+                key_line(doc, "items"),
                 f"item '{item.id}' has no response options (give 'options' to the instrument "
                 "or to the item)",
             )
     scored = [i for i in items if i.scored]
     if items and not scored:
-        check.add(_key_line(doc, "items"), "at least one item must be scored")
+        check.add(key_line(doc, "items"), "at least one item must be scored")
 
     def option_values(item: Item) -> list[int]:
         return [o.value for o in (item.options or options)]
@@ -424,18 +409,18 @@ def _build(check: _Checker, doc: LineDict, source: str) -> Instrument | None:
     total = doc.get("total")
     if "total" in doc:
         if not isinstance(total, LineDict):
-            check.add(_key_line(doc, "total"), "'total' must be {min: N, max: N}")
+            check.add(key_line(doc, "total"), "'total' must be {min: N, max: N}")
         else:
             check.fields(total, "total", ["min", "max"], [])
             low, high = check.number(total, "min", "total"), check.number(total, "max", "total")
             if low is not None and scored and low != possible_low:
                 check.add(
-                    _key_line(total, "min"),
+                    key_line(total, "min"),
                     f"total min is {low} but the scored items add up to at least {possible_low}",
                 )
             if high is not None and scored and high != possible_high:
                 check.add(
-                    _key_line(total, "max"),
+                    key_line(total, "max"),
                     f"total max is {high} but the scored items add up to at most {possible_high}",
                 )
     bands = _bands(check, doc, low, high)
@@ -444,7 +429,7 @@ def _build(check: _Checker, doc: LineDict, source: str) -> Instrument | None:
         low < caseness <= high
     ):
         check.add(
-            _key_line(doc, "caseness"),
+            key_line(doc, "caseness"),
             f"caseness {caseness} must be above {low} and at most {high}",
         )
     reliable = check.number(doc, "reliable_change", "the instrument")
@@ -452,20 +437,20 @@ def _build(check: _Checker, doc: LineDict, source: str) -> Instrument | None:
         0 < reliable <= high - low
     ):
         check.add(
-            _key_line(doc, "reliable_change"),
+            key_line(doc, "reliable_change"),
             f"reliable_change must be from 1 to {high - low} points",
         )
     max_missing = 0
     prorate = doc.get("prorate")
     if "prorate" in doc:
         if not isinstance(prorate, LineDict):
-            check.add(_key_line(doc, "prorate"), "'prorate' must be {max_missing: N}")
+            check.add(key_line(doc, "prorate"), "'prorate' must be {max_missing: N}")
         else:
             check.fields(prorate, "prorate", ["max_missing"], [])
             value = check.number(prorate, "max_missing", "prorate")
             if value is not None and not 0 <= value < max(len(scored), 1):
                 check.add(
-                    _key_line(prorate, "max_missing"),
+                    key_line(prorate, "max_missing"),
                     f"prorate max_missing must be from 0 to {max(len(scored) - 1, 0)}",
                 )
             elif value is not None:
@@ -474,12 +459,12 @@ def _build(check: _Checker, doc: LineDict, source: str) -> Instrument | None:
     reverse: set[str] = set()
     raw_reverse = doc.get("reverse_items", [])
     if not isinstance(raw_reverse, list) or not all(isinstance(r, str) for r in raw_reverse):
-        check.add(_key_line(doc, "reverse_items"), "'reverse_items' must be a list of item ids")
+        check.add(key_line(doc, "reverse_items"), "'reverse_items' must be a list of item ids")
     else:
         for rid in raw_reverse:
             if items and rid not in scored_ids:
                 check.add(
-                    _key_line(doc, "reverse_items"),
+                    key_line(doc, "reverse_items"),
                     f"reverse_items names '{rid}', which is not a scored item",
                 )
             reverse.add(rid)
@@ -488,7 +473,7 @@ def _build(check: _Checker, doc: LineDict, source: str) -> Instrument | None:
     raw_loinc = doc.get("loinc")
     if "loinc" in doc:
         if not isinstance(raw_loinc, LineDict):
-            check.add(_key_line(doc, "loinc"), "'loinc' must be {panel: CODE, total: CODE}")
+            check.add(key_line(doc, "loinc"), "'loinc' must be {panel: CODE, total: CODE}")
         else:
             check.fields(raw_loinc, "loinc", [], ["panel", "total"])
             loinc_panel = check.loinc(raw_loinc, "panel", "loinc")
@@ -526,7 +511,7 @@ def _safety_rules(
     if "safety_rules" not in doc:
         return []
     if not isinstance(raw, LineList):
-        check.add(_key_line(doc, "safety_rules"), "'safety_rules' must be a list")
+        check.add(key_line(doc, "safety_rules"), "'safety_rules' must be a list")
         return []
     rules: list[SafetyRule] = []
     for index, entry in enumerate(raw):
@@ -541,21 +526,21 @@ def _safety_rules(
         name = entry.get("rule")
         item = next((i for i in items if i.id == item_id), None)
         if "item" in entry and item is None and items:
-            check.add(_key_line(entry, "item"), f"{where}: there is no item {item_id!r}")
+            check.add(key_line(entry, "item"), f"{where}: there is no item {item_id!r}")
         if "rule" in entry and (not isinstance(name, str) or not RULE_RE.match(name)):
             check.add(
-                _key_line(entry, "rule"),
+                key_line(entry, "rule"),
                 f"{where}: rule {name!r} must be a lowercase name such as phq9_item9",
             )
             name = None
         if isinstance(name, str) and any(r.rule_name == name for r in rules):
-            check.add(_key_line(entry, "rule"), f"{where}: the rule name '{name}' is used twice")
+            check.add(key_line(entry, "rule"), f"{where}: the rule name '{name}' is used twice")
             name = None
         if item is not None and above is not None:
             values = [o.value for o in (item.options or options)]
             if values and above >= max(values):
                 check.add(
-                    _key_line(entry, "above"),
+                    key_line(entry, "above"),
                     f"{where}: no answer to '{item.id}' is above {above}, so it would never fire",
                 )
                 continue
@@ -570,7 +555,7 @@ def parse_instrument(
     """Read one instrument file's text: the instrument (None if it has problems) and the
     problems, each with its line."""
     check = _Checker(file)
-    loader = _LineLoader(text)
+    loader = LineLoader(text)
     loader.duplicates = []
     try:
         document = loader.get_single_data()

@@ -21,6 +21,14 @@ import yaml
 
 from trellis.programs import markdown
 from trellis.programs.exercises import EXERCISE_KINDS, known_instruments
+from trellis.programs.yamlfile import (
+    FieldChecker,
+    LineDict,
+    LineList,
+    LineLoader,
+    Problem,
+    key_line,
+)
 
 PACK_FILE = "pack.yaml"
 FORMAT_VERSION = 1
@@ -32,22 +40,6 @@ MIN_MINUTES, MAX_MINUTES = 1, 15
 MAX_KEY, MAX_TITLE, MAX_HINT, MAX_SUMMARY = 80, 200, 300, 1_000
 
 
-@dataclass(frozen=True, order=True)
-class Problem:
-    """One thing an author must fix: the file (relative to the pack), the line, a reason."""
-
-    file: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
-
-    def located_in(self, folder: Path | str) -> str:
-        """The problem with the file named from `folder`, as a terminal prints it."""
-        return f"{Path(folder) / self.file}:{self.line}: {self.message}"
-
-
 class PackError(Exception):
     """A pack with problems, refused whole. `problems` lists every one of them."""
 
@@ -55,69 +47,6 @@ class PackError(Exception):
         self.problems = list(problems)
         count = len(self.problems)
         super().__init__(f"the pack has {count} problem{'s' if count != 1 else ''}")
-
-
-# YAML with line numbers ---------------------------------------------------------
-
-
-class LineDict(dict[Any, Any]):
-    """A YAML mapping that remembers its own line and the line of each key."""
-
-    line: int = 1
-    key_lines: dict[Any, int]
-
-
-class LineList(list[Any]):
-    """A YAML sequence that remembers its own line and the line of each item."""
-
-    line: int = 1
-    item_lines: list[int]
-
-
-class _LineLoader(yaml.SafeLoader):
-    duplicates: list[tuple[int, str, int]]
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
-    loader.flatten_mapping(node)
-    mapping = LineDict()
-    mapping.line = node.start_mark.line + 1
-    mapping.key_lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        line = key_node.start_mark.line + 1
-        try:
-            hash(key)
-        except TypeError:
-            loader.duplicates.append((line, "a key must be a plain name", 0))
-            continue
-        if key in mapping:
-            loader.duplicates.append((line, str(key), mapping.key_lines[key]))
-            continue
-        mapping[key] = loader.construct_object(value_node, deep=True)
-        mapping.key_lines[key] = line
-    return mapping
-
-
-def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
-    items = LineList(loader.construct_object(child, deep=True) for child in node.value)
-    items.line = node.start_mark.line + 1
-    items.item_lines = [child.start_mark.line + 1 for child in node.value]
-    return items
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
-
-
-def _key_line(mapping: Any, key: str) -> int:
-    if isinstance(mapping, LineDict):
-        return mapping.key_lines.get(key, mapping.line)
-    return 1
-
-
-def _line_of(value: Any, default: int) -> int:
-    return getattr(value, "line", default)
 
 
 # The pack ------------------------------------------------------------------------
@@ -151,7 +80,7 @@ class LoadedPack:
 
 
 @dataclass
-class _Checker:
+class _Checker(FieldChecker):
     root: Path
     problems: list[Problem] = field(default_factory=list)
     texts: dict[str, str | None] = field(default_factory=dict)
@@ -159,27 +88,11 @@ class _Checker:
     def add(self, line: int, message: str, file: str = PACK_FILE) -> None:
         self.problems.append(Problem(file, line, message))
 
-    # fields -----------------------------------------------------------------
-
-    def fields(
-        self, mapping: LineDict, where: str, required: Iterable[str], optional: Iterable[str]
-    ) -> None:
-        required = list(required)
-        known = [*required, *optional]
-        for name in required:
-            if name not in mapping:
-                self.add(mapping.line, f"{where} is missing the required field '{name}'")
-        for name in mapping:
-            if name not in known:
-                hint = difflib.get_close_matches(str(name), known, n=1)
-                also = f" (did you mean '{hint[0]}'?)" if hint else ""
-                self.add(_key_line(mapping, name), f"{where} has an unknown field '{name}'{also}")
-
     def text(self, mapping: LineDict, name: str, where: str, max_length: int) -> str | None:
         if name not in mapping:
             return None
         value = mapping[name]
-        line = _key_line(mapping, name)
+        line = key_line(mapping, name)
         if not isinstance(value, str) or not value.strip():
             self.add(line, f"{where}: '{name}' must be a non-empty text")
             return None
@@ -194,7 +107,7 @@ class _Checker:
         value = mapping["key"]
         if not isinstance(value, str) or not KEY_RE.match(value) or len(value) > MAX_KEY:
             self.add(
-                _key_line(mapping, "key"),
+                key_line(mapping, "key"),
                 f"{where}: key {value!r} must be lowercase letters, digits and hyphens "
                 f"(at most {MAX_KEY} characters)",
             )
@@ -209,7 +122,7 @@ class _Checker:
         value = mapping[name]
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             self.add(
-                _key_line(mapping, name),
+                key_line(mapping, name),
                 f"{where}: '{name}' is {value!r}; it must be a whole number from {low} to {high}",
             )
             return None
@@ -222,7 +135,7 @@ class _Checker:
         if name not in mapping:
             return None
         value = mapping[name]
-        line = _key_line(mapping, name)
+        line = key_line(mapping, name)
         if not isinstance(value, str) or not value.strip():
             self.add(line, f"{where}: '{name}' must be the path of a Markdown file")
             return None
@@ -274,7 +187,7 @@ def load_pack(path: Path | str) -> LoadedPack:
     except UnicodeDecodeError:
         checker.add(1, f"{PACK_FILE} is not UTF-8 text")
         return pack
-    loader = _LineLoader(source)
+    loader = LineLoader(source)
     loader.duplicates = []
     try:
         document = loader.get_single_data()
@@ -331,19 +244,19 @@ def _program(checker: _Checker, doc: LineDict) -> dict[str, Any]:
     slug = doc.get("slug")
     if "slug" in doc and (not isinstance(slug, str) or not KEY_RE.match(slug) or len(slug) > 80):
         checker.add(
-            _key_line(doc, "slug"),
+            key_line(doc, "slug"),
             f"slug {slug!r} must be lowercase letters, digits and hyphens (at most 80)",
         )
     language = doc.get("language", "en")
     if not isinstance(language, str) or not LANGUAGE_RE.match(language):
         checker.add(
-            _key_line(doc, "language"), f"language {language!r} is not a language tag like 'en'"
+            key_line(doc, "language"), f"language {language!r} is not a language tag like 'en'"
         )
     conditions = doc.get("conditions", [])
     if not isinstance(conditions, list) or not all(
         isinstance(c, str) and c.strip() for c in conditions
     ):
-        checker.add(_key_line(doc, "conditions"), "conditions must be a list of short tags")
+        checker.add(key_line(doc, "conditions"), "conditions must be a list of short tags")
         conditions = []
     data: dict[str, Any] = {
         "format": FORMAT_VERSION,
@@ -357,7 +270,7 @@ def _program(checker: _Checker, doc: LineDict) -> dict[str, Any]:
     }
     chapters = doc.get("chapters")
     if "chapters" in doc and (not isinstance(chapters, LineList) or not chapters):
-        checker.add(_key_line(doc, "chapters"), "chapters must be a list with at least one chapter")
+        checker.add(key_line(doc, "chapters"), "chapters must be a list with at least one chapter")
         return data
     if not isinstance(chapters, LineList):
         return data
@@ -380,7 +293,7 @@ def _intended_use(checker: _Checker, doc: LineDict) -> dict[str, Any]:
         return {}
     if not isinstance(raw, LineDict):
         checker.add(
-            _key_line(doc, "intended_use"),
+            key_line(doc, "intended_use"),
             "intended_use must have a description, exercises_per_week and weeks",
         )
         return {}
@@ -409,11 +322,11 @@ def _chapter(
     if key is not None:
         if key in chapter_lines:
             checker.add(
-                _key_line(raw, "key"),
+                key_line(raw, "key"),
                 f"chapter key '{key}' is used twice (first on line {chapter_lines[key]})",
             )
         else:
-            chapter_lines[key] = _key_line(raw, "key")
+            chapter_lines[key] = key_line(raw, "key")
     intro = checker.markdown_file(raw, "intro", where)
     closing = checker.markdown_file(raw, "closing", where)
     skills = raw.get("skills", [])
@@ -423,7 +336,7 @@ def _chapter(
         or not all(isinstance(s, str) and s.strip() and len(s) <= MAX_TITLE for s in skills)
     ):
         checker.add(
-            _key_line(raw, "skills"),
+            key_line(raw, "skills"),
             f"{where}: skills must be a list of at least one short sentence",
         )
         skills = []
@@ -439,7 +352,7 @@ def _chapter(
     }
     steps = raw.get("steps")
     if "steps" in raw and (not isinstance(steps, LineList) or not steps):
-        checker.add(_key_line(raw, "steps"), f"{where} has no steps; add at least one")
+        checker.add(key_line(raw, "steps"), f"{where} has no steps; add at least one")
         return chapter
     if not isinstance(steps, LineList):
         return chapter
@@ -488,41 +401,41 @@ def _step(
     if key is not None:
         if key in step_lines:
             checker.add(
-                _key_line(raw, "key"),
+                key_line(raw, "key"),
                 f"step key '{key}' is used twice (first on line {step_lines[key]}); "
                 "step keys must be unique in the whole pack",
             )
         else:
-            step_lines[key] = _key_line(raw, "key")
+            step_lines[key] = key_line(raw, "key")
     if "kind" in raw and kind not in STEP_KINDS:
         checker.add(
-            _key_line(raw, "kind"),
+            key_line(raw, "kind"),
             f"{where}: unknown step kind {kind!r} (use one of: {', '.join(STEP_KINDS)})",
         )
     exercise = raw.get("exercise")
     settings: Any = raw.get("settings")
     if "exercise" in raw and kind != "exercise" and kind in STEP_KINDS:
-        checker.add(_key_line(raw, "exercise"), f"{where}: only exercise steps have an 'exercise'")
+        checker.add(key_line(raw, "exercise"), f"{where}: only exercise steps have an 'exercise'")
     elif "exercise" in raw and exercise not in EXERCISE_KINDS:
         hint = difflib.get_close_matches(str(exercise), list(EXERCISE_KINDS), n=1)
         also = f"did you mean '{hint[0]}'?" if hint else f"use one of: {', '.join(EXERCISE_KINDS)}"
         checker.add(
-            _key_line(raw, "exercise"), f"{where}: unknown exercise kind {exercise!r} ({also})"
+            key_line(raw, "exercise"), f"{where}: unknown exercise kind {exercise!r} ({also})"
         )
     if "settings" in raw and kind != "exercise" and kind in STEP_KINDS:
-        checker.add(_key_line(raw, "settings"), f"{where}: only exercise steps have settings")
+        checker.add(key_line(raw, "settings"), f"{where}: only exercise steps have settings")
     elif "settings" in raw and exercise in EXERCISE_KINDS:
         for name, message in EXERCISE_KINDS[exercise].setting_problems(settings):
-            line = _key_line(settings, name) if name else _key_line(raw, "settings")
+            line = key_line(settings, name) if name else key_line(raw, "settings")
             checker.add(line, f"{where}: {message}")
     if "instrument" in raw and kind != "questionnaire" and kind in STEP_KINDS:
         checker.add(
-            _key_line(raw, "instrument"), f"{where}: only questionnaire steps have an instrument"
+            key_line(raw, "instrument"), f"{where}: only questionnaire steps have an instrument"
         )
     instrument = raw.get("instrument")
     if "instrument" in raw and instrument not in known_instruments():
         checker.add(
-            _key_line(raw, "instrument"),
+            key_line(raw, "instrument"),
             f"{where}: unknown instrument {instrument!r} "
             f"(known: {', '.join(sorted(known_instruments()))})",
         )
@@ -533,7 +446,7 @@ def _step(
         or not MIN_MINUTES <= minutes <= MAX_MINUTES
     ):
         checker.add(
-            _key_line(raw, "minutes"),
+            key_line(raw, "minutes"),
             f"{where}: minutes is {minutes!r}; it must be a whole number from "
             f"{MIN_MINUTES} to {MAX_MINUTES}",
         )
@@ -580,11 +493,11 @@ def _check_links(checker: _Checker, located: list[tuple[dict[str, Any], LineDict
         where = f"step '{key}'" if key else "a step"
         target = _unlock_target(checker, raw, where, known, first=index == 0)
         if key and key not in waits_for:
-            unlock_line[key] = _key_line(raw, "unlock")
+            unlock_line[key] = key_line(raw, "unlock")
             waits_for[key] = previous if target == "previous" else target
         if "short_version" in raw:
             short = raw["short_version"]
-            line = _key_line(raw, "short_version")
+            line = key_line(raw, "short_version")
             if not isinstance(short, str) or short not in known:
                 checker.add(line, f"{where}: short_version {short!r} is not a step in this pack")
             elif short == key:
@@ -600,7 +513,7 @@ def _unlock_target(
     if "unlock" not in raw:
         return None if first else "previous"
     rule = raw["unlock"]
-    line = _key_line(raw, "unlock")
+    line = key_line(raw, "unlock")
     if not isinstance(rule, LineDict) or len(rule) != 1 or next(iter(rule)) not in UNLOCK_RULES:
         checker.add(
             line,
@@ -641,7 +554,7 @@ def _score_rule(checker: _Checker, value: Any, line: int, where: str) -> None:
     instrument = value.get("instrument")
     if "instrument" in value and instrument not in known_instruments():
         checker.add(
-            _key_line(value, "instrument"),
+            key_line(value, "instrument"),
             f"{where}: unknown instrument {instrument!r} in the score rule",
         )
     thresholds = [name for name in ("at_least", "below") if name in value]
@@ -650,9 +563,7 @@ def _score_rule(checker: _Checker, value: Any, line: int, where: str) -> None:
         return
     threshold = value[thresholds[0]]
     if not isinstance(threshold, int | float) or isinstance(threshold, bool):
-        checker.add(
-            _key_line(value, thresholds[0]), f"{where}: the score threshold is not a number"
-        )
+        checker.add(key_line(value, thresholds[0]), f"{where}: the score threshold is not a number")
 
 
 def _check_cycles(

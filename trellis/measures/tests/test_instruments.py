@@ -12,8 +12,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from trellis.measures import instruments
-from trellis.measures.instruments import UnknownInstrument, all_instruments, get_instrument
+from trellis.programs import instruments
+from trellis.programs.instruments import UnknownInstrument, all_instruments, get_instrument
 from trellis.programs.exercises import known_instruments
 
 HERE = Path(__file__).resolve().parent / "instruments"

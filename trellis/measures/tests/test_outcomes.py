@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trellis.measures.instruments import get_instrument
+from trellis.programs.instruments import get_instrument
 from trellis.measures.outcomes import CASENESS, RELIABLE_CHANGE, classify, from_series
 
 

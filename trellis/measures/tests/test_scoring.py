@@ -8,15 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trellis.measures.instruments import (
-    Band,
-    Instrument,
-    Item,
-    Option,
-    SafetyRule,
-    all_instruments,
-    get_instrument,
-)
+from trellis.programs.instruments import Band, Instrument, Item, Option, SafetyRule, all_instruments, get_instrument
 from trellis.measures.scoring import safety_hits, score, validate_answers
 
 CODES = sorted(all_instruments())

@@ -278,9 +278,9 @@ def test_a_broken_copy_of_a_real_program_reports_each_planted_error(tmp_path: Pa
 
 
 def _raw_yaml(pack: Path) -> LineDict:
-    from trellis.programs.packs import _LineLoader
+    from trellis.programs.yamlfile import LineLoader
 
-    loader = _LineLoader((pack / "pack.yaml").read_text(encoding="utf-8"))
+    loader = LineLoader((pack / "pack.yaml").read_text(encoding="utf-8"))
     loader.duplicates = []
     try:
         return loader.get_single_data()

@@ -21,6 +21,7 @@ from django.utils import timezone
 from trellis.accounts.models import User
 from trellis.programs import queries
 from trellis.programs.diff import diff_sources, format_changes
+from trellis.programs.instruments import check_instruments
 from trellis.programs.packs import PackError, Problem, find_packs, load_pack
 from trellis.programs.services import publish_pack
 
@@ -74,7 +75,6 @@ class Command(BaseCommand):
             self.stdout.write(problem.located_in(folder))
 
     def check_packs(self, folder: Path) -> None:
-        from trellis.measures.instruments import check_instruments
 
         instruments = check_instruments(folder)
         packs = find_packs(folder) if folder.is_dir() else []
