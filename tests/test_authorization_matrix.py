@@ -1,7 +1,8 @@
 """Every URL pattern and API operation, requested by every kind of caller.
 
-Each app declares who may use each of its routes in `trellis/<app>/access*.py`
-(see trellis/core/matrix.py). This module fails when a URL or API operation has
+Who may use each route is declared, area by area, in
+`tests/authorization/expectations_<area>.py` (the vocabulary is in
+tests/authorization/matrix.py). This module fails when a URL or API operation has
 no declaration, when a declaration names a route that no longer exists, and when
 any caller gets anything other than the declared outcome. It never accepts a 500.
 """
@@ -19,11 +20,11 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-import trellis
+import tests.authorization
+from tests.authorization.matrix import PRINCIPALS, Outcome, Route
 from trellis.accounts.models import ApiToken, TokenScope
 from trellis.accounts.tokens import digest, display_prefix, new_secret
 from trellis.api import api
-from trellis.core.matrix import PRINCIPALS, Outcome, Route
 from trellis.core.testing import sign_in
 
 API_PREFIX = "/api/v1"
@@ -31,17 +32,15 @@ OPERATION_METHODS = ("get", "post", "put", "patch", "delete")
 
 
 def declared_routes() -> dict[str, Route]:
+    """Every Route of every `expectations_*` module in tests/authorization/."""
     routes: dict[str, Route] = {}
-    for app in pkgutil.iter_modules(trellis.__path__):
-        if not app.ispkg:
+    for module in pkgutil.iter_modules(tests.authorization.__path__):
+        if not module.name.startswith("expectations_"):
             continue
-        package = importlib.import_module(f"trellis.{app.name}")
-        for module in pkgutil.iter_modules(package.__path__):
-            if module.name == "access" or module.name.startswith("access_"):
-                loaded = importlib.import_module(f"trellis.{app.name}.{module.name}")
-                for route in loaded.ROUTES:
-                    assert route.name not in routes, f"{route.name} is declared twice"
-                    routes[route.name] = route
+        loaded = importlib.import_module(f"tests.authorization.{module.name}")
+        for route in loaded.ROUTES:
+            assert route.name not in routes, f"{route.name} is declared twice"
+            routes[route.name] = route
     return routes
 
 

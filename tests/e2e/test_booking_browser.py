@@ -11,8 +11,8 @@ from icalendar import Calendar
 from playwright.sync_api import expect
 from test_patient_journey import sign_in
 
-from trellis.appointments.access import _availability
 from trellis.appointments.models import Appointment
+from trellis.appointments.tests.helpers import maria_every_day
 from trellis.core import personas
 
 pytestmark = pytest.mark.browser
@@ -32,7 +32,7 @@ def _invite_uids(mails: list[Any]) -> set[str]:
 def test_patient_books_a_session_and_both_sides_get_the_invite(
     cast: personas.Cast, page: Any, smtp: Any
 ) -> None:
-    _availability(cast)
+    maria_every_day(cast)
     sign_in(page, cast["patient_alex"].email)
     expect(page.get_by_role("link", name="Sessions")).to_be_visible()
     page.get_by_role("link", name="Sessions").click()

@@ -9,14 +9,18 @@ from typing import Any
 
 from django.urls import reverse
 
-from trellis.appointments.access import _availability, _open_times
 from trellis.appointments.models import Appointment, AppointmentStatus, WeeklySlot
+from trellis.appointments.tests.helpers import (
+    alex_booked_session,
+    maria_every_day,
+    open_times_ahead,
+)
 from trellis.core import timeutil
 
 
 def test_patient_books_from_the_sessions_page(cast: Any, client_for: Any) -> None:
-    _availability(cast)
-    first = _open_times(cast)[0]
+    maria_every_day(cast)
+    first = open_times_ahead(cast)[0]
     client = client_for("patient_alex")
     page = client.get(reverse("sessions:mine"))
     assert page.status_code == 200
@@ -41,7 +45,7 @@ def test_patient_books_from_the_sessions_page(cast: Any, client_for: Any) -> Non
 def test_a_past_time_or_an_empty_form_is_400_and_nothing_is_written(
     cast: Any, client_for: Any
 ) -> None:
-    _availability(cast)
+    maria_every_day(cast)
     client = client_for("patient_alex")
     past = {
         "supporter": str(cast["therapist_maria"].pk),
@@ -81,9 +85,7 @@ def test_supporter_adds_a_weekly_time_and_a_bad_one_is_explained(
 def test_supporter_records_a_session_as_attended_from_the_staff_page(
     cast: Any, client_for: Any
 ) -> None:
-    from trellis.appointments.access import _appointment
-
-    appointment = _appointment(cast)
+    appointment = alex_booked_session(cast)
     # The session is in the past by now (moved there directly: booking refuses past times).
     start = timeutil.now() - timedelta(hours=2)
     Appointment.objects.filter(pk=appointment.pk).update(
@@ -99,8 +101,8 @@ def test_supporter_records_a_session_as_attended_from_the_staff_page(
 
 
 def test_api_booking_is_idempotent_and_a_taken_time_is_409(cast: Any, client_for: Any) -> None:
-    enrollment = _availability(cast)
-    first = _open_times(cast)[0]
+    enrollment = maria_every_day(cast)
+    first = open_times_ahead(cast)[0]
     client = client_for("patient_alex")
     url = f"/api/v1/sessions/enrollments/{enrollment.pk}/appointments"
     body = {
@@ -126,7 +128,7 @@ def test_api_booking_is_idempotent_and_a_taken_time_is_409(cast: Any, client_for
         {
             **body,
             "client_id": str(uuid.uuid4()),
-            "starts_at": _open_times(cast)[0].starts_at.isoformat(),
+            "starts_at": open_times_ahead(cast)[0].starts_at.isoformat(),
             "mode": "carrier pigeon",
         },
         content_type="application/json",
@@ -137,11 +139,9 @@ def test_api_booking_is_idempotent_and_a_taken_time_is_409(cast: Any, client_for
 
 
 def test_api_cancel_and_reschedule_by_the_patient(cast: Any, client_for: Any) -> None:
-    from trellis.appointments.access import _appointment
-
-    appointment = _appointment(cast)
+    appointment = alex_booked_session(cast)
     client = client_for("patient_alex")
-    later = [t for t in _open_times(cast) if t.starts_at > appointment.starts_at][-1]
+    later = [t for t in open_times_ahead(cast) if t.starts_at > appointment.starts_at][-1]
     moved = client.post(
         f"/api/v1/sessions/appointments/{appointment.pk}/reschedule",
         {"client_id": str(uuid.uuid4()), "starts_at": later.starts_at.isoformat()},

@@ -17,9 +17,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
 from trellis.accounts.models import ApiToken, Invitation, Role, TokenScope
+from trellis.accounts.services.invitations import create_invitation
+from trellis.accounts.services.tokens import create_api_token
 from trellis.core import timeutil
-from trellis.core.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
 
 _SIGNED_IN = expect(ALLOWED, anonymous=LOGIN, token_read=LOGIN, token_write=LOGIN)
 _STAFF_ONLY = expect(
@@ -39,8 +41,6 @@ def _membership(key: str) -> Any:
 
 
 def _open_invitation(cast: Any) -> dict[str, Any]:
-    from trellis.accounts.services.invitations import create_invitation
-
     now = timeutil.now()
     invitation = Invitation.objects.filter(
         email=_MATRIX_INVITEE, revoked_at__isnull=True, expires_at__gt=now
@@ -57,8 +57,6 @@ def _open_invitation(cast: Any) -> dict[str, Any]:
 
 
 def _invitation_link(cast: Any) -> dict[str, Any]:
-    from trellis.accounts.services.invitations import create_invitation
-
     _invitation, token = create_invitation(
         organization=cast.clinics["riverside"],
         email=f"matrix-{uuid.uuid4().hex[:12]}@riverside.example",
@@ -70,8 +68,6 @@ def _invitation_link(cast: Any) -> dict[str, Any]:
 
 
 def _api_token(cast: Any) -> dict[str, Any]:
-    from trellis.accounts.services.tokens import create_api_token
-
     token = ApiToken.objects.filter(name="Matrix revocable token").first()
     if token is None:
         token, _secret = create_api_token(

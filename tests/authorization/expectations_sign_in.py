@@ -15,7 +15,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from trellis.core.matrix import ALLOWED, FORBIDDEN, LOGIN, STAFF, Route, expect
+from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, STAFF, Route, expect
 
 OWN_ACCOUNT = expect(ALLOWED, anonymous=LOGIN, token_read=LOGIN, token_write=LOGIN)
 

@@ -17,10 +17,11 @@ patient_alex in the journey test program first (through the care service).
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
 from trellis.core import timeutil
-from trellis.core.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
 from trellis.journey.models import JournalEntry
 from trellis.journey.services import add_journal_entry
 from trellis.journey.tests.factories import enroll_alex
@@ -46,7 +47,6 @@ _PUBLIC = expect(ALLOWED)
 
 def _enrolled(cast: Any) -> dict[str, Any]:
     """patient_alex enrolled in the journey test program; the URL itself takes no arguments."""
-
     enroll_alex(cast)
     return {}
 
@@ -60,8 +60,6 @@ def _step(key: str) -> Any:
 
 
 def _journal_entry(cast: Any) -> dict[str, Any]:
-    import uuid
-
     enrollment = enroll_alex(cast)
     entry = JournalEntry.objects.filter(enrollment=enrollment).first()
     if entry is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from trellis.core.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
+from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
 from trellis.journey.tests.factories import enroll_alex
 
 PREFIX = "/api/v1/journey/enrollments"
@@ -39,7 +39,6 @@ _WRITE = expect(
 
 
 def _enrollment(cast: Any) -> dict[str, Any]:
-
     return {"enrollment_id": enroll_alex(cast).pk}
 
 

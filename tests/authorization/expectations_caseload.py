@@ -17,7 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from trellis.core.matrix import ALLOWED, FORBIDDEN, LOGIN, Route, expect
+from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, Route, expect
+from trellis.care.models import StepChangeStatus, SteppedCareChange
+from trellis.care.stepped_care import suggest_step_change
+from trellis.core import timeutil
+from trellis.journey.tests.factories import enroll_alex
 
 _NOBODY = {"anonymous": LOGIN, "token_read": LOGIN, "token_write": LOGIN}
 _CLINICIANS = expect(FORBIDDEN, **_NOBODY, coach=ALLOWED, therapist=ALLOWED, supervisor=ALLOWED)
@@ -34,8 +38,6 @@ PREFIX = "/api/v1/care"
 
 
 def _enrollment(cast: Any) -> dict[str, Any]:
-    from trellis.journey.tests.factories import enroll_alex
-
     return {"pk": enroll_alex(cast).pk}
 
 
@@ -45,11 +47,6 @@ def _api_enrollment(cast: Any) -> dict[str, Any]:
 
 def _suggestion(cast: Any) -> dict[str, Any]:
     """A suggestion (from a rule) to step patient_alex down to coached, waiting."""
-    from trellis.care.models import StepChangeStatus, SteppedCareChange
-    from trellis.care.stepped_care import suggest_step_change
-    from trellis.core import timeutil
-    from trellis.journey.tests.factories import enroll_alex
-
     enrollment = enroll_alex(cast)
     change = SteppedCareChange.objects.filter(
         enrollment=enrollment, status=StepChangeStatus.SUGGESTED

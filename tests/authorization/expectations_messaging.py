@@ -18,7 +18,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from trellis.core.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
+from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
+from trellis.journey.tests.factories import enroll_alex
 
 PREFIX = "/api/v1/messaging/enrollments"
 _NO_HTML = {"anonymous": LOGIN, "token_read": LOGIN, "token_write": LOGIN}
@@ -40,15 +41,11 @@ _API_WRITE = expect(ALLOWED, **_NO_TOKENS, **_OUT_OF_REACH, coach=FORBIDDEN)
 
 def _enrolled(cast: Any) -> dict[str, Any]:
     """patient_alex enrolled in the journey test program, with therapist_maria."""
-    from trellis.journey.tests.factories import enroll_alex
-
     enroll_alex(cast)
     return {}
 
 
 def _enrollment(cast: Any) -> dict[str, Any]:
-    from trellis.journey.tests.factories import enroll_alex
-
     return {"enrollment_id": enroll_alex(cast).pk}
 
 

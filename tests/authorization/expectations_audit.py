@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trellis.core.matrix import ALLOWED, FORBIDDEN, LOGIN, Route, expect
+from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, Route, expect
 
 # The trail is for a clinic's admins and supervisors; everyone else signed in is refused.
 _HTML = expect(

@@ -1,5 +1,6 @@
 """Who may use each questionnaire and progress page (checked by
-tests/test_authorization_matrix.py). The JSON API's declarations are in access_api.py.
+tests/test_authorization_matrix.py). The JSON API's declarations are in
+expectations_measures_api.py.
 
 Decisions:
 - Questionnaires, results and "My progress" are a patient's own pages: staff get 403
@@ -20,10 +21,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
 from trellis.core import timeutil
-from trellis.core.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
 from trellis.journey.tests.factories import enroll_alex
-from trellis.measures.models import AssignmentStatus, QuestionnaireAssignment, QuestionnaireResponse
+from trellis.measures.models import (
+    AssignmentStatus,
+    QuestionnaireAssignment,
+    QuestionnaireResponse,
+)
 from trellis.measures.services import schedule_for_enrollment, submit_response
 
 _PATIENT_PAGE = expect(
@@ -55,15 +60,9 @@ _CARE_TEAM_PAGE = expect(
 )
 
 
-def _enrolled(cast: Any) -> Any:
-
-    return enroll_alex(cast)
-
-
 def _open_assignment(cast: Any) -> Any:
     """A questionnaire patient_alex may answer now (made through the measures service)."""
-
-    enrollment = _enrolled(cast)
+    enrollment = enroll_alex(cast)
     now = timeutil.now()
     schedule_for_enrollment(enrollment, now=enrollment.started_at)
     return (
@@ -83,8 +82,7 @@ def _assignment(cast: Any) -> dict[str, Any]:
 
 
 def _response(cast: Any) -> dict[str, Any]:
-
-    enrollment = _enrolled(cast)
+    enrollment = enroll_alex(cast)
     existing = QuestionnaireResponse.objects.filter(enrollment=enrollment).first()
     if existing is None:
         existing = submit_response(
@@ -98,16 +96,22 @@ def _response(cast: Any) -> dict[str, Any]:
     return {"response_id": existing.pk}
 
 
+def _enrolled(cast: Any) -> dict[str, Any]:
+    """patient_alex enrolled in the journey test program; the URL itself takes no arguments."""
+    enroll_alex(cast)
+    return {}
+
+
 def _patient(cast: Any) -> dict[str, Any]:
-    _enrolled(cast)
+    enroll_alex(cast)
     return {"patient_id": cast["patient_alex"].pk}
 
 
 ROUTES: list[Route] = [
-    Route("measures:due", _PATIENT_PAGE, kwargs=lambda cast: (_enrolled(cast), {})[1]),
+    Route("measures:due", _PATIENT_PAGE, kwargs=_enrolled),
     Route("measures:answer", _PATIENTS_OWN_THING, kwargs=_assignment),
     Route("measures:result", _PATIENTS_OWN_THING, kwargs=_response),
-    Route("measures:progress", _PATIENT_PAGE, kwargs=lambda cast: (_enrolled(cast), {})[1]),
+    Route("measures:progress", _PATIENT_PAGE, kwargs=_enrolled),
     Route(
         "measures:patient_progress",
         _CARE_TEAM_PAGE,

@@ -22,10 +22,18 @@ Decisions:
 from __future__ import annotations
 
 import uuid
-from datetime import time, timedelta
+from datetime import timedelta
 from typing import Any
 
-from trellis.core.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
+from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
+from trellis.appointments import services
+from trellis.appointments.models import WeeklySlot
+from trellis.appointments.tests.helpers import (
+    alex_booked_session,
+    maria_every_day,
+    open_times_ahead,
+)
+from trellis.core import timeutil
 
 PREFIX = "/api/v1/sessions"
 _HTML_SIGNED_OUT = {"anonymous": LOGIN, "token_read": LOGIN, "token_write": LOGIN}
@@ -63,92 +71,24 @@ _API_CANCEL = expect(
 )
 
 
-def _availability(cast: Any) -> Any:
-    """patient_alex enrolled with therapist_maria, who takes 60-minute sessions every day
-    from 08:00 to 20:00 UTC (made once through the services)."""
-    from trellis.appointments import services
-    from trellis.appointments.models import WeeklySlot
-    from trellis.core import timeutil
-    from trellis.journey.tests.factories import enroll_alex
-
-    enrollment = enroll_alex(cast)
-    maria = cast["therapist_maria"]
-    if not WeeklySlot.objects.filter(supporter=maria).exists():
-        now = timeutil.now()
-        services.set_session_options(
-            maria,
-            actor=maria,
-            allowed_modes=["video", "phone"],
-            video_link="https://video.example.org/maria",
-            now=now,
-        )
-        for weekday in range(7):
-            services.add_weekly_slot(
-                maria,
-                actor=maria,
-                organization=enrollment.organization,
-                weekday=weekday,
-                start_time=time(8, 0),
-                end_time=time(20, 0),
-                session_minutes=60,
-                time_zone="UTC",
-                valid_from=(now - timedelta(days=7)).date(),
-                now=now,
-            )
-    return enrollment
-
-
-def _open_times(cast: Any) -> list[Any]:
-    from trellis.appointments.queries import open_times_for
-    from trellis.core import timeutil
-
-    enrollment = _availability(cast)
-    now = timeutil.now()
-    return open_times_for(enrollment, start=now, end=now + timedelta(days=14), now=now)
-
-
-def _appointment(cast: Any) -> Any:
-    """A video session patient_alex booked with therapist_maria, two days or more ahead."""
-    from trellis.appointments import services
-    from trellis.appointments.models import Appointment, AppointmentStatus
-    from trellis.core import timeutil
-
-    enrollment = _availability(cast)
-    existing = Appointment.objects.filter(
-        enrollment=enrollment, status=AppointmentStatus.BOOKED
-    ).first()
-    if existing is not None:
-        return existing
-    now = timeutil.now()
-    later = [t for t in _open_times(cast) if t.starts_at > now + timedelta(days=2)]
-    return services.book(
-        enrollment,
-        supporter=cast["therapist_maria"],
-        starts_at=later[0].starts_at,
-        mode="video",
-        actor=cast["patient_alex"],
-        client_id=uuid.uuid4(),
-        now=now,
-    )
+def _maria_takes_sessions(cast: Any) -> dict[str, Any]:
+    """therapist_maria open for sessions with patient_alex; the URL itself takes no arguments."""
+    maria_every_day(cast)
+    return {}
 
 
 def _appointment_id(cast: Any) -> dict[str, Any]:
-    return {"appointment_id": _appointment(cast).pk}
+    return {"appointment_id": alex_booked_session(cast).pk}
 
 
 def _slot_id(cast: Any) -> dict[str, Any]:
-    from trellis.appointments.models import WeeklySlot
-
-    _availability(cast)
+    maria_every_day(cast)
     slot = WeeklySlot.objects.filter(supporter=cast["therapist_maria"]).first()
     assert slot is not None
     return {"slot_id": slot.pk}
 
 
 def _exception_id(cast: Any) -> dict[str, Any]:
-    from trellis.appointments import services
-    from trellis.core import timeutil
-
     maria = cast["therapist_maria"]
     now = timeutil.now()
     day_off = services.add_exception(
@@ -158,11 +98,11 @@ def _exception_id(cast: Any) -> dict[str, Any]:
 
 
 def _enrollment_id(cast: Any) -> dict[str, Any]:
-    return {"enrollment_id": _availability(cast).pk}
+    return {"enrollment_id": maria_every_day(cast).pk}
 
 
 def _booking(cast: Any) -> dict[str, Any]:
-    first = _open_times(cast)[0]
+    first = open_times_ahead(cast)[0]
     return {
         "client_id": str(uuid.uuid4()),
         "supporter_id": str(first.supporter.pk),
@@ -172,18 +112,18 @@ def _booking(cast: Any) -> dict[str, Any]:
 
 
 def _moving(cast: Any) -> dict[str, Any]:
-    appointment = _appointment(cast)
-    other = [t for t in _open_times(cast) if t.starts_at != appointment.starts_at]
+    appointment = alex_booked_session(cast)
+    other = [t for t in open_times_ahead(cast) if t.starts_at != appointment.starts_at]
     return {"client_id": str(uuid.uuid4()), "starts_at": other[-1].starts_at.isoformat()}
 
 
 ROUTES: list[Route] = [
-    Route("sessions:mine", _PATIENT_PAGE, kwargs=lambda cast: (_availability(cast), {})[1]),
+    Route("sessions:mine", _PATIENT_PAGE, kwargs=_maria_takes_sessions),
     Route(
         "sessions:book",
         _PATIENT_PAGE,
         method="POST",
-        kwargs=lambda cast: (_availability(cast), {})[1],
+        kwargs=_maria_takes_sessions,
         note="an empty form is refused with 400 and nothing is booked",
     ),
     Route("sessions:cancel", _PATIENTS_OWN, method="POST", kwargs=_appointment_id),

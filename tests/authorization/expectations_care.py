@@ -17,7 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from trellis.core.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
+from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
+from trellis.care import onboarding
+from trellis.care.models import Consent, ConsentKind
+from trellis.core import timeutil
+from trellis.journey.tests.factories import enroll_alex
 
 _NOBODY = {"anonymous": LOGIN, "token_read": LOGIN, "token_write": LOGIN}
 _PATIENT_PAGE = expect(FORBIDDEN, **_NOBODY, patient=ALLOWED, other_clinic_patient=ALLOWED)
@@ -28,25 +32,16 @@ _THERAPISTS_IN_REACH = expect(FORBIDDEN, **_NOBODY, therapist=ALLOWED, superviso
 
 def _enrolled(cast: Any) -> dict[str, Any]:
     """patient_alex enrolled in the journey test program (no getting-started steps)."""
-    from trellis.journey.tests.factories import enroll_alex
-
     enroll_alex(cast)
     return {}
 
 
 def _enrollment(cast: Any) -> dict[str, Any]:
-    from trellis.journey.tests.factories import enroll_alex
-
     return {"pk": enroll_alex(cast).pk}
 
 
 def _alex_consent(cast: Any) -> dict[str, Any]:
     """patient_alex's yes to research (given through the service), to withdraw."""
-    from trellis.care import onboarding
-    from trellis.care.models import Consent, ConsentKind
-    from trellis.core import timeutil
-    from trellis.journey.tests.factories import enroll_alex
-
     enrollment = enroll_alex(cast)
     existing = Consent.objects.filter(
         user=cast["patient_alex"], agreed=True, withdrawn_at__isnull=True

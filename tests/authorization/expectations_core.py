@@ -1,0 +1,16 @@
+"""Who may reach each core page and the API's own description (checked by
+tests/test_authorization_matrix.py)."""
+
+from __future__ import annotations
+
+from tests.authorization.matrix import ALLOWED, Route, expect
+
+ROUTES: list[Route] = [
+    # Monitoring has no account; the report names no person and no setting.
+    Route("core:healthz", expect(ALLOWED), note="health of database and task queue"),
+    Route(
+        "api:openapi-json",
+        expect(ALLOWED),
+        note="The schema describes endpoints; it holds no data.",
+    ),
+]
