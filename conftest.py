@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from trellis.core import personas
+from trellis.demo import personas
 from trellis.core.testing import SmtpServer, sign_in, smtp_server, smtp_settings
 
 

@@ -44,7 +44,7 @@ def main() -> None:
     try:
         from trellis.care.models import Enrollment
         from trellis.care.tests.test_caseload import add_patients
-        from trellis.core import personas
+        from trellis.demo import personas
         from trellis.core.testing import sign_in
         from trellis.alerts.models import Alert
 

@@ -42,7 +42,7 @@ def prepare() -> tuple[str, str, str]:
     from django.middleware.csrf import _get_new_csrf_string  # type: ignore[attr-defined]
 
     from trellis.care.queries import current_enrollment
-    from trellis.core import personas
+    from trellis.demo import personas
     from trellis.journey.tests.factories import enroll_alex, publish_test_pack
 
     call_command("migrate", verbosity=0)

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from trellis.accounts.models import Membership, Organization, Role, User
-from trellis.core import personas
+from trellis.demo import personas
 from trellis.core.testing import current_totp
 
 

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "trellis.insights",
     "trellis.messaging",
     "trellis.appointments",
+    "trellis.demo",
 ]
 
 MIDDLEWARE = [
@@ -241,6 +242,18 @@ SECURE_SSL_REDIRECT = env_bool("TRELLIS_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("TRELLIS_HSTS_SECONDS", 31536000 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+
+# Django's deployment checks that Trellis's own (trellis/core/checks.py) report in clinic
+# words, with the environment variable to change: `trellis check` shows those instead.
+SILENCED_SYSTEM_CHECKS = [
+    "security.W004",  # HSTS: trellis.E013
+    "security.W009",  # SECRET_KEY: trellis.E002 to E004
+    "security.W012",  # SESSION_COOKIE_SECURE: trellis.E011
+    "security.W016",  # CSRF_COOKIE_SECURE: trellis.E012
+    "security.W018",  # DEBUG: trellis.E001
+    "security.W020",  # ALLOWED_HOSTS: trellis.E014
+    "mail.E001",  # a development email backend: trellis.E010
+]
 
 OTP_TOTP_ISSUER = "Trellis"
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from trellis.core import personas
+from trellis.demo import personas
 from trellis.core.testing import current_totp
 
 pytestmark = pytest.mark.browser

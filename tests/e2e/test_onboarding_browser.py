@@ -13,7 +13,7 @@ from test_patient_journey import AXE, PHONE, STEP_TIMEOUT_MS, _serious_violation
 
 from trellis.care.models import Enrollment, OnboardingStage, Preferences
 from trellis.care.tests.onboarding_factories import NEW_EMAIL, NEW_PASSWORD, invite
-from trellis.core import personas
+from trellis.demo import personas
 from trellis.measures.models import QuestionnaireResponse
 
 pytestmark = pytest.mark.browser

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from trellis.care.models import Enrollment
-from trellis.core import personas
+from trellis.demo import personas
 from trellis.core.testing import need_service
 from trellis.engagement.models import EngagementEvent
 from trellis.journey.services import complete_step

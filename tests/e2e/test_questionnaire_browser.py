@@ -12,10 +12,12 @@ import pytest
 from playwright.sync_api import expect
 from test_patient_journey import AXE, PHONE, STEP_TIMEOUT_MS, _serious_violations, sign_in
 
-from trellis.core import personas, timeutil
+from trellis.alerts.models import SafetyEvent
+from trellis.demo import personas
+from trellis.core import timeutil
 from trellis.core.testing import need_service
 from trellis.journey.tests.factories import enroll_alex
-from trellis.measures.models import QuestionnaireResponse, SafetyEvent
+from trellis.measures.models import QuestionnaireResponse
 from trellis.measures.services import schedule_for_enrollment
 
 pytestmark = pytest.mark.browser

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from trellis.core import personas, timeutil
+from trellis.demo import personas
+from trellis.core import timeutil
 from trellis.core.testing import current_totp
 from trellis.journey.tests.factories import enroll_alex
 from trellis.messaging.models import Message

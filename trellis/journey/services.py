@@ -26,9 +26,9 @@ from trellis.engagement.events import emit
 from trellis.engagement.models import EngagementEvent, EventType
 from trellis.journey.models import JournalEntry, MoodCheckIn, ProgressStatus, StepProgress
 from trellis.journey.queries import LOCKED_VIEW, step_states
-from trellis.programs.instruments import UnknownInstrument, get_instrument
 from trellis.measures.services import record_safety_answers, submit_response
 from trellis.programs.exercises import EXERCISE_KINDS
+from trellis.programs.instruments import UnknownInstrument, get_instrument
 from trellis.programs.models import Step, StepKind
 
 MAX_JOURNAL = 10_000

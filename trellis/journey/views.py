@@ -48,9 +48,9 @@ from trellis.journey.forms import (
 from trellis.journey.models import JournalEntry, ProgressStatus, StepProgress
 from trellis.measures import views as measures_views
 from trellis.measures.forms import QuestionnaireForm
-from trellis.programs.instruments import UnknownInstrument, get_instrument
 from trellis.measures.queries import due_for
 from trellis.programs.exercises import EXERCISE_KINDS, SENSES
+from trellis.programs.instruments import UnknownInstrument, get_instrument
 from trellis.programs.models import Step, StepKind
 
 PLAYERS = {

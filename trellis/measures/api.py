@@ -29,8 +29,8 @@ from trellis.care.models import Enrollment
 from trellis.care.queries import access_enrollment
 from trellis.core import timeutil
 from trellis.measures import queries, services
-from trellis.programs.instruments import Instrument, all_instruments
 from trellis.measures.models import QuestionnaireAssignment
+from trellis.programs.instruments import Instrument, all_instruments
 
 router = Router(tags=["measures"])
 

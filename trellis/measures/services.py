@@ -29,7 +29,6 @@ from trellis.care.queries import patient_zone
 from trellis.engagement.events import emit
 from trellis.engagement.models import EventType
 from trellis.measures import schedules
-from trellis.programs.instruments import Instrument, SafetyRule, UnknownInstrument, get_instrument
 from trellis.measures.models import (
     AssignmentStatus,
     Occasion,
@@ -37,6 +36,7 @@ from trellis.measures.models import (
     QuestionnaireResponse,
 )
 from trellis.measures.scoring import Score, safety_hits, score, validate_answers
+from trellis.programs.instruments import Instrument, SafetyRule, UnknownInstrument, get_instrument
 
 logger = logging.getLogger(__name__)
 

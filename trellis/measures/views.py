@@ -41,7 +41,6 @@ from trellis.care.queries import current_enrollment, enrollments_for, patient_zo
 from trellis.core import timeutil
 from trellis.measures import charts, services
 from trellis.measures.forms import QuestionnaireForm
-from trellis.programs.instruments import UnknownInstrument, get_instrument
 from trellis.measures.models import (
     AssignmentStatus,
     QuestionnaireAssignment,
@@ -49,6 +48,7 @@ from trellis.measures.models import (
 )
 from trellis.measures.queries import due_for, outcome_for, series
 from trellis.measures.services import crisis_resources
+from trellis.programs.instruments import UnknownInstrument, get_instrument
 
 CHART_INSTRUMENTS = ("PHQ-9", "GAD-7")
 SOON = timedelta(days=7)

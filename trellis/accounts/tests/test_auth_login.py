@@ -15,8 +15,9 @@ from trellis.accounts import services
 from trellis.accounts.models import User
 from trellis.accounts.services.auth import lockout_seconds
 from trellis.audit.models import AuditEvent
-from trellis.core import personas, timeutil
+from trellis.core import timeutil
 from trellis.core.testing import need_postgres
+from trellis.demo import personas
 
 LOGIN = "/accounts/login/"
 GENERIC = "That email address and password do not match an account"

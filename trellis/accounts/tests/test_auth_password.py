@@ -11,7 +11,8 @@ from django.urls import reverse
 
 from trellis.accounts.models import User
 from trellis.audit.models import AuditEvent
-from trellis.core import personas, timeutil
+from trellis.core import timeutil
+from trellis.demo import personas
 
 NEW_PASSWORD = "a-fresh-garden-path-42"
 

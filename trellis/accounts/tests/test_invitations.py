@@ -19,7 +19,7 @@ from trellis.accounts.services.invitations import (
 )
 from trellis.audit.models import AuditEvent
 from trellis.core import timeutil
-from trellis.core.personas import DEMO_PASSWORD
+from trellis.demo.personas import DEMO_PASSWORD
 
 NEW_PASSWORD = "willow-lantern-harbour"
 LINK = re.compile(r"https?://\S+/invitations/(\S+)/")

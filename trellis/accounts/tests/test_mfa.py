@@ -14,8 +14,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from trellis.accounts.models import RecoveryCode, User
 from trellis.audit.models import AuditEvent
-from trellis.core import personas
 from trellis.core.testing import current_totp
+from trellis.demo import personas
 
 VERIFY = "/accounts/mfa/verify/"
 SETUP = "/accounts/mfa/setup/"

@@ -33,8 +33,8 @@ from trellis.alerts.tests.helpers import (
     item9_event,
 )
 from trellis.audit.models import AuditEvent
-from trellis.core import personas
 from trellis.core.testing import need_postgres
+from trellis.demo import personas
 from trellis.engagement.models import EngagementEvent
 
 pytestmark = pytest.mark.django_db

@@ -298,9 +298,9 @@ def test_only_the_care_team_records_attendance(cast: Any) -> None:
 def test_the_demo_opens_session_times_a_demo_patient_can_book(cast):
     from datetime import timedelta
 
-    from trellis.appointments.demo import seed_availability
     from trellis.appointments.queries import open_slots
     from trellis.core import timeutil
+    from trellis.demo.sessions import seed_availability
 
     now = timeutil.now()
     assert seed_availability(cast, now) == 8

@@ -14,7 +14,7 @@ from trellis.audit.models import AuditEvent
 from trellis.care import services
 from trellis.care.models import Enrollment, Preferences
 from trellis.care.queries import access_enrollment, current_enrollment, enrollments_for
-from trellis.core import personas
+from trellis.demo import personas
 from trellis.engagement.models import EngagementEvent
 from trellis.journey.tests.factories import publish_test_pack
 from trellis.programs.models import ProgramVersion

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from trellis.care.models import Enrollment
-from trellis.core import personas
+from trellis.demo import personas
 from trellis.journey.tests.factories import enroll_alex, publish_test_pack
 from trellis.programs.models import ProgramVersion, Step
 

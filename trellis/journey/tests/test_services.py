@@ -298,7 +298,7 @@ def test_a_patient_signing_in_with_a_password_writes_a_login_event(
     alex_enrollment: Enrollment, journey_start: datetime
 ) -> None:
     from trellis.accounts.services.auth import sign_in_with_password
-    from trellis.core.personas import DEMO_PASSWORD
+    from trellis.demo.personas import DEMO_PASSWORD
 
     result = sign_in_with_password(
         email=alex_enrollment.patient.email, password=DEMO_PASSWORD, now=journey_start

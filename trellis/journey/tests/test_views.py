@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from trellis.care.models import Enrollment, Preferences
-from trellis.core import personas
+from trellis.demo import personas
 from trellis.engagement.models import EngagementEvent, EventType
 from trellis.journey.models import JournalEntry, MoodCheckIn, ProgressStatus, StepProgress
 from trellis.journey.services import complete_step

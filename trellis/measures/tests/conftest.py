@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from trellis.care.models import Enrollment
-from trellis.core import personas
+from trellis.demo import personas
 
 MEASURES_START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # Monday 10:00 in New York
 

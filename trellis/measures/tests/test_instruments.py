@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from trellis.programs import instruments
-from trellis.programs.instruments import UnknownInstrument, all_instruments, get_instrument
 from trellis.programs.exercises import known_instruments
+from trellis.programs.instruments import UnknownInstrument, all_instruments, get_instrument
 
 HERE = Path(__file__).resolve().parent / "instruments"
 FREQUENCY = [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from trellis.programs.instruments import get_instrument
 from trellis.measures.outcomes import CASENESS, RELIABLE_CHANGE, classify, from_series
+from trellis.programs.instruments import get_instrument
 
 
 def outcome(phq_first: int, gad_first: int, phq_last: int, gad_last: int) -> dict[str, bool]:

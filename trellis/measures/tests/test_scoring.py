@@ -8,8 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trellis.programs.instruments import Band, Instrument, Item, Option, SafetyRule, all_instruments, get_instrument
 from trellis.measures.scoring import safety_hits, score, validate_answers
+from trellis.programs.instruments import (
+    Band,
+    Instrument,
+    Item,
+    Option,
+    SafetyRule,
+    all_instruments,
+    get_instrument,
+)
 
 CODES = sorted(all_instruments())
 

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from trellis.alerts.models import SafetyEvent
 from trellis.audit.models import AuditEvent
 from trellis.care.models import Enrollment, Preferences, SupportLevel
-from trellis.core import personas
+from trellis.demo import personas
 from trellis.engagement.models import EngagementEvent
 from trellis.measures import queries, services
 from trellis.measures.models import AssignmentStatus, QuestionnaireAssignment, QuestionnaireResponse

@@ -14,7 +14,8 @@ from django.urls import reverse
 from trellis.alerts.models import SafetyEvent
 from trellis.audit.models import AuditEvent
 from trellis.care.models import Enrollment
-from trellis.core import personas, timeutil
+from trellis.core import timeutil
+from trellis.demo import personas
 from trellis.journey.tests.factories import enroll_alex
 from trellis.measures import services
 from trellis.measures.models import AssignmentStatus, QuestionnaireAssignment, QuestionnaireResponse

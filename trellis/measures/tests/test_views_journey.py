@@ -11,7 +11,8 @@ from django.urls import reverse
 
 from trellis.alerts.models import SafetyEvent
 from trellis.care.models import Enrollment
-from trellis.core import personas, timeutil
+from trellis.core import timeutil
+from trellis.demo import personas
 from trellis.journey.models import ProgressStatus, StepProgress
 from trellis.journey.queries import step_states
 from trellis.journey.services import complete_step

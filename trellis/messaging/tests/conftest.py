@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from trellis.care.models import Enrollment
-from trellis.core import personas
+from trellis.demo import personas
 from trellis.journey.tests.factories import enroll_alex
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday

@@ -10,7 +10,7 @@ from django.test import Client
 
 from trellis.care.models import Enrollment
 from trellis.care.services import end_enrollment
-from trellis.core import personas
+from trellis.demo import personas
 from trellis.messaging.models import Message
 
 

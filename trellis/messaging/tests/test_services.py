@@ -13,7 +13,7 @@ from django.db import connection
 from trellis.audit.models import AuditEvent
 from trellis.care.models import Enrollment
 from trellis.care.services import end_enrollment
-from trellis.core import personas
+from trellis.demo import personas
 from trellis.engagement.models import EngagementEvent
 from trellis.messaging import queries, services
 from trellis.messaging.models import Message, Thread

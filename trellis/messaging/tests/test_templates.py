@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from trellis.accounts.models import Organization
 from trellis.care.models import Enrollment
-from trellis.core import personas
+from trellis.demo import personas
 from trellis.journey.services import complete_step
 from trellis.messaging import placeholders, queries
 from trellis.messaging.models import Gesture, ReplyTemplate

@@ -8,7 +8,8 @@ from typing import Any
 from django.urls import reverse
 
 from trellis.care.models import Enrollment
-from trellis.core import personas, timeutil
+from trellis.core import timeutil
+from trellis.demo import personas
 from trellis.messaging import services
 from trellis.messaging.models import Message
 

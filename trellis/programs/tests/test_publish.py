@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from trellis.audit.models import AuditEvent
-from trellis.core.personas import Cast
+from trellis.demo.personas import Cast
 from trellis.programs.diff import diff_sources
 from trellis.programs.models import (
     Chapter,

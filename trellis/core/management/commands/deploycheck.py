@@ -1,8 +1,11 @@
 """`trellis check`: is this configuration safe to run a clinic on?
 
-In production mode (TRELLIS_ENV=production) every error is listed and the command
-exits 1, so a deployment script can stop before starting Trellis. In development
-the same findings are shown as warnings and the command exits 0.
+Runs Django's system checks with its deployment checks and the database checks of the
+default database (as `check --deploy --database default` would), which include Trellis's
+own (trellis/core/checks.py and the apps' checks modules), and prints one line per
+problem with how to fix it. In production mode (TRELLIS_ENV=production) every error is
+listed and the command exits 1, so a deployment script can stop before starting Trellis.
+In development the same findings are shown as warnings and the command exits 0.
 """
 
 from __future__ import annotations
@@ -12,15 +15,25 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.conf import settings
+from django.core import checks
+from django.core.checks import CheckMessage
 from django.core.management.base import BaseCommand
+from django.db import DEFAULT_DB_ALIAS
 
-from trellis.core import deploychecks
-from trellis.core.deploychecks import Finding, Level
+
+def describe(message: CheckMessage) -> str:
+    """One line: what is wrong, how to put it right, and the check's id (for silencing)."""
+    text = str(message.msg)
+    if message.obj is not None:
+        text = f"{message.obj}: {text}"
+    if message.hint:
+        text = f"{text}: {message.hint}"
+    return f"{text} [{message.id}]" if message.id else text
 
 
 class Command(BaseCommand):
     help = "Check the deployment configuration; exits 1 on any problem in production mode."
-    # Django's system checks run inside handle(), reported in the same list.
+    # The system checks run inside handle(), with the deployment ones, in one list.
     requires_system_checks = []
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -32,18 +45,21 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         production = bool(settings.PRODUCTION or options["production"])
-        findings = deploychecks.run()
-        findings += deploychecks.django_system_checks(deploy=production)
-        if not production:
-            findings = [Finding(Level.WARNING, f.message, f.fix) for f in findings]
-        errors = [f for f in findings if f.level == Level.ERROR]
-        warnings = [f for f in findings if f.level == Level.WARNING]
+        found = checks.run_checks(include_deployment_checks=True, databases=[DEFAULT_DB_ALIAS])
+        # Checks are kept in sets: sort, most serious first, so the report reads the same
+        # on every run.
+        messages = sorted(
+            (message for message in found if not message.is_silenced()),
+            key=lambda message: (-message.level, message.id or ""),
+        )
+        errors = [m for m in messages if m.is_serious()] if production else []
+        warnings = [m for m in messages if not (production and m.is_serious())]
         mode = "production" if production else f"{settings.TRELLIS_ENV} (not production)"
         self.stdout.write(f"Trellis deployment check, mode: {mode}")
-        for finding in errors:
-            self.stdout.write(f"✗ {finding}")
-        for finding in warnings:
-            self.stdout.write(f"! {finding}")
+        for message in errors:
+            self.stdout.write(f"✗ {describe(message)}")
+        for message in warnings:
+            self.stdout.write(f"! {describe(message)}")
         if errors:
             self.stdout.write(
                 f"{len(errors)} problem(s) must be fixed before Trellis runs in production."

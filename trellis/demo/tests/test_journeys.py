@@ -9,8 +9,8 @@ from typing import Any
 from django.apps import apps
 
 from trellis.care.models import Enrollment
+from trellis.demo.journeys import seed_journeys
 from trellis.engagement.models import EngagementEvent
-from trellis.journey.demo import seed_journeys
 from trellis.journey.models import StepProgress
 
 NOW = datetime(2026, 3, 16, 12, 0, tzinfo=UTC)
@@ -42,7 +42,7 @@ def test_demo_patients_are_enrolled_with_progress_and_a_second_run_adds_nothing(
 
 
 def test_a_missing_content_folder_is_skipped_with_a_warning(cast: Any, tmp_path: Path) -> None:
-    from trellis.journey.demo import publish_programs
+    from trellis.demo.journeys import publish_programs
 
     warnings: list[str] = []
     assert publish_programs(warnings.append, content_dir=tmp_path) == {}

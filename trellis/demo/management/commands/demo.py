@@ -29,7 +29,11 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from trellis.accounts.models import Membership, Role
-from trellis.core import personas, timeutil
+from trellis.core import timeutil
+from trellis.demo import personas
+from trellis.demo.alerts import seed_supporter_workspace
+from trellis.demo.journeys import seed_journeys
+from trellis.demo.sessions import seed_availability
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -159,13 +163,10 @@ class Command(BaseCommand):
             )
         migrate_quietly()
         cast = personas.build()
-        from trellis.journey.demo import seed_journeys
 
         seed_journeys(cast, timeutil.now(), warn=self.stderr.write)
-        from trellis.insights.demo import seed_supporter_workspace
 
         seed_supporter_workspace(cast, timeutil.now())
-        from trellis.appointments.demo import seed_availability
 
         seed_availability(cast, timeutil.now())
         self.print_logins(f"http://{host}:{port}")

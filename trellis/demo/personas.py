@@ -15,6 +15,7 @@ from django.db import transaction
 
 from trellis.accounts import services
 from trellis.accounts.models import Membership, Organization, Role, Team, User
+from trellis.alerts.services import set_on_call_clinician
 
 DEMO_PASSWORD = "trellis-demo-garden"  # noqa: S105  (public demo credential)
 
@@ -178,7 +179,6 @@ def build(*, with_mfa: bool = True) -> Cast:
 
 def _set_on_call(cast: Cast) -> None:
     """Give each demo team its on-call clinician, unless someone already chose one."""
-    from trellis.alerts.services import set_on_call_clinician
 
     for (clinic, team_name), key in ON_CALL.items():
         team = cast.teams[(clinic, team_name)]

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class DemoConfig(AppConfig):
+    name = "trellis.demo"
+    label = "demo"
+    verbose_name = "Demo clinic"
