@@ -43,7 +43,7 @@ def main() -> None:
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         from trellis.care.models import Enrollment
-        from trellis.care.tests.test_caseload import add_patients
+        from trellis.workspace.tests.test_caseload import add_patients
         from trellis.demo import personas
         from trellis.core.testing import sign_in
         from trellis.alerts.models import Alert

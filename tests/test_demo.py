@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from trellis.accounts.models import Membership, Organization, Role, User
-from trellis.demo import personas
 from trellis.core.testing import current_totp
+from trellis.demo import personas
 
 
 def run_demo(*args: str) -> str:

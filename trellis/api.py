@@ -21,9 +21,17 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
+from trellis.accounts.api import router as accounts_router
 from trellis.accounts.models import ApiToken
 from trellis.accounts.tokens import digest
+from trellis.alerts.api import router as alerts_router
+from trellis.appointments.api import router as sessions_router
+from trellis.audit.api import router as audit_router
 from trellis.core import timeutil
+from trellis.journey.api import router as journey_router
+from trellis.measures.api import router as measures_router
+from trellis.messaging.api import router as messaging_router
+from trellis.workspace.api import router as care_router
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -138,14 +146,6 @@ def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
 
 def register_routers() -> None:
     """Each app contributes one router; imported here so the schema lists them all."""
-    from trellis.accounts.api import router as accounts_router
-    from trellis.alerts.api import router as alerts_router
-    from trellis.appointments.api import router as sessions_router
-    from trellis.audit.api import router as audit_router
-    from trellis.care.api_staff import router as care_router
-    from trellis.journey.api import router as journey_router
-    from trellis.measures.api import router as measures_router
-    from trellis.messaging.api import router as messaging_router
 
     api.add_router("/", accounts_router)
     api.add_router("/audit", audit_router)

@@ -61,10 +61,12 @@ INSTALLED_APPS = [
     "trellis.engagement",
     "trellis.alerts",
     "trellis.journey",
+    "trellis.onboarding",
     "trellis.measures",
     "trellis.insights",
     "trellis.messaging",
     "trellis.appointments",
+    "trellis.workspace",
     "trellis.demo",
 ]
 

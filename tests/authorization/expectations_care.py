@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
-from trellis.care import onboarding
+from trellis.care import consent as care_consent
 from trellis.care.models import Consent, ConsentKind
 from trellis.core import timeutil
 from trellis.journey.tests.factories import enroll_alex
@@ -50,10 +50,10 @@ def _alex_consent(cast: Any) -> dict[str, Any]:
         return {"pk": existing.pk}
     research = next(
         d
-        for d in onboarding.current_documents(enrollment.organization)
+        for d in care_consent.current_documents(enrollment.organization)
         if d.kind == ConsentKind.RESEARCH
     )
-    consent = onboarding.give_consent(research, actor=cast["patient_alex"], now=timeutil.now())
+    consent = care_consent.give_consent(research, actor=cast["patient_alex"], now=timeutil.now())
     return {"pk": consent.pk}
 
 

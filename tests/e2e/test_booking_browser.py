@@ -13,7 +13,7 @@ from test_patient_journey import sign_in
 
 from trellis.appointments.models import Appointment
 from trellis.appointments.tests.helpers import maria_every_day
-from trellis.core import personas
+from trellis.demo import personas
 
 pytestmark = pytest.mark.browser
 

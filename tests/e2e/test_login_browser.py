@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from trellis.demo import personas
 from trellis.core.testing import current_totp
+from trellis.demo import personas
 
 pytestmark = pytest.mark.browser
 

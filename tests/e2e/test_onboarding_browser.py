@@ -12,9 +12,9 @@ from playwright.sync_api import expect
 from test_patient_journey import AXE, PHONE, STEP_TIMEOUT_MS, _serious_violations
 
 from trellis.care.models import Enrollment, OnboardingStage, Preferences
-from trellis.care.tests.onboarding_factories import NEW_EMAIL, NEW_PASSWORD, invite
 from trellis.demo import personas
 from trellis.measures.models import QuestionnaireResponse
+from trellis.onboarding.tests.onboarding_factories import NEW_EMAIL, NEW_PASSWORD, invite
 
 pytestmark = pytest.mark.browser
 

@@ -16,8 +16,8 @@ import pytest
 from playwright.sync_api import expect
 
 from trellis.care.models import Enrollment
-from trellis.demo import personas
 from trellis.core.testing import need_service
+from trellis.demo import personas
 from trellis.engagement.models import EngagementEvent
 from trellis.journey.services import complete_step
 from trellis.journey.tests.factories import enroll_alex

@@ -13,9 +13,9 @@ from playwright.sync_api import expect
 from test_patient_journey import AXE, PHONE, STEP_TIMEOUT_MS, _serious_violations, sign_in
 
 from trellis.alerts.models import SafetyEvent
-from trellis.demo import personas
 from trellis.core import timeutil
 from trellis.core.testing import need_service
+from trellis.demo import personas
 from trellis.journey.tests.factories import enroll_alex
 from trellis.measures.models import QuestionnaireResponse
 from trellis.measures.services import schedule_for_enrollment

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from trellis.demo import personas
 from trellis.core import timeutil
 from trellis.core.testing import current_totp
+from trellis.demo import personas
 from trellis.journey.tests.factories import enroll_alex
 from trellis.messaging.models import Message
 from trellis.messaging.services import send_message

@@ -61,12 +61,12 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
 }
 
 
-def _authenticated(user: Any) -> bool:
+def is_signed_in(user: Any) -> bool:
     return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
 
 
 def active_memberships(user: Any) -> QuerySet[Membership]:
-    if not _authenticated(user):
+    if not is_signed_in(user):
         return Membership.objects.none()
     return Membership.objects.filter(user=user, is_active=True, organization__isnull=False)
 
@@ -113,7 +113,7 @@ def organizations_for(user: Any) -> QuerySet[Organization]:
 
 def patients_for(user: Any) -> QuerySet[User]:
     """Patients whose records the person may open: themselves, or their caseload."""
-    if not _authenticated(user):
+    if not is_signed_in(user):
         return User.objects.none()
     mine = active_memberships(user)
     whole_clinic = mine.filter(role=Role.SUPERVISOR).values("organization_id")
@@ -151,7 +151,7 @@ def memberships_for(user: Any) -> QuerySet[Membership]:
     """Memberships the person may list: their own, colleagues' at clinics where they are
     staff, and patients' memberships only where the patient is in reach (or for admins,
     who manage accounts but see no clinical record)."""
-    if not _authenticated(user):
+    if not is_signed_in(user):
         return Membership.objects.none()
     mine = active_memberships(user)
     staff_orgs = mine.filter(role__in=STAFF_ROLES).values("organization_id")
@@ -170,7 +170,7 @@ def memberships_for(user: Any) -> QuerySet[Membership]:
 
 def users_for(user: Any) -> QuerySet[User]:
     """People whose name and contact the person may see."""
-    if not _authenticated(user):
+    if not is_signed_in(user):
         return User.objects.none()
     return User.objects.filter(
         Q(pk=user.pk) | Q(pk__in=memberships_for(user).values("user_id"))
@@ -194,7 +194,7 @@ def invitations_for(user: Any) -> QuerySet[Invitation]:
     )
 
 
-def _get_or_404(queryset: QuerySet[Any], pk: Any) -> Any:
+def get_or_404(queryset: QuerySet[Any], pk: Any) -> Any:
     try:
         return queryset.get(pk=pk)
     except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError):
@@ -202,19 +202,19 @@ def _get_or_404(queryset: QuerySet[Any], pk: Any) -> Any:
 
 
 def access_organization(user: Any, pk: Any) -> Organization:
-    return _get_or_404(organizations_for(user), pk)
+    return get_or_404(organizations_for(user), pk)
 
 
 def access_user(user: Any, pk: Any) -> User:
-    return _get_or_404(users_for(user), pk)
+    return get_or_404(users_for(user), pk)
 
 
 def access_patient(user: Any, pk: Any) -> User:
-    return _get_or_404(patients_for(user), pk)
+    return get_or_404(patients_for(user), pk)
 
 
 def access_membership(user: Any, pk: Any) -> Membership:
-    return _get_or_404(memberships_for(user), pk)
+    return get_or_404(memberships_for(user), pk)
 
 
 def access_managed_membership(user: Any, pk: Any) -> Membership:
@@ -222,15 +222,15 @@ def access_managed_membership(user: Any, pk: Any) -> Membership:
     queryset = Membership.objects.filter(
         organization__in=organizations_with(user, Capability.MANAGE_PEOPLE)
     ).select_related("user", "organization")
-    return _get_or_404(queryset, pk)
+    return get_or_404(queryset, pk)
 
 
 def access_api_token(user: Any, pk: Any) -> ApiToken:
-    return _get_or_404(api_tokens_for(user), pk)
+    return get_or_404(api_tokens_for(user), pk)
 
 
 def access_invitation(user: Any, pk: Any) -> Invitation:
-    return _get_or_404(invitations_for(user), pk)
+    return get_or_404(invitations_for(user), pk)
 
 
 def care_team_for(user: Any) -> QuerySet[Membership]:

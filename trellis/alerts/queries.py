@@ -16,7 +16,7 @@ from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils.translation import gettext as _
 
 from trellis.accounts.models import CLINICAL_ROLES, Membership, Organization, Role, Team, User
-from trellis.accounts.queries import _authenticated, _get_or_404, active_memberships
+from trellis.accounts.queries import active_memberships, get_or_404, is_signed_in
 from trellis.alerts.models import Alert, AlertState, Severity
 from trellis.care.models import CareTeamMember
 from trellis.care.queries import enrollments_for
@@ -45,7 +45,7 @@ def uses_alerts(user: Any) -> bool:
 
 def alerts_for(user: Any) -> QuerySet[Alert]:
     """Every alert the person may open."""
-    if not _authenticated(user):
+    if not is_signed_in(user):
         return Alert.objects.none()
 
     orgs = active_memberships(user).filter(role__in=ALERT_ROLES).values("organization_id")
@@ -64,7 +64,7 @@ def alerts_for(user: Any) -> QuerySet[Alert]:
 
 def access_alert(user: Any, pk: Any) -> Alert:
     """One alert in reach, or 404."""
-    alert: Alert = _get_or_404(
+    alert: Alert = get_or_404(
         alerts_for(user).select_related(
             "organization",
             "enrollment__patient",
@@ -86,7 +86,7 @@ def access_alert_any(pk: Any) -> Alert:
 def inbox_for(user: Any) -> QuerySet[Alert]:
     """Open alerts that are the person's to act on: assigned or escalated to them,
     most urgent first, then oldest first."""
-    if not _authenticated(user):
+    if not is_signed_in(user):
         return Alert.objects.none()
     return (
         alerts_for(user)
@@ -99,7 +99,7 @@ def inbox_for(user: Any) -> QuerySet[Alert]:
 
 def clinic_open_safety_alerts(user: Any) -> QuerySet[Alert]:
     """For supervisors: every open safety alert of their clinic(s) that is someone else's."""
-    if not _authenticated(user):
+    if not is_signed_in(user):
         return Alert.objects.none()
     supervised = active_memberships(user).filter(role=Role.SUPERVISOR).values("organization_id")
     return (
@@ -132,7 +132,7 @@ def may_handle(user: Any, alert: Alert) -> bool:
     """
     if alert.kind == "safety":
         return may_acknowledge(user, alert)
-    if not _authenticated(user) or not user.is_active:
+    if not is_signed_in(user) or not user.is_active:
         return False
     if not alerts_for(user).filter(pk=alert.pk).exists():
         return False
@@ -177,7 +177,7 @@ def filtered_alerts(user: Any, filters: AlertFilters) -> QuerySet[Alert]:
 def supporters_to_filter_by(user: Any) -> QuerySet[User]:
     """For supervisors: the coaches and therapists of their clinic(s), to filter alerts by
     caseload. Empty for everyone else."""
-    if not _authenticated(user):
+    if not is_signed_in(user):
         return User.objects.none()
     supervised = active_memberships(user).filter(role=Role.SUPERVISOR).values("organization_id")
     return (
@@ -207,7 +207,7 @@ def active_member(user: User | None, organization: Any, roles: frozenset[str]) -
 
 
 def is_supervisor(user: Any, organization: Any) -> bool:
-    return _authenticated(user) and active_member(user, organization, frozenset({Role.SUPERVISOR}))
+    return is_signed_in(user) and active_member(user, organization, frozenset({Role.SUPERVISOR}))
 
 
 def supervisors_of(organization: Any, *, team: Team | None = None) -> list[User]:
@@ -275,7 +275,7 @@ def on_call_candidates(team: Team) -> QuerySet[User]:
 
 def on_call_orgs_for(user: Any) -> QuerySet[Organization]:
     """Clinics where the person may choose on-call clinicians."""
-    if not _authenticated(user):
+    if not is_signed_in(user):
         return Organization.objects.none()
     org_ids = (
         active_memberships(user).filter(role__in=ON_CALL_MANAGER_ROLES).values("organization_id")
@@ -285,7 +285,7 @@ def on_call_orgs_for(user: Any) -> QuerySet[Organization]:
 
 def access_on_call_team(user: Any, pk: Any) -> Team:
     """A team whose on-call clinician the person may change, or 404."""
-    team: Team = _get_or_404(
+    team: Team = get_or_404(
         Team.objects.filter(organization__in=on_call_orgs_for(user)).select_related(
             "organization", "on_call_clinician"
         ),

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import QuerySet
 
 from trellis.accounts.models import Organization, User
-from trellis.accounts.queries import _get_or_404
+from trellis.accounts.queries import get_or_404
 from trellis.appointments.models import (
     Appointment,
     AppointmentStatus,
@@ -200,7 +200,7 @@ def appointments_for(user: Any) -> QuerySet[Appointment]:
 
 def access_appointment(user: Any, pk: Any) -> Appointment:
     """One session in reach, or 404."""
-    appointment: Appointment = _get_or_404(appointments_for(user), pk)
+    appointment: Appointment = get_or_404(appointments_for(user), pk)
     return appointment
 
 

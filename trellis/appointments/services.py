@@ -35,6 +35,7 @@ from django.utils.translation import gettext_noop
 from trellis import audit
 from trellis.accounts.models import CLINICAL_ROLES, Organization, User
 from trellis.accounts.queries import active_memberships
+from trellis.alerts.services import raise_alert
 from trellis.appointments import ical, queries
 from trellis.appointments.models import (
     Appointment,
@@ -45,9 +46,10 @@ from trellis.appointments.models import (
     WeeklySlot,
 )
 from trellis.care.models import Enrollment
-from trellis.care.queries import supporters_of
+from trellis.care.queries import patient_zone, supporters_of
 from trellis.core import timeutil
 from trellis.engagement import events
+from trellis.engagement.idempotency import once
 
 logger = logging.getLogger(__name__)
 
@@ -435,7 +437,6 @@ def reschedule(
     now: datetime,
 ) -> Appointment:
     """Move a session to another open time of the same supporter (same calendar entry)."""
-    from trellis.engagement.idempotency import once
 
     locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
 
@@ -523,7 +524,6 @@ def record_attendance(
         )
     else:
         events.emit(enrollment, "appointment_missed", at=appointment.starts_at)
-        from trellis.alerts.services import raise_alert
 
         when = appointment.starts_at.astimezone(
             queries.supporter_zone(appointment.supporter, enrollment.organization)
@@ -582,7 +582,6 @@ def _send_invites_on_commit(appointment: Appointment, *, kind: str, now: datetim
 
 def send_invites(appointment: Appointment, *, kind: str, now: datetime) -> None:
     """Email the patient and the supporter each their own copy with a calendar invite."""
-    from trellis.care.queries import patient_zone
 
     enrollment = appointment.enrollment
     patient, supporter = enrollment.patient, appointment.supporter

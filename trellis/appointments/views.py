@@ -45,7 +45,7 @@ from trellis.appointments.forms import (
 )
 from trellis.appointments.models import Appointment, AvailabilityException, Mode, WeeklySlot
 from trellis.care.models import Enrollment
-from trellis.care.queries import current_enrollment
+from trellis.care.queries import current_enrollment, patient_zone
 from trellis.core import timeutil
 
 # Helpers ------------------------------------------------------------------------------
@@ -77,7 +77,6 @@ def _clinician(request: HttpRequest) -> tuple[User, Any]:
 
 
 def _zone(enrollment: Enrollment) -> tzinfo:
-    from trellis.care.queries import patient_zone
 
     return patient_zone(enrollment)
 

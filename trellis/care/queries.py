@@ -14,10 +14,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from trellis.accounts.models import CLINICAL_ROLES, Membership, Role, User
-from trellis.accounts.queries import _authenticated, _get_or_404, active_memberships
-from trellis.care.models import CareTeamMember, Enrollment, EnrollmentStatus, Preferences
+from trellis.accounts.queries import active_memberships, get_or_404, is_signed_in
+from trellis.care.models import (
+    CareTeamMember,
+    Enrollment,
+    EnrollmentStatus,
+    Onboarding,
+    OnboardingStage,
+    Preferences,
+    SupportLevel,
+)
 from trellis.core import timeutil
 
 
@@ -27,7 +36,7 @@ def enrollments_for(user: Any) -> QuerySet[Enrollment]:
     The person's roles are read first (one small query), so the enrollment query holds
     only the branches that apply: a patient's is a plain lookup by patient.
     """
-    if not _authenticated(user):
+    if not is_signed_in(user):
         return Enrollment.objects.none()
     roles = list(active_memberships(user).values_list("role", "organization_id", "team_id"))
     reach = Q(patient=user)
@@ -55,7 +64,7 @@ def enrollments_for(user: Any) -> QuerySet[Enrollment]:
 
 def access_enrollment(user: Any, pk: Any) -> Enrollment:
     """One enrollment in reach, or 404 (outside reach looks exactly like nothing)."""
-    enrollment: Enrollment = _get_or_404(enrollments_for(user), pk)
+    enrollment: Enrollment = get_or_404(enrollments_for(user), pk)
     return enrollment
 
 
@@ -91,3 +100,36 @@ def patient_zone(enrollment: Enrollment) -> ZoneInfo:
         return timeutil.zone(name)
     except ValueError:
         return timeutil.UTC
+
+
+def onboarding_of(enrollment: Enrollment) -> Onboarding | None:
+    return Onboarding.objects.filter(enrollment=enrollment).first()
+
+
+def pending_onboarding(user: Any) -> Onboarding | None:
+    """The unfinished onboarding of the patient's current enrollment, if any.
+
+    Enrollments made by a clinician directly (and the demo's) have no onboarding row and
+    count as already started.
+    """
+    enrollment = current_enrollment(user) if getattr(user, "is_authenticated", False) else None
+    if enrollment is None:
+        return None
+    onboarding = onboarding_of(enrollment)
+    if onboarding is None or onboarding.stage == OnboardingStage.DONE:
+        return None
+    onboarding.enrollment = enrollment
+    return onboarding
+
+
+def support_notice(enrollment: Enrollment) -> str:
+    """What Today tells the patient about their level of support, in plain words."""
+    level = SupportLevel(enrollment.support_level).label
+    if enrollment.support_level_confirmed_at is not None:
+        return _("Your care team has confirmed your support: %(level)s.") % {"level": level}
+    if enrollment.suggested_support_level:
+        return _(
+            "Thank you for answering the questions. Your care team will look at your answers "
+            "and confirm the support that suits you best. Until then you are on: %(level)s."
+        ) % {"level": level}
+    return ""

@@ -24,6 +24,9 @@ from trellis.care.models import (
 )
 from trellis.care.queries import current_enrollment
 from trellis.core import timeutil
+from trellis.engagement.events import emit
+from trellis.engagement.models import EventType
+from trellis.measures.services import schedule_for_enrollment
 from trellis.programs.models import ProgramVersion
 
 ENDED = (EnrollmentStatus.COMPLETED, EnrollmentStatus.WITHDRAWN, EnrollmentStatus.DISCHARGED)
@@ -119,7 +122,6 @@ def enroll(
             role=SupporterRole.PRIMARY if index == 0 else SupporterRole.SECONDARY,
         )
     # The questionnaires (baseline, weekly, end, follow-up) are planned with the enrollment.
-    from trellis.measures.services import schedule_for_enrollment
 
     schedule_for_enrollment(enrollment, now=now)
     audit.record(
@@ -256,8 +258,6 @@ def set_simple_mode(
 
     A change made by the patient is one event on their current enrollment.
     """
-    from trellis.engagement.events import emit
-    from trellis.engagement.models import EventType
 
     now = now or timeutil.now()
     if actor.pk != user.pk:

@@ -20,12 +20,12 @@ from typing import Any
 from trellis.alerts.models import Alert, AlertKind, Severity
 from trellis.alerts.services import raise_alert
 from trellis.care.models import Enrollment, EnrollmentStatus, SupportLevel
-from trellis.care.onboarding import apply_triage
 from trellis.care.services import enroll
 from trellis.insights import rules
 from trellis.measures.models import QuestionnaireAssignment
 from trellis.measures.services import submit_response
 from trellis.messaging.services import send_message
+from trellis.onboarding.services import apply_triage
 from trellis.programs.models import ProgramVersion
 
 NAMESPACE = uuid.UUID("0b6f4a8e-2c1d-4e57-9a3b-6d8e7f9a1c23")

@@ -19,10 +19,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from trellis.care.models import Enrollment, EnrollmentStatus, SupportLevel
-from trellis.care.onboarding import mark_done
 from trellis.care.services import enroll
 from trellis.journey import services
 from trellis.journey.queries import today
+from trellis.onboarding.services import mark_done
 from trellis.programs.models import ProgramVersion, StepKind
 from trellis.programs.packs import PackError
 from trellis.programs.services import publish_pack

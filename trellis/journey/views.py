@@ -30,10 +30,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from trellis.accounts import queries as account_queries
 from trellis.accounts.models import Role, User
 from trellis.care import services as care_services
+from trellis.care.guards import send_to_onboarding
 from trellis.care.models import Enrollment, Preferences
-from trellis.care.onboarding import support_notice
-from trellis.care.queries import current_enrollment
-from trellis.care.views import send_to_onboarding
+from trellis.care.queries import current_enrollment, support_notice
 from trellis.core import timeutil
 from trellis.journey import queries, services
 from trellis.journey.forms import (

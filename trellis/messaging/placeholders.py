@@ -20,6 +20,7 @@ from trellis.care.models import Enrollment
 from trellis.core import timeutil
 from trellis.engagement.models import EngagementEvent
 from trellis.journey.models import ProgressStatus, StepProgress
+from trellis.journey.queries import today
 from trellis.programs.models import StepKind
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -67,7 +68,6 @@ def _exercises_this_week(enrollment: Enrollment, supporter: User | None, now: da
 
 
 def _chapter_title(enrollment: Enrollment, supporter: User | None, now: datetime) -> str:
-    from trellis.journey.queries import today
 
     try:
         return today(enrollment, now).chapter.title

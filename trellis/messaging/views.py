@@ -21,9 +21,9 @@ from django.views.decorators.http import require_http_methods
 
 from trellis.accounts import queries as account_queries
 from trellis.accounts.models import Role, User
+from trellis.care.guards import send_to_onboarding
 from trellis.care.models import Enrollment
 from trellis.care.queries import access_enrollment, current_enrollment, supporters_of
-from trellis.care.views import send_to_onboarding
 from trellis.core import timeutil
 from trellis.messaging import placeholders, queries, services
 from trellis.messaging.forms import MessageForm, ReplyForm

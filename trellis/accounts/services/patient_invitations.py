@@ -108,8 +108,8 @@ def enroll_invited_patient(
 ) -> Enrollment | None:
     """Called inside accept_invitation's transaction: enroll the new patient as planned and
     open their getting-started steps. An invitation without a plan enrolls nobody."""
-    from trellis.care.onboarding import start_onboarding
     from trellis.care.services import enroll
+    from trellis.onboarding.services import start_onboarding
 
     plan = (
         PatientInvitation.objects.select_for_update()

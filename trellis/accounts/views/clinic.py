@@ -333,7 +333,9 @@ def invite_patient(request: HttpRequest) -> HttpResponse:
             )
             return redirect("clinic:people")
     status = 400 if form.is_bound and form.errors else 200
-    return render(request, "care/invite_patient.html", {"form": form, "clinic": org}, status=status)
+    return render(
+        request, "onboarding/invite_patient.html", {"form": form, "clinic": org}, status=status
+    )
 
 
 @require_POST

@@ -6,15 +6,16 @@ from typing import Any
 
 from django import template
 
+from trellis.care.queries import current_enrollment
+from trellis.care.stepped_care import notices_for
+from trellis.core import timeutil
+
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
 def support_changes(context: Any) -> list[str]:
     """Plain-words notices of recent confirmed changes of support for the signed-in patient."""
-    from trellis.care.queries import current_enrollment
-    from trellis.care.stepped_care import notices_for
-    from trellis.core import timeutil
 
     request = context.get("request")
     user = getattr(request, "user", None)

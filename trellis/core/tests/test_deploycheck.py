@@ -4,15 +4,16 @@ import subprocess
 import sys
 
 import pytest
+from django.core.checks import ERROR, WARNING, Error, Tags, register, run_checks
+from django.core.checks.registry import registry
 
-from trellis.core import deploychecks
-from trellis.core.deploychecks import Finding, Level
+from trellis.core import checks
 
 GOOD_SECRET = "q7Lw0vB3n9Zx2Kc5Rt8Yp1Hs4Dj6Fg0Mb3Nv7Xc9Qa2We5Rt8Yu1Io4Pa7Sd0Fg3Hj6"
 GOOD_KEYS = "prod1:" + base64.b64encode(bytes(range(32))).decode()
 
 
-def _run_check(tmp_path, **env: str) -> subprocess.CompletedProcess[str]:
+def _run_check(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     base = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
@@ -20,7 +21,7 @@ def _run_check(tmp_path, **env: str) -> subprocess.CompletedProcess[str]:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'check.sqlite3'}",
     }
     return subprocess.run(
-        [sys.executable, "-m", "trellis", "check"],
+        [sys.executable, "-m", "trellis", "check", *args],
         env={**base, **env},
         capture_output=True,
         text=True,
@@ -39,6 +40,8 @@ def test_production_without_secrets_lists_every_problem_and_fails(tmp_path):
     assert "✗ TRELLIS_ALLOWED_HOSTS is empty" in out
     assert "! the database is SQLite" in out
     assert "All checks passed" not in out
+    # Each line names its check, the id to silence it by in SILENCED_SYSTEM_CHECKS.
+    assert "[trellis.E002]" in out
 
 
 def test_production_with_insecure_settings_names_each(tmp_path):
@@ -66,6 +69,9 @@ def test_production_with_insecure_settings_names_each(tmp_path):
         "✗ TRELLIS_ALLOWED_HOSTS allows any host",
     ):
         assert problem in out, problem
+    # Django's own checks for the same settings are silenced: each problem is listed once.
+    for duplicate in ("security.W004", "security.W009", "security.W018", "security.W020"):
+        assert duplicate not in out, duplicate
 
 
 def test_good_production_configuration_passes_without_reaching_the_database(tmp_path):
@@ -91,39 +97,57 @@ def test_development_reports_warnings_but_passes(tmp_path):
     assert "✗" not in result.stdout
 
 
+def test_production_flag_judges_a_development_configuration_as_production(tmp_path):
+    result = _run_check(tmp_path, "--production", TRELLIS_ENV="dev")
+    assert result.returncode == 1
+    assert "✗ DEBUG is on" in result.stdout
+    assert "✗ TRELLIS_SECRET_KEY is a placeholder or the development key" in result.stdout
+
+
 @pytest.mark.parametrize(
     "key",
     ["short-but-random-1234", "change-me-" + "x" * 60, "a" * 80],
 )
 def test_weak_secret_keys_are_errors(settings, key):
     settings.SECRET_KEY = key
-    assert [f.level for f in deploychecks.secret_key()] == [Level.ERROR]
+    assert [m.level for m in checks.secret_key()] == [ERROR]
 
 
 def test_unparsable_data_keys_are_an_error(settings):
     settings.TRELLIS_DATA_KEYS = "prod1:not-base64"
-    findings = list(deploychecks.data_keys())
-    assert findings[0].level == Level.ERROR
-    assert "cannot be read" in findings[0].message
+    messages = checks.data_keys()
+    assert [(m.level, m.id) for m in messages] == [(ERROR, "trellis.E007")]
+    assert "cannot be read" in messages[0].msg
+
+
+def test_a_data_key_named_like_the_development_one_is_a_warning(settings):
+    settings.TRELLIS_DATA_KEYS = GOOD_KEYS.replace("prod1:", "dev1:")
+    assert [(m.level, m.id) for m in checks.data_keys()] == [(WARNING, "trellis.W001")]
+
+
+def test_trellis_checks_run_as_django_deployment_checks_only():
+    trellis_checks = {
+        checks.debug_off,
+        checks.secret_key,
+        checks.data_keys,
+        checks.email,
+        checks.database,
+        checks.cookies_and_hsts,
+        checks.allowed_hosts,
+    }
+    # Not before every command (migrate, runserver): only with --deploy, as `trellis check` runs.
+    assert not trellis_checks & set(registry.get_checks())
+    assert trellis_checks <= set(registry.get_checks(include_deployment_checks=True))
+    assert all(checks.TRELLIS in check.tags for check in trellis_checks)
 
 
 def test_apps_can_register_their_own_checks():
-    def on_call_clinician_configured():
-        yield Finding(
-            Level.ERROR, "no on-call clinician is configured", "set one in the clinic settings"
-        )
+    def on_call_clinician_configured(app_configs=None, **kwargs):
+        return [Error("no on-call clinician is configured", hint="set one in the clinic settings")]
 
-    deploychecks.deploy_check(on_call_clinician_configured)
+    register(on_call_clinician_configured, Tags.security, deploy=True)
     try:
-        assert "no on-call clinician is configured" in [f.message for f in deploychecks.run()]
+        messages = run_checks(tags=[Tags.security], include_deployment_checks=True)
+        assert "no on-call clinician is configured" in [m.msg for m in messages]
     finally:
-        deploychecks._checks.remove(on_call_clinician_configured)
-
-
-def test_a_crashing_check_is_reported_not_hidden():
-    def broken():
-        raise RuntimeError("boom")
-
-    findings = deploychecks.run([broken])
-    assert findings[0].level == Level.ERROR
-    assert "boom" in findings[0].message
+        registry.deployment_checks.discard(on_call_clinician_configured)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class OnboardingConfig(AppConfig):
+    name = "trellis.onboarding"
+    label = "onboarding"
+    verbose_name = "Getting started"

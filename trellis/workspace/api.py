@@ -1,0 +1,236 @@
+"""The supporter's workspace as JSON (/api/v1/care/...): the caseload, a record summary,
+care notes, and suggesting or deciding a change of support.
+
+Same permissions as the pages: coaches, therapists and supervisors, within their reach
+(404 outside it); patients and integration tokens get 403.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from ninja.responses import Status
+
+from trellis import audit
+from trellis.accounts.api import session_user
+from trellis.accounts.models import User
+from trellis.care import notes, stepped_care
+from trellis.care.models import Enrollment, SteppedCareChange
+from trellis.care.queries import access_enrollment
+from trellis.core import timeutil
+from trellis.measures.queries import latest_scores
+from trellis.workspace import caseload as caseload_queries
+from trellis.workspace.record import summary, timeline
+from trellis.workspace.views import access_step_change
+
+router = Router(tags=["caseload"])
+
+
+def _clinician(request: HttpRequest) -> User:
+    user = session_user(request)
+    if not caseload_queries.uses_caseload(user):
+        raise PermissionDenied("The caseload is for the clinic's coaches and therapists.")
+    return user
+
+
+def _reach(user: User, enrollment_id: uuid.UUID) -> Enrollment:
+    from django.http import Http404
+
+    enrollment = access_enrollment(user, enrollment_id)
+    if enrollment.patient_id == user.pk:
+        raise Http404
+    return enrollment
+
+
+class CaseloadRowOut(Schema):
+    enrollment_id: uuid.UUID
+    patient_name: str
+    reasons: list[str]
+    last_activity: datetime | None
+    waiting_since: datetime | None
+    scores: dict[str, dict[str, Any]]
+    chapter: str
+    support_level: str
+    program: str
+    open_alerts: dict[str, int]
+
+
+class CaseloadFilters(Schema):
+    program: str = ""
+    support_level: str = ""
+    alert_kind: str = ""
+    supporter: str = ""
+
+
+class NoteIn(Schema):
+    body: str
+
+
+class NoteOut(Schema):
+    id: uuid.UUID
+    author: str
+    body: str
+    written_at: datetime
+
+
+class StepChangeIn(Schema):
+    to_level: str
+    reason: str
+
+
+class DecisionIn(Schema):
+    note: str = ""
+
+
+class StepChangeOut(Schema):
+    id: uuid.UUID
+    enrollment_id: uuid.UUID
+    from_level: str
+    to_level: str
+    reason: str
+    status: str
+    suggested_at: datetime
+    decided_at: datetime | None
+
+
+class RecordOut(Schema):
+    enrollment_id: uuid.UUID
+    patient_name: str
+    program: str
+    support_level: str
+    status: str
+    started_at: datetime
+    latest_scores: dict[str, int]
+    pending_change: StepChangeOut | None
+    timeline: list[dict[str, Any]]
+
+
+def _change_out(change: SteppedCareChange) -> StepChangeOut:
+    return StepChangeOut(
+        id=change.pk,
+        enrollment_id=change.enrollment_id,
+        from_level=change.from_level,
+        to_level=change.to_level,
+        reason=change.reason,
+        status=change.status,
+        suggested_at=change.suggested_at,
+        decided_at=change.decided_at,
+    )
+
+
+def _note_out(note: Any) -> NoteOut:
+    return NoteOut(
+        id=note.pk, author=note.author.display_name, body=note.body, written_at=note.written_at
+    )
+
+
+@router.get("/caseload", response=list[CaseloadRowOut])
+def caseload(request: HttpRequest, filters: Query[CaseloadFilters]) -> list[CaseloadRowOut]:
+    """The caller's caseload, the patient who needs them most first."""
+    user = _clinician(request)
+    rows = caseload_queries.caseload(
+        user, now=timeutil.now(), filters=caseload_queries.Filters(**filters.dict())
+    )
+    return [
+        CaseloadRowOut(
+            enrollment_id=row.enrollment.pk,
+            patient_name=row.patient_name,
+            reasons=row.reasons,
+            last_activity=row.last_activity,
+            waiting_since=row.waiting_since,
+            scores=row.scores,
+            chapter=row.chapter,
+            support_level=row.support_level,
+            program=row.program,
+            open_alerts=row.open_alerts,
+        )
+        for row in rows
+    ]
+
+
+@router.get("/enrollments/{enrollment_id}/record", response=RecordOut)
+def record_summary(request: HttpRequest, enrollment_id: uuid.UUID) -> RecordOut:
+    """A summary of one patient's record and its newest timeline entries (audited read)."""
+    from django.db import transaction
+
+    user = _clinician(request)
+    enrollment = _reach(user, enrollment_id)
+    with transaction.atomic():
+        audit.record(
+            action="record.view",
+            actor=user,
+            subject=enrollment,
+            patient=enrollment.patient_id,
+            organization=enrollment.organization_id,
+            details={"via": "api"},
+        )
+    pending = summary(enrollment)["pending_change"]
+    return RecordOut(
+        enrollment_id=enrollment.pk,
+        patient_name=enrollment.patient.full_name,
+        program=enrollment.program_version.title,
+        support_level=enrollment.support_level,
+        status=enrollment.status,
+        started_at=enrollment.started_at,
+        latest_scores=latest_scores(enrollment),
+        pending_change=_change_out(pending) if pending else None,
+        timeline=[
+            {"at": e.at.isoformat(), "kind": e.kind, "title": e.title, "detail": e.detail}
+            for e in timeline(enrollment, limit=50)
+        ],
+    )
+
+
+@router.get("/enrollments/{enrollment_id}/notes", response=list[NoteOut])
+def list_notes(request: HttpRequest, enrollment_id: uuid.UUID) -> list[NoteOut]:
+    """The care team's notes on one enrollment, newest first."""
+    user = _clinician(request)
+    enrollment = _reach(user, enrollment_id)
+    return [_note_out(n) for n in notes.notes_of(enrollment)]
+
+
+@router.post("/enrollments/{enrollment_id}/notes", response={201: NoteOut})
+def add_note(request: HttpRequest, enrollment_id: uuid.UUID, payload: NoteIn) -> Status[NoteOut]:
+    """Keep a care-team note (an empty note is a 422 on `body`)."""
+    user = _clinician(request)
+    enrollment = _reach(user, enrollment_id)
+    note = notes.add_care_note(enrollment, author=user, body=payload.body, now=timeutil.now())
+    return Status(201, _note_out(note))
+
+
+@router.post("/enrollments/{enrollment_id}/step-changes", response={201: StepChangeOut})
+def suggest(
+    request: HttpRequest, enrollment_id: uuid.UUID, payload: StepChangeIn
+) -> Status[StepChangeOut]:
+    """Suggest stepping the patient's support up or down, with a reason."""
+    user = _clinician(request)
+    enrollment = _reach(user, enrollment_id)
+    change = stepped_care.suggest_step_change(
+        enrollment, to_level=payload.to_level, reason=payload.reason, actor=user, now=timeutil.now()
+    )
+    return Status(201, _change_out(change))
+
+
+def _decide(request: HttpRequest, change_id: uuid.UUID, note: str, confirm: bool) -> Any:
+
+    user = _clinician(request)
+    change = access_step_change(user, change_id)
+    service = stepped_care.confirm_step_change if confirm else stepped_care.decline_step_change
+    return _change_out(service(change, actor=user, now=timeutil.now(), note=note))
+
+
+@router.post("/step-changes/{change_id}/confirm", response=StepChangeOut)
+def confirm(request: HttpRequest, change_id: uuid.UUID, payload: DecisionIn) -> Any:
+    """A therapist or supervisor confirms a suggested change (coaches: 403)."""
+    return _decide(request, change_id, payload.note, confirm=True)
+
+
+@router.post("/step-changes/{change_id}/decline", response=StepChangeOut)
+def decline(request: HttpRequest, change_id: uuid.UUID, payload: DecisionIn) -> Any:
+    """A therapist or supervisor declines a suggested change (coaches: 403)."""
+    return _decide(request, change_id, payload.note, confirm=False)

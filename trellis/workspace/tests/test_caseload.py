@@ -1,0 +1,158 @@
+"""The caseload: ordered by need, reasons in words, filters, and a fixed query budget."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from trellis.accounts.models import User
+from trellis.alerts.services import raise_alert
+from trellis.care.models import CareTeamMember, Enrollment, SupportLevel
+from trellis.core import timeutil
+from trellis.journey.tests.factories import enroll_alex, publish_test_pack
+from trellis.workspace.caseload import Filters, caseload, caseload_page
+
+pytestmark = pytest.mark.django_db
+
+
+def add_patients(cast: Any, count: int, *, supporter: str = "therapist_maria") -> None:
+    """Volume data for the caseload, written in bulk (this is test data, not a workflow)."""
+    version = publish_test_pack()
+    now = timeutil.now()
+    marker = User.objects.count()
+    users = User.objects.bulk_create(
+        [
+            User(email=f"bulk{marker}-{n}@example.org", full_name=f"Bulk Patient {n}", password="!")
+            for n in range(count)
+        ]
+    )
+    enrollments = Enrollment.objects.bulk_create(
+        [
+            Enrollment(
+                patient=user,
+                organization=cast.clinics["riverside"],
+                program_version=version,
+                support_level=SupportLevel.COACHED,
+                started_at=now - timedelta(days=n % 30),
+            )
+            for n, user in enumerate(users)
+        ]
+    )
+    CareTeamMember.objects.bulk_create(
+        [CareTeamMember(enrollment=e, supporter=cast[supporter]) for e in enrollments]
+    )
+
+
+def open_safety_alert(enrollment: Any, now: Any) -> None:
+    """An open safety alert as the safety pathway leaves it (test data)."""
+    from trellis.alerts.models import Alert
+
+    Alert.objects.create(
+        organization_id=enrollment.organization_id,
+        enrollment_id=enrollment.pk,
+        kind="safety",
+        severity="urgent",
+        reason="PHQ-9 item 9 answered above 0",
+        raised_at=now,
+    )
+
+
+def page_queries(client: Any) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("caseload:list"))
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_caseload_page_costs_the_same_queries_for_2_and_200_patients(
+    cast: Any, client_for: Any
+) -> None:
+    add_patients(cast, 2)
+    client = client_for("therapist_maria")
+    page_queries(client)  # warm the session and caches
+    small = page_queries(client)
+    add_patients(cast, 198)
+    large = page_queries(client)
+    assert small == large
+    now = timeutil.now()
+    with CaptureQueriesContext(connection) as captured:
+        rows = caseload(cast["therapist_maria"], now=now)
+    assert len(rows) == 200
+    assert len(captured.captured_queries) <= 4  # order keys, alerts, the page's details
+    second, total = caseload_page(cast["therapist_maria"], now=now, offset=100, limit=100)
+    assert total == 200
+    assert [r.enrollment.pk for r in second] == [r.enrollment.pk for r in rows[100:]]
+    page_two = client.get(reverse("caseload:list") + "?page=2")
+    assert page_two.status_code == 200
+    assert "Page 2 of 2" in page_two.content.decode()
+
+
+def test_safety_alert_comes_first_then_other_alerts_then_the_longest_without_contact(
+    cast: Any,
+) -> None:
+    now = timeutil.now()
+    add_patients(cast, 3)
+    alex = enroll_alex(cast, now=now - timedelta(days=20))
+    raise_alert(
+        alex,
+        kind="deterioration",
+        severity="high",
+        reason="PHQ-9 up",
+        assigned_to=None,
+        now=now,
+    )
+    rows = caseload(cast["therapist_maria"], now=now)
+    assert rows[0].enrollment.pk == alex.pk
+    assert any("Alert open" in reason for reason in rows[0].reasons)
+    others = rows[1:]
+    assert [r.last_contact for r in others] == sorted(r.last_contact for r in others)
+    open_safety_alert(others[-1].enrollment, now)
+    rows = caseload(cast["therapist_maria"], now=now)
+    assert rows[0].enrollment.pk == others[-1].enrollment.pk
+    assert rows[0].reasons[0] == "Safety alert open"
+    assert rows[1].enrollment.pk == alex.pk
+
+
+def test_each_row_says_why_in_words(cast: Any, client_for: Any) -> None:
+    now = timeutil.now()
+    enroll_alex(cast, now=now - timedelta(days=6))
+    rows = caseload(cast["therapist_maria"], now=now)
+    assert "No activity since starting 6 days ago" in rows[0].reasons
+    response = client_for("therapist_maria").get(reverse("caseload:list"))
+    assert "No activity since starting 6 days ago" in response.content.decode()
+
+
+def test_filters_narrow_by_support_level_and_alert_kind(cast: Any) -> None:
+    now = timeutil.now()
+    add_patients(cast, 2)
+    alex = enroll_alex(cast, now=now)
+    user = cast["therapist_maria"]
+    assert len(caseload(user, now=now)) == 3
+    therapist = caseload(user, now=now, filters=Filters(support_level="therapist_assisted"))
+    assert [r.enrollment.pk for r in therapist] == [alex.pk]
+    assert caseload(user, now=now, filters=Filters(alert_kind="safety")) == []
+    open_safety_alert(alex, now)
+    assert len(caseload(user, now=now, filters=Filters(alert_kind="safety"))) == 1
+    assert caseload(user, now=now, filters=Filters(program="no-such-program")) == []
+
+
+def test_a_coach_sees_only_patients_they_support_and_a_supervisor_can_pick_a_supporter(
+    cast: Any,
+) -> None:
+    now = timeutil.now()
+    enroll_alex(cast, now=now)
+    assert caseload(cast["coach_jordan"], now=now) == []
+    ruth = cast["supervisor_ruth"]
+    assert len(caseload(ruth, now=now)) == 1
+    only_jordan = Filters(supporter=str(cast["coach_jordan"].pk))
+    assert caseload(ruth, now=now, filters=only_jordan) == []
+
+
+def test_patients_and_admins_get_403_on_the_caseload(client_for: Any) -> None:
+    assert client_for("patient_alex").get(reverse("caseload:list")).status_code == 403
+    assert client_for("admin_avery").get(reverse("caseload:list")).status_code == 403

@@ -1,0 +1,132 @@
+"""The patient record: timeline, shared journal only, encrypted care notes, audited reads."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from trellis.audit.models import AuditEvent
+from trellis.care.models import CareNote
+from trellis.core import timeutil
+from trellis.journey.models import JournalEntry
+from trellis.journey.tests.factories import enroll_alex
+
+pytestmark = pytest.mark.django_db
+
+
+def test_opening_the_record_writes_an_audit_read_event(cast: Any, client_for: Any) -> None:
+    enrollment = enroll_alex(cast)
+    response = client_for("therapist_maria").get(
+        reverse("caseload:record", kwargs={"pk": enrollment.pk})
+    )
+    assert response.status_code == 200
+    event = AuditEvent.objects.filter(action="record.view").latest("id")
+    assert str(event.patient_id) == str(cast["patient_alex"].pk)
+
+
+def test_only_journal_entries_the_patient_shared_are_on_the_record(
+    cast: Any, client_for: Any
+) -> None:
+    enrollment = enroll_alex(cast)
+    JournalEntry.objects.create(
+        enrollment=enrollment,
+        body="Shared: the walk helped",
+        shared_with_care_team=True,
+        client_id=uuid.uuid4(),
+    )
+    JournalEntry.objects.create(
+        enrollment=enrollment, body="Private: for me only", client_id=uuid.uuid4()
+    )
+    page = (
+        client_for("coach_jordan")
+        .get(reverse("caseload:record", kwargs={"pk": enrollment.pk}))
+        .content.decode()
+    )
+    assert "Shared: the walk helped" in page
+    assert "Private: for me only" not in page
+
+
+def test_a_care_note_is_stored_encrypted_and_shown_to_the_care_team(
+    cast: Any, client_for: Any
+) -> None:
+    enrollment = enroll_alex(cast)
+    client = client_for("therapist_maria")
+    url = reverse("caseload:add_note", kwargs={"pk": enrollment.pk})
+    response = client.post(url, {"body": "Discussed sleep; follow up Friday."})
+    assert response.status_code == 302
+    note = CareNote.objects.get(enrollment=enrollment)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT body FROM care_carenote WHERE id = %s", [note.pk.hex])
+        raw = cursor.fetchone()
+    assert raw is not None and "follow up Friday" not in str(raw[0])
+    page = client.get(reverse("caseload:record", kwargs={"pk": enrollment.pk})).content.decode()
+    assert "Discussed sleep; follow up Friday." in page
+    assert AuditEvent.objects.filter(action="care_note.create").exists()
+
+
+def test_an_empty_note_is_a_400_with_a_field_error_and_nothing_is_written(
+    cast: Any, client_for: Any
+) -> None:
+    enrollment = enroll_alex(cast)
+    response = client_for("therapist_maria").post(
+        reverse("caseload:add_note", kwargs={"pk": enrollment.pk}), {"body": "   "}
+    )
+    assert response.status_code == 400
+    assert "Write the note before saving it." in response.content.decode()
+    assert 'aria-describedby="id_body-error"' in response.content.decode()
+    assert not CareNote.objects.exists()
+
+
+def test_the_api_refuses_an_empty_note_on_body(cast: Any, client_for: Any) -> None:
+    enrollment = enroll_alex(cast)
+    response = client_for("therapist_maria").post(
+        f"/api/v1/care/enrollments/{enrollment.pk}/notes",
+        json.dumps({"body": ""}),
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "body"
+    assert not CareNote.objects.exists()
+
+
+def test_patients_get_403_and_other_clinics_404_on_a_record(cast: Any, client_for: Any) -> None:
+    enrollment = enroll_alex(cast)
+    url = reverse("caseload:record", kwargs={"pk": enrollment.pk})
+    assert client_for("patient_alex").get(url).status_code == 403
+    assert client_for("therapist_otto").get(url).status_code == 404
+    assert client_for("therapist_sam").get(url).status_code == 404
+
+
+def test_the_timeline_shows_notes_and_scores_newest_first(cast: Any) -> None:
+    from trellis.care.notes import add_care_note
+    from trellis.workspace.record import timeline
+
+    enrollment = enroll_alex(cast)
+    now = timeutil.now()
+    add_care_note(enrollment, author=cast["therapist_maria"], body="First", now=now)
+    add_care_note(
+        enrollment,
+        author=cast["coach_jordan"],
+        body="Second",
+        now=now + timedelta(minutes=1),
+    )
+    entries = timeline(enrollment)
+    assert [e.detail for e in entries if e.kind == "note"] == ["Second", "First"]
+
+
+def test_the_record_links_to_the_thread_and_the_progress_page(cast: Any, client_for: Any) -> None:
+    enrollment = enroll_alex(cast)
+    page = client_for("therapist_maria").get(
+        reverse("caseload:record", kwargs={"pk": enrollment.pk})
+    )
+    html = page.content.decode()
+    assert reverse("messaging:thread", kwargs={"enrollment_id": enrollment.pk}) in html
+    assert (
+        reverse("measures:patient_progress", kwargs={"patient_id": enrollment.patient_id}) in html
+    )
