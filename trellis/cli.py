@@ -2,8 +2,9 @@
 
 `trellis serve`, `worker`, `clock`, `demo`, `audit verify`, `keys rotate` and the rest
 are management commands of the Trellis apps. `trellis check` is the deployment
-self-check (Django's own system check runs as part of it and stays reachable as
-`trellis django-check`).
+self-check: it runs Django's system checks with the deployment and database checks
+(Trellis's own among them) and prints them for an operator. Django's `check` command
+stays reachable as `trellis django-check`.
 """
 
 from __future__ import annotations

@@ -30,7 +30,9 @@ def test_a_team_without_on_call_is_reported_only_when_django_is_given_the_databa
     found = run_checks(include_deployment_checks=True, databases=["default"])
     [gap] = [message for message in found if message.id == "safety.E001"]
     assert gap.level == ERROR
-    assert gap.msg == "Riverside Community Clinic, Mood team: no on-call clinician for safety alerts"
+    assert gap.msg == (
+        "Riverside Community Clinic, Mood team: no on-call clinician for safety alerts"
+    )
     assert gap.hint == checks.ON_CALL_FIX
 
 
@@ -41,7 +43,9 @@ def test_a_clinic_without_an_active_supervisor_is_an_error(cast: Any) -> None:
     )
     [gap] = checks.safety_on_call(databases=["default"])
     assert (gap.level, gap.id) == (ERROR, "safety.E002")
-    assert gap.msg == "Hillside Wellbeing Service: no active supervisor to escalate safety alerts to"
+    assert gap.msg == (
+        "Hillside Wellbeing Service: no active supervisor to escalate safety alerts to"
+    )
     assert gap.hint == checks.SUPERVISOR_FIX
 
 
