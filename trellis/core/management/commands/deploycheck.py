@@ -22,7 +22,7 @@ from django.db import DEFAULT_DB_ALIAS
 
 
 def describe(message: CheckMessage) -> str:
-    """One line: what is wrong, how to put it right, and the check's id (for silencing)."""
+    """One line: what is wrong, how to put it right, and the id of the check that found it."""
     text = str(message.msg)
     if message.obj is not None:
         text = f"{message.obj}: {text}"
