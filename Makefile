@@ -71,9 +71,12 @@ pytest: $(STAMP) $(NODE_DEPS)
 	$(BIN)/python -m pytest -p no:cacheprovider \
 		$(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) $(PYTEST_ARGS)
 
+# ruff, and import-linter's contracts in pyproject.toml: each app imports only from the
+# layers below it (docs/architecture.md) and production code never imports a test module.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

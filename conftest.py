@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from trellis.demo import personas
 from trellis.core.testing import SmtpServer, sign_in, smtp_server, smtp_settings
+from trellis.demo import personas
 
 
 @pytest.fixture

@@ -42,11 +42,11 @@ def main() -> None:
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
-        from trellis.care.models import Enrollment
-        from trellis.workspace.tests.test_caseload import add_patients
-        from trellis.demo import personas
-        from trellis.core.testing import sign_in
         from trellis.alerts.models import Alert
+        from trellis.care.models import Enrollment
+        from trellis.core.testing import sign_in
+        from trellis.demo import personas
+        from trellis.workspace.tests.test_caseload import add_patients
 
         cast = personas.build()
         client = sign_in(Client(), cast["therapist_maria"], verified=True)

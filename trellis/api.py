@@ -21,12 +21,12 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
-from trellis.accounts.api import router as accounts_router
 from trellis.accounts.models import ApiToken
 from trellis.accounts.tokens import digest
 from trellis.alerts.api import router as alerts_router
 from trellis.appointments.api import router as sessions_router
-from trellis.audit.api import router as audit_router
+from trellis.clinic.api import router as accounts_router
+from trellis.clinic.audit_api import router as audit_router
 from trellis.core import timeutil
 from trellis.journey.api import router as journey_router
 from trellis.measures.api import router as measures_router

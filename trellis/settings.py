@@ -62,11 +62,13 @@ INSTALLED_APPS = [
     "trellis.alerts",
     "trellis.journey",
     "trellis.onboarding",
+    "trellis.signin",
     "trellis.measures",
     "trellis.insights",
     "trellis.messaging",
     "trellis.appointments",
     "trellis.workspace",
+    "trellis.clinic",
     "trellis.demo",
 ]
 

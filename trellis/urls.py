@@ -7,9 +7,9 @@ from trellis.api import api
 
 urlpatterns = [
     path("", include("trellis.core.urls")),
-    path("", include("trellis.accounts.urls_clinic")),
-    path("accounts/", include("trellis.accounts.urls_auth")),
-    path("clinic/audit/", include("trellis.audit.urls")),
+    path("", include("trellis.clinic.urls")),
+    path("accounts/", include("trellis.signin.urls")),
+    path("clinic/audit/", include("trellis.clinic.audit_urls")),
     path("clinic/alerts/", include("trellis.alerts.urls")),
     path("clinic/caseload/", include("trellis.workspace.urls")),
     path("", include("trellis.journey.urls")),

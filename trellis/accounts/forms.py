@@ -151,3 +151,38 @@ class PasswordChangeForm(SetPasswordForm):
                 code="password_incorrect",
             )
         return old
+
+
+class AccessibleForm(forms.Form):
+    """Ties each field's error list and help text to the field with aria-describedby."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if field.help_text:
+                field.widget.attrs["aria-describedby"] = f"{self.add_prefix(name)}-hint"
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        super().add_error(field, error)
+        # Every error (field checks, clean(), a service's) arrives here, so each field
+        # with an error is tied to its message for screen readers.
+        for name in self.errors:
+            if name not in self.fields:
+                continue
+            widget = self.fields[name].widget
+            error_id = f"{self.add_prefix(name)}-error"
+            described = widget.attrs.get("aria-describedby", "").split()
+            if error_id not in described:
+                widget.attrs["aria-describedby"] = " ".join([*described, error_id])
+            widget.attrs["aria-invalid"] = "true"
+
+    def add_service_errors(self, error: Any) -> None:
+        """Show a service's ValidationError next to the field it names."""
+        if hasattr(error, "error_dict"):
+            for field, messages in error.message_dict.items():
+                target = field if field in self.fields else None
+                for message in messages:
+                    self.add_error(target, message)
+        else:
+            for message in error.messages:
+                self.add_error(None, message)

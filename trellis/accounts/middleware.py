@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext
 
+from trellis import audit
+from trellis.accounts.mfa import has_confirmed_device
 from trellis.accounts.queries import is_staff
 
 LAST_SEEN = "trellis_last_seen"
@@ -65,7 +67,6 @@ class SessionTimeoutMiddleware:
         return self.get_response(request)
 
     def _expire(self, request: HttpRequest, reason: dict[str, object]) -> HttpResponse:
-        from trellis import audit
 
         audit.record(
             action="auth.session_expired",
@@ -115,7 +116,6 @@ class MfaRequiredMiddleware:
                     },
                     status=403,
                 )
-            from trellis.accounts.mfa import has_confirmed_device
 
             target = "accounts:mfa_verify" if has_confirmed_device(user) else "accounts:mfa_setup"
             return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")

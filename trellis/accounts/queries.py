@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
 from trellis.accounts.models import (
@@ -30,7 +30,6 @@ from trellis.accounts.models import (
     Organization,
     Role,
     Team,
-    User,
 )
 
 
@@ -111,72 +110,6 @@ def organizations_for(user: Any) -> QuerySet[Organization]:
     return Organization.objects.filter(pk__in=active_memberships(user).values("organization_id"))
 
 
-def patients_for(user: Any) -> QuerySet[User]:
-    """Patients whose records the person may open: themselves, or their caseload."""
-    if not is_signed_in(user):
-        return User.objects.none()
-    mine = active_memberships(user)
-    whole_clinic = mine.filter(role=Role.SUPERVISOR).values("organization_id")
-    team_roles = mine.filter(role__in=CLINICAL_ROLES - {Role.SUPERVISOR}, team__isnull=False)
-    patient_memberships = Membership.objects.filter(role=Role.PATIENT, is_active=True).filter(
-        Q(organization_id__in=whole_clinic) | Q(team_id__in=team_roles.values("team_id"))
-    )
-    return User.objects.filter(
-        Q(pk=user.pk, memberships__role=Role.PATIENT)
-        | Q(pk__in=patient_memberships.values("user_id"))
-        | Q(pk__in=_supported_patients(user, mine))
-    ).distinct()
-
-
-def _supported_patients(user: Any, mine: QuerySet[Membership]) -> QuerySet[Any]:
-    """Patients whose active enrollment lists this coach or therapist as an active supporter
-    (at a clinic where they still hold that role, and the patient is still its patient)."""
-    from trellis.care.models import Enrollment, EnrollmentStatus
-
-    supporting_orgs = mine.filter(role__in=CLINICAL_ROLES - {Role.SUPERVISOR}).values(
-        "organization_id"
-    )
-    return Enrollment.objects.filter(
-        status=EnrollmentStatus.ACTIVE,
-        organization_id__in=supporting_orgs,
-        care_team__supporter=user,
-        care_team__active=True,
-        patient__memberships__organization_id=F("organization_id"),
-        patient__memberships__role=Role.PATIENT,
-        patient__memberships__is_active=True,
-    ).values("patient_id")
-
-
-def memberships_for(user: Any) -> QuerySet[Membership]:
-    """Memberships the person may list: their own, colleagues' at clinics where they are
-    staff, and patients' memberships only where the patient is in reach (or for admins,
-    who manage accounts but see no clinical record)."""
-    if not is_signed_in(user):
-        return Membership.objects.none()
-    mine = active_memberships(user)
-    staff_orgs = mine.filter(role__in=STAFF_ROLES).values("organization_id")
-    admin_orgs = mine.filter(role=Role.ADMIN).values("organization_id")
-    return Membership.objects.filter(
-        Q(user=user)
-        | Q(organization_id__in=staff_orgs, role__in=STAFF_ROLES)
-        | Q(organization_id__in=admin_orgs)
-        | Q(
-            role=Role.PATIENT,
-            user__in=patients_for(user).values("pk"),
-            organization_id__in=staff_orgs,
-        )
-    ).select_related("user", "organization", "team")
-
-
-def users_for(user: Any) -> QuerySet[User]:
-    """People whose name and contact the person may see."""
-    if not is_signed_in(user):
-        return User.objects.none()
-    return User.objects.filter(
-        Q(pk=user.pk) | Q(pk__in=memberships_for(user).values("user_id"))
-    ).distinct()
-
-
 def teams_for(user: Any) -> QuerySet[Team]:
     staff_orgs = active_memberships(user).filter(role__in=STAFF_ROLES).values("organization_id")
     return Team.objects.filter(organization_id__in=staff_orgs)
@@ -203,18 +136,6 @@ def get_or_404(queryset: QuerySet[Any], pk: Any) -> Any:
 
 def access_organization(user: Any, pk: Any) -> Organization:
     return get_or_404(organizations_for(user), pk)
-
-
-def access_user(user: Any, pk: Any) -> User:
-    return get_or_404(users_for(user), pk)
-
-
-def access_patient(user: Any, pk: Any) -> User:
-    return get_or_404(patients_for(user), pk)
-
-
-def access_membership(user: Any, pk: Any) -> Membership:
-    return get_or_404(memberships_for(user), pk)
 
 
 def access_managed_membership(user: Any, pk: Any) -> Membership:

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from trellis.accounts.clinic_forms import AccessibleForm
+from trellis.accounts.forms import AccessibleForm
 from trellis.accounts.models import Team
 from trellis.alerts import queries
 from trellis.alerts.models import AlertKind, AlertState, Severity

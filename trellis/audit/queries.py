@@ -15,23 +15,10 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from trellis.accounts.models import Organization
-from trellis.accounts.queries import Capability, organizations_with
 from trellis.audit.models import AuditEvent
 from trellis.core import timeutil
 
 PAGE_SIZE = 50
-
-
-def audit_organizations(user: Any) -> QuerySet[Organization]:
-    """Clinics whose audit trail the person may read (admins and supervisors)."""
-    return organizations_with(user, Capability.VIEW_AUDIT).order_by("name")
-
-
-def events_for(user: Any) -> QuerySet[AuditEvent]:
-    """Audit events the person may read: those of clinics where they may view the audit."""
-    org_ids = audit_organizations(user).values("pk")
-    return AuditEvent.objects.filter(organization_id__in=org_ids)
 
 
 class FilterError(ValueError):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import models, transaction
 
 from trellis.audit.chain import link_hash
@@ -78,15 +79,16 @@ def record(
 def _home_organization(user_id: Any) -> Any:
     """The one clinic a person belongs to, so their sign-ins show in that clinic's trail.
 
-    Someone at several clinics (or none) gets no clinic: the event is theirs alone.
+    Someone at several clinics (or none) gets no clinic: the event is theirs alone. The
+    trail sits below the accounts app, so it asks the user model Django is configured with
+    (through its `memberships`) instead of importing it.
     """
     if user_id is None:
         return None
-    from trellis.accounts.models import Membership
-
     org_ids = list(
-        Membership.objects.filter(user_id=user_id, is_active=True)
-        .values_list("organization_id", flat=True)
+        get_user_model()
+        .objects.filter(pk=user_id, memberships__is_active=True)
+        .values_list("memberships__organization_id", flat=True)
         .distinct()[:2]
     )
     return org_ids[0] if len(org_ids) == 1 else None

@@ -13,7 +13,7 @@ from trellis.care.models import OnboardingStage
 from trellis.care.queries import pending_onboarding
 
 # The getting-started page of each stage (trellis.onboarding's pages).
-STAGE_PAGES = {
+STAGE_PAGES: dict[str, str] = {
     OnboardingStage.CONSENT: "onboarding:consent",
     OnboardingStage.EHEALS: "onboarding:eheals",
     OnboardingStage.BASELINE: "onboarding:baseline",

@@ -18,15 +18,10 @@ from trellis.care.models import (
     CareTeamMember,
     Enrollment,
     EnrollmentStatus,
-    Preferences,
     SupporterRole,
     SupportLevel,
 )
-from trellis.care.queries import current_enrollment
 from trellis.core import timeutil
-from trellis.engagement.events import emit
-from trellis.engagement.models import EventType
-from trellis.measures.services import schedule_for_enrollment
 from trellis.programs.models import ProgramVersion
 
 ENDED = (EnrollmentStatus.COMPLETED, EnrollmentStatus.WITHDRAWN, EnrollmentStatus.DISCHARGED)
@@ -82,6 +77,9 @@ def enroll(
 ) -> Enrollment:
     """Start a patient on one program version at their clinic, with their supporters.
 
+    This is the enrollment alone: `trellis.onboarding.services.enroll_patient` also plans
+    the patient's questionnaires, in the same transaction.
+
     The first supporter listed is the primary one. A patient may hold one active
     enrollment per program version.
     """
@@ -121,9 +119,6 @@ def enroll(
             supporter=supporter,
             role=SupporterRole.PRIMARY if index == 0 else SupporterRole.SECONDARY,
         )
-    # The questionnaires (baseline, weekly, end, follow-up) are planned with the enrollment.
-
-    schedule_for_enrollment(enrollment, now=now)
     audit.record(
         action="enrollment.create",
         actor=actor,
@@ -248,31 +243,3 @@ def end_enrollment(
     )
     enrollment.status, enrollment.ended_at, enrollment.end_reason = status, now, reason
     return locked
-
-
-@transaction.atomic
-def set_simple_mode(
-    *, user: User, enabled: bool, actor: User, now: datetime | None = None
-) -> Preferences:
-    """Switch simple mode (larger text, one action per screen) on or off for a patient.
-
-    A change made by the patient is one event on their current enrollment.
-    """
-
-    now = now or timeutil.now()
-    if actor.pk != user.pk:
-        raise PermissionDenied("Only the patient changes their own simple mode.")
-    prefs, _created = Preferences.objects.select_for_update().get_or_create(user=user)
-    if prefs.simple_mode == enabled:
-        return prefs
-    prefs.simple_mode = enabled
-    prefs.save(update_fields=["simple_mode", "updated_at"])
-    enrollment = current_enrollment(user)
-    if enrollment is not None:
-        emit(
-            enrollment,
-            EventType.SIMPLE_MODE_CHANGED,
-            at=now,
-            value="on" if enabled else "off",
-        )
-    return prefs

@@ -20,12 +20,11 @@ from typing import Any
 from trellis.alerts.models import Alert, AlertKind, Severity
 from trellis.alerts.services import raise_alert
 from trellis.care.models import Enrollment, EnrollmentStatus, SupportLevel
-from trellis.care.services import enroll
 from trellis.insights import rules
 from trellis.measures.models import QuestionnaireAssignment
 from trellis.measures.services import submit_response
 from trellis.messaging.services import send_message
-from trellis.onboarding.services import apply_triage
+from trellis.onboarding.services import apply_triage, enroll_patient
 from trellis.programs.models import ProgramVersion
 
 NAMESPACE = uuid.UUID("0b6f4a8e-2c1d-4e57-9a3b-6d8e7f9a1c23")
@@ -98,7 +97,7 @@ def _earlier_course(cast: Any, now: datetime) -> Enrollment | None:
     if existing is not None:
         return existing
     started = (now - timedelta(weeks=7)).replace(hour=9, minute=0, second=0, microsecond=0)
-    enrollment = enroll(
+    enrollment = enroll_patient(
         patient=cast["patient_emery"],
         program_version=version,
         support_level=SupportLevel.SELF_GUIDED,

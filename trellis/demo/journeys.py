@@ -19,10 +19,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from trellis.care.models import Enrollment, EnrollmentStatus, SupportLevel
-from trellis.care.services import enroll
 from trellis.journey import services
 from trellis.journey.queries import today
-from trellis.onboarding.services import mark_done
+from trellis.onboarding.services import enroll_patient, mark_done
 from trellis.programs.models import ProgramVersion, StepKind
 from trellis.programs.packs import PackError
 from trellis.programs.services import publish_pack
@@ -219,7 +218,7 @@ def seed_journeys(cast: Any, now: datetime, *, warn: Callable[[str], Any] = prin
             continue
         supporters = [cast[key] for key in journey.supporters]
         started = (now - timedelta(days=12)).replace(hour=8, minute=0, second=0, microsecond=0)
-        enrollment = enroll(
+        enrollment = enroll_patient(
             patient=patient,
             program_version=version,
             support_level=journey.support_level,

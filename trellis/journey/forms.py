@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from trellis.accounts.clinic_forms import AccessibleForm
+from trellis.accounts.forms import AccessibleForm
 
 JOURNAL_MAX = 10_000
 MOOD_NOTE_MAX = 1_000

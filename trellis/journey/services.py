@@ -19,8 +19,9 @@ from django.utils.translation import gettext as _
 
 from trellis import audit
 from trellis.accounts.models import User
-from trellis.care.models import Enrollment, EnrollmentStatus
+from trellis.care.models import Enrollment, EnrollmentStatus, Preferences
 from trellis.care.queries import current_enrollment
+from trellis.core import timeutil
 from trellis.engagement import idempotency
 from trellis.engagement.events import emit
 from trellis.engagement.models import EngagementEvent, EventType
@@ -566,3 +567,31 @@ def note_supporter_view(enrollment: Enrollment, *, actor: User, what: str, now: 
         details={"what": what},
         at=now,
     )
+
+
+@transaction.atomic
+def set_simple_mode(
+    *, user: User, enabled: bool, actor: User, now: datetime | None = None
+) -> Preferences:
+    """Switch simple mode (larger text, one action per screen) on or off for a patient.
+
+    A change made by the patient is one event on their current enrollment.
+    """
+
+    now = now or timeutil.now()
+    if actor.pk != user.pk:
+        raise PermissionDenied("Only the patient changes their own simple mode.")
+    prefs, _created = Preferences.objects.select_for_update().get_or_create(user=user)
+    if prefs.simple_mode == enabled:
+        return prefs
+    prefs.simple_mode = enabled
+    prefs.save(update_fields=["simple_mode", "updated_at"])
+    enrollment = current_enrollment(user)
+    if enrollment is not None:
+        emit(
+            enrollment,
+            EventType.SIMPLE_MODE_CHANGED,
+            at=now,
+            value="on" if enabled else "off",
+        )
+    return prefs

@@ -29,7 +29,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from trellis.accounts import queries as account_queries
 from trellis.accounts.models import Role, User
-from trellis.care import services as care_services
 from trellis.care.guards import send_to_onboarding
 from trellis.care.models import Enrollment, Preferences
 from trellis.care.queries import current_enrollment, support_notice
@@ -854,7 +853,7 @@ def simple_mode(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = SimpleModeForm(request.POST)
         enabled = form.is_valid() and form.cleaned_data["enabled"]
-        care_services.set_simple_mode(user=user, enabled=enabled, actor=user)
+        services.set_simple_mode(user=user, enabled=enabled, actor=user)
         messages.success(request, _("Simple mode is on.") if enabled else _("Simple mode is off."))
         return redirect("journey:simple_mode")
     return _render(request, "journey/simple_mode.html", {})

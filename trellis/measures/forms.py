@@ -19,7 +19,7 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from trellis.accounts.clinic_forms import AccessibleForm
+from trellis.accounts.forms import AccessibleForm
 
 FIELD_PREFIX = "item-"
 

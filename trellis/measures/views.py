@@ -36,6 +36,7 @@ from trellis import audit
 from trellis.accounts import queries as account_queries
 from trellis.accounts.models import Role, User
 from trellis.alerts.models import SafetyEvent
+from trellis.care import queries as care_queries
 from trellis.care.models import Enrollment, Preferences
 from trellis.care.queries import current_enrollment, enrollments_for, patient_zone
 from trellis.core import timeutil
@@ -451,7 +452,7 @@ def progress(request: HttpRequest) -> HttpResponse:
 def patient_progress(request: HttpRequest, patient_id: Any) -> HttpResponse:
     """A patient's scores over time and outcomes per enrollment, for their care team."""
     viewer = _require_staff(request)
-    patient = account_queries.access_patient(viewer, patient_id)
+    patient = care_queries.access_patient(viewer, patient_id)
     if patient.pk == viewer.pk:
         raise Http404(_("There is no such patient in your reach."))
     enrollments = list(enrollments_for(viewer).filter(patient=patient).order_by("-started_at"))

@@ -10,8 +10,10 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from trellis.accounts.clinic_forms import AccessibleForm
+from trellis.accounts.forms import AccessibleForm
+from trellis.accounts.models import CLINICAL_ROLES, Organization, Team, User
 from trellis.care.models import ContactStyle, ReminderChannel, SupportLevel
+from trellis.programs.models import Program
 
 AGREE_CHOICES = [("yes", _("I agree")), ("no", _("I do not agree"))]
 
@@ -121,3 +123,53 @@ class ConfirmSupportLevelForm(AccessibleForm):
         max_length=300,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class InvitePatientForm(AccessibleForm):
+    """A clinician invites a patient into a program (its latest published version)."""
+
+    email = forms.EmailField(label=_("Email address"), max_length=254)
+    full_name = forms.CharField(label=_("Full name"), max_length=200)
+    program: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Program"),
+        queryset=None,
+        to_field_name="slug",
+        empty_label=None,
+        help_text=_("The patient starts the newest published version."),
+    )
+    support_level = forms.ChoiceField(
+        label=_("Level of support, for now"),
+        choices=[],
+        help_text=_(
+            "A starting point: after the first questionnaires Trellis suggests a level for "
+            "a clinician to confirm."
+        ),
+    )
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=Team.objects.none(), required=False, empty_label=_("No team")
+    )
+    supporters = forms.ModelMultipleChoiceField(
+        label=_("Supporters"),
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("The first one ticked, in the order listed, is the primary supporter."),
+    )
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+
+        super().__init__(*args, **kwargs)
+        self.fields["program"].queryset = (  # type: ignore[attr-defined]
+            Program.objects.filter(versions__isnull=False).distinct().order_by("title")
+        )
+        self.fields["support_level"].choices = SupportLevel.choices  # type: ignore[attr-defined]
+        self.fields["team"].queryset = Team.objects.filter(organization=organization)  # type: ignore[attr-defined]
+        self.fields["supporters"].queryset = (  # type: ignore[attr-defined]
+            User.objects.filter(
+                memberships__organization=organization,
+                memberships__role__in=CLINICAL_ROLES,
+                memberships__is_active=True,
+            )
+            .distinct()
+            .order_by("full_name")
+        )

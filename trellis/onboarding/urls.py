@@ -3,7 +3,6 @@ pages (namespace "care")."""
 
 from django.urls import URLPattern, URLResolver, include, path
 
-from trellis.accounts.views import clinic as clinic_views
 from trellis.onboarding import views
 
 onboarding_patterns: list[URLPattern | URLResolver] = [
@@ -20,7 +19,7 @@ onboarding_patterns: list[URLPattern | URLResolver] = [
 ]
 
 care_patterns: list[URLPattern | URLResolver] = [
-    path("patients/invite/", clinic_views.invite_patient, name="invite_patient"),
+    path("patients/invite/", views.invite_patient, name="invite_patient"),
     path(
         "enrollments/<uuid:pk>/support-level/",
         views.confirm_support_level,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -27,6 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from trellis.accounts import queries as account_queries
 from trellis.accounts.models import Role, User
+from trellis.accounts.queries import Capability
 from trellis.care import consent as care_consent
 from trellis.care import queries as care_queries
 from trellis.care.models import ConsentKind, Enrollment, Onboarding, OnboardingStage, Preferences
@@ -37,11 +38,14 @@ from trellis.onboarding import services as onboarding
 from trellis.onboarding.forms import (
     ConfirmSupportLevelForm,
     ConsentForm,
+    InvitePatientForm,
     PreferencesForm,
     SimpleModeChoiceForm,
 )
+from trellis.onboarding.services.invitations import invite_patient as invite
 from trellis.programs.instruments import get_instrument
 from trellis.programs.markdown import render as markdown
+from trellis.programs.queries import latest_version
 
 STEP_URLS = {
     "consent": "onboarding:consent",
@@ -547,3 +551,45 @@ def _stage_label(enrollment: Enrollment) -> str:
     if item is None:
         return ""
     return str(OnboardingStage(item.stage).label)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def invite_patient(request: HttpRequest) -> HttpResponse:
+    """A clinician invites a patient by email into a program, with supporters."""
+
+    org = (
+        account_queries.organizations_with(request.user, Capability.VIEW_PATIENTS)
+        .order_by("name")
+        .first()
+    )
+    if org is None:
+        raise PermissionDenied(
+            _("Only the clinic's coaches, therapists and supervisors can do this.")
+        )
+    form = InvitePatientForm(request.POST or None, organization=org)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            invite(
+                organization=org,
+                email=data["email"],
+                full_name=data["full_name"],
+                program_version=latest_version(data["program"].slug),  # type: ignore[arg-type]
+                support_level=data["support_level"],
+                supporters=list(data["supporters"]),
+                team=data["team"],
+                actor=cast(User, request.user),
+                now=timeutil.now(),
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(
+                request, _("An invitation is on its way to %(email)s.") % {"email": data["email"]}
+            )
+            return redirect("clinic:people")
+    status = 400 if form.is_bound and form.errors else 200
+    return render(
+        request, "onboarding/invite_patient.html", {"form": form, "clinic": org}, status=status
+    )

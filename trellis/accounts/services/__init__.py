@@ -6,7 +6,6 @@ from trellis.accounts.services.auth import (
     record_failed_attempt,
     request_password_reset,
     reset_password,
-    sign_in_with_password,
     sign_out,
 )
 from trellis.accounts.services.clinic import update_clinic_settings
@@ -58,7 +57,6 @@ __all__ = [
     "revoke_api_token",
     "revoke_invitation",
     "set_membership_active",
-    "sign_in_with_password",
     "sign_out",
     "update_clinic_settings",
 ]

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from trellis import audit
 from trellis.accounts.models import User
+from trellis.accounts.queries import is_staff
 
 MAX_EMAIL_IN_AUDIT = 254
 
@@ -53,7 +54,6 @@ def lockout_seconds(lockout_number: int) -> int:
 
 def requires_second_step(user: User) -> bool:
     """Staff always use two-step verification; patients when they chose to."""
-    from trellis.accounts.queries import is_staff
 
     return bool(user.mfa_opt_in or is_staff(user))
 
@@ -65,8 +65,11 @@ def _burn_hashing_time(password: str) -> None:
 
 
 @transaction.atomic
-def sign_in_with_password(*, email: str, password: str, now: datetime) -> SignInResult:
-    """Check an email and password, counting failures and refusing locked accounts."""
+def check_password_sign_in(*, email: str, password: str, now: datetime) -> SignInResult:
+    """Check an email and password, counting failures and refusing locked accounts.
+
+    The sign-in pages call it through `trellis.signin.services.sign_in_with_password`,
+    which also records a patient's sign-in on their program."""
     email = (email or "").strip()
     user = User.objects.filter(email__iexact=email).first()
     tried = email[:MAX_EMAIL_IN_AUDIT]
@@ -112,11 +115,6 @@ def sign_in_with_password(*, email: str, password: str, now: datetime) -> SignIn
         details={"method": "password", "second_step": "required" if second_step else "none"},
         at=now,
     )
-    if not second_step:
-        # A patient's sign-in is also an engagement event on their current program.
-        from trellis.journey.services import record_login
-
-        record_login(user, now=now)
     return SignInResult(user=user, needs_second_step=second_step)
 
 

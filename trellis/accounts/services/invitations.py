@@ -223,7 +223,8 @@ def accept_invitation(
     existing account with that email) and use up the link.
 
     For a new account `password` becomes its password; for an existing account the caller
-    has already checked the person's current password.
+    has already checked the person's current password. A patient invited into a program is
+    enrolled by `trellis.onboarding.services.accept_invitation`, which calls this first.
     """
     invitation = (
         Invitation.objects.select_for_update(of=("self",))
@@ -265,9 +266,4 @@ def accept_invitation(
         patient=user if invitation.role == Role.PATIENT else None,
         details={"role": invitation.role, "membership_id": str(membership.pk)},
     )
-    if invitation.role == Role.PATIENT:
-        from trellis.accounts.services.patient_invitations import enroll_invited_patient
-
-        # A patient invited into a program is enrolled now, with their first steps open.
-        enroll_invited_patient(invitation=invitation, patient=user, now=now)
     return membership

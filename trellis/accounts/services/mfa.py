@@ -14,6 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from trellis import audit
 from trellis.accounts import mfa as mfa_reads
 from trellis.accounts.models import RecoveryCode, User
+from trellis.accounts.queries import is_staff
 from trellis.accounts.services.auth import clear_failures, record_failed_attempt
 
 
@@ -169,7 +170,6 @@ def regenerate_recovery_codes(*, user: User, now: datetime) -> list[str]:
 @transaction.atomic
 def disable_mfa(*, user: User, now: datetime) -> None:
     """A patient turns two-step verification off. Staff may not: it protects patients."""
-    from trellis.accounts.queries import is_staff
 
     if is_staff(user):
         raise PermissionDenied(_("Staff accounts must keep two-step verification turned on."))

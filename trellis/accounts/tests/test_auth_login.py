@@ -18,6 +18,7 @@ from trellis.audit.models import AuditEvent
 from trellis.core import timeutil
 from trellis.core.testing import need_postgres
 from trellis.demo import personas
+from trellis.signin import services as signin
 
 LOGIN = "/accounts/login/"
 GENERIC = "That email address and password do not match an account"
@@ -151,12 +152,12 @@ def test_second_lockout_lasts_twice_as_long(cast: Any, settings: Any) -> None:
     alex = cast["patient_alex"]
     now = timeutil.now()
     for _ in range(2):
-        services.sign_in_with_password(email=alex.email, password="wrong-password", now=now)
+        signin.sign_in_with_password(email=alex.email, password="wrong-password", now=now)
     alex.refresh_from_db()
     assert alex.locked_until == now + timedelta(seconds=60)
     later = now + timedelta(seconds=61)
     for _ in range(2):
-        services.sign_in_with_password(email=alex.email, password="wrong-password", now=later)
+        signin.sign_in_with_password(email=alex.email, password="wrong-password", now=later)
     alex.refresh_from_db()
     assert alex.locked_until == later + timedelta(seconds=120)
     assert alex.lockout_count == 2
@@ -168,7 +169,7 @@ def test_lock_expires_and_success_resets_the_failure_count(cast: Any) -> None:
     User.objects.filter(pk=alex.pk).update(
         failed_login_count=3, lockout_count=1, locked_until=now - timedelta(seconds=1)
     )
-    result = services.sign_in_with_password(
+    result = signin.sign_in_with_password(
         email=alex.email, password=personas.DEMO_PASSWORD, now=now
     )
     assert result.ok
@@ -181,7 +182,7 @@ def test_staff_password_alone_does_not_clear_failures(cast: Any) -> None:
     # count with the password between guesses.
     maria = cast["therapist_maria"]
     User.objects.filter(pk=maria.pk).update(failed_login_count=3)
-    result = services.sign_in_with_password(
+    result = signin.sign_in_with_password(
         email=maria.email, password=personas.DEMO_PASSWORD, now=timeutil.now()
     )
     assert result.ok and result.needs_second_step

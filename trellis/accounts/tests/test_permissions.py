@@ -11,6 +11,7 @@ from django.http import Http404
 from trellis.accounts import queries
 from trellis.accounts.models import Role
 from trellis.accounts.queries import Capability
+from trellis.care import queries as care_queries
 
 RIVERSIDE_PATIENTS = {
     "patient_alex",
@@ -31,14 +32,14 @@ def _keys(cast: Any, users: Any) -> set[str]:
 @pytest.mark.parametrize("key", ["patient_alex", "patient_casey", "patient_farah"])
 def test_a_patient_never_sees_another_patient(cast: Any, key: str) -> None:
     me = cast[key]
-    assert _keys(cast, queries.patients_for(me)) == {key}
-    assert _keys(cast, queries.users_for(me)) == {key}
-    assert {m.pk for m in queries.memberships_for(me)} == {cast.memberships[key].pk}
+    assert _keys(cast, care_queries.patients_for(me)) == {key}
+    assert _keys(cast, care_queries.users_for(me)) == {key}
+    assert {m.pk for m in care_queries.memberships_for(me)} == {cast.memberships[key].pk}
     for other in (RIVERSIDE_PATIENTS | {"patient_farah"}) - {key}:
         with pytest.raises(Http404):
-            queries.access_patient(me, cast[other].pk)
+            care_queries.access_patient(me, cast[other].pk)
         with pytest.raises(Http404):
-            queries.access_membership(me, cast.memberships[other].pk)
+            care_queries.access_membership(me, cast.memberships[other].pk)
 
 
 @pytest.mark.parametrize(
@@ -47,48 +48,48 @@ def test_a_patient_never_sees_another_patient(cast: Any, key: str) -> None:
 def test_staff_never_see_another_clinic(cast: Any, key: str) -> None:
     me = cast[key]
     hillside = cast.clinics["hillside"]
-    assert not queries.memberships_for(me).filter(organization=hillside).exists()
-    assert not queries.patients_for(me).filter(memberships__organization=hillside).exists()
+    assert not care_queries.memberships_for(me).filter(organization=hillside).exists()
+    assert not care_queries.patients_for(me).filter(memberships__organization=hillside).exists()
     assert list(queries.organizations_for(me)) == [cast.clinics["riverside"]]
     assert not queries.teams_for(me).filter(organization=hillside).exists()
     for other in ("admin_hana", "therapist_otto", "patient_farah"):
         with pytest.raises(Http404):
-            queries.access_membership(me, cast.memberships[other].pk)
+            care_queries.access_membership(me, cast.memberships[other].pk)
         with pytest.raises(Http404):
-            queries.access_user(me, cast[other].pk)
+            care_queries.access_user(me, cast[other].pk)
     with pytest.raises(Http404):
         queries.access_organization(me, hillside.pk)
 
 
 @pytest.mark.parametrize("key", ["therapist_maria", "coach_jordan"])
 def test_anxiety_team_staff_see_only_their_teams_patients(cast: Any, key: str) -> None:
-    assert _keys(cast, queries.patients_for(cast[key])) == ANXIETY_PATIENTS
+    assert _keys(cast, care_queries.patients_for(cast[key])) == ANXIETY_PATIENTS
     for other in MOOD_PATIENTS:
         with pytest.raises(Http404):
-            queries.access_patient(cast[key], cast[other].pk)
+            care_queries.access_patient(cast[key], cast[other].pk)
 
 
 def test_mood_team_therapist_sees_only_mood_patients(cast: Any) -> None:
-    assert _keys(cast, queries.patients_for(cast["therapist_sam"])) == MOOD_PATIENTS
+    assert _keys(cast, care_queries.patients_for(cast["therapist_sam"])) == MOOD_PATIENTS
 
 
 def test_supervisor_sees_every_patient_of_her_clinic(cast: Any) -> None:
-    assert _keys(cast, queries.patients_for(cast["supervisor_ruth"])) == RIVERSIDE_PATIENTS
+    assert _keys(cast, care_queries.patients_for(cast["supervisor_ruth"])) == RIVERSIDE_PATIENTS
 
 
 def test_researchers_see_no_patients(cast: Any) -> None:
     lee = cast["researcher_lee"]
-    assert not queries.patients_for(lee).exists()
-    assert not queries.memberships_for(lee).filter(role=Role.PATIENT).exists()
+    assert not care_queries.patients_for(lee).exists()
+    assert not care_queries.memberships_for(lee).filter(role=Role.PATIENT).exists()
     for patient in RIVERSIDE_PATIENTS:
         with pytest.raises(Http404):
-            queries.access_patient(lee, cast[patient].pk)
+            care_queries.access_patient(lee, cast[patient].pk)
 
 
 def test_admins_manage_accounts_but_open_no_clinical_record(cast: Any) -> None:
     avery = cast["admin_avery"]
-    assert not queries.patients_for(avery).exists()
-    patient_memberships = queries.memberships_for(avery).filter(role=Role.PATIENT)
+    assert not care_queries.patients_for(avery).exists()
+    patient_memberships = care_queries.memberships_for(avery).filter(role=Role.PATIENT)
     assert {m.user_id for m in patient_memberships} == {cast[k].pk for k in RIVERSIDE_PATIENTS}
 
 
@@ -99,16 +100,16 @@ def test_a_suspended_therapist_loses_her_caseload(cast: Any) -> None:
         membership=cast.memberships["therapist_maria"], active=False, actor=cast["admin_avery"]
     )
     maria = cast["therapist_maria"]
-    assert not queries.patients_for(maria).exists()
+    assert not care_queries.patients_for(maria).exists()
     assert not queries.is_staff(maria)
 
 
 def test_access_helpers_treat_nonsense_ids_as_not_found(cast: Any) -> None:
     for bad in (uuid.uuid4(), "not-a-uuid", None, 12):
         with pytest.raises(Http404):
-            queries.access_membership(cast["admin_avery"], bad)
+            care_queries.access_membership(cast["admin_avery"], bad)
         with pytest.raises(Http404):
-            queries.access_patient(cast["supervisor_ruth"], bad)
+            care_queries.access_patient(cast["supervisor_ruth"], bad)
 
 
 def test_capabilities_belong_to_roles_at_one_clinic(cast: Any) -> None:
@@ -133,6 +134,6 @@ def test_signed_out_visitors_see_nothing(db: Any) -> None:
     from django.contrib.auth.models import AnonymousUser
 
     nobody = AnonymousUser()
-    assert not queries.memberships_for(nobody).exists()
-    assert not queries.patients_for(nobody).exists()
+    assert not care_queries.memberships_for(nobody).exists()
+    assert not care_queries.patients_for(nobody).exists()
     assert not queries.organizations_for(nobody).exists()

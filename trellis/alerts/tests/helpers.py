@@ -11,8 +11,8 @@ from trellis.alerts.models import Alert, SafetyEvent
 from trellis.alerts.safety import SafetyAnswer, record_safety_answer
 from trellis.alerts.services import set_on_call_clinician
 from trellis.care.models import Enrollment, SupportLevel
-from trellis.care.services import enroll
 from trellis.journey.tests.factories import publish_test_pack
+from trellis.onboarding.services import enroll_patient as enroll
 
 T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 

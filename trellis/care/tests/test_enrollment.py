@@ -8,14 +8,15 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from trellis.accounts import queries as access
 from trellis.accounts.models import Membership, Role
 from trellis.audit.models import AuditEvent
+from trellis.care import queries as care_queries
 from trellis.care import services
 from trellis.care.models import Enrollment, Preferences
 from trellis.care.queries import access_enrollment, current_enrollment, enrollments_for
 from trellis.demo import personas
 from trellis.engagement.models import EngagementEvent
+from trellis.journey import services as journey_services
 from trellis.journey.tests.factories import publish_test_pack
 from trellis.programs.models import ProgramVersion
 
@@ -141,15 +142,15 @@ def test_simple_mode_is_a_preference_and_one_event_on_the_current_enrollment(
 ) -> None:
     enrollment = enroll(cast, version, "patient_alex")
     alex = cast["patient_alex"]
-    services.set_simple_mode(user=alex, enabled=True, actor=alex, now=NOW)
-    services.set_simple_mode(user=alex, enabled=True, actor=alex, now=NOW)
+    journey_services.set_simple_mode(user=alex, enabled=True, actor=alex, now=NOW)
+    journey_services.set_simple_mode(user=alex, enabled=True, actor=alex, now=NOW)
     assert Preferences.objects.get(user=alex).simple_mode is True
     events = list(
         EngagementEvent.objects.filter(enrollment=enrollment).values_list("type", "value")
     )
     assert events == [("simple_mode_changed", "on")]
     with pytest.raises(PermissionDenied):
-        services.set_simple_mode(user=alex, enabled=False, actor=cast["therapist_maria"])
+        journey_services.set_simple_mode(user=alex, enabled=False, actor=cast["therapist_maria"])
 
 
 def test_who_sees_which_enrollments(cast: personas.Cast, version: ProgramVersion) -> None:
@@ -177,14 +178,14 @@ def test_supporting_an_enrollment_brings_the_patient_into_reach(
     cast: personas.Cast, version: ProgramVersion
 ) -> None:
     sam, casey, alex = cast["therapist_sam"], cast["patient_casey"], cast["patient_alex"]
-    assert alex not in access.patients_for(sam)  # Alex is on the Anxiety team, Sam on Mood
+    assert alex not in care_queries.patients_for(sam)  # Alex is on the Anxiety team, Sam on Mood
     enrollment = enroll(cast, version, "patient_alex", "therapist_maria")
     services.assign_supporter(enrollment, supporter=sam, actor=cast["therapist_maria"])
-    assert set(access.patients_for(sam)) >= {alex, casey}
-    assert access.access_patient(sam, alex.pk) == alex
+    assert set(care_queries.patients_for(sam)) >= {alex, casey}
+    assert care_queries.access_patient(sam, alex.pk) == alex
     assert enrollment in enrollments_for(sam)
     services.remove_supporter(enrollment, supporter=sam, actor=cast["therapist_maria"])
-    assert alex not in access.patients_for(sam)
+    assert alex not in care_queries.patients_for(sam)
     assert enrollment not in enrollments_for(sam)
 
 
@@ -192,9 +193,9 @@ def test_an_ended_enrollment_no_longer_brings_the_patient_into_reach(
     cast: personas.Cast, version: ProgramVersion
 ) -> None:
     enrollment = enroll(cast, version, "patient_alex", "therapist_sam")
-    assert cast["patient_alex"] in access.patients_for(cast["therapist_sam"])
+    assert cast["patient_alex"] in care_queries.patients_for(cast["therapist_sam"])
     services.end_enrollment(enrollment, status="discharged", reason="Moved away", actor=None)
-    assert cast["patient_alex"] not in access.patients_for(cast["therapist_sam"])
+    assert cast["patient_alex"] not in care_queries.patients_for(cast["therapist_sam"])
 
 
 def test_a_supporter_who_left_the_clinic_loses_the_reach(
@@ -202,7 +203,7 @@ def test_a_supporter_who_left_the_clinic_loses_the_reach(
 ) -> None:
     enroll(cast, version, "patient_alex", "therapist_sam")
     Membership.objects.filter(user=cast["therapist_sam"]).update(is_active=False)
-    assert cast["patient_alex"] not in access.patients_for(cast["therapist_sam"])
+    assert cast["patient_alex"] not in care_queries.patients_for(cast["therapist_sam"])
 
 
 def test_a_patient_of_two_clinics_is_enrolled_at_the_one_named(
@@ -222,4 +223,4 @@ def test_a_patient_of_two_clinics_is_enrolled_at_the_one_named(
         now=NOW,
     )
     assert enrollment.organization == cast.clinics["hillside"]
-    assert riverside_alex in access.patients_for(cast["therapist_otto"])
+    assert riverside_alex in care_queries.patients_for(cast["therapist_otto"])

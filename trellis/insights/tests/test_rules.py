@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from trellis.alerts import rule_settings
 from trellis.alerts.models import Alert, AlertKind, AlertRuleSetting, AlertState
 from trellis.alerts.services import close_alert, raise_alert
 from trellis.alerts.tests.helpers import (
@@ -263,7 +264,9 @@ def test_clinic_settings_change_thresholds_per_level_and_switch_rules_off(cast: 
     assert len(alerts(blair, AlertKind.INACTIVITY)) == 1
     rules.evaluate(T0 + 30 * DAY)
     assert alerts(emery, AlertKind.INACTIVITY) == []
-    setting = rules.setting_for(riverside.pk, AlertKind.INACTIVITY, SupportLevel.THERAPIST_ASSISTED)
+    setting = rule_settings.setting_for(
+        riverside.pk, AlertKind.INACTIVITY, SupportLevel.THERAPIST_ASSISTED
+    )
     assert (setting.enabled, setting.threshold) == (True, 3)
 
 

@@ -25,7 +25,7 @@ def publish_test_pack() -> ProgramVersion:
 def enroll_alex(cast: Any, *, now: datetime | None = None) -> Enrollment:
     """patient_alex in the test program, therapist-assisted, with therapist_maria (reused
     if it already exists)."""
-    from trellis.care.services import enroll
+    from trellis.onboarding.services import enroll_patient as enroll
 
     version = publish_test_pack()
     existing = Enrollment.objects.filter(

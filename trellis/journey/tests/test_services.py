@@ -297,8 +297,8 @@ def test_sign_in_writes_a_login_event_on_the_current_enrollment(
 def test_a_patient_signing_in_with_a_password_writes_a_login_event(
     alex_enrollment: Enrollment, journey_start: datetime
 ) -> None:
-    from trellis.accounts.services.auth import sign_in_with_password
     from trellis.demo.personas import DEMO_PASSWORD
+    from trellis.signin.services import sign_in_with_password
 
     result = sign_in_with_password(
         email=alex_enrollment.patient.email, password=DEMO_PASSWORD, now=journey_start

@@ -431,8 +431,8 @@ def test_a_coached_patient_without_a_therapist_still_gets_an_alert(
     cast: personas.Cast, start: datetime
 ) -> None:
     from trellis.alerts.models import Alert
-    from trellis.care.services import enroll
     from trellis.journey.tests.factories import publish_test_pack
+    from trellis.onboarding.services import enroll_patient as enroll
 
     enrollment = enroll(
         patient=cast["patient_blair"],

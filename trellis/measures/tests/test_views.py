@@ -212,7 +212,7 @@ def test_a_questionnaire_not_yet_due_is_409_and_says_when_it_opens(
 def test_another_patients_questionnaire_is_404(
     cast: personas.Cast, enrollment: Enrollment, client_for: Any
 ) -> None:
-    from trellis.care.services import enroll
+    from trellis.onboarding.services import enroll_patient as enroll
 
     blair = enroll(
         patient=cast["patient_blair"],

@@ -9,10 +9,10 @@ from django.test import Client
 from django.urls import reverse
 
 from trellis.accounts.models import User
-from trellis.accounts.services.patient_invitations import invite_patient
 from trellis.care.models import Enrollment, SupportLevel
 from trellis.core import timeutil
 from trellis.journey.tests.factories import publish_test_pack
+from trellis.onboarding.services.invitations import invite_patient
 
 NEW_EMAIL = "nina.new@patients.example"
 NEW_PASSWORD = "willow-lantern-harbour"

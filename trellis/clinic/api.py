@@ -1,0 +1,268 @@
+"""API endpoints about the caller, their clinic, its people and staff invitations.
+
+A session caller sees what the permission layer (`queries`) puts in their reach; an
+integration token sees its own clinic. Errors use the API's one shape (trellis/api.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest
+from ninja import Router, Schema, Status
+from ninja.errors import HttpError
+
+from trellis.accounts import queries
+from trellis.accounts.api import api_token_of, session_user
+from trellis.accounts.models import (
+    STAFF_ROLES,
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    Team,
+)
+from trellis.accounts.queries import Capability
+from trellis.accounts.services import invitations as invitation_services
+from trellis.care import queries as care_queries
+from trellis.core import timeutil
+
+router = Router(tags=["people"])
+
+
+def memberships_in_reach(request: HttpRequest) -> Any:
+    token = api_token_of(request)
+    if token is not None:
+        return Membership.objects.filter(
+            organization=token.organization, is_active=True
+        ).select_related("user", "organization", "team")
+    return care_queries.memberships_for(request.user).filter(is_active=True)
+
+
+class OrganizationOut(Schema):
+    id: uuid.UUID
+    name: str
+    slug: str
+    time_zone: str
+    locale: str
+
+    @staticmethod
+    def from_model(org: Organization) -> OrganizationOut:
+        return OrganizationOut(
+            id=org.pk, name=org.name, slug=org.slug, time_zone=org.time_zone, locale=org.locale
+        )
+
+
+class MembershipOut(Schema):
+    id: uuid.UUID
+    organization: uuid.UUID
+    role: str
+    team: str | None
+
+
+class MeOut(Schema):
+    id: uuid.UUID
+    email: str
+    full_name: str
+    preferred_name: str
+    mfa_verified: bool
+    memberships: list[MembershipOut]
+
+
+class PersonOut(Schema):
+    membership_id: uuid.UUID
+    user_id: uuid.UUID
+    full_name: str
+    email: str
+    role: str
+    team: str | None
+    organization: uuid.UUID
+
+    @staticmethod
+    def from_membership(m: Membership) -> PersonOut:
+        return PersonOut(
+            membership_id=m.pk,
+            user_id=m.user_id,
+            full_name=m.user.full_name,
+            email=m.user.email,
+            role=m.role,
+            team=m.team.name if m.team else None,
+            organization=m.organization_id,
+        )
+
+
+@router.get("/me", response=MeOut, summary="The signed-in person and their roles")
+def me(request: HttpRequest) -> MeOut:
+    user = session_user(request)
+    memberships = queries.active_memberships(user).select_related("team")
+    return MeOut(
+        id=user.pk,
+        email=user.email,
+        full_name=user.full_name,
+        preferred_name=user.preferred_name,
+        mfa_verified=bool(user.is_verified()),  # type: ignore[attr-defined]
+        memberships=[
+            MembershipOut(
+                id=m.pk,
+                organization=m.organization_id,
+                role=m.role,
+                team=m.team.name if m.team else None,
+            )
+            for m in memberships
+        ],
+    )
+
+
+@router.get(
+    "/organizations", response=list[OrganizationOut], summary="Clinics the caller belongs to"
+)
+def organizations(request: HttpRequest) -> list[OrganizationOut]:
+    token = api_token_of(request)
+    orgs = [token.organization] if token else list(queries.organizations_for(request.user))
+    return [OrganizationOut.from_model(o) for o in orgs]
+
+
+@router.get("/people", response=list[PersonOut], summary="People in the caller's reach")
+def people(request: HttpRequest, role: str | None = None) -> list[PersonOut]:
+    memberships = memberships_in_reach(request)
+    if role and role not in Role.values:
+        raise ValidationError({"role": f"Unknown role; use one of {', '.join(Role.values)}."})
+    if role:
+        memberships = memberships.filter(role=role)
+    return [PersonOut.from_membership(m) for m in memberships.order_by("user__full_name")[:500]]
+
+
+@router.get(
+    "/people/{membership_id}", response=PersonOut, summary="One person in the caller's reach"
+)
+def person(request: HttpRequest, membership_id: uuid.UUID) -> PersonOut:
+    membership = memberships_in_reach(request).filter(pk=membership_id).first()
+    if membership is None:
+        raise Http404
+    return PersonOut.from_membership(membership)
+
+
+class ErrorItem(Schema):
+    field: str
+    message: str
+
+
+class ErrorOut(Schema):
+    """The one error shape of the API."""
+
+    detail: str
+    errors: list[ErrorItem]
+
+
+class InvitationIn(Schema):
+    email: str
+    full_name: str = ""
+    role: str
+    team: uuid.UUID | None = None
+    organization: uuid.UUID | None = None
+
+
+class InvitationOut(Schema):
+    id: uuid.UUID
+    organization: uuid.UUID
+    email: str
+    full_name: str
+    role: str
+    team: str | None
+    status: str
+    invited_by: str | None
+    created_at: datetime
+    expires_at: datetime
+
+    @staticmethod
+    def from_model(invitation: Invitation, now: datetime) -> InvitationOut:
+        problem = invitation_services.problem_with(invitation, now)
+        return InvitationOut(
+            id=invitation.pk,
+            organization=invitation.organization_id,
+            email=invitation.email,
+            full_name=invitation.full_name,
+            role=invitation.role,
+            team=invitation.team.name if invitation.team else None,
+            status="open" if problem is None else problem.value,
+            invited_by=invitation.invited_by.display_name if invitation.invited_by else None,
+            created_at=invitation.created_at,
+            expires_at=invitation.expires_at,
+        )
+
+
+def _invitations_in_reach(request: HttpRequest) -> Any:
+    token = api_token_of(request)
+    if token is not None:
+        invitations = Invitation.objects.filter(organization=token.organization)
+    else:
+        if not queries.organizations_with(request.user, Capability.MANAGE_PEOPLE).exists():
+            raise HttpError(403, "Only clinic admins can see invitations.")
+        invitations = queries.invitations_for(request.user)
+    return invitations.select_related("team", "invited_by")
+
+
+def _inviting_clinic(request: HttpRequest, wanted: uuid.UUID | None) -> Organization:
+    token = api_token_of(request)
+    if token is not None:
+        allowed = Organization.objects.filter(pk=token.organization_id)
+    else:
+        allowed = queries.organizations_with(request.user, Capability.MANAGE_PEOPLE)
+        if not allowed.exists():
+            raise HttpError(403, "Only clinic admins can invite people.")
+    if wanted is not None:
+        org = allowed.filter(pk=wanted).first()
+        if org is None:
+            raise Http404
+        return org
+    return allowed.order_by("name").first()  # type: ignore[return-value]
+
+
+@router.get(
+    "/invitations",
+    response=list[InvitationOut],
+    summary="Invitations of the caller's clinic (admins and API tokens)",
+)
+def invitations(request: HttpRequest) -> list[InvitationOut]:
+    now = timeutil.now()
+    return [InvitationOut.from_model(i, now) for i in _invitations_in_reach(request)[:500]]
+
+
+@router.post(
+    "/invitations",
+    response={201: InvitationOut, 409: ErrorOut, 422: ErrorOut},
+    summary="Invite a member of staff by email (admins and read-write API tokens)",
+)
+def create_invitation(request: HttpRequest, payload: InvitationIn) -> Status[Any]:
+    org = _inviting_clinic(request, payload.organization)
+    if payload.role not in STAFF_ROLES:
+        staff = ", ".join(sorted(STAFF_ROLES))
+        raise ValidationError({"role": f"Choose a staff role: {staff}."})
+    team = None
+    if payload.team is not None:
+        team = Team.objects.filter(organization=org, pk=payload.team).first()
+        if team is None:
+            raise ValidationError({"team": "No team with this id at this clinic."})
+    token = api_token_of(request)
+    try:
+        invitation, _secret = invitation_services.create_invitation(
+            organization=org,
+            email=payload.email,
+            full_name=payload.full_name,
+            role=payload.role,
+            team=team,
+            actor=None if token else session_user(request),
+            api_token=token,
+            now=timeutil.now(),
+        )
+    except invitation_services.DuplicateInvitation as duplicate:
+        errors = [
+            ErrorItem(field=field, message=message)
+            for field, messages in duplicate.message_dict.items()
+            for message in messages
+        ]
+        return Status(409, ErrorOut(detail="There is already an open invitation.", errors=errors))
+    return Status(201, InvitationOut.from_model(invitation, timeutil.now()))
