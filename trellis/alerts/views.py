@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from trellis.accounts import guards
 from trellis.accounts.models import Team
 from trellis.alerts import queries, safety, services
 from trellis.alerts.forms import (
@@ -53,9 +54,7 @@ HISTORY_WORDS = {
 }
 
 
-def _require_alert_role(request: HttpRequest) -> None:
-    if not queries.uses_alerts(request.user):
-        raise PermissionDenied(_("Alerts are for the clinic's clinical staff."))
+ALERTS_ONLY = gettext_lazy("Alerts are for the clinic's clinical staff.")
 
 
 def escalation_status(alert: Alert, now: datetime) -> str:
@@ -87,7 +86,7 @@ def _rows(alerts: Any, now: datetime) -> list[dict[str, Any]]:
 def inbox(request: HttpRequest) -> HttpResponse:
     """Open alerts that are mine to act on, urgent first; then every alert in my reach,
     filtered by kind, urgency, state and (for supervisors) supporter."""
-    _require_alert_role(request)
+    guards.require_role(request, queries.ALERT_ROLES, ALERTS_ONLY)
     now = timeutil.now()
     form = AlertFilterForm(request.GET or {"state": "open"}, user=request.user)
     valid = form.is_valid()
@@ -163,7 +162,7 @@ def _render_detail(
 @login_required
 def detail(request: HttpRequest, pk: Any) -> HttpResponse:
     """One alert: the facts, the answer, who is responsible, and what happened since."""
-    _require_alert_role(request)
+    guards.require_role(request, queries.ALERT_ROLES, ALERTS_ONLY)
     alert = queries.access_alert(request.user, pk)
     services.note_alert_view(alert, actor=request.user, now=timeutil.now())  # type: ignore[arg-type]
     return _render_detail(request, alert)
@@ -183,7 +182,7 @@ def _may_handle_or_403(request: HttpRequest, alert: Alert) -> None:
 @login_required
 def acknowledge(request: HttpRequest, pk: Any) -> HttpResponse:
     """Acknowledge an alert (a safety alert with a note of the action taken)."""
-    _require_alert_role(request)
+    guards.require_role(request, queries.ALERT_ROLES, ALERTS_ONLY)
     alert = queries.access_alert(request.user, pk)
     _may_handle_or_403(request, alert)
     form: AcknowledgeForm | GenericAcknowledgeForm = (
@@ -213,7 +212,7 @@ def acknowledge(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 def _close(request: HttpRequest, pk: Any, state: str) -> HttpResponse:
-    _require_alert_role(request)
+    guards.require_role(request, queries.ALERT_ROLES, ALERTS_ONLY)
     alert = queries.access_alert(request.user, pk)
     _may_handle_or_403(request, alert)
     form: ResolveForm | DismissForm = (

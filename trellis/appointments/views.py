@@ -30,8 +30,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from trellis.accounts import guards
 from trellis.accounts import queries as account_queries
-from trellis.accounts.models import CLINICAL_ROLES, Role, User
+from trellis.accounts.models import CLINICAL_ROLES, User
 from trellis.appointments import queries, services
 from trellis.appointments.forms import (
     WEEKDAYS,
@@ -49,15 +50,6 @@ from trellis.care.queries import current_enrollment, patient_zone
 from trellis.core import timeutil
 
 # Helpers ------------------------------------------------------------------------------
-
-
-def _patient(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User) or (
-        not account_queries.active_memberships(user).filter(role=Role.PATIENT).exists()
-    ):
-        raise PermissionDenied(_("These pages are for patients."))
-    return user
 
 
 def _clinician(request: HttpRequest) -> tuple[User, Any]:
@@ -134,7 +126,7 @@ def _patient_page(
 @require_GET
 def mine(request: HttpRequest) -> HttpResponse:
     """The patient's sessions: what is booked, and open times to book."""
-    user = _patient(request)
+    user = guards.require_patient(request)
     return _patient_page(request, current_enrollment(user))
 
 
@@ -142,7 +134,7 @@ def mine(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def book(request: HttpRequest) -> HttpResponse:
-    user = _patient(request)
+    user = guards.require_patient(request)
     enrollment = current_enrollment(user)
     if enrollment is None:
         return _patient_page(request, None, status=400)
@@ -191,7 +183,7 @@ def _own_appointment(user: User, appointment_id: Any) -> Appointment:
 @login_required
 @require_POST
 def cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
-    user = _patient(request)
+    user = guards.require_patient(request)
     appointment = _own_appointment(user, appointment_id)
     form = CancelForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
@@ -210,7 +202,7 @@ def cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def reschedule(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     """Pick another open time with the same supporter."""
-    user = _patient(request)
+    user = guards.require_patient(request)
     appointment = _own_appointment(user, appointment_id)
     problems: list[str] = []
     status = 200

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -33,8 +33,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from trellis import audit
-from trellis.accounts import queries as account_queries
-from trellis.accounts.models import Role, User
+from trellis.accounts import guards
+from trellis.accounts.models import User
 from trellis.alerts.models import SafetyEvent
 from trellis.care import queries as care_queries
 from trellis.care.models import Enrollment, Preferences
@@ -56,22 +56,6 @@ SOON = timedelta(days=7)
 
 
 # Helpers ------------------------------------------------------------------------------
-
-
-def _require_patient(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User) or (
-        not account_queries.active_memberships(user).filter(role=Role.PATIENT).exists()
-    ):
-        raise PermissionDenied(_("These pages are for patients."))
-    return user
-
-
-def _require_staff(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User) or not account_queries.is_staff(user):
-        raise PermissionDenied(_("This page is for clinic staff."))
-    return user
 
 
 def _simple_mode(user: User) -> bool:
@@ -252,7 +236,7 @@ def _latest_bands(
 @require_GET
 def due(request: HttpRequest) -> HttpResponse:
     """Questionnaires to answer now, and those coming up in the next week."""
-    user = _require_patient(request)
+    user = guards.require_patient(request)
     enrollment = current_enrollment(user)
     if enrollment is None:
         return _patient_render(request, "measures/no_program.html", {})
@@ -293,7 +277,7 @@ def _row(assignment: QuestionnaireAssignment, tz: tzinfo) -> dict[str, Any]:
 @require_http_methods(["GET", "POST"])
 def answer(request: HttpRequest, assignment_id: Any) -> HttpResponse:
     """Answer one questionnaire. Sending it answers with the result page."""
-    user = _require_patient(request)
+    user = guards.require_patient(request)
     enrollment = current_enrollment(user)
     if enrollment is None:
         raise Http404(_("You are not in a program yet."))
@@ -403,7 +387,7 @@ def submit_questionnaire(
 @require_GET
 def result(request: HttpRequest, response_id: Any) -> HttpResponse:
     """A questionnaire the patient answered, explained again."""
-    user = _require_patient(request)
+    user = guards.require_patient(request)
     response = (
         QuestionnaireResponse.objects.filter(enrollment__patient=user, pk=response_id)
         .select_related("enrollment__organization")
@@ -425,7 +409,7 @@ def result(request: HttpRequest, response_id: Any) -> HttpResponse:
 def progress(request: HttpRequest) -> HttpResponse:
     """The patient's own progress: the chart, the same scores as a table, and how far
     they have come, in plain words."""
-    user = _require_patient(request)
+    user = guards.require_patient(request)
     enrollment = current_enrollment(user)
     if enrollment is None:
         return _patient_render(request, "measures/no_program.html", {})
@@ -451,7 +435,7 @@ def progress(request: HttpRequest) -> HttpResponse:
 @require_GET
 def patient_progress(request: HttpRequest, patient_id: Any) -> HttpResponse:
     """A patient's scores over time and outcomes per enrollment, for their care team."""
-    viewer = _require_staff(request)
+    viewer = guards.require_staff(request)
     patient = care_queries.access_patient(viewer, patient_id)
     if patient.pk == viewer.pk:
         raise Http404(_("There is no such patient in your reach."))

@@ -19,8 +19,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from trellis.accounts import queries as account_queries
-from trellis.accounts.models import Role, User
+from trellis.accounts import guards
+from trellis.accounts.models import User
 from trellis.care.guards import send_to_onboarding
 from trellis.care.models import Enrollment
 from trellis.care.queries import access_enrollment, current_enrollment, supporters_of
@@ -28,22 +28,6 @@ from trellis.core import timeutil
 from trellis.messaging import placeholders, queries, services
 from trellis.messaging.forms import MessageForm, ReplyForm
 from trellis.messaging.models import Gesture
-
-
-def _require_patient(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User) or (
-        not account_queries.active_memberships(user).filter(role=Role.PATIENT).exists()
-    ):
-        raise PermissionDenied(_("This page is for patients."))
-    return user
-
-
-def _require_staff(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User) or not account_queries.is_staff(user):
-        raise PermissionDenied(_("This page is for clinic staff."))
-    return user
 
 
 def _send(form: Any, enrollment: Enrollment, user: User) -> bool:
@@ -79,7 +63,7 @@ def _send(form: Any, enrollment: Enrollment, user: User) -> bool:
 @send_to_onboarding
 def mine(request: HttpRequest) -> HttpResponse:
     """The patient's messages with their care team, and a form to write a new one."""
-    user = _require_patient(request)
+    user = guards.require_patient(request)
     enrollment = current_enrollment(user)
     if enrollment is None:
         return render(request, "messaging/no_program.html", {})
@@ -121,7 +105,7 @@ def _gestures(templates: list[Any]) -> list[dict[str, Any]]:
 @require_http_methods(["GET", "POST"])
 def thread(request: HttpRequest, enrollment_id: Any) -> HttpResponse:
     """One patient's messages for their care team, with reply templates and a reply box."""
-    viewer = _require_staff(request)
+    viewer = guards.require_staff(request)
     enrollment = access_enrollment(viewer, enrollment_id)
     if enrollment.patient_id == viewer.pk:
         raise Http404(_("There is no such patient in your reach."))

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from trellis.accounts import guards
 from trellis.accounts import queries as account_queries
 from trellis.accounts.models import Role, User
 from trellis.accounts.queries import Capability
@@ -66,15 +67,6 @@ STEP_TITLES = {
 # Helpers ------------------------------------------------------------------------------
 
 
-def _require_patient(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User) or (
-        not account_queries.active_memberships(user).filter(role=Role.PATIENT).exists()
-    ):
-        raise PermissionDenied(_("These pages are for patients."))
-    return user
-
-
 def _render(
     request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
@@ -109,7 +101,7 @@ def _at_step(
     request: HttpRequest, step: str
 ) -> tuple[User, Onboarding | None, HttpResponse | None]:
     """The patient and their onboarding if `step` is theirs now; else where to go instead."""
-    user = _require_patient(request)
+    user = guards.require_patient(request)
     pending = care_queries.pending_onboarding(user)
     if pending is None:
         return user, None, _after_onboarding(user)
@@ -212,7 +204,7 @@ def _submit_questionnaire(
 @login_required
 def start(request: HttpRequest) -> HttpResponse:
     """Where the invitation leads: the step the patient is on (or Today when done)."""
-    user = _require_patient(request)
+    user = guards.require_patient(request)
     pending = care_queries.pending_onboarding(user)
     if pending is None:
         return _after_onboarding(user)
@@ -311,7 +303,7 @@ def simple_mode(request: HttpRequest) -> HttpResponse:
 def baseline(request: HttpRequest) -> HttpResponse:
     """Steps 3 and 4: the baseline PHQ-9, then GAD-7. An answer about self-harm shows the
     clinic's crisis resources on the very next page, whatever else was answered."""
-    user = _require_patient(request)
+    user = guards.require_patient(request)
     pending = care_queries.pending_onboarding(user)
     if pending is None:
         return _after_onboarding(user)
@@ -408,7 +400,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
 @login_required
 def my_consents(request: HttpRequest) -> HttpResponse:
     """My account / consent: what the patient agreed to, and a way to withdraw each."""
-    user = _require_patient(request)
+    user = guards.require_patient(request)
     enrollment = current_enrollment(user)
     org = enrollment.organization if enrollment else None
     latest = {c.document.kind: c for c in care_consent.latest_consents(user)}
@@ -434,7 +426,7 @@ def my_consents(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def withdraw_consent(request: HttpRequest, pk: Any) -> HttpResponse:
     """Confirm, then withdraw one consent; the page says plainly what will happen."""
-    user = _require_patient(request)
+    user = guards.require_patient(request)
     answer = care_consent.access_consent(user, pk)
     if request.method == "POST":
         try:
@@ -468,7 +460,7 @@ def withdraw_consent(request: HttpRequest, pk: Any) -> HttpResponse:
 @require_POST
 def agree_research(request: HttpRequest) -> HttpResponse:
     """Say yes to research later (it is optional during getting started)."""
-    user = _require_patient(request)
+    user = guards.require_patient(request)
     enrollment = current_enrollment(user)
     org = enrollment.organization if enrollment else None
     docs = [
@@ -487,7 +479,7 @@ def agree_research(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def my_preferences(request: HttpRequest) -> HttpResponse:
     """My account / preferences: the same choices as when getting started."""
-    user = _require_patient(request)
+    user = guards.require_patient(request)
     form = PreferencesForm(_posted(request), initial=_preferences_initial(user))
     if request.method == "POST" and _save_preferences(request, user, form):
         messages.success(request, _("Your preferences are saved."))

@@ -27,6 +27,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from trellis import audit
+from trellis.accounts import guards
 from trellis.accounts.models import CLINICAL_ROLES, Membership, Role, User
 from trellis.accounts.queries import active_memberships
 from trellis.alerts.models import Alert, AlertKind, AlertState
@@ -81,17 +82,12 @@ class DecisionForm(forms.Form):
     )
 
 
+CASELOAD_ONLY = gettext_lazy("The caseload is for the clinic's coaches and therapists.")
+
+
 def _user(request: HttpRequest) -> User:
     assert isinstance(request.user, User)
     return request.user
-
-
-def _require_clinician(request: HttpRequest) -> User:
-    """Coaches, therapists and supervisors; everyone else (patients included) gets 403."""
-    user = _user(request)
-    if not caseload_queries.uses_caseload(user):
-        raise PermissionDenied(_("The caseload is for the clinic's coaches and therapists."))
-    return user
 
 
 def _reach(user: User, pk: Any) -> Enrollment:
@@ -117,7 +113,7 @@ def _field_errors(form: forms.Form, error: ValidationError) -> None:
 @require_GET
 def caseload_list(request: HttpRequest) -> HttpResponse:
     """The supporter's patients, the one who needs them most first, each with why."""
-    user = _require_clinician(request)
+    user = guards.require_clinician(request, CASELOAD_ONLY)
 
     filters = caseload_queries.Filters.from_mapping(request.GET)
     # Only the rows of the requested page are read in detail (see caseload_page).
@@ -214,7 +210,7 @@ def _render_record(
 @require_GET
 def patient_record(request: HttpRequest, pk: Any) -> HttpResponse:
     """Everything about one patient's treatment for their care team; the read is audited."""
-    user = _require_clinician(request)
+    user = guards.require_clinician(request, CASELOAD_ONLY)
     enrollment = _reach(user, pk)
     with transaction.atomic():
         audit.record(
@@ -232,7 +228,7 @@ def patient_record(request: HttpRequest, pk: Any) -> HttpResponse:
 @require_POST
 def add_note(request: HttpRequest, pk: Any) -> HttpResponse:
     """Keep a care-team note on the record."""
-    user = _require_clinician(request)
+    user = guards.require_clinician(request, CASELOAD_ONLY)
     enrollment = _reach(user, pk)
     form = NoteForm(request.POST)
     if form.is_valid():
@@ -253,7 +249,7 @@ def add_note(request: HttpRequest, pk: Any) -> HttpResponse:
 @require_POST
 def suggest_step(request: HttpRequest, pk: Any) -> HttpResponse:
     """Suggest stepping the patient's support up or down, with a reason."""
-    user = _require_clinician(request)
+    user = guards.require_clinician(request, CASELOAD_ONLY)
     enrollment = _reach(user, pk)
     form = StepChangeForm(request.POST)
     if form.is_valid():
@@ -288,7 +284,7 @@ def access_step_change(user: User, pk: Any) -> SteppedCareChange:
 
 
 def _decide(request: HttpRequest, pk: Any, confirm: bool) -> HttpResponse:
-    user = _require_clinician(request)
+    user = guards.require_clinician(request, CASELOAD_ONLY)
     try:
         change = access_step_change(user, pk)
     except ValidationError:  # a malformed id

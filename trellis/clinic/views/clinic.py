@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from trellis.accounts import queries
+from trellis.accounts import guards, queries
 from trellis.accounts.mfa import has_confirmed_device
 from trellis.accounts.models import CLINICAL_ROLES, STAFF_ROLES, Invitation, Organization, Role
 from trellis.accounts.queries import Capability
@@ -54,11 +54,6 @@ NEW_TOKEN_SESSION_KEY = "clinic_new_api_token"  # noqa: S105  (a session key nam
 
 def _user(request: HttpRequest) -> Any:
     return request.user
-
-
-def _require_staff(request: HttpRequest) -> None:
-    if not queries.is_staff(request.user):
-        raise PermissionDenied(_("This page is for clinic staff."))
 
 
 def _managed_clinic(request: HttpRequest, capability: Capability) -> Organization:
@@ -140,7 +135,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def people(request: HttpRequest) -> HttpResponse:
     """Everyone in the person's reach, optionally one role only."""
-    _require_staff(request)
+    guards.require_staff(request)
     role = request.GET.get("role", "")
     if role not in Role.values:
         role = ""
@@ -182,7 +177,7 @@ def people(request: HttpRequest) -> HttpResponse:
 @login_required
 def person(request: HttpRequest, pk: Any) -> HttpResponse:
     """One person's role and status at a clinic; admins can change them here."""
-    _require_staff(request)
+    guards.require_staff(request)
     membership = care_queries.access_membership(request.user, pk)
     can_manage = queries.can(request.user, Capability.MANAGE_PEOPLE, membership.organization_id)
     is_self = membership.user_id == request.user.pk

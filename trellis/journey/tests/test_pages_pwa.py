@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from trellis.journey import views
 
-STATIC = Path(views.__file__).resolve().parent / "static"
+STATIC = Path(views.__file__).resolve().parents[1] / "static"
 
 pytestmark = pytest.mark.django_db
 

@@ -1,52 +1,40 @@
-"""The patient's pages: Today, a step with its exercise player, the journal, the mood
-check-in, My story so far, simple mode, and the installable app's manifest and worker.
-
-Every page is a plain HTML form first; JavaScript only adds timers, pacers and the
-one-sense-at-a-time view. Views stay thin: find the patient's current enrollment, call
-one query or one service, render. These pages are for patients: staff get 403 (their
-view of a patient's work lives on the clinic pages), and a step, entry or enrollment
-outside the patient's own reach is 404.
-"""
+"""A step of the program: its page with the exercise player, starting and completing it, the
+questionnaire step, the done page, rating it, and marking a planned activity done."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
-from django.templatetags.static import static
-from django.urls import reverse
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from trellis.accounts import queries as account_queries
-from trellis.accounts.models import Role, User
+from trellis.accounts import guards
+from trellis.accounts.models import User
 from trellis.care.guards import send_to_onboarding
-from trellis.care.models import Enrollment, Preferences
-from trellis.care.queries import current_enrollment, support_notice
+from trellis.care.models import Enrollment
 from trellis.core import timeutil
 from trellis.journey import queries, services
 from trellis.journey.forms import (
     ActivityOutcomeForm,
     CompletionForm,
-    JournalForm,
-    MoodForm,
     RatingForm,
-    ShareForm,
-    SimpleModeForm,
 )
-from trellis.journey.models import JournalEntry, ProgressStatus, StepProgress
+from trellis.journey.models import ProgressStatus, StepProgress
+from trellis.journey.views.common import (
+    enrollment_or_404,
+    render_page,
+    step_or_404,
+    step_state,
+)
 from trellis.measures import views as measures_views
 from trellis.measures.forms import QuestionnaireForm
-from trellis.measures.queries import due_for
 from trellis.programs.exercises import EXERCISE_KINDS, SENSES
 from trellis.programs.instruments import UnknownInstrument, get_instrument
 from trellis.programs.models import Step, StepKind
@@ -108,64 +96,6 @@ class FieldState:
             return int(self.value)
         except ValueError:
             return None
-
-
-# Helpers ------------------------------------------------------------------------------
-
-
-def _require_patient(request: HttpRequest) -> User:
-    """These pages are a patient's own; staff get a plain 403."""
-    user = request.user
-    if not isinstance(user, User) or (
-        not account_queries.active_memberships(user).filter(role=Role.PATIENT).exists()
-    ):
-        raise PermissionDenied(_("These pages are for patients."))
-    return user
-
-
-def _simple_mode(request: HttpRequest) -> bool:
-    cached = getattr(request, "_trellis_simple_mode", None)
-    if cached is None:
-        cached = bool(
-            Preferences.objects.filter(user__pk=str(request.user.pk))
-            .values_list("simple_mode", flat=True)
-            .first()
-        )
-        request._trellis_simple_mode = cached  # type: ignore[attr-defined]
-    return cached
-
-
-def _render(
-    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
-) -> HttpResponse:
-    context.setdefault("simple_mode", _simple_mode(request))
-    return render(request, template, context, status=status)
-
-
-def _no_program(request: HttpRequest, title: str) -> HttpResponse:
-    return _render(request, "journey/no_program.html", {"page_title": title})
-
-
-def _enrollment_or_404(request: HttpRequest) -> Enrollment:
-    enrollment = current_enrollment(request.user)
-    if enrollment is None:
-        raise Http404(_("You are not in a program yet."))
-    return enrollment
-
-
-def _step_or_404(enrollment: Enrollment, step_key: str) -> Step:
-    step = (
-        Step.objects.filter(version_id=enrollment.program_version_id, key=step_key)
-        .select_related("chapter")
-        .first()
-    )
-    if step is None:
-        raise Http404(_("There is no such step in your program."))
-    return step
-
-
-def _state(enrollment: Enrollment, step: Step, now: Any) -> queries.StepState:
-    return queries.step_states(enrollment, now)[step.key]
 
 
 def _settings(step: Step) -> dict[str, Any]:
@@ -303,7 +233,7 @@ def _step_page(
         # A questionnaire step shows the questionnaire itself (see trellis.measures).
         context["questionnaire_form"] = questionnaire_form or _questionnaire_form(step)
         context["crisis_resources"] = crisis_resources
-    return _render(request, "journey/step.html", context, status=status)
+    return render_page(request, "journey/step.html", context, status=status)
 
 
 def _questionnaire_form(step: Step, data: Any = None) -> Any:
@@ -323,7 +253,7 @@ def _complete_questionnaire(
     result page itself, so crisis resources are in this very response when they apply."""
 
     form = _questionnaire_form(the_step, data=request.POST)
-    state = _state(enrollment, the_step, now)
+    state = step_state(enrollment, the_step, now)
     if state.status == "locked":
         return _step_page(
             request,
@@ -358,7 +288,7 @@ def _complete_questionnaire(
             request,
             enrollment,
             the_step,
-            _state(enrollment, the_step, now),
+            step_state(enrollment, the_step, now),
             questionnaire_form=form,
             crisis_resources=crisis_resources,
             status=400,
@@ -404,7 +334,7 @@ def _result_lines(step: Step, response: dict[str, Any] | None) -> list[tuple[str
             )
         case "behavioural_activation":
             lines.append((_("Activity"), str(response.get("activity", ""))))
-            lines.append((_("Planned for"), _when(response)))
+            lines.append((_("Planned for"), planned_for(response)))
             if response.get("done"):
                 lines.append((_("Mood"), f"{response.get('mood')} / 10"))
                 lines.append((_("Sense of achievement"), f"{response.get('mastery')} / 10"))
@@ -418,77 +348,8 @@ def _hm(minutes: int) -> dict[str, int]:
     return {"h": minutes // 60, "m": minutes % 60}
 
 
-def _when(response: dict[str, Any]) -> str:
+def planned_for(response: dict[str, Any]) -> str:
     return f"{response.get('planned_date', '')} {response.get('planned_time', '')}".strip()
-
-
-def _planned_activities(states: dict[str, queries.StepState]) -> list[dict[str, Any]]:
-    """Activities the patient planned and has not yet marked done (shown on Today)."""
-    planned: list[dict[str, Any]] = []
-    for state in states.values():
-        progress = state.progress
-        if (
-            state.step.exercise == "behavioural_activation"
-            and progress is not None
-            and progress.status == ProgressStatus.COMPLETED
-            and isinstance(progress.response, dict)
-            and not progress.response.get("done")
-        ):
-            planned.append(
-                {
-                    "step": state.step,
-                    "activity": progress.response.get("activity", ""),
-                    "when": _when(progress.response),
-                }
-            )
-    return planned
-
-
-# Pages --------------------------------------------------------------------------------
-
-
-@never_cache
-@login_required
-@require_GET
-@send_to_onboarding
-def today(request: HttpRequest) -> HttpResponse:
-    """The next step with its place in the story, a recap, and a shorter option."""
-    user = _require_patient(request)
-    enrollment = current_enrollment(user)
-    if enrollment is None:
-        return _no_program(request, _("Today"))
-    now = timeutil.now()
-    plan = queries.today(enrollment, now)
-    states = queries.step_states(enrollment, now)
-    chapter_steps = [s for s in states.values() if s.step.chapter_id == plan.chapter.pk]
-    return _render(
-        request,
-        "journey/today.html",
-        {
-            "plan": plan,
-            "next": plan.next_step or plan.waiting_for,
-            "program_title": enrollment.program_version.title,
-            "chapter_steps": chapter_steps,
-            "planned": _planned_activities(states),
-            "support_notice": support_notice(enrollment),
-            "due_questionnaires": _due_questionnaires(enrollment, now),
-        },
-    )
-
-
-def _due_questionnaires(enrollment: Enrollment, now: Any) -> list[dict[str, Any]]:
-    """Questionnaires to answer now (not those of program steps: Today shows the step)."""
-
-    due = []
-    for assignment in due_for(enrollment, now):
-        if assignment.step_id is not None:
-            continue
-        try:
-            title = get_instrument(assignment.instrument).title
-        except UnknownInstrument:
-            title = assignment.instrument
-        due.append({"assignment": assignment, "title": title})
-    return due
 
 
 @never_cache
@@ -497,12 +358,12 @@ def _due_questionnaires(enrollment: Enrollment, now: Any) -> list[dict[str, Any]
 @send_to_onboarding
 def step(request: HttpRequest, step_key: str) -> HttpResponse:
     """One step: its text, its exercise player, and the form that finishes it."""
-    user = _require_patient(request)
-    enrollment = _enrollment_or_404(request)
-    the_step = _step_or_404(enrollment, step_key)
+    user = guards.require_patient(request)
+    enrollment = enrollment_or_404(request)
+    the_step = step_or_404(enrollment, step_key)
     now = timeutil.now()
     services.view_step(enrollment, the_step, actor=user, now=now)
-    return _step_page(request, enrollment, the_step, _state(enrollment, the_step, now))
+    return _step_page(request, enrollment, the_step, step_state(enrollment, the_step, now))
 
 
 @login_required
@@ -510,9 +371,9 @@ def step(request: HttpRequest, step_key: str) -> HttpResponse:
 @send_to_onboarding
 def start(request: HttpRequest, step_key: str) -> HttpResponse:
     """The patient began the exercise (a player's Start button). Answers 204 to scripts."""
-    user = _require_patient(request)
-    enrollment = _enrollment_or_404(request)
-    the_step = _step_or_404(enrollment, step_key)
+    user = guards.require_patient(request)
+    enrollment = enrollment_or_404(request)
+    the_step = step_or_404(enrollment, step_key)
     try:
         services.start_step(enrollment, the_step, actor=user, now=timeutil.now())
     except services.StepLocked as locked:
@@ -527,9 +388,9 @@ def start(request: HttpRequest, step_key: str) -> HttpResponse:
 @send_to_onboarding
 def complete(request: HttpRequest, step_key: str) -> HttpResponse:
     """Finish a step with the player's answers. A repeat of the same form counts once."""
-    user = _require_patient(request)
-    enrollment = _enrollment_or_404(request)
-    the_step = _step_or_404(enrollment, step_key)
+    user = guards.require_patient(request)
+    enrollment = enrollment_or_404(request)
+    the_step = step_or_404(enrollment, step_key)
     now = timeutil.now()
     if the_step.kind == StepKind.QUESTIONNAIRE and the_step.instrument:
         return _complete_questionnaire(request, user, enrollment, the_step, now)
@@ -540,7 +401,7 @@ def complete(request: HttpRequest, step_key: str) -> HttpResponse:
             request,
             enrollment,
             the_step,
-            _state(enrollment, the_step, now),
+            step_state(enrollment, the_step, now),
             form=form,
             data=answer,
             refusal=" ".join(str(e) for errs in form.errors.values() for e in errs),
@@ -561,7 +422,7 @@ def complete(request: HttpRequest, step_key: str) -> HttpResponse:
             request,
             enrollment,
             the_step,
-            _state(enrollment, the_step, now),
+            step_state(enrollment, the_step, now),
             form=form,
             data=answer,
             refusal=str(locked) or _("This step is not open yet."),
@@ -574,7 +435,7 @@ def complete(request: HttpRequest, step_key: str) -> HttpResponse:
             request,
             enrollment,
             the_step,
-            _state(enrollment, the_step, now),
+            step_state(enrollment, the_step, now),
             form=form,
             data=answer,
             errors=errors or {"__all__": problem.messages},
@@ -596,7 +457,7 @@ def _done_page(
 ) -> HttpResponse:
     response: dict[str, Any] = progress.response if isinstance(progress.response, dict) else {}
     pending = the_step.exercise == "behavioural_activation" and not response.get("done")
-    return _render(
+    return render_page(
         request,
         "journey/step_done.html",
         {
@@ -623,9 +484,9 @@ def _completed_progress(enrollment: Enrollment, the_step: Step) -> StepProgress 
 @send_to_onboarding
 def step_done(request: HttpRequest, step_key: str) -> HttpResponse:
     """After finishing: what was noted (e.g. sleep efficiency) and "How helpful was this?"."""
-    _require_patient(request)
-    enrollment = _enrollment_or_404(request)
-    the_step = _step_or_404(enrollment, step_key)
+    guards.require_patient(request)
+    enrollment = enrollment_or_404(request)
+    the_step = step_or_404(enrollment, step_key)
     progress = _completed_progress(enrollment, the_step)
     if progress is None:
         return redirect("journey:step", step_key=the_step.key)
@@ -637,9 +498,9 @@ def step_done(request: HttpRequest, step_key: str) -> HttpResponse:
 @send_to_onboarding
 def rate(request: HttpRequest, step_key: str) -> HttpResponse:
     """Record "How helpful was this?" (1-5) for a finished step."""
-    user = _require_patient(request)
-    enrollment = _enrollment_or_404(request)
-    the_step = _step_or_404(enrollment, step_key)
+    user = guards.require_patient(request)
+    enrollment = enrollment_or_404(request)
+    the_step = step_or_404(enrollment, step_key)
     progress = _completed_progress(enrollment, the_step)
     form = RatingForm(request.POST)
     if progress is None:
@@ -647,7 +508,7 @@ def rate(request: HttpRequest, step_key: str) -> HttpResponse:
             request,
             enrollment,
             the_step,
-            _state(enrollment, the_step, timeutil.now()),
+            step_state(enrollment, the_step, timeutil.now()),
             refusal=_("Please finish this step before rating it."),
             status=409,
         )
@@ -674,9 +535,9 @@ def rate(request: HttpRequest, step_key: str) -> HttpResponse:
 @send_to_onboarding
 def activity_done(request: HttpRequest, step_key: str) -> HttpResponse:
     """A planned activity was done: record mood and sense of achievement (0-10)."""
-    user = _require_patient(request)
-    enrollment = _enrollment_or_404(request)
-    the_step = _step_or_404(enrollment, step_key)
+    user = guards.require_patient(request)
+    enrollment = enrollment_or_404(request)
+    the_step = step_or_404(enrollment, step_key)
     progress = _completed_progress(enrollment, the_step)
     if progress is None or the_step.exercise != "behavioural_activation":
         # Nothing planned here yet: back to the step, where the plan is made.
@@ -699,248 +560,3 @@ def activity_done(request: HttpRequest, step_key: str) -> HttpResponse:
             messages.success(request, _("Well done for doing it. Saved."))
             return redirect("journey:step_done", step_key=the_step.key)
     return _done_page(request, enrollment, the_step, progress, outcome_form=form, status=400)
-
-
-def _submit(
-    request: HttpRequest,
-    form_class: Any,
-    act: Any,
-    *,
-    success: str,
-    then: str,
-) -> tuple[Any, HttpResponse | None]:
-    """A patient's form: blank on GET; on POST, when valid, run `act` with the cleaned data.
-
-    Returns the form (bound and carrying field messages when anything was refused) and the
-    redirect to follow after a success, or None to re-render the page.
-    """
-    if request.method != "POST":
-        return form_class(), None
-    form = form_class(request.POST)
-    if form.is_valid():
-        try:
-            act(form.cleaned_data)
-        except ValidationError as problem:
-            form.add_service_errors(problem)
-        else:
-            messages.success(request, success)
-            return form, redirect(then)
-    return form, None
-
-
-@never_cache
-@login_required
-@require_http_methods(["GET", "POST"])
-@send_to_onboarding
-def journal(request: HttpRequest) -> HttpResponse:
-    """The patient's own journal: a new entry, and every entry with its sharing switch."""
-    user = _require_patient(request)
-    enrollment = current_enrollment(user)
-    if enrollment is None:
-        return _no_program(request, _("Journal"))
-    form, done = _submit(
-        request,
-        JournalForm,
-        lambda data: services.add_journal_entry(
-            enrollment,
-            actor=user,
-            body=data["body"],
-            shared=data["shared"],
-            client_id=data["client_id"],
-            now=timeutil.now(),
-        ),
-        success=_("Your entry is saved."),
-        then="journey:journal",
-    )
-    if done is not None:
-        return done
-    status = 400 if form.is_bound else 200
-    entries = queries.journal_for(enrollment, viewer_is_patient=True)
-    return _render(
-        request, "journey/journal.html", {"form": form, "entries": entries}, status=status
-    )
-
-
-@login_required
-@require_POST
-@send_to_onboarding
-def journal_share(request: HttpRequest, entry_id: Any) -> HttpResponse:
-    """Share one entry with the care team, or stop sharing it."""
-    user = _require_patient(request)
-    enrollment = _enrollment_or_404(request)
-    entry = JournalEntry.objects.filter(enrollment=enrollment, pk=entry_id).first()
-    if entry is None:
-        raise Http404(_("There is no such journal entry."))
-    form = ShareForm(request.POST)
-    shared = form.is_valid() and form.cleaned_data["shared"]
-    services.set_journal_sharing(entry, actor=user, shared=shared)
-    messages.success(
-        request,
-        _("This entry is now shared with your care team.")
-        if shared
-        else _("This entry is now private."),
-    )
-    return redirect("journey:journal")
-
-
-@never_cache
-@login_required
-@require_http_methods(["GET", "POST"])
-@send_to_onboarding
-def mood(request: HttpRequest) -> HttpResponse:
-    """Mood check-in: 1-10 with an optional note."""
-    user = _require_patient(request)
-    enrollment = current_enrollment(user)
-    if enrollment is None:
-        return _no_program(request, _("Mood check-in"))
-    form, done = _submit(
-        request,
-        MoodForm,
-        lambda data: services.check_in_mood(
-            enrollment,
-            actor=user,
-            score=data["score"],
-            note=data["note"],
-            client_id=data["client_id"],
-            now=timeutil.now(),
-        ),
-        success=_("Thank you for checking in."),
-        then="journey:today",
-    )
-    if done is not None:
-        return done
-    status = 400 if form.is_bound else 200
-    recent = queries.recent_moods(enrollment, limit=7)
-    return _render(request, "journey/mood.html", {"form": form, "recent": recent}, status=status)
-
-
-@never_cache
-@login_required
-@require_GET
-@send_to_onboarding
-def story(request: HttpRequest) -> HttpResponse:
-    """My story so far: chapters finished, exercises done, days taken part, skills learned."""
-    user = _require_patient(request)
-    enrollment = current_enrollment(user)
-    if enrollment is None:
-        return _no_program(request, _("My story so far"))
-    so_far = queries.story(enrollment, timeutil.now())
-    chapters = [
-        {
-            "title": c.chapter.title,
-            "finished": c.finished,
-            "steps": [{"title": s.step.title, "rating": s.rating} for s in c.steps],
-        }
-        for c in so_far.chapters
-    ]
-    return _render(
-        request,
-        "journey/story.html",
-        {
-            "story": so_far,
-            "chapters": chapters,
-            "program_title": enrollment.program_version.title,
-        },
-    )
-
-
-@never_cache
-@login_required
-@require_http_methods(["GET", "POST"])
-def simple_mode(request: HttpRequest) -> HttpResponse:
-    """Switch simple mode on or off: larger text, one action per screen, a hint each step."""
-    user = _require_patient(request)
-    if request.method == "POST":
-        form = SimpleModeForm(request.POST)
-        enabled = form.is_valid() and form.cleaned_data["enabled"]
-        services.set_simple_mode(user=user, enabled=enabled, actor=user)
-        messages.success(request, _("Simple mode is on.") if enabled else _("Simple mode is off."))
-        return redirect("journey:simple_mode")
-    return _render(request, "journey/simple_mode.html", {})
-
-
-# The installable app -------------------------------------------------------------------
-
-
-SHELL_FILES = (
-    "trellis/trellis.css",
-    "journey/journey.css",
-    "journey/journey.js",
-    *(f"journey/players/{name}.js" for name in sorted(PLAYERS)),
-    "journey/icons/icon.svg",
-    "journey/icons/icon-192.png",
-    "journey/icons/icon-512.png",
-)
-
-
-@require_GET
-def offline(request: HttpRequest) -> HttpResponse:
-    """The page the service worker shows with no connection. It holds no patient data."""
-    response = render(request, "journey/offline.html", {})
-    response.headers["Cache-Control"] = "no-cache"
-    return response
-
-
-@require_GET
-def manifest(request: HttpRequest) -> HttpResponse:
-    """The web app manifest, so a patient can add Trellis to their home screen."""
-    body = {
-        "name": "Trellis",
-        "short_name": "Trellis",
-        "description": _("Your program, one small step at a time."),
-        "start_url": reverse("journey:today"),
-        "scope": "/",
-        "display": "standalone",
-        "background_color": "#fbfaf7",
-        "theme_color": "#1f6b4f",
-        "icons": [
-            {
-                "src": static("journey/icons/icon-192.png"),
-                "sizes": "192x192",
-                "type": "image/png",
-            },
-            {
-                "src": static("journey/icons/icon-512.png"),
-                "sizes": "512x512",
-                "type": "image/png",
-            },
-            {
-                "src": static("journey/icons/icon-512.png"),
-                "sizes": "512x512",
-                "type": "image/png",
-                "purpose": "maskable",
-            },
-            {"src": static("journey/icons/icon.svg"), "sizes": "any", "type": "image/svg+xml"},
-        ],
-    }
-    response = JsonResponse(body, content_type="application/manifest+json")
-    response.headers["Cache-Control"] = "no-cache"
-    return response
-
-
-@require_GET
-def service_worker(request: HttpRequest) -> HttpResponse:
-    """The service worker, served from the site root so it may look after every page.
-
-    It caches only the app shell (styles, scripts, icons, the offline page), never a page
-    with patient data: those always come from the network.
-    """
-    shell = [static(path) for path in SHELL_FILES] + [reverse("journey:offline")]
-    version = _shell_version(shell)
-    script = render_to_string(
-        "journey/sw.js",
-        {
-            "shell_json": json.dumps(shell),
-            "version": version,
-            "offline_json": json.dumps(reverse("journey:offline")),
-        },
-    )
-    response = HttpResponse(script, content_type="text/javascript; charset=utf-8")
-    response.headers["Service-Worker-Allowed"] = "/"
-    response.headers["Cache-Control"] = "no-cache"
-    return response
-
-
-def _shell_version(shell: list[str]) -> str:
-    """Changes whenever a shell file's address changes (hashed names in production)."""
-    return hashlib.sha256("\n".join(shell).encode()).hexdigest()[:12]

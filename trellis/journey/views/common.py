@@ -1,0 +1,61 @@
+"""Helpers the patient's pages share: the current enrollment and step, simple mode, rendering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from trellis.care.models import Enrollment, Preferences
+from trellis.care.queries import current_enrollment
+from trellis.journey import queries
+from trellis.programs.models import Step
+
+# Helpers ------------------------------------------------------------------------------
+
+
+def in_simple_mode(request: HttpRequest) -> bool:
+    cached = getattr(request, "_trellis_simple_mode", None)
+    if cached is None:
+        cached = bool(
+            Preferences.objects.filter(user__pk=str(request.user.pk))
+            .values_list("simple_mode", flat=True)
+            .first()
+        )
+        request._trellis_simple_mode = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def render_page(
+    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    context.setdefault("simple_mode", in_simple_mode(request))
+    return render(request, template, context, status=status)
+
+
+def no_program(request: HttpRequest, title: str) -> HttpResponse:
+    return render_page(request, "journey/no_program.html", {"page_title": title})
+
+
+def enrollment_or_404(request: HttpRequest) -> Enrollment:
+    enrollment = current_enrollment(request.user)
+    if enrollment is None:
+        raise Http404(_("You are not in a program yet."))
+    return enrollment
+
+
+def step_or_404(enrollment: Enrollment, step_key: str) -> Step:
+    step = (
+        Step.objects.filter(version_id=enrollment.program_version_id, key=step_key)
+        .select_related("chapter")
+        .first()
+    )
+    if step is None:
+        raise Http404(_("There is no such step in your program."))
+    return step
+
+
+def step_state(enrollment: Enrollment, step: Step, now: Any) -> queries.StepState:
+    return queries.step_states(enrollment, now)[step.key]
