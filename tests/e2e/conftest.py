@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,4 +97,12 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
     try:
         yield tab
     finally:
+        # Let a request still in flight (a redirect after the last form, a service worker
+        # fetch) finish before the test database is flushed: a live-server request holding
+        # its locks while the flush truncates the tables deadlocks on PostgreSQL.
+        try:
+            tab.wait_for_load_state("networkidle", timeout=5_000)
+        except Exception:
+            pass
         context.close()
+        time.sleep(0.2)
