@@ -7,6 +7,7 @@ when TRELLIS_REQUIRE_SERVICES=1 (as in CI).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -100,9 +101,7 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
         # Let a request still in flight (a redirect after the last form, a service worker
         # fetch) finish before the test database is flushed: a live-server request holding
         # its locks while the flush truncates the tables deadlocks on PostgreSQL.
-        try:
+        with contextlib.suppress(Exception):
             tab.wait_for_load_state("networkidle", timeout=5_000)
-        except Exception:
-            pass
         context.close()
         time.sleep(0.2)
