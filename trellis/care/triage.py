@@ -8,6 +8,10 @@ the usual stepped-care reading of the baseline questionnaires:
 - below caseness with mild symptoms (PHQ-9 5 to 9, or GAD-7 5 to 7): coached;
 - otherwise (minimal symptoms): self-guided.
 
+Whatever the totals, a baseline PHQ-9 item 9 above 0 (thoughts of being better off dead or
+of self-harm) suggests therapist-assisted: someone who reported such thoughts needs a
+clinician's review, so the suggestion is never self-guided. No clinic setting changes this.
+
 A clinic can change the four thresholds in Organization.triage_settings, for example
 `{"phq9_caseness": 12}`; anything it leaves out keeps the default.
 """
@@ -79,14 +83,23 @@ def thresholds(settings: Mapping[str, Any] | None) -> dict[str, int]:
 
 
 def suggest(
-    *, phq9: int | None, gad7: int | None, settings: Mapping[str, Any] | None = None
+    *,
+    phq9: int | None,
+    gad7: int | None,
+    settings: Mapping[str, Any] | None = None,
+    phq9_item9: int | None = None,
 ) -> Suggestion:
-    """The support level suggested by the baseline PHQ-9 and GAD-7 totals.
+    """The support level suggested by the baseline PHQ-9 and GAD-7 totals and the baseline
+    answer to PHQ-9 item 9.
 
-    A missing total (a questionnaire that could not be scored) counts as unknown: the
-    other questionnaire decides, and with neither the suggestion is coached, so a person
-    looks at it rather than leaving the patient on their own.
+    An item 9 answer above 0 suggests therapist-assisted before anything else. A missing
+    total (a questionnaire that could not be scored) counts as unknown: the other
+    questionnaire decides, and with neither the suggestion is coached, so a person looks at
+    it rather than leaving the patient on their own. A missing item 9 answer leaves the
+    totals to decide.
     """
+    if phq9_item9 is not None and phq9_item9 > 0:
+        return _self_harm_reported(phq9_item9, phq9=phq9, gad7=gad7)
     limits = thresholds(settings)
     if phq9 is None and gad7 is None:
         return Suggestion(
@@ -123,4 +136,17 @@ def suggest(
         SELF_GUIDED,
         "Symptoms are minimal (" + ", ".join(scores) + "), so the self-guided program is "
         "suggested.",
+    )
+
+
+def _self_harm_reported(item9: int, *, phq9: int | None, gad7: int | None) -> Suggestion:
+    scores = [
+        f"{name} {total}" for name, total in (("PHQ-9", phq9), ("GAD-7", gad7)) if total is not None
+    ]
+    totals = f" Totals: {', '.join(scores)}." if scores else ""
+    return Suggestion(
+        THERAPIST_ASSISTED,
+        f"PHQ-9 item 9 was answered {item9} of 3: they reported thoughts of being better off "
+        "dead or of hurting themselves, which needs a clinician's review, so a therapist's "
+        "support is suggested whatever the totals." + totals,
     )

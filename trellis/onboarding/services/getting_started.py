@@ -357,6 +357,22 @@ def _latest_total(enrollment: Enrollment, instrument: str) -> int | None:
     return total
 
 
+def _baseline_item9(enrollment: Enrollment) -> int | None:
+    """The answer to PHQ-9 item 9 (thoughts of self-harm) in the latest baseline PHQ-9, or
+    None when there is none."""
+
+    answers = (
+        QuestionnaireResponse.objects.filter(
+            enrollment=enrollment, instrument=PHQ9, assignment__occasion="baseline"
+        )
+        .order_by("-submitted_at")
+        .values_list("answers", flat=True)
+        .first()
+    )
+    value = (answers or {}).get("q9")
+    return value if isinstance(value, int) else None
+
+
 def submit_baseline(
     enrollment: Enrollment,
     instrument: str,
@@ -430,6 +446,7 @@ def apply_triage(enrollment: Enrollment, *, now: datetime) -> triage.Suggestion:
         phq9=_latest_total(enrollment, PHQ9),
         gad7=_latest_total(enrollment, GAD7),
         settings=enrollment.organization.triage_settings,
+        phq9_item9=_baseline_item9(enrollment),
     )
     locked = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
     locked.suggested_support_level = suggestion.level
