@@ -11,10 +11,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils.translation import gettext_lazy
+from django.utils.functional import lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from trellis.alerts.models import AlertKind, AlertRuleSetting, Severity
 from trellis.care.models import SupportLevel
+from trellis.programs.instruments import reliable_change
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,13 @@ class RuleDefault:
 
 def _same(value: int | None) -> dict[str, int | None]:
     return {level: value for level in SupportLevel.values}
+
+
+def _deterioration_label() -> str:
+    # The figures are the instrument files' reliable change, read when the label is shown.
+    return gettext(
+        "Reliable deterioration (PHQ-9 up %(phq9)d or more, or GAD-7 up %(gad7)d or more)"
+    ) % {"phq9": reliable_change("PHQ-9"), "gad7": reliable_change("GAD-7")}
 
 
 DEFAULTS: dict[str, RuleDefault] = {
@@ -60,7 +69,7 @@ DEFAULTS: dict[str, RuleDefault] = {
     ),
     AlertKind.DETERIORATION: RuleDefault(
         AlertKind.DETERIORATION,
-        gettext_lazy("Reliable deterioration (PHQ-9 up 6 or more, or GAD-7 up 4 or more)"),
+        lazy(_deterioration_label, str)(),
         True,
         _same(None),
         "",

@@ -8,8 +8,9 @@ support or for every level (AlertRuleSetting); without a setting the default app
   when the patient is active again.
 - Unanswered message: a patient message waiting 2 days for a reply from the care team.
   Resolved by Trellis when someone replies.
-- Reliable deterioration: PHQ-9 up by 6 or more, or GAD-7 up by 4 or more, between the
-  first and the latest score (the NHS Talking Therapies rule, `measures.outcomes`).
+- Reliable deterioration: PHQ-9 or GAD-7 up by at least its reliable change (the
+  instrument file's `reliable_change`: PHQ-9 6, GAD-7 4 as shipped) between the first and
+  the latest score (the NHS Talking Therapies rule, `measures.outcomes`).
 - No reliable improvement: 6 weeks after starting, with two or more PHQ-9 or GAD-7
   scores, and no reliable improvement between the first and the latest.
 - Missed session: raised by the appointments app when a no-show is recorded; a clinic
@@ -57,8 +58,9 @@ from trellis.care.models import CareTeamMember, Enrollment, EnrollmentStatus, Su
 from trellis.care.stepped_care import suggest_step_change
 from trellis.engagement.models import EngagementEvent
 from trellis.measures.models import QuestionnaireResponse
-from trellis.measures.outcomes import RELIABLE_CHANGE, classify
+from trellis.measures.outcomes import classify
 from trellis.messaging.models import Thread
+from trellis.programs.instruments import reliable_change
 
 LIVE = (AlertState.OPEN, AlertState.ACKNOWLEDGED)
 # Event types written by Trellis itself, not by the patient: they are not activity.
@@ -207,8 +209,8 @@ class ScoreChange:
             return outcome.reliable_improvement, outcome.reliable_deterioration
         if not codes:
             return False, False
-        change = self.change(codes[0])
-        return change <= -RELIABLE_CHANGE[codes[0]], change >= RELIABLE_CHANGE[codes[0]]
+        change, reliable = self.change(codes[0]), reliable_change(codes[0])
+        return change <= -reliable, change >= reliable
 
 
 def score_changes(
@@ -297,7 +299,7 @@ def _score_words(change: ScoreChange, *, rising: bool) -> str:
     parts = []
     for code in change.measured():
         delta = change.change(code)
-        if rising and delta >= RELIABLE_CHANGE[code]:
+        if rising and delta >= reliable_change(code):
             parts.append(
                 ngettext(
                     "%(code)s up %(n)d point since the start",

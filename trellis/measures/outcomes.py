@@ -4,11 +4,15 @@ From the first and the last PHQ-9 and GAD-7 totals of a course of treatment:
 
 - Caseness: PHQ-9 >= 10, or GAD-7 >= 8.
 - Recovery: at caseness at the first measure, and below caseness on both at the last.
-- Reliable improvement: PHQ-9 falls by >= 6, or GAD-7 falls by >= 4, and neither rises
-  by that much.
-- Reliable deterioration: PHQ-9 rises by >= 6, or GAD-7 rises by >= 4, and neither falls
-  by that much (one reliably up and the other reliably down is neither).
+- Reliable improvement: PHQ-9 or GAD-7 falls by at least its reliable change, and neither
+  rises by that much.
+- Reliable deterioration: PHQ-9 or GAD-7 rises by at least its reliable change, and neither
+  falls by that much (one reliably up and the other reliably down is neither).
 - Reliable recovery: recovery and reliable improvement together.
+
+The reliable change of each questionnaire is the one in its instrument file
+(`reliable_change`: PHQ-9 6 points, GAD-7 4 as shipped), read through
+`trellis.programs.instruments.reliable_change`; no copy of the figure is kept here.
 
 Outcomes need both questionnaires measured at least twice; with fewer there is no
 outcome (None), never a guess.
@@ -19,9 +23,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from trellis.programs.instruments import reliable_change
+
 PHQ9, GAD7 = "PHQ-9", "GAD-7"
 CASENESS = {PHQ9: 10, GAD7: 8}
-RELIABLE_CHANGE = {PHQ9: 6, GAD7: 4}
 
 
 @dataclass(frozen=True)
@@ -57,8 +62,9 @@ def classify(first: Mapping[str, int], last: Mapping[str, int]) -> Outcome:
         if missing:
             raise ValueError(f"the {label} measure has no {' or '.join(missing)} total")
     change = {code: last[code] - first[code] for code in (PHQ9, GAD7)}
-    improved = [change[c] <= -RELIABLE_CHANGE[c] for c in (PHQ9, GAD7)]
-    worse = [change[c] >= RELIABLE_CHANGE[c] for c in (PHQ9, GAD7)]
+    reliable = {code: reliable_change(code) for code in (PHQ9, GAD7)}
+    improved = [change[c] <= -reliable[c] for c in (PHQ9, GAD7)]
+    worse = [change[c] >= reliable[c] for c in (PHQ9, GAD7)]
     reliable_improvement = any(improved) and not any(worse)
     reliable_deterioration = any(worse) and not any(improved)
     caseness_first, caseness_last = at_caseness(first), at_caseness(last)

@@ -715,3 +715,16 @@ def get_instrument(code: str) -> Instrument:
     if instrument is None:
         raise UnknownInstrument(str(code))
     return instrument
+
+
+def reliable_change(code: str) -> int:
+    """How many points a total must move to count as a reliable change on this instrument:
+    its file's `reliable_change` (PHQ-9 6, GAD-7 4 as shipped). The one figure the outcomes,
+    the alert rules and the caseload all use.
+
+    Raises UnknownInstrument, or ValueError when the file gives no reliable change.
+    """
+    change = get_instrument(code).reliable_change
+    if change is None:
+        raise ValueError(f"questionnaire {code!r} has no reliable_change in its file")
+    return change

@@ -39,9 +39,8 @@ from trellis.engagement.models import EngagementEvent
 from trellis.journey.models import ProgressStatus, StepProgress
 from trellis.measures.models import QuestionnaireResponse
 from trellis.messaging.models import Message
+from trellis.programs.instruments import reliable_change
 
-# A change of this many points or more is a reliable change (NHS Talking Therapies).
-RELIABLE_CHANGE = {"PHQ-9": 6, "GAD-7": 5}
 SEVERITY_RANK = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
 NO_ALERT = 9
 
@@ -265,7 +264,8 @@ def _reasons(
         ("PHQ-9", values["phq9"], values["phq9_first"]),
         ("GAD-7", values["gad7"], values["gad7_first"]),
     ):
-        if latest is not None and first is not None and latest - first >= RELIABLE_CHANGE[code]:
+        # A rise of the instrument's reliable change or more (its file's figure).
+        if latest is not None and first is not None and latest - first >= reliable_change(code):
             reasons.append(_("%(code)s up %(n)s points") % {"code": code, "n": latest - first})
     active = values["last_activity"]
     if active is None:

@@ -343,3 +343,25 @@ def test_deterioration_of_a_therapist_assisted_patient_suggests_no_step(cast: An
     rules.evaluate(T0 + 8 * DAY)
     assert not SteppedCareChange.objects.filter(enrollment=enrollment).exists()
     assert alerts(enrollment, AlertKind.STEP_CHANGE) == []
+
+
+def test_gad7_alone_up_exactly_its_reliable_change_raises_deterioration(cast: Any) -> None:
+    enrollment = alex_with_maria(cast)
+    score(enrollment, "GAD-7", 6, week=0)
+    score(enrollment, "GAD-7", 10, week=1)
+    rules.evaluate(T0 + 8 * DAY)
+    [alert] = alerts(enrollment, AlertKind.DETERIORATION)
+    assert alert.reason == "GAD-7 up 4 points since the start"
+
+
+def test_gad7_alone_up_one_point_less_raises_nothing(cast: Any) -> None:
+    enrollment = alex_with_maria(cast)
+    score(enrollment, "GAD-7", 6, week=0)
+    score(enrollment, "GAD-7", 9, week=1)
+    rules.evaluate(T0 + 8 * DAY)
+    assert alerts(enrollment, AlertKind.DETERIORATION) == []
+
+
+def test_the_deterioration_rule_is_described_with_the_instrument_files_figures() -> None:
+    label = str(rule_settings.DEFAULTS[AlertKind.DETERIORATION].label)
+    assert label == "Reliable deterioration (PHQ-9 up 6 or more, or GAD-7 up 4 or more)"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from trellis.measures.outcomes import CASENESS, RELIABLE_CHANGE, classify, from_series
-from trellis.programs.instruments import get_instrument
+from trellis.measures.outcomes import CASENESS, classify, from_series
+from trellis.programs import instruments
+from trellis.programs.instruments import get_instrument, reliable_change
 
 
 def outcome(phq_first: int, gad_first: int, phq_last: int, gad_last: int) -> dict[str, bool]:
@@ -26,7 +29,7 @@ def test_the_thresholds_match_the_instrument_files() -> None:
     for code in ("PHQ-9", "GAD-7"):
         instrument = get_instrument(code)
         assert instrument.caseness == CASENESS[code]
-        assert instrument.reliable_change == RELIABLE_CHANGE[code]
+        assert instrument.reliable_change == reliable_change(code)
 
 
 def test_recovered_and_reliably_improved_is_reliable_recovery() -> None:
@@ -110,3 +113,17 @@ def test_the_outcome_compares_the_first_and_the_last_measure() -> None:
 def test_a_missing_questionnaire_is_refused_not_guessed() -> None:
     with pytest.raises(ValueError):
         classify({"PHQ-9": 12}, {"PHQ-9": 4, "GAD-7": 3})
+
+
+def test_the_outcome_follows_the_instrument_file_when_its_figure_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shipped = instruments.get_instrument
+    stricter = dataclasses.replace(shipped("GAD-7"), reliable_change=5)
+    monkeypatch.setattr(
+        instruments,
+        "get_instrument",
+        lambda code: stricter if code == "GAD-7" else shipped(code),
+    )
+    assert not outcome(4, 3, 4, 7)["deteriorated"]  # GAD-7 rises 4, now below 5
+    assert outcome(4, 3, 4, 8)["deteriorated"]  # rises 5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,8 @@ from trellis.alerts.services import raise_alert
 from trellis.care.models import CareTeamMember, Enrollment, SupportLevel
 from trellis.core import timeutil
 from trellis.journey.tests.factories import enroll_alex, publish_test_pack
+from trellis.measures.models import QuestionnaireResponse
+from trellis.programs.instruments import get_instrument, reliable_change
 from trellis.workspace.caseload import Filters, caseload, caseload_page
 
 pytestmark = pytest.mark.django_db
@@ -156,3 +159,56 @@ def test_a_coach_sees_only_patients_they_support_and_a_supervisor_can_pick_a_sup
 def test_patients_and_admins_get_403_on_the_caseload(client_for: Any) -> None:
     assert client_for("patient_alex").get(reverse("caseload:list")).status_code == 403
     assert client_for("admin_avery").get(reverse("caseload:list")).status_code == 403
+
+
+def _scores(enrollment: Enrollment, code: str, totals: list[int], start: Any) -> None:
+    """Scored questionnaires a week apart (test data: the caseload reads only the totals)."""
+    QuestionnaireResponse.objects.bulk_create(
+        [
+            QuestionnaireResponse(
+                enrollment=enrollment,
+                instrument=code,
+                total=total,
+                submitted_at=start + timedelta(weeks=n),
+                client_id=uuid.uuid4(),
+            )
+            for n, total in enumerate(totals)
+        ]
+    )
+
+
+def test_the_reliable_change_is_the_instrument_files_figure() -> None:
+    assert reliable_change("PHQ-9") == get_instrument("PHQ-9").reliable_change == 6
+    assert reliable_change("GAD-7") == get_instrument("GAD-7").reliable_change == 4
+
+
+@pytest.mark.parametrize("code", ["PHQ-9", "GAD-7"])
+def test_a_rise_of_exactly_the_instruments_reliable_change_is_flagged(cast: Any, code: str) -> None:
+    now = timeutil.now()
+    alex = enroll_alex(cast, now=now - timedelta(weeks=3))
+    rise = get_instrument(code).reliable_change
+    assert rise is not None
+    _scores(alex, code, [5, 5 + rise], now - timedelta(weeks=2))
+    reasons = caseload(cast["therapist_maria"], now=now)[0].reasons
+    assert f"{code} up {rise} points" in reasons
+
+
+@pytest.mark.parametrize("code", ["PHQ-9", "GAD-7"])
+def test_a_rise_one_point_below_the_instruments_reliable_change_is_not_flagged(
+    cast: Any, code: str
+) -> None:
+    now = timeutil.now()
+    alex = enroll_alex(cast, now=now - timedelta(weeks=3))
+    rise = get_instrument(code).reliable_change
+    assert rise is not None
+    _scores(alex, code, [5, 5 + rise - 1], now - timedelta(weeks=2))
+    reasons = caseload(cast["therapist_maria"], now=now)[0].reasons
+    assert not any(reason.startswith(f"{code} up") for reason in reasons)
+
+
+def test_a_gad7_rise_of_4_is_flagged_on_the_page(cast: Any, client_for: Any) -> None:
+    now = timeutil.now()
+    alex = enroll_alex(cast, now=now - timedelta(weeks=3))
+    _scores(alex, "GAD-7", [6, 10], now - timedelta(weeks=2))
+    page = client_for("therapist_maria").get(reverse("caseload:list")).content.decode()
+    assert "GAD-7 up 4 points" in page
