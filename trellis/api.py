@@ -28,6 +28,7 @@ from trellis.appointments.api import router as sessions_router
 from trellis.clinic.api import router as accounts_router
 from trellis.clinic.audit_api import router as audit_router
 from trellis.core import timeutil
+from trellis.core.errors import error_list
 from trellis.journey.api import router as journey_router
 from trellis.measures.api import router as measures_router
 from trellis.messaging.api import router as messaging_router
@@ -109,15 +110,7 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
 
 @api.exception_handler(DjangoValidationError)
 def _model_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
-    errors: list[dict[str, str]] = []
-    if hasattr(exc, "error_dict"):
-        for field, messages in exc.message_dict.items():
-            for message in messages:
-                errors.append(
-                    {"field": "body" if field == "__all__" else field, "message": message}
-                )
-    else:
-        errors = [{"field": "body", "message": m} for m in exc.messages]
+    errors = error_list(exc)
     return api.create_response(request, error_body("The request is not valid.", errors), status=422)
 
 

@@ -10,9 +10,11 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from trellis.accounts.models import User
+from trellis.core.errors import add_to_form
 
 PASSWORD_MAX_LENGTH = 4096  # refuse absurd input before it reaches the (slow) hasher
 
@@ -176,13 +178,6 @@ class AccessibleForm(forms.Form):
                 widget.attrs["aria-describedby"] = " ".join([*described, error_id])
             widget.attrs["aria-invalid"] = "true"
 
-    def add_service_errors(self, error: Any) -> None:
+    def add_service_errors(self, error: ValidationError) -> None:
         """Show a service's ValidationError next to the field it names."""
-        if hasattr(error, "error_dict"):
-            for field, messages in error.message_dict.items():
-                target = field if field in self.fields else None
-                for message in messages:
-                    self.add_error(target, message)
-        else:
-            for message in error.messages:
-                self.add_error(None, message)
+        add_to_form(self, error)

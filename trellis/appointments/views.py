@@ -48,6 +48,7 @@ from trellis.appointments.models import Appointment, AvailabilityException, Mode
 from trellis.care.models import Enrollment
 from trellis.care.queries import current_enrollment, patient_zone
 from trellis.core import timeutil
+from trellis.core.errors import add_to_form
 
 # Helpers ------------------------------------------------------------------------------
 
@@ -295,17 +296,6 @@ def _staff_page(
         return render(request, template, context, status=status)
 
 
-def _apply_errors(form: Any, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, messages_ in error.message_dict.items():
-            target = field if field in form.fields else None
-            for message in messages_:
-                form.add_error(target, message)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
-
-
 @never_cache
 @login_required
 @require_GET
@@ -334,7 +324,7 @@ def slot_add(request: HttpRequest) -> HttpResponse:
                 user, actor=user, organization=organization, now=timeutil.now(), **form.cleaned_data
             )
         except ValidationError as refused:
-            _apply_errors(form, refused)
+            add_to_form(form, refused)
         else:
             messages.success(request, _("Your weekly time is added."))
             return HttpResponseRedirect(reverse("sessions:availability"))
@@ -366,7 +356,7 @@ def exception_add(request: HttpRequest) -> HttpResponse:
         try:
             services.add_exception(user, actor=user, now=timeutil.now(), **form.cleaned_data)
         except ValidationError as refused:
-            _apply_errors(form, refused)
+            add_to_form(form, refused)
         else:
             messages.success(request, _("No sessions will be offered then."))
             return HttpResponseRedirect(reverse("sessions:availability"))
@@ -398,7 +388,7 @@ def options(request: HttpRequest) -> HttpResponse:
         try:
             services.set_session_options(user, actor=user, now=timeutil.now(), **form.cleaned_data)
         except ValidationError as refused:
-            _apply_errors(form, refused)
+            add_to_form(form, refused)
         else:
             messages.success(request, _("Your ways to meet are saved."))
             return HttpResponseRedirect(reverse("sessions:availability"))

@@ -29,6 +29,7 @@ from trellis.accounts.queries import Capability
 from trellis.accounts.services import invitations as invitation_services
 from trellis.care import queries as care_queries
 from trellis.core import timeutil
+from trellis.core.errors import error_list
 
 router = Router(tags=["people"])
 
@@ -259,10 +260,6 @@ def create_invitation(request: HttpRequest, payload: InvitationIn) -> Status[Any
             now=timeutil.now(),
         )
     except invitation_services.DuplicateInvitation as duplicate:
-        errors = [
-            ErrorItem(field=field, message=message)
-            for field, messages in duplicate.message_dict.items()
-            for message in messages
-        ]
+        errors = [ErrorItem(**row) for row in error_list(duplicate)]
         return Status(409, ErrorOut(detail="There is already an open invitation.", errors=errors))
     return Status(201, InvitationOut.from_model(invitation, timeutil.now()))

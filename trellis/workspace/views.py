@@ -43,6 +43,7 @@ from trellis.care.models import (
 )
 from trellis.care.queries import access_enrollment, enrollments_for, patient_zone
 from trellis.core import timeutil
+from trellis.core.errors import add_to_form
 from trellis.journey.queries import journal_for, story
 from trellis.measures import charts
 from trellis.measures.queries import outcome_for, series
@@ -95,17 +96,6 @@ def _reach(user: User, pk: Any) -> Enrollment:
     if enrollment.patient_id == user.pk:
         raise Http404(_("There is no such patient in your reach."))
     return enrollment
-
-
-def _field_errors(form: forms.Form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, messages_ in error.message_dict.items():
-            target = name if name in form.fields else None
-            for message in messages_:
-                form.add_error(target, message)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
 
 
 @never_cache
@@ -237,7 +227,7 @@ def add_note(request: HttpRequest, pk: Any) -> HttpResponse:
                 enrollment, author=user, body=form.cleaned_data["body"], now=timeutil.now()
             )
         except ValidationError as error:
-            _field_errors(form, error)
+            add_to_form(form, error)
         else:
             messages.success(request, _("The note is saved."))
             return redirect(reverse("caseload:record", kwargs={"pk": enrollment.pk}) + "#notes")
@@ -262,7 +252,7 @@ def suggest_step(request: HttpRequest, pk: Any) -> HttpResponse:
                 now=timeutil.now(),
             )
         except ValidationError as error:
-            _field_errors(form, error)
+            add_to_form(form, error)
         else:
             messages.success(request, _("Your suggestion is waiting for a clinician's decision."))
             return redirect("caseload:record", pk=enrollment.pk)
@@ -295,7 +285,7 @@ def _decide(request: HttpRequest, pk: Any, confirm: bool) -> HttpResponse:
         try:
             service(change, actor=user, now=timeutil.now(), note=form.cleaned_data["note"])
         except ValidationError as error:
-            _field_errors(form, error)
+            add_to_form(form, error)
         else:
             messages.success(
                 request,
