@@ -2,8 +2,11 @@
 withdrawing them with consequences stated in plain words.
 
 Trellis's default documents are the Markdown files in `consent_texts/`; a database that lost
-them gets them back at run time. Getting started asks for the required consents
-(trellis.onboarding); a patient can read and withdraw them later on their account pages.
+them gets them back at run time. A published text never changes: a changed text is a new
+file with a higher version (loaded by a data migration), patients are shown the newest
+version, and earlier answers stay recorded against the version that was agreed to.
+Getting started asks for the required consents (trellis.onboarding); a patient can read and
+withdraw them later on their account pages.
 """
 
 from __future__ import annotations
@@ -146,9 +149,12 @@ def withdrawal_consequence(kind: str) -> str:
             "your health record, as the law requires."
         )
     if kind == ConsentKind.AUTOMATION:
+        # Only what exists: no estimates are made, and the checks the text describes keep
+        # running (the safety check above all), so the patient is told exactly that.
         return _(
-            "Trellis will stop making automated estimates about you. Your program and your "
-            "care team's support carry on as before."
+            "No new automated feature will be used for you. The checks described in the text "
+            "keep running as part of your care, so that your care team still hears if you "
+            "need help. Your program and your care team's support carry on as before."
         )
     return _(
         "Your information will not be used in new research from now on. Your program and "

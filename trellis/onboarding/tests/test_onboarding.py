@@ -94,7 +94,7 @@ def test_the_consent_page_shows_each_text_and_the_step_number(cast: Any) -> None
     assert "Step 1 of 5" in page
     for title in ("Taking part in the program", "How your information is used"):
         assert title in page
-    assert "chance that you might stop the program early" in page
+    assert "Every hour Trellis checks a few simple rules" in page
     assert "<script>" not in page and "style=" not in page
 
 
