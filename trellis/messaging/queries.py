@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from trellis.accounts.models import Organization
 from trellis.care.models import CareTeamMember, Enrollment, EnrollmentStatus
@@ -58,8 +58,6 @@ def unread_count(user: Any) -> int:
 
 def unread_by_enrollment(enrollment_ids: Iterable[Any]) -> dict[Any, int]:
     """Unread patient messages per enrollment, for a list of enrollments (one query)."""
-    from django.db.models import Count
-
     rows = (
         Message.objects.filter(
             thread__enrollment_id__in=list(enrollment_ids),
@@ -129,8 +127,17 @@ def reply_times(supporter: Any, since: datetime) -> list[float]:
     after it, counted when that first reply came from this supporter. Messages still
     unanswered are left out (the unanswered-message alert deals with them).
     """
+    return reply_times_by_supporter([supporter.pk], since)[supporter.pk]
+
+
+def reply_times_by_supporter(
+    supporter_ids: Iterable[Any], since: datetime
+) -> dict[Any, list[float]]:
+    """`reply_times` for several supporters at once, in one query: every thread one of them
+    replied in since `since` is read once, and each wait goes to whoever ended it."""
+    times: dict[Any, list[float]] = {pk: [] for pk in supporter_ids}
     threads = (
-        Message.objects.filter(sender_id=supporter.pk, from_patient=False, sent_at__gte=since)
+        Message.objects.filter(sender_id__in=list(times), from_patient=False, sent_at__gte=since)
         .values("thread_id")
         .distinct()
     )
@@ -139,7 +146,6 @@ def reply_times(supporter: Any, since: datetime) -> list[float]:
         .order_by("thread_id", "sent_at", "created_at")
         .values_list("thread_id", "from_patient", "sender_id", "sent_at")
     )
-    times: list[float] = []
     waiting: list[datetime] = []
     current = None
     for thread_id, from_patient, sender_id, sent_at in rows:
@@ -148,8 +154,8 @@ def reply_times(supporter: Any, since: datetime) -> list[float]:
         if from_patient:
             waiting.append(sent_at)
             continue
-        if sender_id == supporter.pk:
-            times.extend((sent_at - asked).total_seconds() for asked in waiting)
+        if sender_id in times:
+            times[sender_id].extend((sent_at - asked).total_seconds() for asked in waiting)
         waiting = []
     return times
 

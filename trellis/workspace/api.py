@@ -16,17 +16,15 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.responses import Status
 
-from trellis import audit
 from trellis.accounts.api import session_user
 from trellis.accounts.models import User
 from trellis.care import notes, stepped_care
-from trellis.care.models import Enrollment, SteppedCareChange
-from trellis.care.queries import access_enrollment
+from trellis.care.models import SteppedCareChange
 from trellis.core import timeutil
 from trellis.measures.queries import latest_scores
 from trellis.workspace import caseload as caseload_queries
+from trellis.workspace import queries, services
 from trellis.workspace.record import summary, timeline
-from trellis.workspace.views import access_step_change
 
 router = Router(tags=["caseload"])
 
@@ -36,15 +34,6 @@ def _clinician(request: HttpRequest) -> User:
     if not caseload_queries.uses_caseload(user):
         raise PermissionDenied("The caseload is for the clinic's coaches and therapists.")
     return user
-
-
-def _reach(user: User, enrollment_id: uuid.UUID) -> Enrollment:
-    from django.http import Http404
-
-    enrollment = access_enrollment(user, enrollment_id)
-    if enrollment.patient_id == user.pk:
-        raise Http404
-    return enrollment
 
 
 class CaseloadRowOut(Schema):
@@ -156,19 +145,9 @@ def caseload(request: HttpRequest, filters: Query[CaseloadFilters]) -> list[Case
 @router.get("/enrollments/{enrollment_id}/record", response=RecordOut)
 def record_summary(request: HttpRequest, enrollment_id: uuid.UUID) -> RecordOut:
     """A summary of one patient's record and its newest timeline entries (audited read)."""
-    from django.db import transaction
-
     user = _clinician(request)
-    enrollment = _reach(user, enrollment_id)
-    with transaction.atomic():
-        audit.record(
-            action="record.view",
-            actor=user,
-            subject=enrollment,
-            patient=enrollment.patient_id,
-            organization=enrollment.organization_id,
-            details={"via": "api"},
-        )
+    enrollment = queries.access_patient_enrollment(user, enrollment_id)
+    services.note_record_view(enrollment, actor=user, now=timeutil.now(), via="api")
     pending = summary(enrollment)["pending_change"]
     return RecordOut(
         enrollment_id=enrollment.pk,
@@ -190,7 +169,7 @@ def record_summary(request: HttpRequest, enrollment_id: uuid.UUID) -> RecordOut:
 def list_notes(request: HttpRequest, enrollment_id: uuid.UUID) -> list[NoteOut]:
     """The care team's notes on one enrollment, newest first."""
     user = _clinician(request)
-    enrollment = _reach(user, enrollment_id)
+    enrollment = queries.access_patient_enrollment(user, enrollment_id)
     return [_note_out(n) for n in notes.notes_of(enrollment)]
 
 
@@ -198,7 +177,7 @@ def list_notes(request: HttpRequest, enrollment_id: uuid.UUID) -> list[NoteOut]:
 def add_note(request: HttpRequest, enrollment_id: uuid.UUID, payload: NoteIn) -> Status[NoteOut]:
     """Keep a care-team note (an empty note is a 422 on `body`)."""
     user = _clinician(request)
-    enrollment = _reach(user, enrollment_id)
+    enrollment = queries.access_patient_enrollment(user, enrollment_id)
     note = notes.add_care_note(enrollment, author=user, body=payload.body, now=timeutil.now())
     return Status(201, _note_out(note))
 
@@ -209,7 +188,7 @@ def suggest(
 ) -> Status[StepChangeOut]:
     """Suggest stepping the patient's support up or down, with a reason."""
     user = _clinician(request)
-    enrollment = _reach(user, enrollment_id)
+    enrollment = queries.access_patient_enrollment(user, enrollment_id)
     change = stepped_care.suggest_step_change(
         enrollment, to_level=payload.to_level, reason=payload.reason, actor=user, now=timeutil.now()
     )
@@ -217,9 +196,8 @@ def suggest(
 
 
 def _decide(request: HttpRequest, change_id: uuid.UUID, note: str, confirm: bool) -> Any:
-
     user = _clinician(request)
-    change = access_step_change(user, change_id)
+    change = queries.access_step_change(user, change_id)
     service = stepped_care.confirm_step_change if confirm else stepped_care.decline_step_change
     return _change_out(service(change, actor=user, now=timeutil.now(), note=note))
 

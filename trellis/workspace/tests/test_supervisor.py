@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from trellis.accounts.models import Organization, Role
+from trellis.accounts.services import create_organization, create_person
+from trellis.alerts.services import raise_alert
 from trellis.audit.models import AuditEvent
-from trellis.care.models import CareTeamMember
-from trellis.journey.tests.factories import enroll_alex
+from trellis.care.models import CareTeamMember, SupportLevel
+from trellis.care.services import enroll
+from trellis.core import timeutil
+from trellis.journey.tests.factories import enroll_alex, publish_test_pack
+from trellis.messaging.services import send_message
+from trellis.workspace.queries import supervision_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -55,3 +66,67 @@ def test_therapists_may_not_open_supervision_or_reassign(cast: Any, client_for: 
     assert client.get(reverse("caseload:supervision")).status_code == 403
     url = reverse("caseload:reassign", kwargs={"pk": enrollment.pk})
     assert client.post(url, {"to_supporter": str(cast["coach_jordan"].pk)}).status_code == 403
+
+
+def lakeside_with_supporters(count: int, now: datetime) -> Organization:
+    """A clinic of `count` therapists, each with one patient who wrote a day before the
+    therapist's reply (10 minutes of support) and has one open alert."""
+    clinic = create_organization(name=f"Lakeside {count}", actor=None)
+    version = publish_test_pack()
+    for n in range(count):
+        therapist = create_person(
+            organization=clinic,
+            email=f"therapist{n}@lakeside{count}.example",
+            full_name=f"Therapist {n}",
+            role=Role.THERAPIST,
+            actor=None,
+        ).user
+        patient = create_person(
+            organization=clinic,
+            email=f"patient{n}@lakeside{count}.example",
+            full_name=f"Patient {n}",
+            role=Role.PATIENT,
+            actor=None,
+        ).user
+        enrollment = enroll(
+            patient=patient,
+            program_version=version,
+            support_level=SupportLevel.THERAPIST_ASSISTED,
+            supporters=[therapist],
+            actor=None,
+            now=now - timedelta(days=14),
+        )
+        asked = now - timedelta(days=3)
+        send_message(enrollment, sender=patient, body="Hello?", client_id=uuid.uuid4(), now=asked)
+        send_message(
+            enrollment,
+            sender=therapist,
+            body="Hello!",
+            client_id=uuid.uuid4(),
+            now=asked + timedelta(hours=24),
+            support_minutes=10,
+        )
+        raise_alert(
+            enrollment,
+            kind="inactivity",
+            severity="medium",
+            reason="No activity for a week",
+            assigned_to=therapist,
+            now=now,
+        )
+    return clinic
+
+
+def test_supervision_costs_the_same_queries_for_1_and_5_supporters(db: None) -> None:
+    now = timeutil.now()
+    costs = []
+    for count in (1, 5):
+        clinic = lakeside_with_supporters(count, now)
+        with CaptureQueriesContext(connection) as captured:
+            rows = supervision_rows([clinic.pk], now=now)
+        costs.append(len(captured.captured_queries))
+        assert [
+            (row["caseload"], row["open_alerts"], row["median_reply_hours"]) for row in rows
+        ] == [(1, 1, 24.0)] * count
+        assert [row["minutes_per_patient_week"] for row in rows] == [2.5] * count
+    assert costs[0] == costs[1]
