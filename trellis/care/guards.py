@@ -21,15 +21,20 @@ STAGE_PAGES: dict[str, str] = {
 }
 
 
+def onboarding_page(user: Any) -> HttpResponse | None:
+    """A redirect to the getting-started step the patient is on, or None when done."""
+    pending = pending_onboarding(user)
+    if pending is None:
+        return None
+    return redirect(STAGE_PAGES.get(pending.stage, "onboarding:start"))
+
+
 def send_to_onboarding(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Program pages wait until the patient's getting-started steps are done: until then
     they lead to the step the patient is on."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        pending = pending_onboarding(request.user)
-        if pending is not None:
-            return redirect(STAGE_PAGES.get(pending.stage, "onboarding:start"))
-        return view(request, *args, **kwargs)
+        return onboarding_page(request.user) or view(request, *args, **kwargs)
 
     return wrapper

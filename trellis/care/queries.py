@@ -106,6 +106,26 @@ def onboarding_of(enrollment: Enrollment) -> Onboarding | None:
     return Onboarding.objects.filter(enrollment=enrollment).first()
 
 
+def simple_mode_of(user: Any) -> bool:
+    """Whether the person chose simple mode (one thing on each screen)."""
+    if getattr(user, "pk", None) is None:
+        return False
+    return bool(
+        Preferences.objects.filter(user_id=user.pk).values_list("simple_mode", flat=True).first()
+    )
+
+
+def latest_enrollment(patient: Any) -> Enrollment | None:
+    """The patient's current enrollment, else the one that ended last (withdrawn, finished
+    or discharged): where a late answer of theirs belongs."""
+    return current_enrollment(patient) or (
+        Enrollment.objects.filter(patient_id=getattr(patient, "pk", None))
+        .select_related("program_version", "organization")
+        .order_by("-started_at")
+        .first()
+    )
+
+
 def pending_onboarding(user: Any) -> Onboarding | None:
     """The unfinished onboarding of the patient's current enrollment, if any.
 

@@ -15,9 +15,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
+from ninja.responses import Status
 
 from trellis.accounts.api import session_user
 from trellis.accounts.models import User
@@ -26,16 +28,25 @@ from trellis.care.queries import access_enrollment, enrollments_for, supporters_
 from trellis.core import timeutil
 from trellis.journey import queries, services
 from trellis.journey.models import JournalEntry, MoodCheckIn, StepProgress
+from trellis.measures.services import crisis_for_submission
 from trellis.programs.models import Step
 
 router = Router(tags=["journey"])
-
-LOCKED_STATUS = 409
 
 
 class ErrorOut(Schema):
     detail: str
     errors: list[dict[str, str]]
+
+
+class RefusedOut(Schema):
+    detail: str
+    errors: list[dict[str, str]]
+    crisis_resources: str | None = Field(
+        default=None,
+        description="The clinic's crisis text, when a questionnaire step's answers fired a "
+        "safety rule: acted on, and to show at once, although the rest was refused.",
+    )
 
 
 class EnrollmentOut(Schema):
@@ -97,9 +108,14 @@ class ProgressOut(Schema):
     duration_s: int | None
     rating: int | None
     response: dict[str, Any] | None
+    crisis_resources: str | None = Field(
+        default=None,
+        description="The clinic's crisis text, to show at once, when a questionnaire step's "
+        "answers fired a safety rule.",
+    )
 
     @staticmethod
-    def of(progress: StepProgress) -> ProgressOut:
+    def of(progress: StepProgress, crisis_resources: str | None = None) -> ProgressOut:
         return ProgressOut(
             step=progress.step.key,
             status=progress.status,
@@ -107,6 +123,7 @@ class ProgressOut(Schema):
             duration_s=progress.duration_s,
             rating=progress.rating,
             response=progress.response if isinstance(progress.response, dict) else None,
+            crisis_resources=crisis_resources,
         )
 
 
@@ -159,7 +176,14 @@ class StoryOut(Schema):
 
 
 class CompleteIn(Schema):
-    client_id: uuid.UUID
+    # Checked by the service, so a questionnaire step's safety answers are acted on even
+    # when the client id is missing.
+    client_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="A UUID made by the app for this completion (required).",
+        json_schema_extra={"format": "uuid"},
+    )
     response: dict[str, Any] = Field(default_factory=dict)
     duration_s: int | None = Field(default=None, ge=0, le=services.MAX_DURATION_S)
 
@@ -237,8 +261,13 @@ def _step(enrollment: Enrollment, step_key: str) -> Step:
     return step
 
 
-def _locked(reason: str) -> HttpError:
-    return HttpError(LOCKED_STATUS, reason)
+def _errors(error: ValidationError) -> list[dict[str, str]]:
+    by_field = error.message_dict if hasattr(error, "error_dict") else {"body": error.messages}
+    return [
+        {"field": "body" if field == "__all__" else field, "message": message}
+        for field, messages in by_field.items()
+        for message in messages
+    ]
 
 
 @router.get("/enrollments", response=list[EnrollmentOut])
@@ -294,12 +323,14 @@ def get_step(request: HttpRequest, enrollment_id: uuid.UUID, step_key: str) -> S
 
 @router.post(
     "/enrollments/{enrollment_id}/steps/{step_key}/complete",
-    response={200: ProgressOut, 409: ErrorOut},
+    response={200: ProgressOut, 409: RefusedOut, 422: RefusedOut},
 )
 def complete_step(
     request: HttpRequest, enrollment_id: uuid.UUID, step_key: str, payload: CompleteIn
 ) -> Any:
-    """Finish a step with the patient's answer. Locked: 409 with the reason."""
+    """Finish a step with the patient's answer. Locked: 409 with the reason. A
+    questionnaire step's safety answers are acted on first, and a refusal then carries
+    `crisis_resources`."""
     user, enrollment = _own(request, enrollment_id)
     step = _step(enrollment, step_key)
     try:
@@ -307,14 +338,28 @@ def complete_step(
             enrollment,
             step,
             actor=user,
-            client_id=payload.client_id,
+            client_id=payload.client_id or "",
             response=payload.response,
             duration_s=payload.duration_s,
             now=timeutil.now(),
         )
     except services.StepLocked as locked:
-        raise _locked(locked.reason) from None
-    return ProgressOut.of(progress)
+        return Status(
+            409,
+            RefusedOut(detail=locked.reason, errors=[], crisis_resources=locked.crisis_resources),
+        )
+    except ValidationError as refused:
+        return Status(
+            422,
+            RefusedOut(
+                detail="The request is not valid.",
+                errors=_errors(refused),
+                crisis_resources=getattr(refused, "crisis_resources", None),
+            ),
+        )
+    return ProgressOut.of(
+        progress, crisis_for_submission(enrollment, progress.completion_client_id)
+    )
 
 
 @router.post("/enrollments/{enrollment_id}/steps/{step_key}/rating", response=ProgressOut)

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from django.db.models import Min
 from django.utils.translation import gettext as _
 
 from trellis.care.models import Enrollment
-from trellis.care.queries import patient_zone
+from trellis.care.queries import current_enrollment, patient_zone
 from trellis.core import timeutil
 from trellis.engagement.models import EngagementEvent, EventType
 from trellis.journey import unlock
@@ -311,3 +311,27 @@ def journal_for(enrollment: Enrollment, *, viewer_is_patient: bool) -> list[Jour
 
 def recent_moods(enrollment: Enrollment, *, limit: int = 30) -> list[MoodCheckIn]:
     return list(MoodCheckIn.objects.filter(enrollment=enrollment)[:limit])
+
+
+def step_of_patient(patient: Any, step_key: str) -> tuple[Enrollment, Step] | None:
+    """The step with this key in the patient's current program, else in the program of
+    theirs that ended last and holds it (where a late answer belongs), or None."""
+    holding = Step.objects.filter(key=step_key).values("version_id")
+    current = current_enrollment(patient)
+    enrollment = (
+        current
+        if current is not None
+        and current.program_version_id in set(holding.values_list("version_id", flat=True))
+        else Enrollment.objects.filter(
+            patient_id=getattr(patient, "pk", None), program_version_id__in=holding
+        )
+        .select_related("program_version", "organization")
+        .order_by("-started_at")
+        .first()
+    )
+    if enrollment is None:
+        return None
+    step = Step.objects.select_related("chapter").get(
+        version_id=enrollment.program_version_id, key=step_key
+    )
+    return enrollment, step

@@ -27,9 +27,8 @@ from trellis.engagement.events import emit
 from trellis.engagement.models import EngagementEvent, EventType
 from trellis.journey.models import JournalEntry, MoodCheckIn, ProgressStatus, StepProgress
 from trellis.journey.queries import LOCKED_VIEW, step_states
-from trellis.measures.services import record_safety_answers, submit_response
+from trellis.measures.services import act_on_safety_answers, submit_response
 from trellis.programs.exercises import EXERCISE_KINDS
-from trellis.programs.instruments import UnknownInstrument, get_instrument
 from trellis.programs.models import Step, StepKind
 
 MAX_JOURNAL = 10_000
@@ -39,11 +38,13 @@ MAX_DURATION_S = 24 * 60 * 60
 
 
 class StepLocked(Exception):
-    """The step has not opened yet; `reason` says when it will, in the patient's words."""
+    """The step has not opened yet; `reason` says when it will, in the patient's words.
+    `crisis_resources` is set when the refused answers held a safety answer (acted on)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, crisis_resources: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.crisis_resources = crisis_resources
 
 
 def _own_active(enrollment: Enrollment, actor: Any) -> Enrollment:
@@ -191,32 +192,6 @@ def _answer_questionnaire(
     )
 
 
-def _safety_first(
-    enrollment: Enrollment,
-    step: Step,
-    *,
-    actor: User,
-    response: Any,
-    client_id: uuid.UUID | str,
-    now: datetime,
-) -> None:
-    """Safety answers of a questionnaire step are stored and acted on in their own
-    transaction, before (and whatever happens to) the rest of the step."""
-
-    try:
-        instrument = get_instrument(step.instrument)
-    except UnknownInstrument:
-        return
-    record_safety_answers(
-        enrollment,
-        instrument,
-        actor=actor,
-        answers=_questionnaire_answers(response),
-        client_id=client_id,
-        now=now,
-    )
-
-
 def complete_step(
     enrollment: Enrollment,
     step: Step,
@@ -234,19 +209,35 @@ def complete_step(
     A questionnaire step's answers go through trellis.measures.services.submit_response;
     its safety answers are acted on first, even if the step cannot be completed.
     """
+    crisis = None
     if step.kind == StepKind.QUESTIONNAIRE and step.instrument and response:
-        _safety_first(
-            enrollment, step, actor=actor, response=response, client_id=client_id, now=now
+        first = act_on_safety_answers(
+            enrollment,
+            step.instrument,
+            actor=actor,
+            answers=_questionnaire_answers(response),
+            client_id=client_id,
+            now=now,
         )
-    return _complete_step(
-        enrollment,
-        step,
-        actor=actor,
-        client_id=client_id,
-        response=response,
-        duration_s=duration_s,
-        now=now,
-    )
+        crisis = first.crisis_resources
+        if first.client_id_made:
+            refused = ValidationError({"client_id": _("This is not a valid client id (a UUID).")})
+            refused.crisis_resources = crisis  # type: ignore[attr-defined]
+            raise refused
+    try:
+        return _complete_step(
+            enrollment,
+            step,
+            actor=actor,
+            client_id=client_id,
+            response=response,
+            duration_s=duration_s,
+            now=now,
+        )
+    except (StepLocked, ValidationError) as refused:
+        if crisis and not getattr(refused, "crisis_resources", None):
+            refused.crisis_resources = crisis  # type: ignore[union-attr]
+        raise
 
 
 @transaction.atomic

@@ -139,7 +139,14 @@ class AssignmentOut(Schema):
 
 
 class ResponseIn(Schema):
-    client_id: uuid.UUID
+    # Checked by the service, not here, so a request without a readable client id still
+    # has its safety answers acted on before it is refused.
+    client_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="A UUID made by the app for this submission (required).",
+        json_schema_extra={"format": "uuid"},
+    )
     instrument: str = Field(max_length=40)
     answers: dict[str, Any] = Field(description="Item id -> the chosen option's value.")
     assignment_id: uuid.UUID | None = None
@@ -204,6 +211,15 @@ def _errors(error: ValidationError) -> list[dict[str, str]]:
     return [{"field": "body", "message": m} for m in error.messages]
 
 
+def _refused(error: ValidationError, crisis: str | None) -> Status[RefusedOut]:
+    return Status(
+        422,
+        RefusedOut(
+            detail="The request is not valid.", errors=_errors(error), crisis_resources=crisis
+        ),
+    )
+
+
 @router.get("/instruments", response=list[InstrumentOut])
 def list_instruments(request: HttpRequest) -> list[InstrumentOut]:
     """Every installed questionnaire with its published wording, options, bands and source."""
@@ -226,25 +242,35 @@ def submit_response(
     request: HttpRequest, enrollment_id: uuid.UUID, payload: ResponseIn
 ) -> Status[Any]:
     """Answer a questionnaire. 201 when stored, 200 for a repeat of the same client_id,
-    422 with errors by item when refused (with `crisis_resources` if a safety rule fired)."""
+    422 with errors by item when refused (with `crisis_resources` if a safety rule fired).
+
+    Safety first: the answers' safety rules are acted on before anything else is checked
+    (the client id, the questionnaire, whether it is open, the program's status)."""
     user = session_user(request)
     enrollment = access_enrollment(user, enrollment_id)
     if enrollment.patient_id != user.pk:
         raise HttpError(403, "Only the patient answers their own questionnaires.")
+    now = timeutil.now()
+    first = services.act_on_safety_answers(
+        enrollment,
+        payload.instrument,
+        actor=user,
+        answers=payload.answers,
+        client_id=payload.client_id,
+        now=now,
+    )
+    if first.client_id_made:
+        return _refused(
+            ValidationError({"client_id": "Send a client_id: a UUID made by the app."}),
+            first.crisis_resources,
+        )
     assignment = None
     if payload.assignment_id is not None:
-        assignment = QuestionnaireAssignment.objects.filter(
-            pk=payload.assignment_id, enrollment=enrollment
-        ).first()
+        assignment = queries.assignment_in(enrollment, payload.assignment_id)
         if assignment is None:
-            return Status(
-                422,
-                RefusedOut(
-                    detail="The request is not valid.",
-                    errors=[
-                        {"field": "assignment_id", "message": "There is no such questionnaire."}
-                    ],
-                ),
+            return _refused(
+                ValidationError({"assignment_id": "There is no such questionnaire."}),
+                first.crisis_resources,
             )
     try:
         submitted = services.submit_response(
@@ -253,18 +279,11 @@ def submit_response(
             actor=user,
             answers=payload.answers,
             client_id=payload.client_id,
-            now=timeutil.now(),
+            now=now,
             assignment=assignment,
         )
     except ValidationError as refused:
-        return Status(
-            422,
-            RefusedOut(
-                detail="The request is not valid.",
-                errors=_errors(refused),
-                crisis_resources=getattr(refused, "crisis_resources", None),
-            ),
-        )
+        return _refused(refused, getattr(refused, "crisis_resources", None))
     response = submitted.response
     return Status(
         201 if submitted.created else 200,

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from trellis.alerts.models import SafetyEvent
 from trellis.care.models import Enrollment
 from trellis.measures.models import (
     AssignmentStatus,
@@ -29,6 +30,52 @@ def due_for(enrollment: Enrollment, now: datetime) -> list[QuestionnaireAssignme
             enrollment=enrollment, status__in=OPEN, due_from__lte=now, closes_at__gt=now
         ).order_by("due_from", "instrument")
     )
+
+
+def assignment_of_patient(patient: Any, pk: Any) -> QuestionnaireAssignment | None:
+    """One of the patient's own questionnaires, in any of their enrollments (a finished or
+    withdrawn one too: a safety answer sent to it is still acted on), or None."""
+    return (
+        QuestionnaireAssignment.objects.filter(enrollment__patient=patient, pk=pk)
+        .select_related("enrollment__organization", "enrollment__program_version")
+        .first()
+    )
+
+
+def assignment_in(enrollment: Enrollment, pk: Any) -> QuestionnaireAssignment | None:
+    """One questionnaire of this enrollment, or None."""
+    return QuestionnaireAssignment.objects.filter(enrollment=enrollment, pk=pk).first()
+
+
+def response_by_client_id(enrollment: Enrollment, client_id: Any) -> QuestionnaireResponse | None:
+    """The response the patient's app sent with this client id, if it was stored."""
+    return QuestionnaireResponse.objects.filter(enrollment=enrollment, client_id=client_id).first()
+
+
+def own_response(patient: Any, pk: Any) -> QuestionnaireResponse | None:
+    """One of the patient's own questionnaire responses, or None."""
+    return (
+        QuestionnaireResponse.objects.filter(enrollment__patient=patient, pk=pk)
+        .select_related("enrollment__organization")
+        .first()
+    )
+
+
+def coming_up(enrollment: Enrollment, now: datetime, within: Any) -> list[QuestionnaireAssignment]:
+    """Questionnaires that open within `within` from now, the soonest first."""
+    return list(
+        QuestionnaireAssignment.objects.filter(
+            enrollment=enrollment,
+            status=AssignmentStatus.PENDING,
+            due_from__gt=now,
+            due_from__lte=now + within,
+        ).order_by("due_from")
+    )
+
+
+def raised_safety_event(response: QuestionnaireResponse) -> bool:
+    """Whether the response held an answer that fired a safety rule."""
+    return SafetyEvent.objects.filter(response_id=response.pk).exists()
 
 
 def assignments_for(enrollment: Enrollment) -> QuerySet[QuestionnaireAssignment]:

@@ -97,6 +97,23 @@ def crisis_resources(enrollment: Enrollment) -> str:
     return safety.crisis_resources_for(organization, organization.locale)
 
 
+def sent_before(enrollment: Enrollment, client_id: Any) -> bool:
+    """Whether a response with this client id is already stored (a page sent twice)."""
+    try:
+        key = _as_uuid(client_id)
+    except ValidationError:
+        return False
+    return QuestionnaireResponse.objects.filter(enrollment=enrollment, client_id=key).exists()
+
+
+def crisis_for_submission(enrollment: Enrollment, client_id: Any) -> str | None:
+    """The crisis resources to show again for a submission that raised a safety event."""
+    if client_id is None:
+        return None
+    raised = SafetyEvent.objects.filter(enrollment=enrollment, client_id=client_id).exists()
+    return crisis_resources(enrollment) if raised else None
+
+
 # Planning -----------------------------------------------------------------------------
 
 
@@ -220,6 +237,60 @@ def record_safety_answers(
         ]
 
 
+@dataclass
+class SafetyFirst:
+    """What acting on a submission's safety answers did, before anything else was checked.
+
+    `client_id` is the submission's own, or a new one when it had none that could be read
+    (so the page can send it back with the form, and a corrected copy raises nothing new).
+    """
+
+    client_id: uuid.UUID
+    events: list[SafetyEvent]
+    crisis_resources: str | None
+    client_id_made: bool = False
+
+
+def act_on_safety_answers(
+    enrollment: Enrollment,
+    instrument_code: Any,
+    *,
+    actor: Any,
+    answers: Any,
+    client_id: Any,
+    now: datetime,
+) -> SafetyFirst:
+    """The first thing every path that takes a patient's answers does (the questionnaire
+    page and API, the getting-started questionnaires, a program's questionnaire step),
+    whatever else turns out to be wrong: a valid safety answer is stored, its alert raised
+    and the clinic's crisis resources returned for the same response.
+
+    It does not look at whether the questionnaire is open, the program active, the step
+    unlocked or the patient's getting-started stage: those checks come after, and may still
+    refuse the rest. Only answers that cannot be read (an unknown questionnaire, answers
+    that are not item -> value) fire nothing. A missing or unreadable client id is
+    replaced by a new one.
+    """
+    _check_patient(enrollment, actor)
+    try:
+        key, made = _as_uuid(client_id), False
+    except ValidationError:
+        key, made = uuid.uuid4(), True
+    try:
+        instrument = get_instrument(instrument_code)
+    except UnknownInstrument:
+        return SafetyFirst(client_id=key, events=[], crisis_resources=None, client_id_made=made)
+    events = record_safety_answers(
+        enrollment, instrument, actor=actor, answers=answers, client_id=key, now=now
+    )
+    return SafetyFirst(
+        client_id=key,
+        events=events,
+        crisis_resources=crisis_resources(enrollment) if events else None,
+        client_id_made=made,
+    )
+
+
 # Answering ----------------------------------------------------------------------------
 
 
@@ -238,13 +309,17 @@ def submit_response(
     """The patient answered a questionnaire: store it with its score and complete what was due.
 
     - A repeat with the same client id returns the first result and writes nothing.
-    - Safety answers are stored and acted on first, in their own transaction.
+    - Safety answers are stored and acted on first, in their own transaction, whatever
+      else is wrong (act_on_safety_answers); a refusal then carries the crisis resources.
     - Anything invalid (an answer out of range, a missing required item, an unknown
       instrument, a questionnaire that is not due or was already answered) raises
       ResponseInvalid with errors by field, and nothing else is written.
     - `step`: a questionnaire step of the program; its own assignment is made on the spot.
     """
-    _check_patient(enrollment, actor)
+    first = act_on_safety_answers(
+        enrollment, instrument_code, actor=actor, answers=answers, client_id=client_id, now=now
+    )
+    crisis = first.crisis_resources
     try:
         key = _as_uuid(client_id)
         replay = _replay(enrollment, key)
@@ -252,11 +327,7 @@ def submit_response(
             return replay
         instrument = _instrument(instrument_code)
     except ValidationError as error:
-        raise ResponseInvalid(error.error_dict) from None
-    events = record_safety_answers(
-        enrollment, instrument, actor=actor, answers=answers, client_id=key, now=now
-    )
-    crisis = crisis_resources(enrollment) if events else None
+        raise ResponseInvalid(error.error_dict, crisis_resources=crisis) from None
     try:
         submitted = _store(
             enrollment,

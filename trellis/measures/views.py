@@ -9,16 +9,18 @@ Decisions:
 - A submitted questionnaire answers with the result page itself (not a redirect), so
   when a safety rule fires the crisis resources are in that very response. The result
   stays at `measures:result` for later, with the crisis resources again if they applied.
-- A questionnaire that is not open (not yet due, already answered, closed, cancelled)
-  is 409 with a plain reason; one outside the patient's own enrollment is 404.
-- Incomplete answers are 400 with a message at each unanswered item; nothing is stored
-  except a safety answer, which the service stores and acts on first. The crisis
-  resources then show above the form.
+- Safety first: a sent form's safety answers are stored and acted on before any other
+  check (`safety_first`), so every refusal below shows the crisis resources when one
+  fired (the table in docs/safety.md).
+- A questionnaire that is not open (not yet due, already answered, closed, cancelled, or
+  its program ended) is 409 with a plain reason; one that is not the patient's is 404.
+- Incomplete answers, or a page without its client id, are 400 with a message at each
+  unanswered item; nothing is stored except a safety answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -28,19 +30,18 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from trellis import audit
 from trellis.accounts import guards
-from trellis.accounts.models import User
-from trellis.alerts.models import SafetyEvent
 from trellis.care import queries as care_queries
-from trellis.care.models import Enrollment, Preferences
+from trellis.care.models import Enrollment, EnrollmentStatus
 from trellis.care.queries import current_enrollment, enrollments_for, patient_zone
 from trellis.core import timeutil
-from trellis.measures import charts, services
+from trellis.measures import charts, queries, services
 from trellis.measures.forms import QuestionnaireForm
 from trellis.measures.models import (
     AssignmentStatus,
@@ -49,7 +50,7 @@ from trellis.measures.models import (
 )
 from trellis.measures.queries import due_for, outcome_for, series
 from trellis.measures.services import crisis_resources
-from trellis.programs.instruments import UnknownInstrument, get_instrument
+from trellis.programs.instruments import Instrument, UnknownInstrument, get_instrument
 
 CHART_INSTRUMENTS = ("PHQ-9", "GAD-7")
 SOON = timedelta(days=7)
@@ -58,51 +59,31 @@ SOON = timedelta(days=7)
 # Helpers ------------------------------------------------------------------------------
 
 
-def _simple_mode(user: User) -> bool:
-    return bool(
-        Preferences.objects.filter(user_id=user.pk).values_list("simple_mode", flat=True).first()
-    )
-
-
-def _zone(enrollment: Enrollment) -> tzinfo:
-
-    return patient_zone(enrollment)
-
-
 def _patient_render(
     request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
-    assert isinstance(request.user, User)
-    context.setdefault("simple_mode", _simple_mode(request.user))
+    context.setdefault("simple_mode", care_queries.simple_mode_of(request.user))
     return render(request, template, context, status=status)
 
 
-def _instrument(code: str) -> Any:
-
-    return get_instrument(code)
-
-
-def _instrument_or_none(code: str) -> Any:
-
+def _instrument_or_none(code: str) -> Instrument | None:
     try:
-        return _instrument(code)
+        return get_instrument(code)
     except UnknownInstrument:
         return None
 
 
-def _own_assignment(enrollment: Enrollment, assignment_id: Any) -> QuestionnaireAssignment:
-    assignment = QuestionnaireAssignment.objects.filter(
-        enrollment=enrollment, pk=assignment_id
-    ).first()
-    if assignment is None:
-        raise Http404(_("There is no such questionnaire for you."))
-    return assignment
-
-
 def not_open_reason(assignment: QuestionnaireAssignment, now: datetime, tz: tzinfo) -> str:
     """Why a questionnaire cannot be answered now, in plain words ("" if it can)."""
+    enrollment = assignment.enrollment
+    still_asked = enrollment.status == EnrollmentStatus.ACTIVE or (
+        enrollment.status == EnrollmentStatus.COMPLETED
+        and assignment.occasion in services.AFTER_THE_END
+    )
     if assignment.status == AssignmentStatus.COMPLETED:
         return _("You have already answered this questionnaire. Thank you.")
+    if not still_asked:
+        return _("This program has ended, so this questionnaire can no longer be answered.")
     if assignment.status == AssignmentStatus.CANCELLED:
         return _("This questionnaire is no longer needed.")
     if now < assignment.due_from:
@@ -114,15 +95,38 @@ def not_open_reason(assignment: QuestionnaireAssignment, now: datetime, tz: tzin
 
 
 def _when(moment: datetime) -> str:
-    from django.utils.formats import date_format
-
     return f"{date_format(moment, 'l j F')}, {date_format(moment, 'TIME_FORMAT')}"
 
 
-def _crisis_resources_for(enrollment: Enrollment) -> str:
-    """The clinic's crisis resources for the patient (when showing a result again)."""
+def safety_first(
+    request: HttpRequest, enrollment: Enrollment, instrument: Instrument, *, now: datetime
+) -> tuple[QuestionnaireForm, services.SafetyFirst]:
+    """The posted questionnaire form, after its safety answers were acted on.
 
-    return crisis_resources(enrollment)
+    Every page that takes a patient's answers calls this before any other check (is the
+    questionnaire open, the step unlocked, the program running, the getting-started stage
+    right), so an answer about self-harm is stored, alerted and answered with the crisis
+    resources whatever else refuses the rest. A form without a readable client id gets a
+    new one (sent back in the form, with a message), so sending it again raises nothing new.
+    """
+    form = QuestionnaireForm(instrument, data=request.POST)
+    first = services.act_on_safety_answers(
+        enrollment,
+        instrument.code,
+        actor=request.user,
+        answers=form.raw_answers(),
+        client_id=form.client_id_value(),
+        now=now,
+    )
+    if first.client_id_made:
+        data = request.POST.copy()
+        data["client_id"] = str(first.client_id)
+        form = QuestionnaireForm(instrument, data=data)
+        form.is_valid()
+        form.add_error(
+            None, _("This page was out of date. Please check your answers and send them again.")
+        )
+    return form, first
 
 
 @dataclass(frozen=True)
@@ -192,16 +196,11 @@ def result_page(
             "crisis_resources": crisis_resources,
             "step": step,
             "others_due": [
-                a for a in _due_now(enrollment, timeutil.now()) if a.pk != response.assignment_id
+                a for a in due_for(enrollment, timeutil.now()) if a.pk != response.assignment_id
             ],
         },
         status=status,
     )
-
-
-def _due_now(enrollment: Enrollment, now: datetime) -> list[QuestionnaireAssignment]:
-
-    return list(due_for(enrollment, now))
 
 
 def series_by_instrument(
@@ -209,11 +208,6 @@ def series_by_instrument(
 ) -> dict[str, Sequence[tuple[datetime, int | None, str]]]:
 
     return {code: list(series(enrollment, code)) for code in CHART_INSTRUMENTS}
-
-
-def _outcome(enrollment: Enrollment) -> Any:
-
-    return outcome_for(enrollment)
 
 
 def _latest_bands(
@@ -241,14 +235,9 @@ def due(request: HttpRequest) -> HttpResponse:
     if enrollment is None:
         return _patient_render(request, "measures/no_program.html", {})
     now = timeutil.now()
-    tz = _zone(enrollment)
-    due_now = _due_now(enrollment, now)
-    soon = QuestionnaireAssignment.objects.filter(
-        enrollment=enrollment,
-        status=AssignmentStatus.PENDING,
-        due_from__gt=now,
-        due_from__lte=now + SOON,
-    ).order_by("due_from")
+    tz = patient_zone(enrollment)
+    due_now = due_for(enrollment, now)
+    soon = queries.coming_up(enrollment, now, SOON)
     return _patient_render(
         request,
         "measures/due.html",
@@ -276,25 +265,37 @@ def _row(assignment: QuestionnaireAssignment, tz: tzinfo) -> dict[str, Any]:
 @login_required
 @require_http_methods(["GET", "POST"])
 def answer(request: HttpRequest, assignment_id: Any) -> HttpResponse:
-    """Answer one questionnaire. Sending it answers with the result page."""
+    """Answer one questionnaire. Sending it answers with the result page.
+
+    A sent form's safety answers are acted on before anything else is looked at: on a
+    questionnaire that closed while the page was open, was answered in another tab, or
+    belongs to a program that has ended, the crisis resources still show (with the reason
+    the rest could not be saved).
+    """
     user = guards.require_patient(request)
-    enrollment = current_enrollment(user)
-    if enrollment is None:
-        raise Http404(_("You are not in a program yet."))
-    assignment = _own_assignment(enrollment, assignment_id)
-    instrument = _instrument(assignment.instrument)
+    assignment = queries.assignment_of_patient(user, assignment_id)
+    if assignment is None:
+        raise Http404(_("There is no such questionnaire for you."))
+    enrollment = assignment.enrollment
+    instrument = get_instrument(assignment.instrument)
     now = timeutil.now()
-    tz = _zone(enrollment)
-    form = QuestionnaireForm(instrument, data=request.POST if request.method == "POST" else None)
+    context: dict[str, Any] = {"assignment": assignment, "instrument": instrument}
     if request.method == "POST":
-        repeat = _repeat_of(enrollment, form)
+        form, first = safety_first(request, enrollment, instrument, now=now)
+        context.update(form=form, crisis_resources=first.crisis_resources)
+        repeat = (
+            None
+            if first.client_id_made
+            else queries.response_by_client_id(enrollment, first.client_id)
+        )
         if repeat is not None:
             # The same page sent twice (a double tap, a retry): the first result stands.
             return result_page(
                 request, enrollment, repeat, crisis_resources=_crisis_if_any(enrollment, repeat)
             )
-    reason = not_open_reason(assignment, now, tz)
-    context = {"assignment": assignment, "instrument": instrument, "form": form}
+    else:
+        context["form"] = QuestionnaireForm(instrument)
+    reason = not_open_reason(assignment, now, patient_zone(enrollment))
     if reason:
         done = getattr(assignment, "response", None) if assignment.status == "completed" else None
         return _patient_render(
@@ -308,8 +309,8 @@ def answer(request: HttpRequest, assignment_id: Any) -> HttpResponse:
     return submit_questionnaire(
         request,
         enrollment,
-        instrument,
-        form,
+        context["form"],
+        first,
         assignment=assignment,
         now=now,
         on_success=lambda submitted: result_page(
@@ -327,50 +328,58 @@ def answer(request: HttpRequest, assignment_id: Any) -> HttpResponse:
     )
 
 
-def _repeat_of(enrollment: Enrollment, form: QuestionnaireForm) -> QuestionnaireResponse | None:
-    client_id = form.client_id_value()
-    if client_id is None:
-        return None
-    return QuestionnaireResponse.objects.filter(enrollment=enrollment, client_id=client_id).first()
+def refused_page(
+    request: HttpRequest,
+    instrument: Instrument,
+    *,
+    crisis_resources: str | None,
+    reason: str,
+    status: int = 409,
+) -> HttpResponse:
+    """A sent questionnaire whose answers could not be kept (apart from a safety answer,
+    already acted on): the crisis resources first when they apply, then the reason."""
+    return _patient_render(
+        request,
+        "measures/not_open.html",
+        {"instrument": instrument, "reason": reason, "crisis_resources": crisis_resources},
+        status=status,
+    )
 
 
 def _crisis_if_any(enrollment: Enrollment, response: QuestionnaireResponse) -> str | None:
-    if SafetyEvent.objects.filter(response_id=response.pk).exists():
-        return _crisis_resources_for(enrollment)
-    return None
+    return crisis_resources(enrollment) if queries.raised_safety_event(response) else None
 
 
 def submit_questionnaire(
     request: HttpRequest,
     enrollment: Enrollment,
-    instrument: Any,
     form: QuestionnaireForm,
+    first: services.SafetyFirst,
     *,
     assignment: QuestionnaireAssignment | None,
     now: datetime,
-    on_success: Any,
-    on_invalid: Any,
+    on_success: Callable[[services.Submitted], HttpResponse],
+    on_invalid: Callable[[str | None], HttpResponse],
     step: Any = None,
 ) -> HttpResponse:
-    """Send the answers to the measures service and answer with `on_success(submitted)` or,
-    when answers are missing or wrong, `on_invalid(crisis_resources)` (a 400 page).
+    """Send the answers (whose safety answers `safety_first` already acted on) to the
+    measures service and answer with `on_success(submitted)` or, when answers are missing
+    or wrong, `on_invalid(crisis_resources)` (a 400 page). Shared with the journey's
+    questionnaire steps.
 
-    The answers go to the service even when the form found a problem, because the
-    service stores a safety answer first whatever the rest looks like. Shared with the
-    journey's questionnaire steps.
+    The answers go to the service even when the form found a problem: the service is the
+    authority on what is wrong, and its messages are tied to the items.
     """
-
     form.is_valid()  # ties the form's own messages to its items
-    client_id = form.client_id_value()
-    if client_id is None:
-        return on_invalid(None)
+    if first.client_id_made:
+        return on_invalid(first.crisis_resources)
     try:
         submitted = services.submit_response(
             enrollment,
-            instrument.code,
+            form.instrument.code,
             actor=request.user,
             answers=form.raw_answers(),
-            client_id=client_id,
+            client_id=first.client_id,
             now=now,
             assignment=assignment,
             step=step,
@@ -378,7 +387,7 @@ def submit_questionnaire(
     except ValidationError as problem:
         errors = problem.message_dict if hasattr(problem, "error_dict") else {}
         form.add_item_errors(errors or {"__all__": problem.messages})
-        return on_invalid(getattr(problem, "crisis_resources", None))
+        return on_invalid(getattr(problem, "crisis_resources", None) or first.crisis_resources)
     return on_success(submitted)
 
 
@@ -388,11 +397,7 @@ def submit_questionnaire(
 def result(request: HttpRequest, response_id: Any) -> HttpResponse:
     """A questionnaire the patient answered, explained again."""
     user = guards.require_patient(request)
-    response = (
-        QuestionnaireResponse.objects.filter(enrollment__patient=user, pk=response_id)
-        .select_related("enrollment__organization")
-        .first()
-    )
+    response = queries.own_response(user, response_id)
     if response is None:
         raise Http404(_("There is no such result for you."))
     return result_page(
@@ -413,7 +418,7 @@ def progress(request: HttpRequest) -> HttpResponse:
     enrollment = current_enrollment(user)
     if enrollment is None:
         return _patient_render(request, "measures/no_program.html", {})
-    tz = _zone(enrollment)
+    tz = patient_zone(enrollment)
     by_instrument = series_by_instrument(enrollment)
     return _patient_render(
         request,
@@ -421,7 +426,7 @@ def progress(request: HttpRequest) -> HttpResponse:
         {
             "chart": charts.trajectory_svg(by_instrument, tz=tz, id_prefix="my-progress"),
             "rows": charts.table_rows(by_instrument, tz),
-            "outcome": _outcome(enrollment),
+            "outcome": outcome_for(enrollment),
             "latest": _latest_bands(by_instrument),
         },
     )
@@ -442,7 +447,7 @@ def patient_progress(request: HttpRequest, patient_id: Any) -> HttpResponse:
     enrollments = list(enrollments_for(viewer).filter(patient=patient).order_by("-started_at"))
     sections = []
     for number, enrollment in enumerate(enrollments):
-        tz = _zone(enrollment)
+        tz = patient_zone(enrollment)
         by_instrument = series_by_instrument(enrollment)
         sections.append(
             {
@@ -451,7 +456,7 @@ def patient_progress(request: HttpRequest, patient_id: Any) -> HttpResponse:
                     by_instrument, tz=tz, id_prefix=f"progress-{number}"
                 ),
                 "rows": charts.table_rows(by_instrument, tz),
-                "outcome": _outcome(enrollment),
+                "outcome": outcome_for(enrollment),
                 "latest": _latest_bands(by_instrument),
                 "number": number,
                 "caption_id": f"scores-caption-{number}",

@@ -71,14 +71,7 @@ def _render(
     request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
     """A patient page, in simple mode when the patient chose it."""
-    context.setdefault(
-        "simple_mode",
-        bool(
-            Preferences.objects.filter(user__pk=str(request.user.pk))
-            .values_list("simple_mode", flat=True)
-            .first()
-        ),
-    )
+    context.setdefault("simple_mode", care_queries.simple_mode_of(request.user))
     return render(request, template, context, status=status)
 
 
@@ -119,11 +112,6 @@ def _context(step: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _instrument(code: str) -> Any:
-
-    return get_instrument(code)
-
-
 def _questionnaire_form(instrument: Any, data: Any = None) -> Any:
 
     return QuestionnaireForm(instrument, data=data)
@@ -158,28 +146,67 @@ def _questionnaire_page(
     )
 
 
-def _submit_questionnaire(
+# The getting-started questionnaires, by the step that asks each.
+QUESTIONNAIRE_STEPS = {
+    onboarding.EHEALS: "eheals",
+    onboarding.PHQ9: "phq9",
+    onboarding.GAD7: "gad7",
+}
+
+
+def _posted_instrument(request: HttpRequest, expected: tuple[str, ...], default: str) -> str:
+    """The questionnaire the sent page was drawing (its hidden `instrument`), so answers
+    are read against the questions the patient saw, even if their step moved on since."""
+    posted = request.POST.get("instrument", "")
+    return posted if posted in expected else default
+
+
+def _answer_questionnaire(
     request: HttpRequest,
-    step: str,
-    item: Onboarding,
+    user: User,
     code: str,
     submit: Callable[..., onboarding.QuestionnaireResult],
     action: str,
 ) -> tuple[onboarding.QuestionnaireResult | None, HttpResponse | None]:
-    """Check and send one questionnaire; the page to show again if it was refused."""
-    instrument = _instrument(code)
-    form = _questionnaire_form(instrument, request.POST)
+    """Send one getting-started questionnaire; the page to show instead if it was refused.
+
+    The service acts on a safety answer before it checks anything else, so a refusal (a
+    step already done in another tab, getting started already finished, answers missing)
+    still shows the crisis resources when one fired. A page without its client id gets a
+    new one: getting started has no other way to send the answers again.
+    """
+    step = QUESTIONNAIRE_STEPS[code]
+    enrollment = care_queries.latest_enrollment(user)
+    if enrollment is None:
+        return None, _after_onboarding(user)
+    instrument = get_instrument(code)
+    form = QuestionnaireForm(instrument, data=request.POST)
     form.is_valid()
     try:
         result = submit(
-            item.enrollment,
-            actor=request.user,
+            enrollment,
+            actor=user,
             answers=form.raw_answers(),
             client_id=_client_id(form),
             now=timeutil.now(),
         )
-    except onboarding.WrongStage:
-        return None, redirect("onboarding:start")
+    except onboarding.WrongStage as refused:
+        if refused.crisis_resources:
+            return None, _render(
+                request,
+                "onboarding/steps/crisis.html",
+                _context(
+                    step,
+                    crisis_resources=refused.crisis_resources,
+                    reason=_(
+                        "You had already moved past these questions, so only your "
+                        "answer about hurting yourself was kept."
+                    ),
+                ),
+                status=409,
+            )
+        pending = care_queries.pending_onboarding(user)
+        return None, redirect(stage_url(pending)) if pending else _after_onboarding(user)
     except ValidationError as error:
         if hasattr(error, "error_dict"):
             form.add_item_errors(error.message_dict)
@@ -247,20 +274,21 @@ def consent(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def eheals(request: HttpRequest) -> HttpResponse:
     """Step 2: eHEALS, how confident the patient feels using health information online."""
-    user, item, elsewhere = _at_step(request, "eheals")
-    if elsewhere is not None or item is None:
-        return elsewhere or _after_onboarding(user)
     action = reverse("onboarding:eheals")
     if request.method == "POST":
-        result, page = _submit_questionnaire(
-            request, "eheals", item, onboarding.EHEALS, _eheals_submit, action
+        # Answers first (safety first), then whether this step is still the patient's.
+        result, page = _answer_questionnaire(
+            request, guards.require_patient(request), onboarding.EHEALS, _eheals_submit, action
         )
         if page is not None:
             return page
         if result is not None and result.low_health_literacy:
             return redirect("onboarding:simple_mode")
         return redirect("onboarding:baseline")
-    instrument = _instrument(onboarding.EHEALS)
+    user, item, elsewhere = _at_step(request, "eheals")
+    if elsewhere is not None or item is None:
+        return elsewhere or _after_onboarding(user)
+    instrument = get_instrument(onboarding.EHEALS)
     return _questionnaire_page(
         request, "eheals", instrument, _questionnaire_form(instrument), action=action
     )
@@ -304,30 +332,33 @@ def baseline(request: HttpRequest) -> HttpResponse:
     """Steps 3 and 4: the baseline PHQ-9, then GAD-7. An answer about self-harm shows the
     clinic's crisis resources on the very next page, whatever else was answered."""
     user = guards.require_patient(request)
-    pending = care_queries.pending_onboarding(user)
-    if pending is None:
-        return _after_onboarding(user)
-    step = onboarding.current_step(pending)
-    if step not in ("phq9", "gad7"):
-        return redirect(stage_url(pending))
-    code = onboarding.PHQ9 if step == "phq9" else onboarding.GAD7
     action = reverse("onboarding:baseline")
+    pending = care_queries.pending_onboarding(user)
+    step = onboarding.current_step(pending) if pending is not None else ""
     if request.method == "POST":
+        # Answers first (safety first), then whether this step is still the patient's.
+        code = _posted_instrument(
+            request, onboarding.BASELINE, onboarding.GAD7 if step == "gad7" else onboarding.PHQ9
+        )
 
         def submit(enrollment: Enrollment, **kwargs: Any) -> onboarding.QuestionnaireResult:
             return onboarding.submit_baseline(enrollment, code, **kwargs)
 
-        result, page = _submit_questionnaire(request, step, pending, code, submit, action)
+        result, page = _answer_questionnaire(request, user, code, submit, action)
         if page is not None:
             return page
         if result is not None and result.crisis_resources:
             return _render(
                 request,
                 "onboarding/steps/crisis.html",
-                _context(step, crisis_resources=result.crisis_resources),
+                _context(QUESTIONNAIRE_STEPS[code], crisis_resources=result.crisis_resources),
             )
         return redirect("onboarding:start")
-    instrument = _instrument(code)
+    if pending is None:
+        return _after_onboarding(user)
+    if step not in ("phq9", "gad7"):
+        return redirect(stage_url(pending))
+    instrument = get_instrument(onboarding.PHQ9 if step == "phq9" else onboarding.GAD7)
     return _questionnaire_page(
         request, step, instrument, _questionnaire_form(instrument), action=action
     )

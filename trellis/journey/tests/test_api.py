@@ -47,6 +47,7 @@ def test_a_locked_step_answers_409_with_the_reason(
     assert response.json() == {
         "detail": "Opens after you finish 'Slow breathing'",
         "errors": [],
+        "crisis_resources": None,
     }
     assert not EngagementEvent.objects.exists()
 

@@ -17,8 +17,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from trellis.accounts import guards
 from trellis.accounts.models import User
-from trellis.care.guards import send_to_onboarding
+from trellis.care.guards import onboarding_page, send_to_onboarding
 from trellis.care.models import Enrollment
+from trellis.care.queries import current_enrollment
 from trellis.core import timeutil
 from trellis.journey import queries, services
 from trellis.journey.forms import (
@@ -248,11 +249,32 @@ def _questionnaire_form(step: Step, data: Any = None) -> Any:
 def _complete_questionnaire(
     request: HttpRequest, user: User, enrollment: Enrollment, the_step: Step, now: Any
 ) -> HttpResponse:
-    """Answer a questionnaire step: the measures service stores the response (a safety
-    answer first, whatever the rest), then the step is completed. The answer is the
+    """Answer a questionnaire step: its safety answers are acted on first, whatever else is
+    wrong (getting started not finished, the program ended, the step still locked); then
+    the measures service stores the response and the step is completed. The answer is the
     result page itself, so crisis resources are in this very response when they apply."""
 
-    form = _questionnaire_form(the_step, data=request.POST)
+    try:
+        instrument = get_instrument(the_step.instrument)
+    except UnknownInstrument:
+        raise Http404(_("This questionnaire is not available.")) from None
+    form, first = measures_views.safety_first(request, enrollment, instrument, now=now)
+    crisis = first.crisis_resources
+    elsewhere = onboarding_page(user)
+    ended = enrollment != current_enrollment(user)
+    if crisis and (elsewhere is not None or ended):
+        return measures_views.refused_page(
+            request,
+            instrument,
+            crisis_resources=crisis,
+            reason=_("Please finish getting started first; your other answers were not saved.")
+            if elsewhere is not None
+            else _("This program has ended, so your other answers could not be saved."),
+        )
+    if elsewhere is not None:
+        return elsewhere
+    if ended:
+        raise Http404(_("You are not in a program yet."))
     state = step_state(enrollment, the_step, now)
     if state.status == "locked":
         return _step_page(
@@ -262,6 +284,7 @@ def _complete_questionnaire(
             state,
             questionnaire_form=form,
             refusal=state.locked_reason or _("This step is not open yet."),
+            crisis_resources=crisis,
             status=409,
         )
 
@@ -270,7 +293,7 @@ def _complete_questionnaire(
             enrollment,
             the_step,
             actor=user,
-            client_id=form.client_id_value(),
+            client_id=first.client_id,
             response=form.raw_answers(),
             duration_s=None,
             now=now,
@@ -297,8 +320,8 @@ def _complete_questionnaire(
     return measures_views.submit_questionnaire(
         request,
         enrollment,
-        form.instrument,
         form,
+        first,
         assignment=None,
         step=the_step,
         now=now,
@@ -385,15 +408,25 @@ def start(request: HttpRequest, step_key: str) -> HttpResponse:
 
 @login_required
 @require_POST
-@send_to_onboarding
 def complete(request: HttpRequest, step_key: str) -> HttpResponse:
-    """Finish a step with the player's answers. A repeat of the same form counts once."""
+    """Finish a step with the player's answers. A repeat of the same form counts once.
+
+    A questionnaire step looks at its safety answers before anything else (even before
+    sending the patient back to getting started); other steps are finished only in the
+    current program, once getting started is done."""
     user = guards.require_patient(request)
-    enrollment = enrollment_or_404(request)
-    the_step = step_or_404(enrollment, step_key)
+    found = queries.step_of_patient(user, step_key)
+    if found is None:
+        raise Http404(_("There is no such step in your program."))
+    enrollment, the_step = found
     now = timeutil.now()
     if the_step.kind == StepKind.QUESTIONNAIRE and the_step.instrument:
         return _complete_questionnaire(request, user, enrollment, the_step, now)
+    elsewhere = onboarding_page(user)
+    if elsewhere is not None:
+        return elsewhere
+    if enrollment != current_enrollment(user):
+        raise Http404(_("There is no such step in your program."))
     form = CompletionForm(request.POST)
     answer = {name: request.POST.get(name, "") for name in _answer_fields(the_step)}
     if not form.is_valid():

@@ -153,7 +153,12 @@ def _check_patient(enrollment: Enrollment, actor: User) -> None:
 
 
 class WrongStage(ValidationError):
-    """The patient tried a step that is not (or no longer) theirs to do."""
+    """The patient tried a step that is not (or no longer) theirs to do. When the refused
+    answers held a safety answer (acted on all the same), `crisis_resources` is set."""
+
+    def __init__(self, message: Any, *, crisis_resources: str | None = None) -> None:
+        super().__init__(message)
+        self.crisis_resources = crisis_resources
 
 
 def _expect(onboarding: Onboarding, stage: str) -> None:
@@ -216,6 +221,22 @@ def record_consents(
 
 
 # Questionnaires ------------------------------------------------------------------------
+
+
+def _safety_first(
+    enrollment: Enrollment,
+    instrument: str,
+    *,
+    actor: User,
+    answers: Mapping[str, Any],
+    client_id: uuid.UUID,
+    now: datetime,
+) -> str | None:
+    """Act on the answers' safety rules before the stage is checked; the crisis resources
+    to show when one fired (trellis.measures.services.act_on_safety_answers)."""
+    return measures.act_on_safety_answers(
+        enrollment, instrument, actor=actor, answers=answers, client_id=client_id, now=now
+    ).crisis_resources
 
 
 def _submit(
@@ -296,9 +317,12 @@ def submit_eheals(
     """The patient answers eHEALS. A low score suggests simple mode to them and asks their
     supporter (a low-severity walkthrough alert) to offer a walkthrough."""
     _check_patient(enrollment, actor)
+    crisis = _safety_first(
+        enrollment, EHEALS, actor=actor, answers=answers, client_id=client_id, now=now
+    )
     onboarding = onboarding_of(enrollment)
     if onboarding is None or onboarding.stage != OnboardingStage.EHEALS:
-        raise WrongStage(_("This step is not open right now."))
+        raise WrongStage(_("This step is not open right now."), crisis_resources=crisis)
     submitted = _submit(
         enrollment,
         EHEALS,
@@ -392,13 +416,20 @@ def submit_baseline(
     if instrument not in BASELINE:
         raise ValidationError({"instrument": _("That is not a baseline questionnaire.")})
     _check_patient(enrollment, actor)
+    crisis = _safety_first(
+        enrollment, instrument, actor=actor, answers=answers, client_id=client_id, now=now
+    )
     onboarding = onboarding_of(enrollment)
     if onboarding is None or onboarding.stage != OnboardingStage.BASELINE:
-        raise WrongStage(_("This step is not open right now."))
+        raise WrongStage(_("This step is not open right now."), crisis_resources=crisis)
     onboarding.enrollment = enrollment
     expected = current_step(onboarding)
-    if instrument.replace("-", "").lower() != expected and not answered(enrollment, instrument):
-        raise WrongStage(_("This step is not open right now."))
+    # Out of order is refused, except the same page sent again (a double tap), which the
+    # measures service answers with the first result.
+    if instrument.replace("-", "").lower() != expected and not measures.sent_before(
+        enrollment, client_id
+    ):
+        raise WrongStage(_("This step is not open right now."), crisis_resources=crisis)
     submitted = _submit(
         enrollment,
         instrument,
