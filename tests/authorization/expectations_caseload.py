@@ -19,7 +19,7 @@ from typing import Any
 
 from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, Route, expect
 from trellis.care.models import StepChangeStatus, SteppedCareChange
-from trellis.care.stepped_care import suggest_step_change
+from trellis.care.services import suggest_step_change
 from trellis.core import timeutil
 from trellis.journey.tests.factories import enroll_alex
 

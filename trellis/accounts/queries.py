@@ -14,6 +14,7 @@ no identifiable patient; platform operators (superusers) see no clinic data.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from enum import StrEnum
 from typing import Any
 
@@ -73,6 +74,18 @@ def active_memberships(user: Any) -> QuerySet[Membership]:
 def is_staff(user: Any) -> bool:
     """Holds any staff role at any clinic (and so must use MFA)."""
     return active_memberships(user).filter(role__in=STAFF_ROLES).exists()
+
+
+def holds_role(
+    user: Any, organization: Organization | uuid.UUID | str, roles: Collection[str]
+) -> bool:
+    """Whether the person holds one of `roles` at the clinic, in a membership still active."""
+    if user is None:
+        return False
+    org_id: Any = getattr(organization, "pk", organization)
+    return Membership.objects.filter(
+        user=user, organization_id=org_id, role__in=roles, is_active=True
+    ).exists()
 
 
 def membership_in(user: Any, organization: Organization | uuid.UUID | str) -> Membership | None:

@@ -16,7 +16,7 @@ from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils.translation import gettext as _
 
 from trellis.accounts.models import CLINICAL_ROLES, Membership, Organization, Role, Team, User
-from trellis.accounts.queries import active_memberships, get_or_404, is_signed_in
+from trellis.accounts.queries import active_memberships, get_or_404, holds_role, is_signed_in
 from trellis.alerts.models import Alert, AlertState, Severity
 from trellis.care.models import CareTeamMember
 from trellis.care.queries import enrollments_for
@@ -198,12 +198,7 @@ def open_urgent_count(user: Any) -> int:
 
 def active_member(user: User | None, organization: Any, roles: frozenset[str]) -> bool:
     """Whether `user` is an active person holding one of `roles` at the clinic now."""
-    if user is None or not user.is_active:
-        return False
-    org_id = getattr(organization, "pk", organization)
-    return Membership.objects.filter(
-        user=user, organization_id=org_id, role__in=roles, is_active=True
-    ).exists()
+    return user is not None and user.is_active and holds_role(user, organization, roles)
 
 
 def is_supervisor(user: Any, organization: Any) -> bool:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,15 +20,21 @@ from django.utils.translation import gettext as _
 from trellis.accounts.models import CLINICAL_ROLES, STAFF_ROLES, Membership, Role, User
 from trellis.accounts.queries import active_memberships, get_or_404, is_signed_in
 from trellis.care.models import (
+    CareNote,
     CareTeamMember,
     Enrollment,
     EnrollmentStatus,
     Onboarding,
     OnboardingStage,
     Preferences,
+    StepChangeStatus,
+    SteppedCareChange,
     SupportLevel,
 )
 from trellis.core import timeutil
+
+# How long a confirmed change of support stays on the patient's Today page.
+NOTICE_DAYS = 14
 
 
 def enrollments_for(user: Any) -> QuerySet[Enrollment]:
@@ -155,6 +162,27 @@ def support_notice(enrollment: Enrollment) -> str:
     return ""
 
 
+def support_change_notices(enrollment: Enrollment | None, *, now: datetime) -> list[str]:
+    """Plain-words notices of recent confirmed changes of support, for the patient's Today."""
+    if enrollment is None:
+        return []
+    return list(
+        SteppedCareChange.objects.filter(
+            enrollment=enrollment,
+            status=StepChangeStatus.CONFIRMED,
+            decided_at__gte=now - timedelta(days=NOTICE_DAYS),
+        )
+        .exclude(patient_notice="")
+        .order_by("-decided_at")
+        .values_list("patient_notice", flat=True)[:3]
+    )
+
+
+def care_notes_of(enrollment: Enrollment, *, limit: int = 50) -> list[CareNote]:
+    """The newest care notes of an enrollment (the caller has checked reach)."""
+    return list(CareNote.objects.filter(enrollment=enrollment).select_related("author")[:limit])
+
+
 def patients_for(user: Any) -> QuerySet[User]:
     """Patients whose records the person may open: themselves, or their caseload."""
     if not is_signed_in(user):
@@ -175,8 +203,6 @@ def patients_for(user: Any) -> QuerySet[User]:
 def _supported_patients(user: Any, mine: QuerySet[Membership]) -> QuerySet[Any]:
     """Patients whose active enrollment lists this coach or therapist as an active supporter
     (at a clinic where they still hold that role, and the patient is still its patient)."""
-    from trellis.care.models import Enrollment, EnrollmentStatus
-
     supporting_orgs = mine.filter(role__in=CLINICAL_ROLES - {Role.SUPERVISOR}).values(
         "organization_id"
     )

@@ -55,7 +55,7 @@ from trellis.alerts.rule_settings import (
 )
 from trellis.alerts.services import raise_alert, resolve_automatically
 from trellis.care.models import CareTeamMember, Enrollment, EnrollmentStatus, SupportLevel
-from trellis.care.stepped_care import suggest_step_change
+from trellis.care.services import suggest_step_change
 from trellis.engagement.models import EngagementEvent
 from trellis.measures.models import QuestionnaireResponse
 from trellis.measures.outcomes import classify

@@ -18,8 +18,9 @@ from ninja.responses import Status
 
 from trellis.accounts.api import session_user
 from trellis.accounts.models import User
-from trellis.care import notes, stepped_care
+from trellis.care import services as care_services
 from trellis.care.models import SteppedCareChange
+from trellis.care.queries import care_notes_of
 from trellis.core import timeutil
 from trellis.measures.queries import latest_scores
 from trellis.workspace import caseload as caseload_queries
@@ -170,7 +171,7 @@ def list_notes(request: HttpRequest, enrollment_id: uuid.UUID) -> list[NoteOut]:
     """The care team's notes on one enrollment, newest first."""
     user = _clinician(request)
     enrollment = queries.access_patient_enrollment(user, enrollment_id)
-    return [_note_out(n) for n in notes.notes_of(enrollment)]
+    return [_note_out(n) for n in care_notes_of(enrollment)]
 
 
 @router.post("/enrollments/{enrollment_id}/notes", response={201: NoteOut})
@@ -178,7 +179,9 @@ def add_note(request: HttpRequest, enrollment_id: uuid.UUID, payload: NoteIn) ->
     """Keep a care-team note (an empty note is a 422 on `body`)."""
     user = _clinician(request)
     enrollment = queries.access_patient_enrollment(user, enrollment_id)
-    note = notes.add_care_note(enrollment, author=user, body=payload.body, now=timeutil.now())
+    note = care_services.add_care_note(
+        enrollment, author=user, body=payload.body, now=timeutil.now()
+    )
     return Status(201, _note_out(note))
 
 
@@ -189,7 +192,7 @@ def suggest(
     """Suggest stepping the patient's support up or down, with a reason."""
     user = _clinician(request)
     enrollment = queries.access_patient_enrollment(user, enrollment_id)
-    change = stepped_care.suggest_step_change(
+    change = care_services.suggest_step_change(
         enrollment, to_level=payload.to_level, reason=payload.reason, actor=user, now=timeutil.now()
     )
     return Status(201, _change_out(change))
@@ -198,7 +201,7 @@ def suggest(
 def _decide(request: HttpRequest, change_id: uuid.UUID, note: str, confirm: bool) -> Any:
     user = _clinician(request)
     change = queries.access_step_change(user, change_id)
-    service = stepped_care.confirm_step_change if confirm else stepped_care.decline_step_change
+    service = care_services.confirm_step_change if confirm else care_services.decline_step_change
     return _change_out(service(change, actor=user, now=timeutil.now(), note=note))
 
 

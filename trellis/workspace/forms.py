@@ -5,8 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from trellis.care import notes, stepped_care
 from trellis.care.models import SupportLevel
+from trellis.care.services import MAX_NOTE, MAX_REASON
 
 
 class NoteForm(forms.Form):
@@ -14,7 +14,7 @@ class NoteForm(forms.Form):
         label=_("New care note"),
         widget=forms.Textarea(attrs={"rows": 4}),
         required=False,
-        max_length=notes.MAX_NOTE,
+        max_length=MAX_NOTE,
     )
 
 
@@ -24,10 +24,8 @@ class StepChangeForm(forms.Form):
         choices=[("", _("Choose a level")), *SupportLevel.choices],
         required=False,
     )
-    reason = forms.CharField(label=_("Why"), max_length=stepped_care.MAX_REASON, required=False)
+    reason = forms.CharField(label=_("Why"), max_length=MAX_REASON, required=False)
 
 
 class DecisionForm(forms.Form):
-    note = forms.CharField(
-        label=_("Note (optional)"), max_length=stepped_care.MAX_REASON, required=False
-    )
+    note = forms.CharField(label=_("Note (optional)"), max_length=MAX_REASON, required=False)

@@ -26,7 +26,7 @@ from trellis.care.models import (
     SteppedCareChange,
 )
 from trellis.care.queries import access_enrollment, enrollments_for
-from trellis.care.stepped_care import DECIDING_ROLES
+from trellis.care.services import DECIDING_ROLES
 from trellis.messaging.models import Message
 from trellis.messaging.queries import median_seconds, reply_times_by_supporter
 from trellis.programs.models import Program

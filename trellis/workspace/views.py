@@ -25,9 +25,9 @@ from django.views.decorators.http import require_GET, require_POST
 from trellis.accounts import guards
 from trellis.accounts.models import User
 from trellis.alerts.models import AlertKind
-from trellis.care import notes, stepped_care
+from trellis.care import services as care_services
 from trellis.care.models import Enrollment, SupportLevel
-from trellis.care.queries import patient_zone, supporters_of
+from trellis.care.queries import care_notes_of, patient_zone, supporters_of
 from trellis.core import timeutil
 from trellis.core.errors import add_to_form
 from trellis.journey.queries import journal_for, story
@@ -103,7 +103,7 @@ def _record_context(enrollment: Enrollment, user: User) -> dict[str, Any]:
         "outcome": outcome_for(enrollment),
         "story": story(enrollment, now),
         "journal": journal_for(enrollment, viewer_is_patient=False)[:50],
-        "notes": notes.notes_of(enrollment),
+        "notes": care_notes_of(enrollment),
         "note_form": NoteForm(),
         "step_form": StepChangeForm(),
         "decision_form": DecisionForm(),
@@ -153,7 +153,7 @@ def add_note(request: HttpRequest, pk: Any) -> HttpResponse:
     form = NoteForm(request.POST)
     if form.is_valid():
         try:
-            notes.add_care_note(
+            care_services.add_care_note(
                 enrollment, author=user, body=form.cleaned_data["body"], now=timeutil.now()
             )
         except ValidationError as error:
@@ -174,7 +174,7 @@ def suggest_step(request: HttpRequest, pk: Any) -> HttpResponse:
     form = StepChangeForm(request.POST)
     if form.is_valid():
         try:
-            stepped_care.suggest_step_change(
+            care_services.suggest_step_change(
                 enrollment,
                 to_level=form.cleaned_data["to_level"],
                 reason=form.cleaned_data["reason"],
@@ -194,7 +194,9 @@ def _decide(request: HttpRequest, pk: Any, confirm: bool) -> HttpResponse:
     change = queries.access_step_change(user, pk)
     form = DecisionForm(request.POST)
     if form.is_valid():
-        service = stepped_care.confirm_step_change if confirm else stepped_care.decline_step_change
+        service = (
+            care_services.confirm_step_change if confirm else care_services.decline_step_change
+        )
         try:
             service(change, actor=user, now=timeutil.now(), note=form.cleaned_data["note"])
         except ValidationError as error:
@@ -267,7 +269,9 @@ def reassign(request: HttpRequest, pk: Any) -> HttpResponse:
             status=400,
         )
     try:
-        stepped_care.reassign(enrollment, to_supporter=to_supporter, actor=user, now=timeutil.now())
+        care_services.reassign(
+            enrollment, to_supporter=to_supporter, actor=user, now=timeutil.now()
+        )
     except ValidationError as error:
         return render(
             request,

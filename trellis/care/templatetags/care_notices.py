@@ -6,8 +6,7 @@ from typing import Any
 
 from django import template
 
-from trellis.care.queries import current_enrollment
-from trellis.care.stepped_care import notices_for
+from trellis.care.queries import current_enrollment, support_change_notices
 from trellis.core import timeutil
 
 register = template.Library()
@@ -24,4 +23,4 @@ def support_changes(context: Any) -> list[str]:
     enrollment = context.get("enrollment") or current_enrollment(user)
     if enrollment is None or enrollment.patient_id != user.pk:
         return []
-    return notices_for(enrollment, now=timeutil.now())
+    return support_change_notices(enrollment, now=timeutil.now())

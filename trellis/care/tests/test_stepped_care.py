@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from trellis.audit.models import AuditEvent
 from trellis.care.models import Enrollment, StepChangeStatus, SteppedCareChange
-from trellis.care.stepped_care import notices_for, suggest_step_change
+from trellis.care.queries import support_change_notices
+from trellis.care.services import suggest_step_change
 from trellis.core import timeutil
 from trellis.journey.tests.factories import enroll_alex
 
@@ -59,7 +60,7 @@ def test_a_rule_suggests_and_a_supervisor_declines_and_the_level_stays(
     )
     assert response.status_code == 302
     assert Enrollment.objects.get(pk=enrollment.pk).support_level == "therapist_assisted"
-    assert notices_for(enrollment, now=timeutil.now()) == []
+    assert support_change_notices(enrollment, now=timeutil.now()) == []
 
 
 def test_an_empty_reason_is_a_400_and_nothing_is_written(cast: Any, client_for: Any) -> None:

@@ -104,7 +104,7 @@ def test_patients_get_403_and_other_clinics_404_on_a_record(cast: Any, client_fo
 
 
 def test_the_timeline_shows_notes_and_scores_newest_first(cast: Any) -> None:
-    from trellis.care.notes import add_care_note
+    from trellis.care.services import add_care_note
     from trellis.workspace.record import timeline
 
     enrollment = enroll_alex(cast)

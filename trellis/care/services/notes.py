@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from trellis import audit
-from trellis.accounts.models import CLINICAL_ROLES, Membership, User
+from trellis.accounts.models import CLINICAL_ROLES, User
+from trellis.accounts.queries import holds_role
 from trellis.care.models import CareNote, Enrollment
 
 MAX_NOTE = 5000
@@ -23,14 +24,8 @@ def add_care_note(enrollment: Enrollment, *, author: User, body: str, now: datet
         raise ValidationError({"body": _("Write the note before saving it.")})
     if len(body) > MAX_NOTE:
         raise ValidationError({"body": _("Keep a note under %(n)s characters.") % {"n": MAX_NOTE}})
-    if (
-        enrollment.patient_id == author.pk
-        or not Membership.objects.filter(
-            user=author,
-            organization_id=enrollment.organization_id,
-            role__in=CLINICAL_ROLES,
-            is_active=True,
-        ).exists()
+    if enrollment.patient_id == author.pk or not holds_role(
+        author, enrollment.organization_id, CLINICAL_ROLES
     ):
         raise PermissionDenied(_("Only the care team writes notes."))
     note = CareNote.objects.create(enrollment=enrollment, author=author, body=body, written_at=now)
@@ -44,8 +39,3 @@ def add_care_note(enrollment: Enrollment, *, author: User, body: str, now: datet
         at=now,
     )
     return note
-
-
-def notes_of(enrollment: Enrollment, *, limit: int = 50) -> list[CareNote]:
-    """The newest care notes of an enrollment (the caller has checked reach)."""
-    return list(CareNote.objects.filter(enrollment=enrollment).select_related("author")[:limit])

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 
 from trellis import audit
 from trellis.accounts.models import CLINICAL_ROLES, Membership, Organization, Role, User
+from trellis.accounts.queries import holds_role
 from trellis.care.models import (
     CareTeamMember,
     Enrollment,
@@ -41,9 +42,7 @@ def _patient_clinic(patient: User, organization: Organization | None) -> Organiz
 
 
 def _check_supporter(supporter: User, organization: Organization) -> None:
-    if not Membership.objects.filter(
-        user=supporter, organization=organization, role__in=CLINICAL_ROLES, is_active=True
-    ).exists():
+    if not holds_role(supporter, organization, CLINICAL_ROLES):
         raise ValidationError(
             {
                 "supporters": (
@@ -58,9 +57,7 @@ def _check_actor(actor: User | None, organization: Organization) -> None:
     """Enrollment decisions are clinical: only clinical staff of the clinic (or the system)."""
     if actor is None:
         return
-    if not Membership.objects.filter(
-        user=actor, organization=organization, role__in=CLINICAL_ROLES, is_active=True
-    ).exists():
+    if not holds_role(actor, organization, CLINICAL_ROLES):
         raise PermissionDenied("Only the clinic's coaches, therapists and supervisors may do this.")
 
 

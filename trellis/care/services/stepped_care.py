@@ -7,15 +7,15 @@ supervisor of the clinic confirms or declines. Every step is audited in its own 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from trellis import audit
-from trellis.accounts.models import CLINICAL_ROLES, Membership, Role, User
+from trellis.accounts.models import CLINICAL_ROLES, Role, User
+from trellis.accounts.queries import holds_role
 from trellis.care.models import (
     CareTeamMember,
     Enrollment,
@@ -28,19 +28,8 @@ from trellis.care.models import (
 MAX_REASON = 500
 # Who may decide a change of support: a clinical decision, so not coaches.
 DECIDING_ROLES = frozenset({Role.THERAPIST, Role.SUPERVISOR})
-# How long a confirmed change stays on the patient's Today page.
-NOTICE_DAYS = 14
 
 ORDER = [SupportLevel.SELF_GUIDED, SupportLevel.COACHED, SupportLevel.THERAPIST_ASSISTED]
-
-
-def _holds_role(user: User | None, organization_id: Any, roles: frozenset[str]) -> bool:
-    return (
-        user is not None
-        and Membership.objects.filter(
-            user=user, organization_id=organization_id, role__in=roles, is_active=True
-        ).exists()
-    )
 
 
 def direction(change: SteppedCareChange) -> str:
@@ -90,7 +79,7 @@ def suggest_step_change(
         raise ValidationError(errors)
     if not enrollment.is_active:
         raise ValidationError({"to_level": _("This patient's program has ended.")})
-    if actor is not None and not _holds_role(actor, enrollment.organization_id, CLINICAL_ROLES):
+    if actor is not None and not holds_role(actor, enrollment.organization_id, CLINICAL_ROLES):
         raise PermissionDenied(_("Only the clinic's coaches, therapists and supervisors may."))
     if SteppedCareChange.objects.filter(
         enrollment=enrollment, status=StepChangeStatus.SUGGESTED
@@ -128,7 +117,7 @@ def suggest_step_change(
 def _decide(
     change: SteppedCareChange, *, actor: User, now: datetime, status: str, note: str
 ) -> SteppedCareChange:
-    if not _holds_role(actor, change.enrollment.organization_id, DECIDING_ROLES):
+    if not holds_role(actor, change.enrollment.organization_id, DECIDING_ROLES):
         raise PermissionDenied(_("Only a therapist or supervisor confirms a change of support."))
     locked = SteppedCareChange.objects.select_for_update().get(pk=change.pk)
     if locked.status != StepChangeStatus.SUGGESTED:
@@ -198,22 +187,6 @@ def decline_step_change(
     return locked
 
 
-def notices_for(enrollment: Enrollment | None, *, now: datetime) -> list[str]:
-    """Plain-words notices of recent confirmed changes of support, for the patient's Today."""
-    if enrollment is None:
-        return []
-    return list(
-        SteppedCareChange.objects.filter(
-            enrollment=enrollment,
-            status=StepChangeStatus.CONFIRMED,
-            decided_at__gte=now - timedelta(days=NOTICE_DAYS),
-        )
-        .exclude(patient_notice="")
-        .order_by("-decided_at")
-        .values_list("patient_notice", flat=True)[:3]
-    )
-
-
 @transaction.atomic
 def reassign(
     enrollment: Enrollment,
@@ -228,9 +201,9 @@ def reassign(
     The previous supporter (`from_supporter`, or else the current primary) leaves the care
     team; their row stays, marked inactive, so the history is kept.
     """
-    if not _holds_role(actor, enrollment.organization_id, frozenset({Role.SUPERVISOR})):
+    if not holds_role(actor, enrollment.organization_id, frozenset({Role.SUPERVISOR})):
         raise PermissionDenied(_("Only a supervisor of the clinic reassigns patients."))
-    if not _holds_role(to_supporter, enrollment.organization_id, CLINICAL_ROLES):
+    if not holds_role(to_supporter, enrollment.organization_id, CLINICAL_ROLES):
         raise ValidationError(
             {"to_supporter": _("Choose a coach, therapist or supervisor of this clinic.")}
         )
