@@ -111,9 +111,7 @@ def get_thread(request: HttpRequest, enrollment_id: uuid.UUID) -> ThreadOut:
 def send_message(request: HttpRequest, enrollment_id: uuid.UUID, payload: MessageIn) -> Any:
     """Send a message (201); the same client id again returns the first one (200)."""
     user, enrollment = _reach(request, enrollment_id)
-    before = Message.objects.filter(
-        thread__enrollment_id=enrollment.pk, client_id=payload.client_id
-    ).exists()
+    before = queries.already_sent(enrollment, payload.client_id)
     try:
         message = services.send_message(
             enrollment,

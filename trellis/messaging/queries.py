@@ -10,10 +10,8 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-import yaml
 from django.db.models import Count, Q
 
 from trellis.accounts.models import Organization
@@ -35,6 +33,12 @@ def messages_of(enrollment: Enrollment) -> list[Message]:
         .select_related("sender")
         .order_by("sent_at", "created_at")
     )
+
+
+def already_sent(enrollment: Enrollment, client_id: Any) -> bool:
+    """Whether a message with this client id is already in the enrollment's thread (a retry
+    of one sent before)."""
+    return Message.objects.filter(thread__enrollment_id=enrollment.pk, client_id=client_id).exists()
 
 
 def unread_count(user: Any) -> int:
@@ -81,29 +85,9 @@ def reply_promise(organization: Organization | Any) -> int:
     return DEFAULT_REPLY_DAYS if days is None else int(days)
 
 
-DEFAULT_TEMPLATES = Path(__file__).resolve().parent / "default_templates.yaml"
-
-
-def ensure_default_templates() -> int:
-    """Put Trellis's default templates back if a database lost them (the data migration
-    loads them; an emptied test database does not have them). Returns how many it added."""
-    rows = yaml.safe_load(DEFAULT_TEMPLATES.read_text(encoding="utf-8"))
-    added = 0
-    for row in rows:
-        _template, created = ReplyTemplate.objects.get_or_create(
-            organization=None,
-            key=row["key"],
-            defaults={"gesture": row["gesture"], "title": row["title"], "body": row["body"]},
-        )
-        added += int(created)
-    return added
-
-
 def templates_for(organization: Organization | Any) -> list[ReplyTemplate]:
     """Active reply templates a clinic's supporters can choose from: the clinic's own, and
     the Trellis defaults the clinic has not replaced with one of the same key."""
-    if not ReplyTemplate.objects.filter(organization__isnull=True).exists():
-        ensure_default_templates()
     rows = list(
         ReplyTemplate.objects.filter(
             Q(organization__isnull=True) | Q(organization_id=getattr(organization, "pk", None)),

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import yaml
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
@@ -25,10 +27,11 @@ from trellis.care.models import CareTeamMember, Enrollment
 from trellis.core import timeutil
 from trellis.engagement import events
 from trellis.engagement.models import EventType
-from trellis.messaging.models import Message, Thread
+from trellis.messaging.models import Message, ReplyTemplate, Thread
 
 MAX_BODY = 5_000
 MAX_SUPPORT_MINUTES = 240
+DEFAULT_TEMPLATES = Path(__file__).resolve().parent / "default_templates.yaml"
 ENDED_MESSAGE = "This patient's program has ended, so messages can no longer be sent here."
 
 
@@ -212,3 +215,22 @@ def note_view(enrollment: Enrollment, *, viewer: User, now: datetime) -> None:
         organization=enrollment.organization_id,
         at=now,
     )
+
+
+@transaction.atomic
+def ensure_default_templates() -> int:
+    """Put Trellis's default reply templates back when the database has none of them (the
+    data migration loads them; an emptied test database does not have them). Returns how
+    many it added."""
+    if ReplyTemplate.objects.filter(organization__isnull=True).exists():
+        return 0
+    rows = yaml.safe_load(DEFAULT_TEMPLATES.read_text(encoding="utf-8"))
+    added = 0
+    for row in rows:
+        _template, created = ReplyTemplate.objects.get_or_create(
+            organization=None,
+            key=row["key"],
+            defaults={"gesture": row["gesture"], "title": row["title"], "body": row["body"]},
+        )
+        added += int(created)
+    return added

@@ -111,6 +111,7 @@ def thread(request: HttpRequest, enrollment_id: Any) -> HttpResponse:
         raise Http404(_("There is no such patient in your reach."))
     may_reply = services.may_reply(enrollment, viewer)
     now = timeutil.now()
+    services.ensure_default_templates()
     templates = queries.templates_for(enrollment.organization)
     status = 200
     chosen = None

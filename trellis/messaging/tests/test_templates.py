@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
+
+from django.urls import reverse
 
 from trellis.accounts.models import Organization
 from trellis.care.models import Enrollment
 from trellis.demo import personas
 from trellis.journey.services import complete_step
-from trellis.messaging import placeholders, queries
+from trellis.messaging import placeholders, queries, services
 from trellis.messaging.models import Gesture, ReplyTemplate
 from trellis.programs.models import Step
 
@@ -102,12 +105,11 @@ def test_unknown_placeholders_and_stray_braces_never_break_a_template(
     assert text.endswith("{ } {")
 
 
-def test_default_templates_come_back_when_the_database_lost_them(db):
-    from trellis.messaging.models import ReplyTemplate
-    from trellis.messaging.queries import templates_for
-
+def test_default_templates_come_back_when_the_database_lost_them(db: None) -> None:
     ReplyTemplate.objects.all().delete()
-    gestures = {t.gesture for t in templates_for(None)}
+    assert services.ensure_default_templates() == 10
+    assert services.ensure_default_templates() == 0
+    gestures = {t.gesture for t in queries.templates_for(None)}
     assert gestures == {
         "task_reinforcement",
         "task_prompting",
@@ -116,3 +118,15 @@ def test_default_templates_come_back_when_the_database_lost_them(db):
         "affirming",
     }
     assert ReplyTemplate.objects.filter(organization__isnull=True).count() == 10
+
+
+def test_the_thread_page_offers_the_defaults_again_after_the_database_lost_them(
+    cast: personas.Cast, alex_enrollment: Enrollment, client_for: Any
+) -> None:
+    ReplyTemplate.objects.all().delete()
+    url = reverse("messaging:thread", kwargs={"enrollment_id": alex_enrollment.pk})
+    response = client_for("therapist_maria").get(url)
+    assert response.status_code == 200
+    assert [group["label"] for group in response.context["gestures"]] == [
+        label for _value, label in Gesture.choices
+    ]
