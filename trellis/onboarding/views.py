@@ -31,6 +31,7 @@ from trellis.accounts.models import Role, User
 from trellis.accounts.queries import Capability
 from trellis.care import consent as care_consent
 from trellis.care import queries as care_queries
+from trellis.care.guards import STAGE_PAGES
 from trellis.care.models import ConsentKind, Enrollment, Onboarding, OnboardingStage, Preferences
 from trellis.care.queries import access_enrollment, current_enrollment
 from trellis.core import timeutil
@@ -48,13 +49,6 @@ from trellis.programs.instruments import get_instrument
 from trellis.programs.markdown import render as markdown
 from trellis.programs.queries import latest_version
 
-STEP_URLS = {
-    "consent": "onboarding:consent",
-    "eheals": "onboarding:eheals",
-    "phq9": "onboarding:baseline",
-    "gad7": "onboarding:baseline",
-    "preferences": "onboarding:preferences",
-}
 STEP_TITLES = {
     "consent": gettext_lazy("Your consent"),
     "eheals": gettext_lazy("Using health information online"),
@@ -81,7 +75,8 @@ def _posted(request: HttpRequest) -> Any:
 
 
 def stage_url(item: Onboarding) -> str:
-    return reverse(STEP_URLS[onboarding.current_step(item)])
+    """The page of the getting-started stage the patient is on (one map for every app)."""
+    return reverse(STAGE_PAGES.get(item.stage, "onboarding:start"))
 
 
 def _after_onboarding(user: User) -> HttpResponse:
