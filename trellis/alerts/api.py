@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
@@ -86,9 +86,7 @@ def _staff(request: HttpRequest) -> User:
     return user
 
 
-def _bad(field: str, message: str) -> Any:
-    from django.core.exceptions import ValidationError
-
+def _bad(field: str, message: str) -> ValidationError:
     return ValidationError({field: message})
 
 
@@ -103,7 +101,7 @@ def list_alerts(request: HttpRequest, filters: Query[AlertFiltersIn]) -> list[Al
         raise _bad("state", f"Unknown state {filters.state!r}.")
     supporter = None
     if filters.supporter is not None:
-        supporter = queries.supporters_to_filter_by(user).filter(pk=filters.supporter).first()
+        supporter = queries.supporter_to_filter_by(user, filters.supporter)
         if supporter is None:
             raise _bad("supporter", "Not a supporter whose caseload you supervise.")
     alerts = queries.filtered_alerts(

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from trellis.accounts.models import CLINICAL_ROLES, Membership, Organization, Role, Team, User
 from trellis.accounts.queries import active_memberships, get_or_404, holds_role, is_signed_in
 from trellis.alerts.models import Alert, AlertState, Severity
+from trellis.audit.models import AuditEvent
 from trellis.care.models import CareTeamMember
 from trellis.care.queries import enrollments_for
 
@@ -191,6 +192,18 @@ def supporters_to_filter_by(user: Any) -> QuerySet[User]:
     )
 
 
+def supporter_to_filter_by(user: Any, pk: Any) -> User | None:
+    """One of `supporters_to_filter_by`, by id (None if not one of them)."""
+    return supporters_to_filter_by(user).filter(pk=pk).first()
+
+
+def alert_history(alert: Alert) -> QuerySet[AuditEvent]:
+    """What happened to an alert, oldest first: its rows of the audit trail."""
+    return AuditEvent.objects.filter(
+        object_type=Alert._meta.label_lower, object_id=str(alert.pk)
+    ).order_by("id")
+
+
 def open_urgent_count(user: Any) -> int:
     """How many urgent alerts are waiting for this person (the number by "Alerts")."""
     return inbox_for(user).filter(severity=Severity.URGENT).count()
@@ -278,14 +291,18 @@ def on_call_orgs_for(user: Any) -> QuerySet[Organization]:
     return Organization.objects.filter(pk__in=org_ids)
 
 
+def on_call_teams_for(user: Any) -> QuerySet[Team]:
+    """Teams whose on-call clinician the person may change, by clinic and name."""
+    return (
+        Team.objects.filter(organization__in=on_call_orgs_for(user))
+        .select_related("organization", "on_call_clinician")
+        .order_by("organization__name", "name")
+    )
+
+
 def access_on_call_team(user: Any, pk: Any) -> Team:
     """A team whose on-call clinician the person may change, or 404."""
-    team: Team = get_or_404(
-        Team.objects.filter(organization__in=on_call_orgs_for(user)).select_related(
-            "organization", "on_call_clinician"
-        ),
-        pk,
-    )
+    team: Team = get_or_404(on_call_teams_for(user), pk)
     return team
 
 

@@ -34,7 +34,6 @@ from trellis.alerts.forms import (
 )
 from trellis.alerts.models import Alert, AlertKind, AlertState
 from trellis.alerts.rule_settings import DEFAULTS, settings_table
-from trellis.audit.models import AuditEvent
 from trellis.core import timeutil
 
 # The filtered list shows at most this many alerts (narrow the filters to see others).
@@ -111,16 +110,13 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 def _history(alert: Alert) -> list[dict[str, Any]]:
-    events = AuditEvent.objects.filter(
-        object_type=Alert._meta.label_lower, object_id=str(alert.pk)
-    ).order_by("id")
     return [
         {
             "at": event.occurred_at,
             "what": HISTORY_WORDS.get(event.action, event.action),
             "who": event.actor_label or _("Trellis"),
         }
-        for event in events
+        for event in queries.alert_history(alert)
     ]
 
 
@@ -311,14 +307,9 @@ def rule_settings(request: HttpRequest) -> HttpResponse:
 
 
 def _on_call_teams(request: HttpRequest) -> list[Team]:
-    orgs = queries.on_call_orgs_for(request.user)
-    if not orgs.exists():
+    if not queries.on_call_orgs_for(request.user).exists():
         raise PermissionDenied(_("Only clinic admins and supervisors can choose on-call duty."))
-    return list(
-        Team.objects.filter(organization__in=orgs)
-        .select_related("organization", "on_call_clinician")
-        .order_by("organization__name", "name")
-    )
+    return list(queries.on_call_teams_for(request.user))
 
 
 def _render_on_call(
