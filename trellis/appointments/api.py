@@ -121,8 +121,7 @@ def list_appointments(request: HttpRequest, enrollment_id: uuid.UUID) -> list[Ap
     """Every session of the enrollment, booked or past, soonest first."""
     user = session_user(request)
     enrollment = access_enrollment(user, enrollment_id)
-    rows = Appointment.objects.filter(enrollment=enrollment).select_related("supporter")
-    return [AppointmentOut.of(a) for a in rows.order_by("starts_at")]
+    return [AppointmentOut.of(a) for a in queries.appointments_of(enrollment)]
 
 
 @router.post(
@@ -133,9 +132,8 @@ def book(request: HttpRequest, enrollment_id: uuid.UUID, payload: BookIn) -> Sta
     """Book an open time. 201 when booked, 200 for a repeat of the same client_id,
     409 when the time was just taken, 422 with the reason for any other refusal."""
     user, enrollment = _own(request, enrollment_id)
-    repeat = Appointment.objects.filter(enrollment=enrollment, client_id=payload.client_id)
-    created = not repeat.exists()
-    supporter = User.objects.filter(pk=payload.supporter_id).first()
+    created = not queries.already_booked(enrollment, payload.client_id)
+    supporter = queries.find_supporter(payload.supporter_id)
     if supporter is None:
         raise HttpError(404, "Not found.")
     try:

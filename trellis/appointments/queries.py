@@ -8,14 +8,16 @@ team and the clinic's supervisors see the patient's, and nobody else sees any.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
 
-from trellis.accounts.models import Organization, User
-from trellis.accounts.queries import get_or_404
+from trellis.accounts.models import CLINICAL_ROLES, Organization, User
+from trellis.accounts.queries import active_memberships, get_or_404
 from trellis.appointments.models import (
     Appointment,
     AppointmentStatus,
@@ -235,3 +237,78 @@ def awaiting_attendance(supporter: User, now: datetime) -> QuerySet[Appointment]
         .select_related("enrollment__patient")
         .order_by("starts_at")
     )
+
+
+def sessions_to_come(supporter: User, now: datetime) -> QuerySet[Appointment]:
+    """The supporter's booked sessions that have not started yet, soonest first."""
+    return supporter_upcoming(supporter, now).filter(starts_at__gt=now)
+
+
+def clinical_clinic(user: Any) -> Organization | None:
+    """The clinic where the person sees patients as a coach, therapist or supervisor (the
+    first one, if several); None for anyone else."""
+    membership = (
+        active_memberships(user)
+        .filter(role__in=CLINICAL_ROLES)
+        .select_related("organization")
+        .first()
+    )
+    return membership.organization if membership is not None else None
+
+
+def weekly_slots_of(supporter: User, organization: Organization) -> list[WeeklySlot]:
+    """The supporter's weekly times at the clinic."""
+    return list(WeeklySlot.objects.filter(supporter=supporter, organization=organization))
+
+
+def days_off_of(supporter: User, since: date) -> list[AvailabilityException]:
+    """The supporter's days off from `since` on."""
+    return list(AvailabilityException.objects.filter(supporter=supporter, date__gte=since))
+
+
+def access_own_slot(supporter: User, pk: Any) -> WeeklySlot:
+    """One of the supporter's own weekly times, or 404."""
+    slot = WeeklySlot.objects.filter(pk=pk, supporter=supporter).first()
+    if slot is None:
+        raise Http404(_("There is no such weekly time of yours."))
+    return slot
+
+
+def access_own_day_off(supporter: User, pk: Any) -> AvailabilityException:
+    """One of the supporter's own days off, or 404."""
+    exception = AvailabilityException.objects.filter(pk=pk, supporter=supporter).first()
+    if exception is None:
+        raise Http404(_("There is no such day off of yours."))
+    return exception
+
+
+def access_own_appointment(patient: User, pk: Any) -> Appointment:
+    """One of the patient's own sessions, or 404."""
+    appointment = (
+        Appointment.objects.filter(pk=pk, enrollment__patient=patient)
+        .select_related("enrollment__organization", "supporter")
+        .first()
+    )
+    if appointment is None:
+        raise Http404(_("There is no such session for you."))
+    return appointment
+
+
+def appointments_of(enrollment: Enrollment) -> QuerySet[Appointment]:
+    """Every session of the enrollment, booked or past, soonest first."""
+    return (
+        Appointment.objects.filter(enrollment=enrollment)
+        .select_related("supporter")
+        .order_by("starts_at")
+    )
+
+
+def already_booked(enrollment: Enrollment, client_id: Any) -> bool:
+    """Whether a booking with this client id was already made (a retry of it)."""
+    return Appointment.objects.filter(enrollment=enrollment, client_id=client_id).exists()
+
+
+def find_supporter(pk: Any) -> User | None:
+    """The person a booking names as the supporter (None if there is nobody by that id;
+    `services.book` checks they are in the patient's care team)."""
+    return User.objects.filter(pk=pk).first()

@@ -22,7 +22,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -31,8 +31,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from trellis.accounts import guards
-from trellis.accounts import queries as account_queries
-from trellis.accounts.models import CLINICAL_ROLES, User
+from trellis.accounts.models import User
 from trellis.appointments import queries, services
 from trellis.appointments.forms import (
     WEEKDAYS,
@@ -44,7 +43,7 @@ from trellis.appointments.forms import (
     RescheduleForm,
     SlotForm,
 )
-from trellis.appointments.models import Appointment, AvailabilityException, Mode, WeeklySlot
+from trellis.appointments.models import Mode
 from trellis.care.models import Enrollment
 from trellis.care.queries import current_enrollment, patient_zone
 from trellis.core import timeutil
@@ -55,18 +54,11 @@ from trellis.core.errors import add_to_form
 
 def _clinician(request: HttpRequest) -> tuple[User, Any]:
     user = request.user
-    membership = (
-        account_queries.active_memberships(user)
-        .filter(role__in=CLINICAL_ROLES)
-        .select_related("organization")
-        .first()
-        if isinstance(user, User)
-        else None
-    )
-    if membership is None:
+    organization = queries.clinical_clinic(user) if isinstance(user, User) else None
+    if organization is None:
         raise PermissionDenied(_("This page is for clinicians."))
     assert isinstance(user, User)
-    return user, membership.organization
+    return user, organization
 
 
 def _zone(enrollment: Enrollment) -> tzinfo:
@@ -144,7 +136,7 @@ def book(request: HttpRequest) -> HttpResponse:
         return _patient_page(
             request, enrollment, problems=[_("Please pick a time from the list.")], status=400
         )
-    supporter = User.objects.filter(pk=form.cleaned_data["supporter"]).first()
+    supporter = queries.find_supporter(form.cleaned_data["supporter"])
     if supporter is None:
         return _patient_page(
             request, enrollment, problems=[_("Please pick a time from the list.")], status=400
@@ -169,23 +161,12 @@ def book(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("sessions:mine"))
 
 
-def _own_appointment(user: User, appointment_id: Any) -> Appointment:
-    appointment = (
-        Appointment.objects.filter(pk=appointment_id, enrollment__patient=user)
-        .select_related("enrollment__organization", "supporter")
-        .first()
-    )
-    if appointment is None:
-        raise Http404(_("There is no such session for you."))
-    return appointment
-
-
 @never_cache
 @login_required
 @require_POST
 def cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     user = guards.require_patient(request)
-    appointment = _own_appointment(user, appointment_id)
+    appointment = queries.access_own_appointment(user, appointment_id)
     form = CancelForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
@@ -204,7 +185,7 @@ def cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
 def reschedule(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     """Pick another open time with the same supporter."""
     user = guards.require_patient(request)
-    appointment = _own_appointment(user, appointment_id)
+    appointment = queries.access_own_appointment(user, appointment_id)
     problems: list[str] = []
     status = 200
     if request.method == "POST":
@@ -266,18 +247,16 @@ def _staff_page(
     now = timeutil.now()
     zone = queries.supporter_zone(user, organization)
     options = queries.options_for(user)
-    slots = list(WeeklySlot.objects.filter(supporter=user, organization=organization))
+    slots = queries.weekly_slots_of(user, organization)
     for slot in slots:
         slot.day_name = str(dict(WEEKDAYS)[slot.weekday])  # type: ignore[attr-defined]
     context = {
         "organization": organization,
-        "upcoming": list(queries.supporter_upcoming(user, now).filter(starts_at__gt=now)),
+        "upcoming": list(queries.sessions_to_come(user, now)),
         "awaiting": list(queries.awaiting_attendance(user, now)),
         "attendance_form": AttendanceForm(),
         "slots": slots,
-        "exceptions": list(
-            AvailabilityException.objects.filter(supporter=user, date__gte=now.date())
-        ),
+        "exceptions": queries.days_off_of(user, now.date()),
         "slot_form": forms_.get("slot_form")
         or SlotForm(initial={"time_zone": str(zone), "valid_from": now.astimezone(zone).date()}),
         "exception_form": forms_.get("exception_form") or ExceptionForm(),
@@ -338,9 +317,7 @@ def slot_add(request: HttpRequest) -> HttpResponse:
 @require_POST
 def slot_delete(request: HttpRequest, slot_id: uuid.UUID) -> HttpResponse:
     user, _organization = _clinician(request)
-    slot = WeeklySlot.objects.filter(pk=slot_id, supporter=user).first()
-    if slot is None:
-        raise Http404(_("There is no such weekly time of yours."))
+    slot = queries.access_own_slot(user, slot_id)
     services.remove_weekly_slot(slot, actor=user, now=timeutil.now())
     messages.success(request, _("The weekly time is removed. Booked sessions stay booked."))
     return HttpResponseRedirect(reverse("sessions:availability"))
@@ -370,9 +347,7 @@ def exception_add(request: HttpRequest) -> HttpResponse:
 @require_POST
 def exception_delete(request: HttpRequest, exception_id: uuid.UUID) -> HttpResponse:
     user, _organization = _clinician(request)
-    exception = AvailabilityException.objects.filter(pk=exception_id, supporter=user).first()
-    if exception is None:
-        raise Http404(_("There is no such day off of yours."))
+    exception = queries.access_own_day_off(user, exception_id)
     services.remove_exception(exception, actor=user, now=timeutil.now())
     messages.success(request, _("The day off is removed."))
     return HttpResponseRedirect(reverse("sessions:availability"))
