@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
@@ -24,12 +24,12 @@ from ninja.responses import Status
 from trellis.accounts.api import session_user
 from trellis.accounts.models import User
 from trellis.care.models import Enrollment
-from trellis.care.queries import access_enrollment, enrollments_for, supporters_of
+from trellis.care.queries import access_enrollment, supporters_of
 from trellis.core import timeutil
+from trellis.core.errors import error_list
 from trellis.journey import queries, services
 from trellis.journey.models import JournalEntry, MoodCheckIn, StepProgress
 from trellis.measures.services import crisis_for_submission
-from trellis.programs.models import Step
 
 router = Router(tags=["journey"])
 
@@ -250,34 +250,11 @@ def _read(request: HttpRequest, enrollment_id: uuid.UUID, what: str) -> tuple[Us
     return user, enrollment
 
 
-def _step(enrollment: Enrollment, step_key: str) -> Step:
-    step = (
-        Step.objects.filter(version_id=enrollment.program_version_id, key=step_key)
-        .select_related("chapter")
-        .first()
-    )
-    if step is None:
-        raise Http404("No such step")
-    return step
-
-
-def _errors(error: ValidationError) -> list[dict[str, str]]:
-    by_field = error.message_dict if hasattr(error, "error_dict") else {"body": error.messages}
-    return [
-        {"field": "body" if field == "__all__" else field, "message": message}
-        for field, messages in by_field.items()
-        for message in messages
-    ]
-
-
 @router.get("/enrollments", response=list[EnrollmentOut])
 def list_enrollments(request: HttpRequest) -> list[EnrollmentOut]:
     """Enrollments in the caller's reach: a patient's own, a supporter's caseload."""
     user = session_user(request)
-    return [
-        EnrollmentOut.of(e)
-        for e in enrollments_for(user).select_related("program_version__program")
-    ]
+    return [EnrollmentOut.of(e) for e in queries.enrollments_with_programs(user)]
 
 
 @router.get("/enrollments/{enrollment_id}/today", response=TodayOut)
@@ -304,7 +281,7 @@ def get_today(request: HttpRequest, enrollment_id: uuid.UUID) -> TodayOut:
 def get_step(request: HttpRequest, enrollment_id: uuid.UUID, step_key: str) -> StepOut:
     """One step's content and progress. A patient opening it records `step_viewed`."""
     user, enrollment = _read(request, enrollment_id, "step")
-    step = _step(enrollment, step_key)
+    step = queries.access_step(enrollment, step_key)
     now = timeutil.now()
     if enrollment.patient_id == user.pk and enrollment.is_active:
         services.view_step(enrollment, step, actor=user, now=now)
@@ -332,7 +309,7 @@ def complete_step(
     questionnaire step's safety answers are acted on first, and a refusal then carries
     `crisis_resources`."""
     user, enrollment = _own(request, enrollment_id)
-    step = _step(enrollment, step_key)
+    step = queries.access_step(enrollment, step_key)
     try:
         progress = services.complete_step(
             enrollment,
@@ -353,7 +330,7 @@ def complete_step(
             422,
             RefusedOut(
                 detail="The request is not valid.",
-                errors=_errors(refused),
+                errors=error_list(refused),
                 crisis_resources=getattr(refused, "crisis_resources", None),
             ),
         )
@@ -368,7 +345,7 @@ def rate_step(
 ) -> ProgressOut:
     """How helpful was this step, 1 to 5."""
     user, enrollment = _own(request, enrollment_id)
-    step = _step(enrollment, step_key)
+    step = queries.access_step(enrollment, step_key)
     progress = services.rate_step(
         enrollment,
         step,

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-from django.db.models import Min
+from django.db.models import Min, QuerySet
+from django.http import Http404
 from django.utils.translation import gettext as _
 
 from trellis.care.models import Enrollment
-from trellis.care.queries import current_enrollment, patient_zone
+from trellis.care.queries import current_enrollment, enrollments_for, patient_zone
 from trellis.core import timeutil
 from trellis.engagement.models import EngagementEvent, EventType
 from trellis.journey import unlock
@@ -307,6 +308,32 @@ def journal_for(enrollment: Enrollment, *, viewer_is_patient: bool) -> list[Jour
     if not viewer_is_patient:
         entries = entries.filter(shared_with_care_team=True)
     return list(entries)
+
+
+def enrollments_with_programs(user: Any) -> QuerySet[Enrollment]:
+    """Enrollments in the person's reach, each with its program (a patient's own, a
+    supporter's caseload)."""
+    return enrollments_for(user).select_related("program_version__program")
+
+
+def access_journal_entry(enrollment: Enrollment, pk: Any) -> JournalEntry:
+    """One journal entry of the enrollment, or 404."""
+    entry = JournalEntry.objects.filter(enrollment=enrollment, pk=pk).first()
+    if entry is None:
+        raise Http404(_("There is no such journal entry."))
+    return entry
+
+
+def access_step(enrollment: Enrollment, step_key: str) -> Step:
+    """The step with this key in the enrollment's program, or 404."""
+    step = (
+        Step.objects.filter(version_id=enrollment.program_version_id, key=step_key)
+        .select_related("chapter")
+        .first()
+    )
+    if step is None:
+        raise Http404(_("There is no such step in your program."))
+    return step
 
 
 def recent_moods(enrollment: Enrollment, *, limit: int = 30) -> list[MoodCheckIn]:

@@ -8,8 +8,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from trellis.care.models import Enrollment, Preferences
-from trellis.care.queries import current_enrollment
+from trellis.care.models import Enrollment
+from trellis.care.queries import current_enrollment, simple_mode_of
 from trellis.journey import queries
 from trellis.programs.models import Step
 
@@ -19,11 +19,7 @@ from trellis.programs.models import Step
 def in_simple_mode(request: HttpRequest) -> bool:
     cached = getattr(request, "_trellis_simple_mode", None)
     if cached is None:
-        cached = bool(
-            Preferences.objects.filter(user__pk=str(request.user.pk))
-            .values_list("simple_mode", flat=True)
-            .first()
-        )
+        cached = simple_mode_of(request.user)
         request._trellis_simple_mode = cached  # type: ignore[attr-defined]
     return cached
 
@@ -47,14 +43,7 @@ def enrollment_or_404(request: HttpRequest) -> Enrollment:
 
 
 def step_or_404(enrollment: Enrollment, step_key: str) -> Step:
-    step = (
-        Step.objects.filter(version_id=enrollment.program_version_id, key=step_key)
-        .select_related("chapter")
-        .first()
-    )
-    if step is None:
-        raise Http404(_("There is no such step in your program."))
-    return step
+    return queries.access_step(enrollment, step_key)
 
 
 def step_state(enrollment: Enrollment, step: Step, now: Any) -> queries.StepState:

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -25,7 +25,7 @@ from trellis.journey.forms import (
     ShareForm,
     SimpleModeForm,
 )
-from trellis.journey.models import JournalEntry, ProgressStatus
+from trellis.journey.models import ProgressStatus
 from trellis.journey.views.common import (
     enrollment_or_404,
     no_program,
@@ -172,9 +172,7 @@ def journal_share(request: HttpRequest, entry_id: Any) -> HttpResponse:
     """Share one entry with the care team, or stop sharing it."""
     user = guards.require_patient(request)
     enrollment = enrollment_or_404(request)
-    entry = JournalEntry.objects.filter(enrollment=enrollment, pk=entry_id).first()
-    if entry is None:
-        raise Http404(_("There is no such journal entry."))
+    entry = queries.access_journal_entry(enrollment, entry_id)
     form = ShareForm(request.POST)
     shared = form.is_valid() and form.cleaned_data["shared"]
     services.set_journal_sharing(entry, actor=user, shared=shared)
