@@ -14,15 +14,14 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
-from trellis.accounts.models import ApiToken
-from trellis.accounts.tokens import digest
+from trellis.accounts.queries import usable_api_token
+from trellis.accounts.services import note_token_use
 from trellis.alerts.api import router as alerts_router
 from trellis.appointments.api import router as sessions_router
 from trellis.clinic.api import router as accounts_router
@@ -53,21 +52,12 @@ class TokenAuth(HttpBearer):
     """An integration's bearer token. Sets request.api_token; the caller is the clinic."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        api_token = (
-            ApiToken.objects.select_related("organization")
-            .filter(token_hash=digest(token), revoked_at__isnull=True)
-            .first()
-        )
+        api_token = usable_api_token(token)
         if api_token is None:
             raise AuthenticationError(message="Unknown or revoked API token.")
         if request.method not in SAFE_METHODS and not api_token.can_write:
             raise HttpError(403, "This API token is read-only.")
-        now = timeutil.now()
-        # Record use at most once a minute so reads stay reads.
-        if api_token.last_used_at is None or (now - api_token.last_used_at).total_seconds() > 60:
-            with transaction.atomic():
-                ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
-            api_token.last_used_at = now
+        note_token_use(api_token, now=timeutil.now())
         request.api_token = api_token  # type: ignore[attr-defined]
         return api_token
 

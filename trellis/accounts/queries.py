@@ -32,6 +32,7 @@ from trellis.accounts.models import (
     Role,
     Team,
 )
+from trellis.accounts.tokens import digest
 
 
 class Capability(StrEnum):
@@ -88,6 +89,11 @@ def holds_role(
     ).exists()
 
 
+def is_patient(user: Any) -> bool:
+    """Is a patient of any clinic."""
+    return active_memberships(user).filter(role=Role.PATIENT).exists()
+
+
 def membership_in(user: Any, organization: Organization | uuid.UUID | str) -> Membership | None:
     org_id: Any = getattr(organization, "pk", organization)
     return (
@@ -131,6 +137,15 @@ def teams_for(user: Any) -> QuerySet[Team]:
 def api_tokens_for(user: Any) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(
         organization__in=organizations_with(user, Capability.MANAGE_TOKENS)
+    )
+
+
+def usable_api_token(secret: str) -> ApiToken | None:
+    """The unrevoked token with this secret, with its clinic; None for any other secret."""
+    return (
+        ApiToken.objects.select_related("organization")
+        .filter(token_hash=digest(secret), revoked_at__isnull=True)
+        .first()
     )
 
 

@@ -18,14 +18,12 @@ from django.contrib.auth import login as django_login
 from django.contrib.auth import logout as django_logout
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.tokens import default_token_generator
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils.encoding import force_str
 from django.utils.formats import date_format
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode, urlsafe_base64_decode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -41,9 +39,10 @@ from trellis.accounts.forms import (
     SetPasswordForm,
 )
 from trellis.accounts.middleware import IS_STAFF, LAST_SEEN, LOGIN_AT, SIGNED_OUT_REASON
-from trellis.accounts.models import Role, User
-from trellis.accounts.queries import active_memberships, is_staff
+from trellis.accounts.models import User
+from trellis.accounts.queries import is_patient, is_staff
 from trellis.core import timeutil
+from trellis.signin import queries
 from trellis.signin import services as signin
 
 PENDING_TOTP_KEY = "trellis_pending_totp_key"
@@ -395,7 +394,7 @@ def security(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "mfa_enabled": enabled,
         "mfa_required": is_staff(user),
-        "is_patient": active_memberships(user).filter(role=Role.PATIENT).exists(),
+        "is_patient": is_patient(user),
         "recovery_codes_left": mfa_reads.unused_recovery_codes(user) if enabled else 0,
     }
     return render(request, "signin/security.html", context)
@@ -446,22 +445,11 @@ def password_reset_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "signin/password_reset_sent.html")
 
 
-def _user_from_link(uidb64: str, token: str) -> User | None:
-    try:
-        pk = force_str(urlsafe_base64_decode(uidb64))
-        user = User.objects.filter(pk=pk, is_active=True).first()
-    except (TypeError, ValueError, OverflowError, ValidationError):
-        return None
-    if user is None or not default_token_generator.check_token(user, token):
-        return None
-    return user
-
-
 @never_cache
 @GET_POST
 def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
     """Choose a new password from an emailed link; a used or expired link says so (410)."""
-    user = _user_from_link(uidb64, token)
+    user = queries.user_from_reset_link(uidb64, token)
     if user is None:
         return render(request, "signin/password_reset_invalid.html", status=410)
     form = SetPasswordForm(user, request.POST if request.method == "POST" else None)

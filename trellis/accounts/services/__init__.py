@@ -31,7 +31,7 @@ from trellis.accounts.services.people import (
     create_team,
     set_membership_active,
 )
-from trellis.accounts.services.tokens import create_api_token, revoke_api_token
+from trellis.accounts.services.tokens import create_api_token, note_token_use, revoke_api_token
 
 __all__ = [
     "CodeCheck",
@@ -50,6 +50,7 @@ __all__ = [
     "create_team",
     "disable_mfa",
     "enroll_totp",
+    "note_token_use",
     "record_failed_attempt",
     "regenerate_recovery_codes",
     "request_password_reset",

@@ -61,3 +61,18 @@ def revoke_api_token(*, token: ApiToken, actor: User, now: datetime) -> ApiToken
         details={"name": token.name, "prefix": token.prefix},
     )
     return token
+
+
+# Use is recorded at most this often, so that reading through the API stays reading.
+USE_RECORDED_EVERY_SECONDS = 60
+
+
+def note_token_use(token: ApiToken, *, now: datetime) -> None:
+    """An integration called the API with this token: remember when, at most once a minute."""
+    if token.last_used_at is not None and (
+        (now - token.last_used_at).total_seconds() <= USE_RECORDED_EVERY_SECONDS
+    ):
+        return
+    with transaction.atomic():
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now
