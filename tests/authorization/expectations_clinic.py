@@ -159,6 +159,13 @@ ROUTES: list[Route] = [
         note="another patient: only their care team, admins and the clinic's tokens",
     ),
     Route(
+        "PATCH /api/v1/people/{membership_id}",
+        expect(FORBIDDEN, anonymous=LOGIN, admin=ALLOWED),
+        kwargs=lambda cast: {"membership_id": cast.memberships["therapist_sam"].pk},
+        data=lambda cast: {"active": False},
+        note="like the people pages: clinic admins only; a token is not a person",
+    ),
+    Route(
         "GET /api/v1/invitations",
         expect(FORBIDDEN, anonymous=LOGIN, admin=ALLOWED, token_read=ALLOWED, token_write=ALLOWED),
     ),

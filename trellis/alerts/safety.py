@@ -13,6 +13,9 @@ transaction, before anything else about the submission is checked. From there:
    error is logged (and `trellis check` names the gap).
 3. Unless someone acknowledges it with a note of what they did, `escalate_due_alerts`
    hands it to a supervisor after the clinic's escalation time (default one hour).
+4. If the person an open alert is with is suspended, or no longer holds a role that takes
+   safety alerts, `reassign_open_safety_alerts` moves it at once to the next person in
+   the same order, skipping them.
 
 The answer never replaces clinical judgement: most people who die by suicide answered 0
 to item 9. The alert is a prompt to follow up, not a risk assessment.
@@ -30,6 +33,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -54,38 +58,47 @@ class AlertNotOpen(ValidationError):
 # Who is responsible -----------------------------------------------------------------
 
 
-def responsible_clinician(enrollment: Enrollment) -> User | None:
+def responsible_clinician(enrollment: Enrollment, *, never: User | None = None) -> User | None:
     """The clinician who should follow up a safety event for this enrollment.
 
     The active therapist supporting the enrollment (primary before secondary); else the
     on-call clinician of the patient's team (for self-guided and coached patients, or a
-    therapist-assisted patient with no therapist assigned); else nobody.
+    therapist-assisted patient with no therapist assigned); else nobody. `never` is not
+    chosen (a clinician who is leaving, whose alerts are being handed on).
     """
     therapists = Membership.objects.filter(
         organization_id=enrollment.organization_id, role=Role.THERAPIST, is_active=True
     ).values("user_id")
-    member = (
-        CareTeamMember.objects.filter(
-            enrollment=enrollment,
-            active=True,
-            supporter__is_active=True,
-            supporter_id__in=therapists,
-        )
-        .select_related("supporter")
-        .order_by("role", "created_at")
-        .first()
+    members = CareTeamMember.objects.filter(
+        enrollment=enrollment,
+        active=True,
+        supporter__is_active=True,
+        supporter_id__in=therapists,
     )
+    if never is not None:
+        members = members.exclude(supporter_id=never.pk)
+    member = members.select_related("supporter").order_by("role", "created_at").first()
     if member is not None:
         return member.supporter
     team = queries.patient_team(enrollment.patient_id, enrollment.organization_id)
-    return queries.on_call_of(team)
+    on_call = queries.on_call_of(team)
+    if on_call is not None and never is not None and on_call.pk == never.pk:
+        return None
+    return on_call
 
 
-def escalation_supervisor(enrollment: Enrollment, *, besides: User | None = None) -> User | None:
+def escalation_supervisor(
+    enrollment: Enrollment, *, besides: User | None = None, never: User | None = None
+) -> User | None:
     """A supervisor to take an alert: the patient's team's supervisor first, else any active
-    supervisor of the clinic; someone other than `besides` if there is anyone else."""
+    supervisor of the clinic; someone other than `besides` if there is anyone else, and
+    never `never` (a supervisor who is leaving)."""
     team = queries.patient_team(enrollment.patient_id, enrollment.organization_id)
-    supervisors = queries.supervisors_of(enrollment.organization_id, team=team)
+    supervisors = [
+        s
+        for s in queries.supervisors_of(enrollment.organization_id, team=team)
+        if never is None or s.pk != never.pk
+    ]
     others = [s for s in supervisors if besides is None or s.pk != besides.pk]
     if others:
         return others[0]
@@ -360,6 +373,114 @@ def _escalate_one(pk: Any, now: datetime) -> Alert | None:
     if supervisor is not None:
         _notify_on_commit(alert, supervisor, escalation=True)
     return alert
+
+
+# Handing on ------------------------------------------------------------------------
+
+
+def _last_resort(enrollment: Enrollment, *, never: User) -> User | None:
+    """A supervisor, else a clinic admin (logged as an error, as at raising); never `never`."""
+    supervisor = escalation_supervisor(enrollment, never=never)
+    if supervisor is not None:
+        return supervisor
+    admins = [a for a in queries.admins_of(enrollment.organization_id) if a.pk != never.pk]
+    logger.error(
+        "safety alerts of clinic %s being handed on have no supervisor to go to (sent to %s); "
+        "configure on-call clinicians and supervisors",
+        enrollment.organization.slug,
+        "an admin" if admins else "nobody",
+    )
+    return admins[0] if admins else None
+
+
+@transaction.atomic
+def reassign_open_safety_alerts(
+    clinician: User, organization: Organization, *, actor: User | None, why: str, now: datetime
+) -> list[Alert]:
+    """Hand on, at once, the open safety alerts of a person who can no longer take them
+    (suspended at the clinic, or moved to a role that does not take safety alerts).
+
+    Each open (unacknowledged) safety alert of this clinic that is assigned or escalated to
+    them goes to the next person in the same order as at raising, skipping them: the
+    patient's active therapist, else the team's on-call clinician; with neither, straight to
+    a supervisor (escalated at once, and the alert says why), else a clinic admin. An alert
+    already escalated to them goes to another supervisor. Each alert gets a
+    `safety.reassigned` audit row (from, to, why), and `safety.escalated` when it escalates
+    here; whoever newly holds it is e-mailed on commit, as at raising. Acknowledged and
+    closed alerts stay as they are: someone has already acted on them.
+    """
+    alerts = list(
+        Alert.objects.select_for_update()
+        .filter(organization=organization, kind=AlertKind.SAFETY, state=AlertState.OPEN)
+        .filter(Q(assigned_to=clinician) | Q(escalated_to=clinician))
+        .select_related("enrollment", "organization")
+        .order_by("raised_at")
+    )
+    for alert in alerts:
+        _hand_on(alert, clinician, actor=actor, why=why, now=now)
+    return alerts
+
+
+def _hand_on(alert: Alert, leaving: User, *, actor: User | None, why: str, now: datetime) -> None:
+    enrollment = alert.enrollment
+    assignee_id, escalated_to_id = alert.assigned_to_id, alert.escalated_to_id
+    escalates_now = False
+    if alert.escalated_to_id == leaving.pk:
+        alert.escalated_to = _last_resort(enrollment, never=leaving)
+    if alert.assigned_to_id == leaving.pk:
+        assignee = responsible_clinician(enrollment, never=leaving)
+        if assignee is None and alert.escalated_at is None:
+            # Nobody is responsible now: do not wait for the escalation time.
+            alert.escalated_to = _last_resort(enrollment, never=leaving)
+            alert.escalated_at = now
+            alert.data["escalation_reason"] = _(
+                "The clinician it was with can no longer take safety alerts at this clinic, "
+                "and there is no other therapist or on-call clinician, so the alert went "
+                "straight to a supervisor."
+            )
+            escalates_now = True
+        alert.assigned_to = assignee if assignee is not None else alert.escalated_to
+    alert.save(update_fields=["assigned_to", "escalated_to", "escalated_at", "data", "updated_at"])
+    holders = {assignee_id, escalated_to_id}
+    # Who newly holds the alert (someone who already held it has it in their inbox).
+    new_assignee = alert.assigned_to if alert.assigned_to_id not in holders else None
+    new_escalation = alert.escalated_to if alert.escalated_to_id not in holders else None
+    # The person who takes the leaving one's place: as assignee, else as escalation.
+    to = alert.assigned_to if assignee_id == leaving.pk else alert.escalated_to
+    audit.record(
+        action="safety.reassigned",
+        actor=actor,
+        actor_label="" if actor is not None else SYSTEM_LABEL,
+        subject=alert,
+        patient=enrollment.patient_id,
+        organization=alert.organization_id,
+        details={
+            "from": str(leaving.pk),
+            "to": str(to.pk) if to is not None else None,
+            "why": why[:300],
+            "assigned_to": str(alert.assigned_to_id) if alert.assigned_to_id else None,
+            "escalated_to": str(alert.escalated_to_id) if alert.escalated_to_id else None,
+        },
+        at=now,
+    )
+    if escalates_now:
+        audit.record(
+            action="safety.escalated",
+            actor_label=SYSTEM_LABEL,
+            subject=alert,
+            patient=enrollment.patient_id,
+            organization=alert.organization_id,
+            details={
+                "escalated_to": str(alert.escalated_to_id) if alert.escalated_to_id else None,
+                "reason": alert.data["escalation_reason"],
+            },
+            at=now,
+        )
+    if new_assignee is not None:
+        escalated = new_assignee.pk == alert.escalated_to_id
+        _notify_on_commit(alert, new_assignee, escalation=escalated)
+    if new_escalation is not None and new_escalation.pk != alert.assigned_to_id:
+        _notify_on_commit(alert, new_escalation, escalation=True)
 
 
 # Acknowledging ----------------------------------------------------------------------

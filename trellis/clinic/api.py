@@ -28,6 +28,7 @@ from trellis.accounts.models import (
 from trellis.accounts.queries import Capability
 from trellis.accounts.services import invitations as invitation_services
 from trellis.care import queries as care_queries
+from trellis.clinic import services as clinic_services
 from trellis.core import timeutil
 from trellis.core.errors import error_list
 
@@ -144,6 +145,36 @@ def person(request: HttpRequest, membership_id: uuid.UUID) -> PersonOut:
     if membership is None:
         raise Http404
     return PersonOut.from_membership(membership)
+
+
+class AccessIn(Schema):
+    """What an admin changes about someone's access: either or both."""
+
+    role: str | None = None
+    active: bool | None = None
+
+
+class AccessOut(PersonOut):
+    active: bool
+
+
+@router.patch(
+    "/people/{membership_id}",
+    response=AccessOut,
+    summary="Change someone's role or suspend or restore their access (clinic admins)",
+)
+def change_access(request: HttpRequest, membership_id: uuid.UUID, payload: AccessIn) -> AccessOut:
+    user = session_user(request)
+    if not queries.organizations_with(user, Capability.MANAGE_PEOPLE).exists():
+        raise HttpError(403, "Only clinic admins can change people's access.")
+    membership = queries.access_managed_membership(user, membership_id)
+    if payload.role is None and payload.active is None:
+        raise ValidationError({"role": "Give a role, or active true or false."})
+    clinic_services.change_access(
+        membership, role=payload.role, active=payload.active, actor=user, now=timeutil.now()
+    )
+    person = PersonOut.from_membership(membership)
+    return AccessOut(**person.model_dump(), active=membership.is_active)
 
 
 class ErrorItem(Schema):

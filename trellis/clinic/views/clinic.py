@@ -30,12 +30,12 @@ from trellis.accounts.mfa import has_confirmed_device
 from trellis.accounts.models import CLINICAL_ROLES, STAFF_ROLES, Invitation, Organization, Role
 from trellis.accounts.queries import Capability
 from trellis.accounts.services import invitations as invitation_services
-from trellis.accounts.services import people as people_services
 from trellis.accounts.services import tokens as token_services
 from trellis.accounts.services.clinic import update_clinic_settings
 from trellis.accounts.services.invitations import InvitationProblem, InvitationUnusable
 from trellis.care import queries as care_queries
 from trellis.care.queries import current_enrollment
+from trellis.clinic import services as clinic_services
 from trellis.clinic.forms import (
     ChangeRoleForm,
     ClinicSettingsForm,
@@ -223,8 +223,8 @@ def person_role(request: HttpRequest, pk: Any) -> HttpResponse:
         messages.error(request, _("Choose a role from the list."))
         return redirect("clinic:person", pk=membership.pk)
     try:
-        people_services.change_role(
-            membership=membership, role=form.cleaned_data["role"], actor=_user(request)
+        clinic_services.change_access(
+            membership, role=form.cleaned_data["role"], actor=_user(request), now=timeutil.now()
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
@@ -247,8 +247,8 @@ def person_active(request: HttpRequest, pk: Any) -> HttpResponse:
         return redirect("clinic:person", pk=membership.pk)
     active = form.cleaned_data["active"]
     try:
-        people_services.set_membership_active(
-            membership=membership, active=active, actor=_user(request)
+        clinic_services.change_access(
+            membership, active=active, actor=_user(request), now=timeutil.now()
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
