@@ -76,6 +76,20 @@ def record(
     return event
 
 
+@transaction.atomic
+def note_trail_read(
+    *, actor: Any, organization: Any, details: Mapping[str, Any], export: bool = False
+) -> AuditEvent:
+    """Someone read a clinic's audit trail (a page of it, or all of it as an export): who
+    looks at the trail, and with which filters, is itself audited."""
+    return record(
+        action="audit.export" if export else "audit.view",
+        actor=actor,
+        organization=organization,
+        details=details,
+    )
+
+
 def _home_organization(user_id: Any) -> Any:
     """The one clinic a person belongs to, so their sign-ins show in that clinic's trail.
 

@@ -10,14 +10,13 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from django.db import transaction
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 
-from trellis import audit
-from trellis.audit.queries import EventFilter, apply_filter, page
-from trellis.clinic.queries import audit_organizations, events_for
+from trellis.audit.queries import EventFilter, page
+from trellis.audit.services import note_trail_read
+from trellis.clinic.queries import audit_organizations, clinic_events
 
 router = Router(tags=["audit"])
 
@@ -77,19 +76,12 @@ def list_events(request: HttpRequest, filters: Query[EventFilters]) -> dict[str,
         until=filters.until,
         before=filters.before,
     )
-    events = apply_filter(
-        events_for(request.user).filter(organization_id=clinic.pk),
-        event_filter,
-        tz_name=clinic.time_zone,
+    rows, next_before = page(clinic_events(request.user, clinic, event_filter), event_filter)
+    note_trail_read(
+        actor=request.user,
+        organization=clinic,
+        details={**event_filter.as_details(), "via": "api"},
     )
-    rows, next_before = page(events, event_filter)
-    with transaction.atomic():
-        audit.record(
-            action="audit.view",
-            actor=request.user,
-            organization=clinic,
-            details={**event_filter.as_details(), "via": "api"},
-        )
     items = [
         {
             "id": e.pk,

@@ -10,7 +10,6 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
@@ -19,11 +18,11 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from trellis import audit
 from trellis.accounts.models import Organization
 from trellis.audit import export
-from trellis.audit.queries import EventFilter, apply_filter, page, parse_filter
-from trellis.clinic.queries import audit_organizations, events_for
+from trellis.audit.queries import EventFilter, page, parse_filter
+from trellis.audit.services import note_trail_read
+from trellis.clinic.queries import audit_organizations, clinic_events
 from trellis.core import timeutil
 
 
@@ -42,8 +41,7 @@ def _clinic(request: HttpRequest) -> tuple[Organization, list[Organization]]:
 def _filtered(request: HttpRequest) -> tuple[Organization, list[Organization], EventFilter, Any]:
     clinic, clinics = _clinic(request)
     event_filter, errors = parse_filter(request.GET)
-    events = events_for(request.user).filter(organization_id=clinic.pk)
-    events = apply_filter(events, event_filter, tz_name=clinic.time_zone)
+    events = clinic_events(request.user, clinic, event_filter)
     return clinic, clinics, event_filter, (events, errors)
 
 
@@ -63,13 +61,11 @@ def events(request: HttpRequest) -> HttpResponse:
     if errors:
         return render(request, "audit/events.html", context, status=400)
     rows, next_before = page(queryset, event_filter)
-    with transaction.atomic():
-        audit.record(
-            action="audit.view",
-            actor=request.user,
-            organization=clinic,
-            details={**event_filter.as_details(), "page_before": event_filter.before or ""},
-        )
+    note_trail_read(
+        actor=request.user,
+        organization=clinic,
+        details={**event_filter.as_details(), "page_before": event_filter.before or ""},
+    )
     query = {k: v for k, v in context["values"].items() if v}
     if len(clinics) > 1:
         query["clinic"] = str(clinic.pk)
@@ -95,13 +91,12 @@ def export_csv(request: HttpRequest) -> HttpResponseBase:
     if errors:
         message = "; ".join(f"{e.field}: {e.message}" for e in errors)
         return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
-    with transaction.atomic():
-        audit.record(
-            action="audit.export",
-            actor=request.user,
-            organization=clinic,
-            details={**event_filter.as_details(), "format": "csv"},
-        )
+    note_trail_read(
+        actor=request.user,
+        organization=clinic,
+        details={**event_filter.as_details(), "format": "csv"},
+        export=True,
+    )
     lines: Iterator[str] = export.csv_lines(queryset.order_by("id").iterator(chunk_size=2000))
     stamp = timeutil.now().strftime("%Y%m%d-%H%M%S")
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
