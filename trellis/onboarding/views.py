@@ -439,7 +439,10 @@ def my_consents(request: HttpRequest) -> HttpResponse:
                 "doc": doc,
                 "answer": answer,
                 "in_force": answer is not None and answer.agreed and answer.withdrawn_at is None,
-                "html": markdown(doc.body),
+                # The words the patient answered, and the current ones if they changed since.
+                "html": markdown(answer.document.body if answer else doc.body),
+                "newer": doc if answer and answer.document_id != doc.pk else None,
+                "newer_html": markdown(doc.body) if answer and answer.document_id != doc.pk else "",
                 "consequence": care_consent.withdrawal_consequence(doc.kind),
                 "optional": not doc.required,
             }

@@ -80,6 +80,11 @@ def test_an_agreement_to_version_1_stays_recorded_against_version_1(cast: Any) -
     assert latest.pk == agreed_v1.pk
     page = client.get(reverse("onboarding:my_consents")).content.decode()
     assert "(version 1)" in page
+    # The text they answered is version 1's, word for word; the current one is offered
+    # beside it, named as the newer version.
+    answered, current = page.split("Read the current text (version 2)", 1)
+    assert "chance that you might stop the program early" in answered.split("Automated")[-1]
+    assert "Every hour Trellis checks a few simple rules" in current
 
 
 def test_a_patient_agreeing_now_agrees_to_version_2(cast: Any) -> None:
