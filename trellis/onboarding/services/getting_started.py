@@ -20,10 +20,12 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from trellis import audit
 from trellis.accounts.models import Membership, Organization, Role, User
+from trellis.alerts.models import SafetyEvent
 from trellis.alerts.safety import responsible_clinician
 from trellis.alerts.services import raise_alert
 from trellis.care import triage
@@ -382,8 +384,9 @@ def _latest_total(enrollment: Enrollment, instrument: str) -> int | None:
 
 
 def _baseline_item9(enrollment: Enrollment) -> int | None:
-    """The answer to PHQ-9 item 9 (thoughts of self-harm) in the latest baseline PHQ-9, or
-    None when there is none."""
+    """The highest answer to PHQ-9 item 9 (thoughts of self-harm) the patient has given in
+    this enrollment: in the latest baseline PHQ-9, or in a form that was refused but whose
+    safety answer was acted on (a safety event). None when there is neither."""
 
     answers = (
         QuestionnaireResponse.objects.filter(
@@ -394,7 +397,12 @@ def _baseline_item9(enrollment: Enrollment) -> int | None:
         .first()
     )
     value = (answers or {}).get("q9")
-    return value if isinstance(value, int) else None
+    stored = value if isinstance(value, int) else None
+    raised = SafetyEvent.objects.filter(
+        enrollment=enrollment, instrument=PHQ9, item="q9"
+    ).aggregate(highest=Max("value"))["highest"]
+    known = [v for v in (stored, raised) if v is not None]
+    return max(known) if known else None
 
 
 def submit_baseline(

@@ -54,3 +54,19 @@ def test_minimal_totals_with_item9_answered_0_stay_self_guided(cast: Any) -> Non
     enrollment.refresh_from_db()
     assert enrollment.suggested_support_level == SupportLevel.SELF_GUIDED
     assert "item 9" not in enrollment.suggestion_reason
+
+
+def test_an_item9_answer_in_a_refused_form_still_keeps_triage_off_self_guided(
+    cast: Any,
+) -> None:
+    # The first PHQ-9 page is refused (other answers missing) but its answer to question 9
+    # was acted on; the page sent again says 0 to question 9. Triage still knows.
+    client, _patient, enrollment = new_patient(cast)
+    assert client.post(reverse("onboarding:consent"), agree_all()).status_code == 302
+    assert _answer(client, "onboarding:eheals", EHEALS_SUFFICIENT).status_code == 302
+    assert _answer(client, "onboarding:baseline", {"q9": 2}).status_code == 400
+    assert _answer(client, "onboarding:baseline", PHQ9_MINIMAL).status_code == 302
+    assert _answer(client, "onboarding:baseline", GAD7_MINIMAL).status_code == 302
+    enrollment.refresh_from_db()
+    assert enrollment.suggested_support_level == SupportLevel.THERAPIST_ASSISTED
+    assert "PHQ-9 item 9 was answered 2" in enrollment.suggestion_reason
