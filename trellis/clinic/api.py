@@ -23,25 +23,15 @@ from trellis.accounts.models import (
     Membership,
     Organization,
     Role,
-    Team,
 )
 from trellis.accounts.queries import Capability
 from trellis.accounts.services import invitations as invitation_services
-from trellis.care import queries as care_queries
+from trellis.clinic import queries as clinic_queries
 from trellis.clinic import services as clinic_services
 from trellis.core import timeutil
 from trellis.core.errors import error_list
 
 router = Router(tags=["people"])
-
-
-def memberships_in_reach(request: HttpRequest) -> Any:
-    token = api_token_of(request)
-    if token is not None:
-        return Membership.objects.filter(
-            organization=token.organization, is_active=True
-        ).select_related("user", "organization", "team")
-    return care_queries.memberships_for(request.user).filter(is_active=True)
 
 
 class OrganizationOut(Schema):
@@ -99,7 +89,7 @@ class PersonOut(Schema):
 @router.get("/me", response=MeOut, summary="The signed-in person and their roles")
 def me(request: HttpRequest) -> MeOut:
     user = session_user(request)
-    memberships = queries.active_memberships(user).select_related("team")
+    memberships = clinic_queries.own_memberships(user)
     return MeOut(
         id=user.pk,
         email=user.email,
@@ -129,11 +119,11 @@ def organizations(request: HttpRequest) -> list[OrganizationOut]:
 
 @router.get("/people", response=list[PersonOut], summary="People in the caller's reach")
 def people(request: HttpRequest, role: str | None = None) -> list[PersonOut]:
-    memberships = memberships_in_reach(request)
     if role and role not in Role.values:
         raise ValidationError({"role": f"Unknown role; use one of {', '.join(Role.values)}."})
-    if role:
-        memberships = memberships.filter(role=role)
+    memberships = clinic_queries.people_in_reach(
+        request.user, api_token_of(request), role=role or ""
+    )
     return [PersonOut.from_membership(m) for m in memberships.order_by("user__full_name")[:500]]
 
 
@@ -141,9 +131,9 @@ def people(request: HttpRequest, role: str | None = None) -> list[PersonOut]:
     "/people/{membership_id}", response=PersonOut, summary="One person in the caller's reach"
 )
 def person(request: HttpRequest, membership_id: uuid.UUID) -> PersonOut:
-    membership = memberships_in_reach(request).filter(pk=membership_id).first()
-    if membership is None:
-        raise Http404
+    membership = queries.get_or_404(
+        clinic_queries.people_in_reach(request.user, api_token_of(request)), membership_id
+    )
     return PersonOut.from_membership(membership)
 
 
@@ -228,23 +218,19 @@ class InvitationOut(Schema):
 
 def _invitations_in_reach(request: HttpRequest) -> Any:
     token = api_token_of(request)
-    if token is not None:
-        invitations = Invitation.objects.filter(organization=token.organization)
-    else:
-        if not queries.organizations_with(request.user, Capability.MANAGE_PEOPLE).exists():
-            raise HttpError(403, "Only clinic admins can see invitations.")
-        invitations = queries.invitations_for(request.user)
-    return invitations.select_related("team", "invited_by")
+    if (
+        token is None
+        and not queries.organizations_with(request.user, Capability.MANAGE_PEOPLE).exists()
+    ):
+        raise HttpError(403, "Only clinic admins can see invitations.")
+    return clinic_queries.invitations_in_reach(request.user, token)
 
 
 def _inviting_clinic(request: HttpRequest, wanted: uuid.UUID | None) -> Organization:
     token = api_token_of(request)
-    if token is not None:
-        allowed = Organization.objects.filter(pk=token.organization_id)
-    else:
-        allowed = queries.organizations_with(request.user, Capability.MANAGE_PEOPLE)
-        if not allowed.exists():
-            raise HttpError(403, "Only clinic admins can invite people.")
+    allowed = clinic_queries.inviting_clinics(request.user, token)
+    if token is None and not allowed.exists():
+        raise HttpError(403, "Only clinic admins can invite people.")
     if wanted is not None:
         org = allowed.filter(pk=wanted).first()
         if org is None:
@@ -275,7 +261,7 @@ def create_invitation(request: HttpRequest, payload: InvitationIn) -> Status[Any
         raise ValidationError({"role": f"Choose a staff role: {staff}."})
     team = None
     if payload.team is not None:
-        team = Team.objects.filter(organization=org, pk=payload.team).first()
+        team = clinic_queries.team_at(org, payload.team)
         if team is None:
             raise ValidationError({"team": "No team with this id at this clinic."})
     token = api_token_of(request)

@@ -16,7 +16,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -35,6 +34,7 @@ from trellis.accounts.services.clinic import update_clinic_settings
 from trellis.accounts.services.invitations import InvitationProblem, InvitationUnusable
 from trellis.care import queries as care_queries
 from trellis.care.queries import current_enrollment
+from trellis.clinic import queries as clinic_queries
 from trellis.clinic import services as clinic_services
 from trellis.clinic.forms import (
     ChangeRoleForm,
@@ -83,43 +83,29 @@ def home(request: HttpRequest) -> HttpResponse:
         # A patient in a program starts their day on Today.
         if current_enrollment(request.user) is not None:
             return redirect("journey:today")
-        care_team = queries.care_team_for(request.user).filter(organization=org)
         return render(
             request,
             "clinic/home_patient.html",
             {
                 "membership": membership,
                 "clinic": org,
-                "care_team": sorted(care_team, key=lambda m: (m.role, m.user.display_name)),
+                "care_team": clinic_queries.care_team_at(request.user, org),
                 "security_url": _optional_url("accounts:security"),
             },
         )
-    in_reach = care_queries.memberships_for(request.user).filter(organization=org, is_active=True)
-    counts = in_reach.aggregate(
-        staff=Count("pk", filter=Q(role__in=STAFF_ROLES)),
-        patients=Count("pk", filter=Q(role=Role.PATIENT)),
-    )
     can_manage = queries.can(request.user, Capability.MANAGE_PEOPLE, org)
     open_invitations = 0
     if can_manage:
-        now = timeutil.now()
-        open_invitations = (
-            queries.invitations_for(request.user)
-            .filter(
-                organization=org,
-                accepted_at__isnull=True,
-                revoked_at__isnull=True,
-                expires_at__gt=now,
-            )
-            .count()
-        )
+        open_invitations = clinic_queries.open_invitations(
+            request.user, now=timeutil.now(), organization=org
+        ).count()
     return render(
         request,
         "clinic/home_staff.html",
         {
             "membership": membership,
             "clinic": org,
-            "counts": counts,
+            "counts": clinic_queries.people_counts(request.user, org),
             "can_manage_people": can_manage,
             "can_invite_patients": membership.role in CLINICAL_ROLES,
             "can_manage_tokens": queries.can(request.user, Capability.MANAGE_TOKENS, org),
@@ -139,36 +125,19 @@ def people(request: HttpRequest) -> HttpResponse:
     role = request.GET.get("role", "")
     if role not in Role.values:
         role = ""
-    memberships = care_queries.memberships_for(request.user).order_by(
-        "organization__name", "user__full_name"
-    )
-    if role:
-        memberships = memberships.filter(role=role)
-    manage_orgs = set(
-        queries.organizations_with(request.user, Capability.MANAGE_PEOPLE).values_list(
-            "pk", flat=True
-        )
-    )
+    manage_orgs = clinic_queries.managed_clinic_ids(request.user)
     open_invitations: list[Invitation] = []
     if manage_orgs:
-        open_invitations = list(
-            queries.invitations_for(request.user)
-            .filter(
-                accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timeutil.now()
-            )
-            .select_related("team", "invited_by")
-        )
+        open_invitations = list(clinic_queries.open_invitations(request.user, now=timeutil.now()))
     return render(
         request,
         "clinic/people.html",
         {
-            "memberships": memberships,
+            "memberships": clinic_queries.people_for(request.user, role=role),
             "role": role,
             "roles": Role.choices,
             "can_manage_people": bool(manage_orgs),
-            "can_invite_patients": queries.active_memberships(request.user)
-            .filter(role__in=CLINICAL_ROLES)
-            .exists(),
+            "can_invite_patients": clinic_queries.sees_patients(request.user),
             "open_invitations": open_invitations,
         },
     )
@@ -183,8 +152,8 @@ def person(request: HttpRequest, pk: Any) -> HttpResponse:
     is_self = membership.user_id == request.user.pk
     # The patient's questionnaire scores, for those whose caseload holds them.
     progress_url = ""
-    if membership.role == Role.PATIENT and (
-        care_queries.patients_for(request.user).filter(pk=membership.user_id).exists()
+    if membership.role == Role.PATIENT and clinic_queries.has_in_reach(
+        request.user, membership.user_id
     ):
         progress_url = reverse("measures:patient_progress", args=[membership.user_id])
     return render(
@@ -471,9 +440,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
             request.session[NEW_TOKEN_SESSION_KEY] = {"id": str(token.pk), "secret": secret}
             return redirect("clinic:tokens")
     new_token = request.session.pop(NEW_TOKEN_SESSION_KEY, None)
-    token_list = (
-        queries.api_tokens_for(request.user).filter(organization=org).select_related("created_by")
-    )
+    token_list = clinic_queries.api_tokens_at(request.user, org)
     status = 400 if form.is_bound and form.errors else 200
     return render(
         request,
