@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
@@ -232,9 +232,7 @@ def _inviting_clinic(request: HttpRequest, wanted: uuid.UUID | None) -> Organiza
     if token is None and not allowed.exists():
         raise HttpError(403, "Only clinic admins can invite people.")
     if wanted is not None:
-        org = allowed.filter(pk=wanted).first()
-        if org is None:
-            raise Http404
+        org: Organization = queries.get_or_404(allowed, wanted)
         return org
     return allowed.order_by("name").first()  # type: ignore[return-value]
 
