@@ -13,9 +13,11 @@ from django.urls import reverse
 
 from trellis.audit.models import AuditEvent
 from trellis.care.models import CareNote
+from trellis.care.services import add_care_note
 from trellis.core import timeutil
 from trellis.journey.models import JournalEntry
 from trellis.journey.tests.factories import enroll_alex
+from trellis.workspace.record import timeline
 
 pytestmark = pytest.mark.django_db
 
@@ -104,9 +106,6 @@ def test_patients_get_403_and_other_clinics_404_on_a_record(cast: Any, client_fo
 
 
 def test_the_timeline_shows_notes_and_scores_newest_first(cast: Any) -> None:
-    from trellis.care.services import add_care_note
-    from trellis.workspace.record import timeline
-
     enrollment = enroll_alex(cast)
     now = timeutil.now()
     add_care_note(enrollment, author=cast["therapist_maria"], body="First", now=now)
