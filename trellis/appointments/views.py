@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import date, timedelta, tzinfo
 from typing import Any
 
@@ -275,6 +276,29 @@ def _staff_page(
         return render(request, template, context, status=status)
 
 
+def _change_availability(
+    request: HttpRequest,
+    form: Any,
+    form_name: str,
+    write: Callable[[dict[str, Any]], object],
+    *,
+    done: str,
+) -> HttpResponse:
+    """Hand a valid availability form to its service and go back to the availability page;
+    a refusal is shown next to the field it names (400) and nothing is written."""
+    if form.is_valid():
+        try:
+            write(form.cleaned_data)
+        except ValidationError as refused:
+            add_to_form(form, refused)
+        else:
+            messages.success(request, done)
+            return HttpResponseRedirect(reverse("sessions:availability"))
+    return _staff_page(
+        request, template="appointments/availability.html", status=400, **{form_name: form}
+    )
+
+
 @never_cache
 @login_required
 @require_GET
@@ -296,19 +320,14 @@ def availability(request: HttpRequest) -> HttpResponse:
 @require_POST
 def slot_add(request: HttpRequest) -> HttpResponse:
     user, organization = _clinician(request)
-    form = SlotForm(request.POST)
-    if form.is_valid():
-        try:
-            services.add_weekly_slot(
-                user, actor=user, organization=organization, now=timeutil.now(), **form.cleaned_data
-            )
-        except ValidationError as refused:
-            add_to_form(form, refused)
-        else:
-            messages.success(request, _("Your weekly time is added."))
-            return HttpResponseRedirect(reverse("sessions:availability"))
-    return _staff_page(
-        request, template="appointments/availability.html", status=400, slot_form=form
+    return _change_availability(
+        request,
+        SlotForm(request.POST),
+        "slot_form",
+        lambda data: services.add_weekly_slot(
+            user, actor=user, organization=organization, now=timeutil.now(), **data
+        ),
+        done=_("Your weekly time is added."),
     )
 
 
@@ -328,17 +347,12 @@ def slot_delete(request: HttpRequest, slot_id: uuid.UUID) -> HttpResponse:
 @require_POST
 def exception_add(request: HttpRequest) -> HttpResponse:
     user, _organization = _clinician(request)
-    form = ExceptionForm(request.POST)
-    if form.is_valid():
-        try:
-            services.add_exception(user, actor=user, now=timeutil.now(), **form.cleaned_data)
-        except ValidationError as refused:
-            add_to_form(form, refused)
-        else:
-            messages.success(request, _("No sessions will be offered then."))
-            return HttpResponseRedirect(reverse("sessions:availability"))
-    return _staff_page(
-        request, template="appointments/availability.html", status=400, exception_form=form
+    return _change_availability(
+        request,
+        ExceptionForm(request.POST),
+        "exception_form",
+        lambda data: services.add_exception(user, actor=user, now=timeutil.now(), **data),
+        done=_("No sessions will be offered then."),
     )
 
 
@@ -358,17 +372,12 @@ def exception_delete(request: HttpRequest, exception_id: uuid.UUID) -> HttpRespo
 @require_POST
 def options(request: HttpRequest) -> HttpResponse:
     user, _organization = _clinician(request)
-    form = OptionsForm(request.POST)
-    if form.is_valid():
-        try:
-            services.set_session_options(user, actor=user, now=timeutil.now(), **form.cleaned_data)
-        except ValidationError as refused:
-            add_to_form(form, refused)
-        else:
-            messages.success(request, _("Your ways to meet are saved."))
-            return HttpResponseRedirect(reverse("sessions:availability"))
-    return _staff_page(
-        request, template="appointments/availability.html", status=400, options_form=form
+    return _change_availability(
+        request,
+        OptionsForm(request.POST),
+        "options_form",
+        lambda data: services.set_session_options(user, actor=user, now=timeutil.now(), **data),
+        done=_("Your ways to meet are saved."),
     )
 
 
