@@ -18,6 +18,7 @@ from trellis.care.services.stepped_care import (
     confirm_step_change,
     decline_step_change,
     reassign,
+    set_support_level,
     suggest_step_change,
 )
 
@@ -33,5 +34,6 @@ __all__ = [
     "enroll",
     "reassign",
     "remove_supporter",
+    "set_support_level",
     "suggest_step_change",
 ]

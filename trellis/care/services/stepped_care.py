@@ -134,16 +134,10 @@ def _decide(
     return locked
 
 
-@transaction.atomic
-def confirm_step_change(
-    change: SteppedCareChange, *, actor: User, now: datetime, note: str = ""
-) -> SteppedCareChange:
-    """A therapist or supervisor agrees: the level changes and the patient is told."""
-    locked = _decide(change, actor=actor, now=now, status=StepChangeStatus.CONFIRMED, note=note)
-    enrollment = Enrollment.objects.select_for_update().get(pk=locked.enrollment_id)
-    if not enrollment.is_active:
-        raise ValidationError({"status": _("This patient's program has ended.")})
-    enrollment.support_level = locked.to_level
+def set_support_level(enrollment: Enrollment, *, level: str, actor: User, now: datetime) -> None:
+    """Write a clinician's confirmed level of support on an enrollment the caller has locked,
+    in the caller's transaction (the caller checks who may and writes the audit row)."""
+    enrollment.support_level = level
     enrollment.support_level_confirmed_at = now
     enrollment.support_level_confirmed_by = actor
     enrollment.save(
@@ -154,6 +148,18 @@ def confirm_step_change(
             "updated_at",
         ]
     )
+
+
+@transaction.atomic
+def confirm_step_change(
+    change: SteppedCareChange, *, actor: User, now: datetime, note: str = ""
+) -> SteppedCareChange:
+    """A therapist or supervisor agrees: the level changes and the patient is told."""
+    locked = _decide(change, actor=actor, now=now, status=StepChangeStatus.CONFIRMED, note=note)
+    enrollment = Enrollment.objects.select_for_update().get(pk=locked.enrollment_id)
+    if not enrollment.is_active:
+        raise ValidationError({"status": _("This patient's program has ended.")})
+    set_support_level(enrollment, level=locked.to_level, actor=actor, now=now)
     audit.record(
         action="stepped_care.confirm",
         actor=actor,
