@@ -2,7 +2,7 @@
 
 From the first and the last PHQ-9 and GAD-7 totals of a course of treatment:
 
-- Caseness: PHQ-9 >= 10, or GAD-7 >= 8.
+- Caseness: PHQ-9 >= 10, or GAD-7 >= 8 (as shipped).
 - Recovery: at caseness at the first measure, and below caseness on both at the last.
 - Reliable improvement: PHQ-9 or GAD-7 falls by at least its reliable change, and neither
   rises by that much.
@@ -10,9 +10,9 @@ From the first and the last PHQ-9 and GAD-7 totals of a course of treatment:
   falls by that much (one reliably up and the other reliably down is neither).
 - Reliable recovery: recovery and reliable improvement together.
 
-The reliable change of each questionnaire is the one in its instrument file
-(`reliable_change`: PHQ-9 6 points, GAD-7 4 as shipped), read through
-`trellis.programs.instruments.reliable_change`; no copy of the figure is kept here.
+The caseness and reliable change of each questionnaire are the ones in its instrument file
+(`caseness`: PHQ-9 10, GAD-7 8; `reliable_change`: PHQ-9 6 points, GAD-7 4, as shipped),
+read through `trellis.programs.instruments`; no copy of either figure is kept here.
 
 Outcomes need both questionnaires measured at least twice; with fewer there is no
 outcome (None), never a guess.
@@ -23,10 +23,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from trellis.programs.instruments import reliable_change
+from trellis.programs.instruments import caseness, reliable_change
 
 PHQ9, GAD7 = "PHQ-9", "GAD-7"
-CASENESS = {PHQ9: 10, GAD7: 8}
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ class Outcome:
 
 def at_caseness(totals: Mapping[str, int]) -> bool:
     """Above the clinical threshold on either questionnaire."""
-    return totals[PHQ9] >= CASENESS[PHQ9] or totals[GAD7] >= CASENESS[GAD7]
+    return totals[PHQ9] >= caseness(PHQ9) or totals[GAD7] >= caseness(GAD7)
 
 
 def classify(first: Mapping[str, int], last: Mapping[str, int]) -> Outcome:

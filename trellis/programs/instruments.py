@@ -728,3 +728,15 @@ def reliable_change(code: str) -> int:
     if change is None:
         raise ValueError(f"questionnaire {code!r} has no reliable_change in its file")
     return change
+
+
+def caseness(code: str) -> int:
+    """The total at or above which a score counts as a case on this instrument: its file's
+    `caseness` (PHQ-9 10, GAD-7 8 as shipped). The one figure the outcomes use.
+
+    Raises UnknownInstrument, or ValueError when the file gives no caseness.
+    """
+    threshold = get_instrument(code).caseness
+    if threshold is None:
+        raise ValueError(f"questionnaire {code!r} has no caseness in its file")
+    return threshold

@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
-from trellis.measures.outcomes import CASENESS, classify, from_series
+from trellis.measures.outcomes import classify, from_series
 from trellis.programs import instruments
-from trellis.programs.instruments import get_instrument, reliable_change
+from trellis.programs.instruments import caseness, get_instrument, reliable_change
 
 
 def outcome(phq_first: int, gad_first: int, phq_last: int, gad_last: int) -> dict[str, bool]:
@@ -25,11 +25,21 @@ def outcome(phq_first: int, gad_first: int, phq_last: int, gad_last: int) -> dic
     }
 
 
-def test_the_thresholds_match_the_instrument_files() -> None:
+def test_the_thresholds_are_the_instrument_files_own() -> None:
+    assert (caseness("PHQ-9"), caseness("GAD-7")) == (10, 8)
     for code in ("PHQ-9", "GAD-7"):
         instrument = get_instrument(code)
-        assert instrument.caseness == CASENESS[code]
+        assert instrument.caseness == caseness(code)
         assert instrument.reliable_change == reliable_change(code)
+
+
+def test_caseness_follows_the_instrument_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    # PHQ-9 11 at the end is a case at the shipped 10; with a file saying 12 it is not.
+    assert outcome(16, 12, 11, 5)["caseness_last"] is True
+    monkeypatch.setattr(
+        "trellis.measures.outcomes.caseness", lambda code: {"PHQ-9": 12, "GAD-7": 8}[code]
+    )
+    assert outcome(16, 12, 11, 5)["caseness_last"] is False
 
 
 def test_recovered_and_reliably_improved_is_reliable_recovery() -> None:
