@@ -28,6 +28,7 @@ from trellis.accounts.models import User
 from trellis.care.models import Enrollment
 from trellis.care.queries import access_enrollment
 from trellis.core import timeutil
+from trellis.core.errors import error_list
 from trellis.measures import queries, services
 from trellis.measures.models import QuestionnaireAssignment
 from trellis.programs.instruments import Instrument, all_instruments
@@ -201,21 +202,11 @@ def _read(request: HttpRequest, enrollment_id: uuid.UUID, what: str) -> tuple[Us
     return user, enrollment
 
 
-def _errors(error: ValidationError) -> list[dict[str, str]]:
-    if hasattr(error, "error_dict"):
-        return [
-            {"field": "body" if field == "__all__" else field, "message": message}
-            for field, messages in error.message_dict.items()
-            for message in messages
-        ]
-    return [{"field": "body", "message": m} for m in error.messages]
-
-
 def _refused(error: ValidationError, crisis: str | None) -> Status[RefusedOut]:
     return Status(
         422,
         RefusedOut(
-            detail="The request is not valid.", errors=_errors(error), crisis_resources=crisis
+            detail="The request is not valid.", errors=error_list(error), crisis_resources=crisis
         ),
     )
 

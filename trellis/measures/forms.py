@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -120,6 +121,12 @@ class QuestionnaireForm(AccessibleForm):
             return uuid.UUID(str(raw))
         except (TypeError, ValueError):
             return None
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """Show a service's refusal: messages about an item next to that item, the rest at
+        the top of the form (the questionnaire's own `add_to_form`)."""
+        by_field = error.message_dict if hasattr(error, "error_dict") else {}
+        self.add_item_errors(by_field or {"__all__": error.messages})
 
     def add_item_errors(self, errors: Mapping[str, Any]) -> None:
         """Show the service's messages (keyed by item id) next to their items."""

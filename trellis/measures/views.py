@@ -385,8 +385,7 @@ def submit_questionnaire(
             step=step,
         )
     except ValidationError as problem:
-        errors = problem.message_dict if hasattr(problem, "error_dict") else {}
-        form.add_item_errors(errors or {"__all__": problem.messages})
+        form.add_service_errors(problem)
         return on_invalid(getattr(problem, "crisis_resources", None) or first.crisis_resources)
     return on_success(submitted)
 

@@ -203,10 +203,7 @@ def _answer_questionnaire(
         pending = care_queries.pending_onboarding(user)
         return None, redirect(stage_url(pending)) if pending else _after_onboarding(user)
     except ValidationError as error:
-        if hasattr(error, "error_dict"):
-            form.add_item_errors(error.message_dict)
-        else:
-            form.add_item_errors({"__all__": error.messages})
+        form.add_service_errors(error)
         return None, _questionnaire_page(
             request,
             step,

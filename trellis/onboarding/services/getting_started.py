@@ -24,7 +24,8 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from trellis import audit
-from trellis.accounts.models import Membership, Organization, Role, User
+from trellis.accounts.models import Organization, Role, User
+from trellis.accounts.queries import holds_role
 from trellis.alerts.models import SafetyEvent
 from trellis.alerts.safety import responsible_clinician
 from trellis.alerts.services import raise_alert
@@ -43,6 +44,7 @@ from trellis.care.models import (
     SupportLevel,
 )
 from trellis.care.queries import current_enrollment, onboarding_of, supporters_of
+from trellis.care.services import set_support_level
 from trellis.core import timeutil
 from trellis.journey.services import set_simple_mode
 from trellis.measures import services as measures
@@ -521,12 +523,7 @@ def _triage_clinician(enrollment: Enrollment) -> User | None:
 
 def can_confirm_support(user: Any, organization: Organization) -> bool:
     """Confirming a level of support is a clinical decision: therapists and supervisors."""
-    return Membership.objects.filter(
-        user=user,
-        organization=organization,
-        role__in=(Role.THERAPIST, Role.SUPERVISOR),
-        is_active=True,
-    ).exists()
+    return holds_role(user, organization, (Role.THERAPIST, Role.SUPERVISOR))
 
 
 @transaction.atomic
@@ -542,17 +539,7 @@ def confirm_support_level(
     if locked.status != EnrollmentStatus.ACTIVE:
         raise ValidationError({"level": _("This enrollment has ended.")})
     previous = locked.support_level
-    locked.support_level = level
-    locked.support_level_confirmed_at = now
-    locked.support_level_confirmed_by = actor
-    locked.save(
-        update_fields=[
-            "support_level",
-            "support_level_confirmed_at",
-            "support_level_confirmed_by",
-            "updated_at",
-        ]
-    )
+    set_support_level(locked, level=level, actor=actor, now=now)
     audit.record(
         action="enrollment.support_level_confirm",
         actor=actor,

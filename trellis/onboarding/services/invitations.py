@@ -25,6 +25,7 @@ from trellis.accounts.models import (
     Team,
     User,
 )
+from trellis.accounts.queries import holds_role
 from trellis.accounts.services import invitations as account_invitations
 from trellis.accounts.services.invitations import create_invitation
 from trellis.care.models import Enrollment, PatientInvitation, SupportLevel
@@ -35,12 +36,7 @@ from trellis.programs.models import ProgramVersion
 
 
 def _is_clinician(user: User | None, organization: Organization) -> bool:
-    return (
-        user is not None
-        and Membership.objects.filter(
-            user=user, organization=organization, role__in=CLINICAL_ROLES, is_active=True
-        ).exists()
-    )
+    return holds_role(user, organization, CLINICAL_ROLES)
 
 
 @transaction.atomic
