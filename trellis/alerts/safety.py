@@ -514,28 +514,36 @@ def acknowledge(alert: Alert, *, actor: User, note: str, now: datetime) -> Alert
         raise PermissionDenied(
             _("Only the clinician it is assigned to, or a supervisor, can acknowledge this alert.")
         )
-    text = clean_note(note)
+    return mark_acknowledged(alert, actor=actor, note=clean_note(note), now=now)
+
+
+@transaction.atomic
+def mark_acknowledged(alert: Alert, *, actor: User, note: str, now: datetime) -> Alert:
+    """The one transition of any alert to acknowledged, after the caller checked who may
+    and cleaned the note: who, when, what they did, and the audit row (for a safety alert,
+    how long after raising and whether after escalation). Raises AlertNotOpen if it was
+    already acknowledged or closed."""
     locked = Alert.objects.select_for_update().get(pk=alert.pk)
     if locked.state != AlertState.OPEN:
         raise AlertNotOpen({"note": _("This alert was already acknowledged; nothing was changed.")})
     locked.state = AlertState.ACKNOWLEDGED
     locked.acknowledged_at = now
     locked.acknowledged_by = actor
-    locked.action_note = text
+    locked.action_note = note
     locked.save(
         update_fields=["state", "acknowledged_at", "acknowledged_by", "action_note", "updated_at"]
     )
+    details: dict[str, Any] = {"kind": locked.kind}
+    if locked.kind == AlertKind.SAFETY:
+        details["minutes_after_raised"] = int((now - locked.raised_at).total_seconds() // 60)
+        details["after_escalation"] = locked.escalated_at is not None
     audit.record(
         action="safety.acknowledged" if locked.kind == AlertKind.SAFETY else "alert.acknowledged",
         actor=actor,
         subject=locked,
         patient=locked.enrollment.patient_id,
         organization=locked.organization_id,
-        details={
-            "kind": locked.kind,
-            "minutes_after_raised": int((now - locked.raised_at).total_seconds() // 60),
-            "after_escalation": locked.escalated_at is not None,
-        },
+        details=details,
         at=now,
     )
     return locked

@@ -166,26 +166,7 @@ def acknowledge_alert(alert: Alert, *, actor: User, note: str = "", now: datetim
     if not queries.may_handle(actor, alert):
         raise PermissionDenied(_("You cannot acknowledge this alert."))
     text = clean_note(note) if (note or "").strip() else ""
-    locked = Alert.objects.select_for_update().get(pk=alert.pk)
-    if locked.state != AlertState.OPEN:
-        raise AlertNotOpen({"note": _("This alert was already acknowledged; nothing was changed.")})
-    locked.state = AlertState.ACKNOWLEDGED
-    locked.acknowledged_at = now
-    locked.acknowledged_by = actor
-    locked.action_note = text
-    locked.save(
-        update_fields=["state", "acknowledged_at", "acknowledged_by", "action_note", "updated_at"]
-    )
-    audit.record(
-        action="alert.acknowledged",
-        actor=actor,
-        subject=locked,
-        patient=locked.enrollment.patient_id,
-        organization=locked.organization_id,
-        details={"kind": locked.kind},
-        at=now,
-    )
-    return locked
+    return safety.mark_acknowledged(alert, actor=actor, note=text, now=now)
 
 
 @transaction.atomic
