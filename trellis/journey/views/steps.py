@@ -3,6 +3,7 @@ questionnaire step, the done page, rating it, and marking a planned activity don
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -511,6 +512,22 @@ def _completed_progress(enrollment: Enrollment, the_step: Step) -> StepProgress 
     ).first()
 
 
+def _saved(
+    request: HttpRequest, form: Any, save: Callable[[dict[str, Any]], Any], thanks: str
+) -> bool:
+    """A finished step's small form (a rating, an activity's outcome): checked, saved by
+    its service with the thanks shown, or its messages put on the form. Whether it saved."""
+    if not form.is_valid():
+        return False
+    try:
+        save(form.cleaned_data)
+    except ValidationError as problem:
+        form.add_service_errors(problem)
+        return False
+    messages.success(request, thanks)
+    return True
+
+
 @never_cache
 @login_required
 @require_GET
@@ -545,21 +562,21 @@ def rate(request: HttpRequest, step_key: str) -> HttpResponse:
             refusal=_("Please finish this step before rating it."),
             status=409,
         )
-    if form.is_valid():
-        try:
-            services.rate_step(
-                enrollment,
-                the_step,
-                actor=user,
-                rating=form.cleaned_data["rating"],
-                client_id=form.cleaned_data["client_id"],
-                now=timeutil.now(),
-            )
-        except ValidationError as problem:
-            form.add_service_errors(problem)
-        else:
-            messages.success(request, _("Thank you. Your rating is saved."))
-            return redirect("journey:today")
+    saved = _saved(
+        request,
+        form,
+        lambda data: services.rate_step(
+            enrollment,
+            the_step,
+            actor=user,
+            rating=data["rating"],
+            client_id=data["client_id"],
+            now=timeutil.now(),
+        ),
+        _("Thank you. Your rating is saved."),
+    )
+    if saved:
+        return redirect("journey:today")
     return _done_page(request, enrollment, the_step, progress, rating_form=form, status=400)
 
 
@@ -576,20 +593,20 @@ def activity_done(request: HttpRequest, step_key: str) -> HttpResponse:
         # Nothing planned here yet: back to the step, where the plan is made.
         return redirect("journey:step", step_key=the_step.key)
     form = ActivityOutcomeForm(request.POST)
-    if form.is_valid():
-        try:
-            services.record_activity_outcome(
-                enrollment,
-                the_step,
-                actor=user,
-                mood=form.cleaned_data["mood"],
-                mastery=form.cleaned_data["mastery"],
-                client_id=form.cleaned_data["client_id"],
-                now=timeutil.now(),
-            )
-        except ValidationError as problem:
-            form.add_service_errors(problem)
-        else:
-            messages.success(request, _("Well done for doing it. Saved."))
-            return redirect("journey:step_done", step_key=the_step.key)
+    saved = _saved(
+        request,
+        form,
+        lambda data: services.record_activity_outcome(
+            enrollment,
+            the_step,
+            actor=user,
+            mood=data["mood"],
+            mastery=data["mastery"],
+            client_id=data["client_id"],
+            now=timeutil.now(),
+        ),
+        _("Well done for doing it. Saved."),
+    )
+    if saved:
+        return redirect("journey:step_done", step_key=the_step.key)
     return _done_page(request, enrollment, the_step, progress, outcome_form=form, status=400)
