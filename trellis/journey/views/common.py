@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -48,3 +51,19 @@ def step_or_404(enrollment: Enrollment, step_key: str) -> Step:
 
 def step_state(enrollment: Enrollment, step: Step, now: Any) -> queries.StepState:
     return queries.step_states(enrollment, now)[step.key]
+
+
+def save_form(
+    request: HttpRequest, form: Any, save: Callable[[dict[str, Any]], Any], thanks: str
+) -> bool:
+    """A patient's posted form: checked, then saved by its service with the thanks shown,
+    or the service's messages put on the form. Whether it saved."""
+    if not form.is_valid():
+        return False
+    try:
+        save(form.cleaned_data)
+    except ValidationError as problem:
+        form.add_service_errors(problem)
+        return False
+    messages.success(request, thanks)
+    return True

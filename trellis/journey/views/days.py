@@ -6,7 +6,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
@@ -30,6 +29,7 @@ from trellis.journey.views.common import (
     enrollment_or_404,
     no_program,
     render_page,
+    save_form,
 )
 from trellis.journey.views.steps import planned_for
 from trellis.measures.queries import due_for
@@ -121,15 +121,7 @@ def _submit(
     if request.method != "POST":
         return form_class(), None
     form = form_class(request.POST)
-    if form.is_valid():
-        try:
-            act(form.cleaned_data)
-        except ValidationError as problem:
-            form.add_service_errors(problem)
-        else:
-            messages.success(request, success)
-            return form, redirect(then)
-    return form, None
+    return form, redirect(then) if save_form(request, form, act, success) else None
 
 
 @never_cache

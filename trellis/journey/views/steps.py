@@ -3,11 +3,9 @@ questionnaire step, the done page, rating it, and marking a planned activity don
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -32,6 +30,7 @@ from trellis.journey.models import ProgressStatus, StepProgress
 from trellis.journey.views.common import (
     enrollment_or_404,
     render_page,
+    save_form,
     step_or_404,
     step_state,
 )
@@ -512,22 +511,6 @@ def _completed_progress(enrollment: Enrollment, the_step: Step) -> StepProgress 
     ).first()
 
 
-def _saved(
-    request: HttpRequest, form: Any, save: Callable[[dict[str, Any]], Any], thanks: str
-) -> bool:
-    """A finished step's small form (a rating, an activity's outcome): checked, saved by
-    its service with the thanks shown, or its messages put on the form. Whether it saved."""
-    if not form.is_valid():
-        return False
-    try:
-        save(form.cleaned_data)
-    except ValidationError as problem:
-        form.add_service_errors(problem)
-        return False
-    messages.success(request, thanks)
-    return True
-
-
 @never_cache
 @login_required
 @require_GET
@@ -562,7 +545,7 @@ def rate(request: HttpRequest, step_key: str) -> HttpResponse:
             refusal=_("Please finish this step before rating it."),
             status=409,
         )
-    saved = _saved(
+    saved = save_form(
         request,
         form,
         lambda data: services.rate_step(
@@ -593,7 +576,7 @@ def activity_done(request: HttpRequest, step_key: str) -> HttpResponse:
         # Nothing planned here yet: back to the step, where the plan is made.
         return redirect("journey:step", step_key=the_step.key)
     form = ActivityOutcomeForm(request.POST)
-    saved = _saved(
+    saved = save_form(
         request,
         form,
         lambda data: services.record_activity_outcome(
