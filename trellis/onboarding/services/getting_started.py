@@ -374,10 +374,12 @@ def choose_simple_mode(
     return prefs
 
 
-def _latest_total(enrollment: Enrollment, instrument: str) -> int | None:
-
+def _baseline_total(enrollment: Enrollment, instrument: str) -> int | None:
+    """The total of the patient's baseline answer to this questionnaire (None if unscored)."""
     total: int | None = (
-        QuestionnaireResponse.objects.filter(enrollment=enrollment, instrument=instrument)
+        QuestionnaireResponse.objects.filter(
+            enrollment=enrollment, instrument=instrument, assignment__occasion="baseline"
+        )
         .order_by("submitted_at")
         .values_list("total", flat=True)
         .first()
@@ -484,8 +486,8 @@ def apply_triage(enrollment: Enrollment, *, now: datetime) -> triage.Suggestion:
     responsible clinician (a triage alert) to confirm or change it."""
 
     suggestion = triage.suggest(
-        phq9=_latest_total(enrollment, PHQ9),
-        gad7=_latest_total(enrollment, GAD7),
+        phq9=_baseline_total(enrollment, PHQ9),
+        gad7=_baseline_total(enrollment, GAD7),
         settings=enrollment.organization.triage_settings,
         phq9_item9=_baseline_item9(enrollment),
     )
