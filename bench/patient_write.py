@@ -27,6 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# `trellis serve` refuses to start without TRELLIS_ENV; the bench keeps its old default.
+os.environ.setdefault("TRELLIS_ENV", "dev")
 
 
 def prepare() -> tuple[str, str, str]:

@@ -15,20 +15,9 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.conf import settings
-from django.core import checks
-from django.core.checks import CheckMessage
 from django.core.management.base import BaseCommand
-from django.db import DEFAULT_DB_ALIAS
 
-
-def describe(message: CheckMessage) -> str:
-    """One line: what is wrong, how to put it right, and the id of the check that found it."""
-    text = str(message.msg)
-    if message.obj is not None:
-        text = f"{message.obj}: {text}"
-    if message.hint:
-        text = f"{text}: {message.hint}"
-    return f"{text} [{message.id}]" if message.id else text
+from trellis.core.deployment import describe, findings
 
 
 class Command(BaseCommand):
@@ -45,15 +34,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         production = bool(settings.PRODUCTION or options["production"])
-        found = checks.run_checks(include_deployment_checks=True, databases=[DEFAULT_DB_ALIAS])
-        # Checks are kept in sets: sort, most serious first, so the report reads the same
-        # on every run.
-        messages = sorted(
-            (message for message in found if not message.is_silenced()),
-            key=lambda message: (-message.level, message.id or ""),
-        )
-        errors = [m for m in messages if m.is_serious()] if production else []
-        warnings = [m for m in messages if not (production and m.is_serious())]
+        found = findings(production=production)
+        errors, warnings = found.errors, found.warnings
         mode = "production" if production else f"{settings.TRELLIS_ENV} (not production)"
         self.stdout.write(f"Trellis deployment check, mode: {mode}")
         for message in errors:

@@ -2,6 +2,13 @@
 
 Run it behind a TLS-terminating proxy (nginx, a load balancer). It replaces this
 process with granian, so a process supervisor's signals reach the server directly.
+
+It refuses to serve what is unsafe, before any port is opened:
+- without TRELLIS_ENV in the environment (a forgotten variable would otherwise fall back
+  to development mode, whose error pages show code, settings and every URL);
+- in production, on any error `trellis check` reports (development keys, console e-mail,
+  debug on, no allowed hosts, insecure cookies...), listing them all;
+- in development with debug pages on, on any address other than this machine's own.
 """
 
 from __future__ import annotations
@@ -14,6 +21,15 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+
+from trellis.core.deployment import describe, findings
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+NO_ENV = (
+    "TRELLIS_ENV is not set, so Trellis will not serve. Set TRELLIS_ENV=production to "
+    "serve a clinic (`trellis check` lists what production needs), or TRELLIS_ENV=dev to "
+    "try Trellis on this machine."
+)
 
 
 def granian_argv(
@@ -65,6 +81,7 @@ class Command(BaseCommand):
                 raise CommandError(f"--{name} must be at least 1")
         if not 0 < options["port"] < 65536:
             raise CommandError("--port must be between 1 and 65535")
+        refuse_unsafe(host=options["host"])
         if settings.PRODUCTION and not options["no_collectstatic"]:
             # In production static files are served from STATIC_ROOT with hashed names;
             # collectstatic copies only what changed, so this is quick after the first run.
@@ -84,3 +101,23 @@ class Command(BaseCommand):
         self.stdout.flush()
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trellis.settings")
         os.execv(argv[0], argv)  # noqa: S606 (a fixed argv, no shell)
+
+
+def refuse_unsafe(*, host: str) -> None:
+    """Stop with every reason this configuration must not serve, or return quietly."""
+    if not os.environ.get("TRELLIS_ENV"):
+        raise CommandError(NO_ENV)
+    if settings.PRODUCTION:
+        errors = findings(production=True).errors
+        if errors:
+            lines = "\n".join(f"  ✗ {describe(message)}" for message in errors)
+            raise CommandError(
+                f"Trellis will not serve in production with {len(errors)} problem(s) "
+                f"that `trellis check` reports:\n{lines}"
+            )
+    elif settings.DEBUG and host not in LOOPBACK_HOSTS:
+        raise CommandError(
+            f"Debug pages are on (TRELLIS_ENV={settings.TRELLIS_ENV}), and they show code and "
+            f"settings to anyone who can reach {host}. Serve on 127.0.0.1, or set "
+            "TRELLIS_ENV=production."
+        )
