@@ -228,6 +228,8 @@ class Command(BaseCommand):
         """
         commands = get_commands()
         trellis = [sys.executable, "-m", "trellis"]
+        # The children run in the mode this demo runs in (`trellis serve` refuses to guess).
+        os.environ.setdefault("TRELLIS_ENV", settings.TRELLIS_ENV)
         children: list[tuple[str, subprocess.Popen[bytes]]] = []
         for name in ("worker", "clock"):
             if name in commands:
