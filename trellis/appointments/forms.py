@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from trellis.appointments.models import Mode
+from trellis.core.timeutil import validate_day
 
 WEEKDAYS = [
     (0, _("Monday")),
@@ -20,13 +21,13 @@ WEEKDAYS = [
 
 class BookForm(forms.Form):
     supporter = forms.UUIDField(widget=forms.HiddenInput)
-    starts_at = forms.DateTimeField(widget=forms.HiddenInput)
+    starts_at = forms.DateTimeField(widget=forms.HiddenInput, validators=[validate_day])
     mode = forms.ChoiceField(label=_("How would you like to meet?"), choices=Mode.choices)
     client_id = forms.UUIDField(widget=forms.HiddenInput)
 
 
 class RescheduleForm(forms.Form):
-    starts_at = forms.DateTimeField(widget=forms.HiddenInput)
+    starts_at = forms.DateTimeField(widget=forms.HiddenInput, validators=[validate_day])
     client_id = forms.UUIDField(widget=forms.HiddenInput)
 
 
@@ -43,10 +44,15 @@ class SlotForm(forms.Form):
     )
     time_zone = forms.CharField(label=_("Time zone"), max_length=64)
     valid_from = forms.DateField(
-        label=_("First day"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("First day"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_day],
     )
     valid_until = forms.DateField(
-        label=_("Last day"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Last day"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_day],
     )
     mode = forms.ChoiceField(
         label=_("Only this way to meet"),
@@ -56,7 +62,9 @@ class SlotForm(forms.Form):
 
 
 class ExceptionForm(forms.Form):
-    day = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(
+        label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_day]
+    )
     start_time = forms.TimeField(
         label=_("From"),
         required=False,

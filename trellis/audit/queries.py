@@ -68,9 +68,12 @@ def _parse_date(field: str, raw: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise FilterError(field, _("Enter a date as YYYY-MM-DD, for example 2026-03-31.")) from None
+    if not timeutil.day_in_range(day):
+        raise FilterError(field, str(timeutil.DAY_RANGE_MESSAGE))
+    return day
 
 
 def parse_filter(params: Any) -> tuple[EventFilter, list[FilterError]]:
@@ -94,7 +97,7 @@ def parse_filter(params: Any) -> tuple[EventFilter, list[FilterError]]:
     def parse_before(field: str, raw: str) -> int | None:
         if not raw:
             return None
-        if not raw.isdigit() or len(raw) > 18:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
             raise FilterError(field, _("The page link is not valid; start again from the newest."))
         return int(raw)
 

@@ -11,12 +11,13 @@ from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
 from trellis.audit.queries import EventFilter, page
 from trellis.audit.services import note_trail_read
 from trellis.clinic.queries import audit_organizations, clinic_events
+from trellis.core.timeutil import EARLIEST_DAY, LATEST_DAY
 
 router = Router(tags=["audit"])
 
@@ -25,9 +26,9 @@ class EventFilters(Schema):
     user: str = ""
     patient: uuid.UUID | None = None
     action: str = ""
-    since: date | None = None
-    until: date | None = None
-    before: int | None = None
+    since: date | None = Field(default=None, ge=EARLIEST_DAY, le=LATEST_DAY)
+    until: date | None = Field(default=None, ge=EARLIEST_DAY, le=LATEST_DAY)
+    before: int | None = Field(default=None, ge=1, le=2**63 - 1)
     clinic: uuid.UUID | None = None
 
 

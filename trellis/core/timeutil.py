@@ -5,9 +5,29 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 UTC = ZoneInfo("UTC")
+
+# The calendar days anyone may type: wide enough for every real date in a clinic's life,
+# narrow enough that arithmetic on them (the day after, a week later, a local midnight in
+# any zone) can never overflow, as it does near year 9999.
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2199, 12, 31)
+DAY_RANGE_MESSAGE = _("Enter a date between 1900-01-01 and 2199-12-31.")
+
+
+def day_in_range(day: date) -> bool:
+    return EARLIEST_DAY <= day <= LATEST_DAY
+
+
+def validate_day(value: date | datetime) -> None:
+    """Form validator for typed dates and date-times: refuses days outside the range."""
+    day = value.date() if isinstance(value, datetime) else value
+    if not day_in_range(day):
+        raise ValidationError(DAY_RANGE_MESSAGE, code="date_out_of_range")
 
 
 def now() -> datetime:

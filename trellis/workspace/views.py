@@ -60,7 +60,9 @@ def caseload_list(request: HttpRequest) -> HttpResponse:
     # Only the rows of the requested page are read in detail (see caseload_page).
     now = timeutil.now()
     raw_page = request.GET.get("page", "1")
-    wanted = int(raw_page) if raw_page.isdigit() and int(raw_page) > 0 else 1
+    # Digits only, and few of them: "²" passes isdigit, and int() refuses 5,000 digits.
+    typed = raw_page.isascii() and raw_page.isdigit() and len(raw_page) <= 6
+    wanted = int(raw_page) if typed and int(raw_page) > 0 else 1
 
     def rows_of(number: int) -> tuple[list[Any], int]:
         return caseload_queries.caseload_page(

@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from django.urls import reverse
 
 from trellis.appointments.models import Appointment, AppointmentStatus, WeeklySlot
@@ -80,6 +81,26 @@ def test_supporter_adds_a_weekly_time_and_a_bad_one_is_explained(
     assert WeeklySlot.objects.filter(supporter=cast["therapist_maria"]).count() == 1
     page = client.get(reverse("sessions:availability"))
     assert "Tuesday" in page.content.decode()
+
+
+@pytest.mark.parametrize("field", ["valid_from", "valid_until"])
+def test_a_weekly_time_with_a_far_future_day_is_refused_with_400(
+    cast: Any, client_for: Any, field: str
+) -> None:
+    client = client_for("therapist_maria")
+    form = {
+        "weekday": "1",
+        "start_time": "09:00",
+        "end_time": "12:00",
+        "session_minutes": "45",
+        "time_zone": "Europe/Helsinki",
+        "valid_from": "2026-01-01",
+        field: "9999-12-31",
+    }
+    response = client.post(reverse("sessions:slot_add"), form)
+    assert response.status_code == 400
+    assert "between 1900-01-01 and 2199-12-31" in response.content.decode()
+    assert not WeeklySlot.objects.filter(supporter=cast["therapist_maria"]).exists()
 
 
 def test_supporter_records_a_session_as_attended_from_the_staff_page(

@@ -113,6 +113,9 @@ def test_date_range_is_whole_days_in_the_clinic_time_zone(client_for, cast):
         ({"patient": "not-a-uuid"}, "patient"),
         ({"since": "2026-03-12", "until": "2026-03-10"}, "until"),
         ({"before": "abc"}, "before"),
+        ({"before": "²"}, "before"),  # a digit to isdigit(), not to int()
+        ({"until": "9999-12-31"}, "until"),  # the day after it cannot be computed
+        ({"since": "0001-01-01"}, "since"),
     ],
 )
 def test_bad_filter_values_get_a_clear_message_and_400(client_for, trail, params, field):
@@ -250,6 +253,16 @@ def test_api_bad_filters_get_the_error_shape(client_for, trail):
     response = client.get("/api/v1/audit/events", {"since": "2026-03-12", "until": "2026-03-01"})
     assert response.status_code == 400
     assert "end date" in json.loads(response.content)["detail"]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"until": "9999-12-31"}, "until"), ({"before": str(2**64)}, "before")],
+)
+def test_api_out_of_range_filters_answer_422_not_500(client_for, trail, params, field):
+    response = client_for("admin_avery").get("/api/v1/audit/events", params)
+    assert response.status_code == 422
+    assert json.loads(response.content)["errors"][0]["field"] == field
 
 
 def test_api_other_clinic_id_looks_like_nothing(client_for, cast, trail):
