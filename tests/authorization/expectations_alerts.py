@@ -22,7 +22,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
+from tests.authorization.matrix import (
+    ALLOWED,
+    FORBIDDEN,
+    LOGIN,
+    NO_PATIENT_DATA,
+    NOT_FOUND,
+    ONE_PATIENT,
+    PATIENT_LIST,
+    Route,
+    expect,
+)
 from trellis.alerts.models import Alert
 from trellis.alerts.safety import SafetyAnswer, record_safety_answer
 from trellis.alerts.services import raise_alert
@@ -79,6 +89,12 @@ def alex_inactivity_alert(cast: Any) -> Alert:
     return alert
 
 
+def _alex_alert_raised(cast: Any) -> dict[str, Any]:
+    """patient_alex's inactivity alert, for the inbox to list; the URL takes no arguments."""
+    alex_inactivity_alert(cast)
+    return {}
+
+
 def _rule_alert(cast: Any) -> dict[str, Any]:
     return {"pk": alex_inactivity_alert(cast).pk}
 
@@ -94,7 +110,13 @@ _HANDLE_RULE_ALERT = expect(
 
 
 ROUTES: list[Route] = [
-    Route("alerts:inbox", _ALERT_STAFF, note="open alerts assigned or escalated to me"),
+    Route(
+        "alerts:inbox",
+        _ALERT_STAFF,
+        kwargs=_alex_alert_raised,
+        note="open alerts assigned or escalated to me; patient_alex's is maria's",
+        reads=PATIENT_LIST,
+    ),
     Route(
         "alerts:detail",
         expect(
@@ -107,6 +129,7 @@ ROUTES: list[Route] = [
         ),
         kwargs=_alert,
         note="patient_alex's safety alert: his supporter, his team's coach and supervisors",
+        reads=ONE_PATIENT,
     ),
     Route(
         "alerts:acknowledge",
@@ -123,6 +146,7 @@ ROUTES: list[Route] = [
         kwargs=_alert,
         data=lambda cast: {"note": "Called the patient; agreed a safety plan."},
         note="the assigned therapist or a supervisor; a coach sees it but may not acknowledge",
+        reads=NO_PATIENT_DATA,
     ),
     Route(
         "alerts:resolve",
@@ -131,6 +155,7 @@ ROUTES: list[Route] = [
         kwargs=_rule_alert,
         data=lambda cast: {"note": "Phoned; back on track."},
         note="patient_alex's inactivity alert: his care team (coach included) and supervisors",
+        reads=NO_PATIENT_DATA,
     ),
     Route(
         "alerts:dismiss",
@@ -139,15 +164,18 @@ ROUTES: list[Route] = [
         kwargs=_rule_alert,
         data=lambda cast: {"reason": "Away on holiday; told us in advance."},
         note="as resolving; the reason is required",
+        reads=NO_PATIENT_DATA,
     ),
     Route(
         "alerts:rules",
         expect(FORBIDDEN, **_NOT_TOKENS, admin=ALLOWED, supervisor=ALLOWED),
         note="the clinic's alert rule settings",
+        reads=NO_PATIENT_DATA,
     ),
     Route(
         "alerts:on_call",
         expect(FORBIDDEN, **_NOT_TOKENS, admin=ALLOWED, supervisor=ALLOWED),
+        reads=NO_PATIENT_DATA,
     ),
     Route(
         "alerts:on_call_team",
@@ -157,5 +185,6 @@ ROUTES: list[Route] = [
         data=lambda cast: {
             f"team-{cast.teams[('riverside', 'Mood team')].pk}-clinician": cast["therapist_sam"].pk
         },
+        reads=NO_PATIENT_DATA,
     ),
 ]

@@ -14,7 +14,16 @@ from __future__ import annotations
 from typing import Any
 
 from tests.authorization.expectations_alerts import alex_inactivity_alert
-from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
+from tests.authorization.matrix import (
+    ALLOWED,
+    FORBIDDEN,
+    LOGIN,
+    NOT_FOUND,
+    ONE_PATIENT,
+    PATIENT_LIST,
+    Route,
+    expect,
+)
 
 PREFIX = "/api/v1/alerts"
 _NO_TOKENS = {"anonymous": LOGIN, "token_read": FORBIDDEN, "token_write": FORBIDDEN}
@@ -22,28 +31,42 @@ _PEOPLE = {"patient": FORBIDDEN, "other_clinic_patient": FORBIDDEN, "researcher"
 _ACT = expect(ALLOWED, **_NO_TOKENS, **_PEOPLE, admin=NOT_FOUND)
 
 
+def _alex_alert_raised(cast: Any) -> dict[str, Any]:
+    alex_inactivity_alert(cast)
+    return {}
+
+
 def _alert(cast: Any) -> dict[str, Any]:
     return {"alert_id": alex_inactivity_alert(cast).pk}
 
 
 ROUTES = [
-    Route(f"GET {PREFIX}", expect(ALLOWED, **_NO_TOKENS, **_PEOPLE)),
+    Route(
+        f"GET {PREFIX}",
+        expect(ALLOWED, **_NO_TOKENS, **_PEOPLE),
+        kwargs=_alex_alert_raised,
+        reads=PATIENT_LIST,
+        note="patient_alex's inactivity alert is in the list of his care team and supervisors",
+    ),
     Route(
         f"POST {PREFIX}/{{alert_id}}/acknowledge",
         _ACT,
         kwargs=_alert,
         data=lambda cast: {"note": "Will phone tomorrow."},
+        reads=ONE_PATIENT,
     ),
     Route(
         f"POST {PREFIX}/{{alert_id}}/resolve",
         _ACT,
         kwargs=_alert,
         data=lambda cast: {"note": "Phoned; back on track."},
+        reads=ONE_PATIENT,
     ),
     Route(
         f"POST {PREFIX}/{{alert_id}}/dismiss",
         _ACT,
         kwargs=_alert,
         data=lambda cast: {"reason": "Away on holiday; told us in advance."},
+        reads=ONE_PATIENT,
     ),
 ]

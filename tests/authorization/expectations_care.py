@@ -17,7 +17,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
+from tests.authorization.matrix import (
+    ALLOWED,
+    FORBIDDEN,
+    LOGIN,
+    NO_PATIENT_DATA,
+    NOT_FOUND,
+    ONE_PATIENT,
+    Route,
+    expect,
+)
 from trellis.care import consent as care_consent
 from trellis.care.models import Consent, ConsentKind
 from trellis.core import timeutil
@@ -58,16 +67,29 @@ def _alex_consent(cast: Any) -> dict[str, Any]:
 
 
 ROUTES: list[Route] = [
-    Route("onboarding:start", _PATIENT_PAGE, kwargs=_enrolled),
-    Route("onboarding:consent", _PATIENT_PAGE, kwargs=_enrolled),
-    Route("onboarding:eheals", _PATIENT_PAGE, kwargs=_enrolled),
-    Route("onboarding:simple_mode", _PATIENT_PAGE, kwargs=_enrolled),
-    Route("onboarding:baseline", _PATIENT_PAGE, kwargs=_enrolled),
-    Route("onboarding:preferences", _PATIENT_PAGE, kwargs=_enrolled),
-    Route("onboarding:my_consents", _PATIENT_PAGE, kwargs=_enrolled),
-    Route("onboarding:withdraw_consent", _PATIENTS_OWN_THING, kwargs=_alex_consent),
-    Route("onboarding:agree_research", _PATIENT_PAGE, method="POST", kwargs=_enrolled),
-    Route("onboarding:my_preferences", _PATIENT_PAGE, kwargs=_enrolled),
-    Route("care:invite_patient", _CLINICIANS),
-    Route("care:confirm_support_level", _THERAPISTS_IN_REACH, kwargs=_enrollment),
+    Route("onboarding:start", _PATIENT_PAGE, kwargs=_enrolled, reads=NO_PATIENT_DATA),
+    Route("onboarding:consent", _PATIENT_PAGE, kwargs=_enrolled, reads=NO_PATIENT_DATA),
+    Route("onboarding:eheals", _PATIENT_PAGE, kwargs=_enrolled, reads=NO_PATIENT_DATA),
+    Route("onboarding:simple_mode", _PATIENT_PAGE, kwargs=_enrolled, reads=NO_PATIENT_DATA),
+    Route("onboarding:baseline", _PATIENT_PAGE, kwargs=_enrolled, reads=NO_PATIENT_DATA),
+    Route("onboarding:preferences", _PATIENT_PAGE, kwargs=_enrolled, reads=NO_PATIENT_DATA),
+    Route("onboarding:my_consents", _PATIENT_PAGE, kwargs=_enrolled, reads=NO_PATIENT_DATA),
+    Route(
+        "onboarding:withdraw_consent",
+        _PATIENTS_OWN_THING,
+        kwargs=_alex_consent,
+        reads=NO_PATIENT_DATA,
+    ),
+    Route(
+        "onboarding:agree_research",
+        _PATIENT_PAGE,
+        method="POST",
+        kwargs=_enrolled,
+        reads=NO_PATIENT_DATA,
+    ),
+    Route("onboarding:my_preferences", _PATIENT_PAGE, kwargs=_enrolled, reads=NO_PATIENT_DATA),
+    Route("care:invite_patient", _CLINICIANS, reads=NO_PATIENT_DATA),
+    Route(
+        "care:confirm_support_level", _THERAPISTS_IN_REACH, kwargs=_enrollment, reads=ONE_PATIENT
+    ),
 ]

@@ -17,7 +17,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, Route, expect
+from tests.authorization.matrix import (
+    ALLOWED,
+    FORBIDDEN,
+    LOGIN,
+    NO_PATIENT_DATA,
+    ONE_PATIENT,
+    PATIENT_LIST,
+    Route,
+    expect,
+)
 from trellis.care.models import StepChangeStatus, SteppedCareChange
 from trellis.care.services import suggest_step_change
 from trellis.core import timeutil
@@ -39,6 +48,12 @@ PREFIX = "/api/v1/care"
 
 def _enrollment(cast: Any) -> dict[str, Any]:
     return {"pk": enroll_alex(cast).pk}
+
+
+def _alex_enrolled(cast: Any) -> dict[str, Any]:
+    """patient_alex on the caseload of his care team; the URL takes no arguments."""
+    enroll_alex(cast)
+    return {}
 
 
 def _api_enrollment(cast: Any) -> dict[str, Any]:
@@ -77,45 +92,78 @@ def _reassign(cast: Any) -> dict[str, Any]:
 
 
 ROUTES: list[Route] = [
-    Route("caseload:list", _CLINICIANS),
-    Route("caseload:record", _CLINICIANS, kwargs=_enrollment),
-    Route("caseload:add_note", _CLINICIANS, method="POST", kwargs=_enrollment, data=_note),
-    Route("caseload:suggest_step", _CLINICIANS, method="POST", kwargs=_enrollment, data=_step),
-    Route("caseload:confirm_step", _DECIDERS, method="POST", kwargs=_suggestion),
-    Route("caseload:decline_step", _DECIDERS, method="POST", kwargs=_suggestion),
-    Route("caseload:supervision", _SUPERVISION),
-    Route("caseload:reassign", _SUPERVISORS, method="POST", kwargs=_enrollment, data=_reassign),
-    Route(f"GET {PREFIX}/caseload", _API_CLINICIANS),
+    Route("caseload:list", _CLINICIANS, kwargs=_alex_enrolled, reads=PATIENT_LIST),
+    Route("caseload:record", _CLINICIANS, kwargs=_enrollment, reads=ONE_PATIENT),
+    Route(
+        "caseload:add_note",
+        _CLINICIANS,
+        method="POST",
+        kwargs=_enrollment,
+        data=_note,
+        reads=NO_PATIENT_DATA,
+    ),
+    Route(
+        "caseload:suggest_step",
+        _CLINICIANS,
+        method="POST",
+        kwargs=_enrollment,
+        data=_step,
+        reads=NO_PATIENT_DATA,
+    ),
+    Route(
+        "caseload:confirm_step", _DECIDERS, method="POST", kwargs=_suggestion, reads=NO_PATIENT_DATA
+    ),
+    Route(
+        "caseload:decline_step", _DECIDERS, method="POST", kwargs=_suggestion, reads=NO_PATIENT_DATA
+    ),
+    Route("caseload:supervision", _SUPERVISION, reads=NO_PATIENT_DATA),
+    Route(
+        "caseload:reassign",
+        _SUPERVISORS,
+        method="POST",
+        kwargs=_enrollment,
+        data=_reassign,
+        reads=NO_PATIENT_DATA,
+    ),
+    Route(f"GET {PREFIX}/caseload", _API_CLINICIANS, kwargs=_alex_enrolled, reads=PATIENT_LIST),
     Route(
         f"GET {PREFIX}/enrollments/{{enrollment_id}}/record",
         _API_CLINICIANS,
         kwargs=_api_enrollment,
+        reads=ONE_PATIENT,
     ),
     Route(
-        f"GET {PREFIX}/enrollments/{{enrollment_id}}/notes", _API_CLINICIANS, kwargs=_api_enrollment
+        f"GET {PREFIX}/enrollments/{{enrollment_id}}/notes",
+        _API_CLINICIANS,
+        kwargs=_api_enrollment,
+        reads=ONE_PATIENT,
     ),
     Route(
         f"POST {PREFIX}/enrollments/{{enrollment_id}}/notes",
         _API_CLINICIANS,
         kwargs=_api_enrollment,
         data=_note,
+        reads=NO_PATIENT_DATA,
     ),
     Route(
         f"POST {PREFIX}/enrollments/{{enrollment_id}}/step-changes",
         _API_CLINICIANS,
         kwargs=_api_enrollment,
         data=_step,
+        reads=NO_PATIENT_DATA,
     ),
     Route(
         f"POST {PREFIX}/step-changes/{{change_id}}/confirm",
         _API_DECIDERS,
         kwargs=_api_suggestion,
         data=_decision,
+        reads=ONE_PATIENT,
     ),
     Route(
         f"POST {PREFIX}/step-changes/{{change_id}}/decline",
         _API_DECIDERS,
         kwargs=_api_suggestion,
         data=_decision,
+        reads=ONE_PATIENT,
     ),
 ]

@@ -17,7 +17,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
+from tests.authorization.matrix import (
+    ALLOWED,
+    FORBIDDEN,
+    LOGIN,
+    NO_PATIENT_DATA,
+    NOT_FOUND,
+    Route,
+    expect,
+)
 from trellis.accounts.models import ApiToken, Invitation, Role, TokenScope
 from trellis.accounts.services.invitations import create_invitation
 from trellis.accounts.services.tokens import create_api_token
@@ -92,8 +100,11 @@ ROUTES: list[Route] = [
         "clinic:home",
         _SIGNED_IN,
         note="staff: a clinic overview; patients: a welcome with crisis resources",
+        reads=NO_PATIENT_DATA,
     ),
-    Route("clinic:people", _STAFF_ONLY, note="everyone in the caller's reach"),
+    Route(
+        "clinic:people", _STAFF_ONLY, note="everyone in the caller's reach", reads=NO_PATIENT_DATA
+    ),
     Route(
         "clinic:person",
         expect(
@@ -107,6 +118,7 @@ ROUTES: list[Route] = [
         ),
         kwargs=_membership("patient_blair"),
         note="a patient of the Anxiety team: researchers see no patient",
+        reads=NO_PATIENT_DATA,
     ),
     Route(
         "clinic:person_role",
@@ -114,6 +126,7 @@ ROUTES: list[Route] = [
         method="POST",
         kwargs=_membership("therapist_sam"),
         data=lambda cast: {"role": Role.SUPERVISOR},
+        reads=NO_PATIENT_DATA,
     ),
     Route(
         "clinic:person_active",
@@ -121,31 +134,37 @@ ROUTES: list[Route] = [
         method="POST",
         kwargs=_membership("therapist_sam"),
         data=lambda cast: {"active": "0"},
+        reads=NO_PATIENT_DATA,
     ),
-    Route("clinic:invite", _ADMIN_ONLY, note="the invitation form"),
+    Route("clinic:invite", _ADMIN_ONLY, note="the invitation form", reads=NO_PATIENT_DATA),
     Route(
         "clinic:invitation_revoke",
         _ADMIN_ONLY,
         method="POST",
         kwargs=_open_invitation,
+        reads=NO_PATIENT_DATA,
     ),
     Route(
         "clinic:accept_invitation",
         expect(ALLOWED),
         kwargs=_invitation_link,
         note="public: holding the emailed link is what lets someone in",
+        reads=NO_PATIENT_DATA,
     ),
-    Route("clinic:settings", _ADMIN_ONLY),
-    Route("clinic:tokens", _ADMIN_ONLY),
-    Route("clinic:token_revoke", _ADMIN_ONLY, method="POST", kwargs=_api_token),
+    Route("clinic:settings", _ADMIN_ONLY, reads=NO_PATIENT_DATA),
+    Route("clinic:tokens", _ADMIN_ONLY, reads=NO_PATIENT_DATA),
+    Route(
+        "clinic:token_revoke", _ADMIN_ONLY, method="POST", kwargs=_api_token, reads=NO_PATIENT_DATA
+    ),
     # The JSON API (trellis/accounts/api.py).
     Route(
         "GET /api/v1/me",
         expect(ALLOWED, anonymous=LOGIN, token_read=FORBIDDEN, token_write=FORBIDDEN),
         note="a token is a clinic, not a person",
+        reads=NO_PATIENT_DATA,
     ),
-    Route("GET /api/v1/organizations", expect(ALLOWED, anonymous=LOGIN)),
-    Route("GET /api/v1/people", expect(ALLOWED, anonymous=LOGIN)),
+    Route("GET /api/v1/organizations", expect(ALLOWED, anonymous=LOGIN), reads=NO_PATIENT_DATA),
+    Route("GET /api/v1/people", expect(ALLOWED, anonymous=LOGIN), reads=NO_PATIENT_DATA),
     Route(
         "GET /api/v1/people/{membership_id}",
         expect(
@@ -157,6 +176,7 @@ ROUTES: list[Route] = [
         ),
         kwargs=lambda cast: {"membership_id": cast.memberships["patient_blair"].pk},
         note="another patient: only their care team, admins and the clinic's tokens",
+        reads=NO_PATIENT_DATA,
     ),
     Route(
         "PATCH /api/v1/people/{membership_id}",
@@ -164,15 +184,18 @@ ROUTES: list[Route] = [
         kwargs=lambda cast: {"membership_id": cast.memberships["therapist_sam"].pk},
         data=lambda cast: {"active": False},
         note="like the people pages: clinic admins only; a token is not a person",
+        reads=NO_PATIENT_DATA,
     ),
     Route(
         "GET /api/v1/invitations",
         expect(FORBIDDEN, anonymous=LOGIN, admin=ALLOWED, token_read=ALLOWED, token_write=ALLOWED),
+        reads=NO_PATIENT_DATA,
     ),
     Route(
         "POST /api/v1/invitations",
         expect(FORBIDDEN, anonymous=LOGIN, admin=ALLOWED, token_write=ALLOWED),
         data=_new_staff_invitation,
         note="read-only tokens are refused any write",
+        reads=NO_PATIENT_DATA,
     ),
 ]

@@ -3,14 +3,20 @@ tests/test_authorization_matrix.py)."""
 
 from __future__ import annotations
 
-from tests.authorization.matrix import ALLOWED, Route, expect
+from tests.authorization.matrix import ALLOWED, NO_PATIENT_DATA, Route, expect
 
 ROUTES: list[Route] = [
     # Monitoring has no account; the report names no person and no setting.
-    Route("core:healthz", expect(ALLOWED), note="health of database and task queue"),
+    Route(
+        "core:healthz",
+        expect(ALLOWED),
+        note="health of database and task queue",
+        reads=NO_PATIENT_DATA,
+    ),
     Route(
         "api:openapi-json",
         expect(ALLOWED),
         note="The schema describes endpoints; it holds no data.",
+        reads=NO_PATIENT_DATA,
     ),
 ]

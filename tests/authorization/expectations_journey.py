@@ -20,7 +20,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
+from tests.authorization.matrix import (
+    ALLOWED,
+    FORBIDDEN,
+    LOGIN,
+    NO_PATIENT_DATA,
+    NOT_FOUND,
+    ONE_PATIENT,
+    Route,
+    expect,
+)
 from trellis.core import timeutil
 from trellis.journey.models import JournalEntry
 from trellis.journey.services import add_journal_entry
@@ -75,30 +84,57 @@ def _journal_entry(cast: Any) -> dict[str, Any]:
 
 
 ROUTES: list[Route] = [
-    Route("journey:today", _PATIENT_PAGE, kwargs=_enrolled),
-    Route("journey:step", _PATIENTS_OWN_THING, kwargs=_step("slow-breathing")),
-    Route("journey:start", _PATIENTS_OWN_THING, method="POST", kwargs=_step("what-stress-does")),
+    Route("journey:today", _PATIENT_PAGE, kwargs=_enrolled, reads=ONE_PATIENT),
+    Route("journey:step", _PATIENTS_OWN_THING, kwargs=_step("slow-breathing"), reads=ONE_PATIENT),
+    Route(
+        "journey:start",
+        _PATIENTS_OWN_THING,
+        method="POST",
+        kwargs=_step("what-stress-does"),
+        reads=NO_PATIENT_DATA,
+    ),
     Route(
         "journey:complete",
         _PATIENTS_OWN_THING,
         method="POST",
         kwargs=_step("slow-breathing"),
         note="an empty form: refused for its input (400) once access is granted",
+        reads=NO_PATIENT_DATA,
     ),
-    Route("journey:step_done", _PATIENTS_OWN_THING, kwargs=_step("slow-breathing")),
-    Route("journey:rate", _PATIENTS_OWN_THING, method="POST", kwargs=_step("slow-breathing")),
+    Route(
+        "journey:step_done", _PATIENTS_OWN_THING, kwargs=_step("slow-breathing"), reads=ONE_PATIENT
+    ),
+    Route(
+        "journey:rate",
+        _PATIENTS_OWN_THING,
+        method="POST",
+        kwargs=_step("slow-breathing"),
+        reads=NO_PATIENT_DATA,
+    ),
     Route(
         "journey:activity_done",
         _PATIENTS_OWN_THING,
         method="POST",
         kwargs=_step("planned-activity"),
+        reads=NO_PATIENT_DATA,
     ),
-    Route("journey:journal", _PATIENT_PAGE, kwargs=_enrolled),
-    Route("journey:journal_share", _PATIENTS_OWN_THING, method="POST", kwargs=_journal_entry),
-    Route("journey:mood", _PATIENT_PAGE, kwargs=_enrolled),
-    Route("journey:story", _PATIENT_PAGE, kwargs=_enrolled),
-    Route("journey:simple_mode", _PATIENT_PAGE),
-    Route("journey:offline", _PUBLIC, note="no patient data; cached by the service worker"),
-    Route("journey:manifest", _PUBLIC),
-    Route("journey:service_worker", _PUBLIC),
+    Route("journey:journal", _PATIENT_PAGE, kwargs=_enrolled, reads=ONE_PATIENT),
+    Route(
+        "journey:journal_share",
+        _PATIENTS_OWN_THING,
+        method="POST",
+        kwargs=_journal_entry,
+        reads=NO_PATIENT_DATA,
+    ),
+    Route("journey:mood", _PATIENT_PAGE, kwargs=_enrolled, reads=ONE_PATIENT),
+    Route("journey:story", _PATIENT_PAGE, kwargs=_enrolled, reads=ONE_PATIENT),
+    Route("journey:simple_mode", _PATIENT_PAGE, reads=NO_PATIENT_DATA),
+    Route(
+        "journey:offline",
+        _PUBLIC,
+        note="no patient data; cached by the service worker",
+        reads=NO_PATIENT_DATA,
+    ),
+    Route("journey:manifest", _PUBLIC, reads=NO_PATIENT_DATA),
+    Route("journey:service_worker", _PUBLIC, reads=NO_PATIENT_DATA),
 ]

@@ -16,7 +16,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
+from tests.authorization.matrix import (
+    ALLOWED,
+    FORBIDDEN,
+    LOGIN,
+    NO_PATIENT_DATA,
+    NOT_FOUND,
+    ONE_PATIENT,
+    PATIENT_LIST,
+    Route,
+    expect,
+)
 from trellis.journey.tests.factories import enroll_alex
 
 PREFIX = "/api/v1/journey/enrollments"
@@ -38,6 +48,11 @@ _WRITE = expect(
 )
 
 
+def _alex_enrolled(cast: Any) -> dict[str, Any]:
+    enroll_alex(cast)
+    return {}
+
+
 def _enrollment(cast: Any) -> dict[str, Any]:
     return {"enrollment_id": enroll_alex(cast).pk}
 
@@ -51,14 +66,23 @@ def _client_id(**extra: Any) -> Any:
 
 
 ROUTES = [
-    Route(f"GET {PREFIX}", expect(ALLOWED, **_NO_TOKENS)),
-    Route(f"GET {PREFIX}/{{enrollment_id}}/today", _READ, kwargs=_enrollment),
-    Route(f"GET {PREFIX}/{{enrollment_id}}/steps/{{step_key}}", _READ, kwargs=_step),
+    Route(
+        f"GET {PREFIX}",
+        expect(ALLOWED, **_NO_TOKENS),
+        kwargs=_alex_enrolled,
+        reads=PATIENT_LIST,
+        note="patient_alex enrolled: in his care team's list",
+    ),
+    Route(f"GET {PREFIX}/{{enrollment_id}}/today", _READ, kwargs=_enrollment, reads=ONE_PATIENT),
+    Route(
+        f"GET {PREFIX}/{{enrollment_id}}/steps/{{step_key}}", _READ, kwargs=_step, reads=ONE_PATIENT
+    ),
     Route(
         f"POST {PREFIX}/{{enrollment_id}}/steps/{{step_key}}/complete",
         _WRITE,
         kwargs=_step,
         data=_client_id(response={}, duration_s=120),
+        reads=NO_PATIENT_DATA,
     ),
     Route(
         f"POST {PREFIX}/{{enrollment_id}}/steps/{{step_key}}/rating",
@@ -66,19 +90,22 @@ ROUTES = [
         kwargs=_step,
         data=_client_id(rating=4),
         note="The step is not finished yet, so the patient gets 422: past the permission layer.",
+        reads=NO_PATIENT_DATA,
     ),
-    Route(f"GET {PREFIX}/{{enrollment_id}}/journal", _READ, kwargs=_enrollment),
+    Route(f"GET {PREFIX}/{{enrollment_id}}/journal", _READ, kwargs=_enrollment, reads=ONE_PATIENT),
     Route(
         f"POST {PREFIX}/{{enrollment_id}}/journal",
         _WRITE,
         kwargs=_enrollment,
         data=_client_id(body="A calmer morning today.", shared=False),
+        reads=NO_PATIENT_DATA,
     ),
     Route(
         f"POST {PREFIX}/{{enrollment_id}}/moods",
         _WRITE,
         kwargs=_enrollment,
         data=_client_id(score=6, note=""),
+        reads=NO_PATIENT_DATA,
     ),
-    Route(f"GET {PREFIX}/{{enrollment_id}}/story", _READ, kwargs=_enrollment),
+    Route(f"GET {PREFIX}/{{enrollment_id}}/story", _READ, kwargs=_enrollment, reads=ONE_PATIENT),
 ]

@@ -21,7 +21,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
+from tests.authorization.matrix import (
+    ALLOWED,
+    FORBIDDEN,
+    LOGIN,
+    NOT_FOUND,
+    ONE_PATIENT,
+    Route,
+    expect,
+)
 from trellis.core import timeutil
 from trellis.journey.tests.factories import enroll_alex
 from trellis.measures.models import (
@@ -108,14 +116,15 @@ def _patient(cast: Any) -> dict[str, Any]:
 
 
 ROUTES: list[Route] = [
-    Route("measures:due", _PATIENT_PAGE, kwargs=_enrolled),
-    Route("measures:answer", _PATIENTS_OWN_THING, kwargs=_assignment),
-    Route("measures:result", _PATIENTS_OWN_THING, kwargs=_response),
-    Route("measures:progress", _PATIENT_PAGE, kwargs=_enrolled),
+    Route("measures:due", _PATIENT_PAGE, kwargs=_enrolled, reads=ONE_PATIENT),
+    Route("measures:answer", _PATIENTS_OWN_THING, kwargs=_assignment, reads=ONE_PATIENT),
+    Route("measures:result", _PATIENTS_OWN_THING, kwargs=_response, reads=ONE_PATIENT),
+    Route("measures:progress", _PATIENT_PAGE, kwargs=_enrolled, reads=ONE_PATIENT),
     Route(
         "measures:patient_progress",
         _CARE_TEAM_PAGE,
         kwargs=_patient,
         note="a read of the patient's record, audited as measures.view_progress",
+        reads=ONE_PATIENT,
     ),
 ]

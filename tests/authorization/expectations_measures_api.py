@@ -18,7 +18,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
+from tests.authorization.matrix import (
+    ALLOWED,
+    FORBIDDEN,
+    LOGIN,
+    NO_PATIENT_DATA,
+    NOT_FOUND,
+    ONE_PATIENT,
+    Route,
+    expect,
+)
 from trellis.journey.tests.factories import enroll_alex
 
 PREFIX = "/api/v1/measures"
@@ -53,15 +62,31 @@ def _gad7_answers(cast: Any) -> dict[str, Any]:
 
 
 ROUTES = [
-    Route(f"GET {PREFIX}/instruments", expect(ALLOWED, **_NO_TOKENS)),
-    Route(f"GET {PREFIX}/enrollments/{{enrollment_id}}/due", _READ, kwargs=_enrollment),
+    Route(f"GET {PREFIX}/instruments", expect(ALLOWED, **_NO_TOKENS), reads=NO_PATIENT_DATA),
+    Route(
+        f"GET {PREFIX}/enrollments/{{enrollment_id}}/due",
+        _READ,
+        kwargs=_enrollment,
+        reads=ONE_PATIENT,
+    ),
     Route(
         f"POST {PREFIX}/enrollments/{{enrollment_id}}/responses",
         _WRITE,
         kwargs=_enrollment,
         data=_gad7_answers,
         note="The baseline GAD-7 is due from enrollment, so the patient's answer is stored.",
+        reads=NO_PATIENT_DATA,
     ),
-    Route(f"GET {PREFIX}/enrollments/{{enrollment_id}}/scores", _READ, kwargs=_enrollment),
-    Route(f"GET {PREFIX}/enrollments/{{enrollment_id}}/outcome", _READ, kwargs=_enrollment),
+    Route(
+        f"GET {PREFIX}/enrollments/{{enrollment_id}}/scores",
+        _READ,
+        kwargs=_enrollment,
+        reads=ONE_PATIENT,
+    ),
+    Route(
+        f"GET {PREFIX}/enrollments/{{enrollment_id}}/outcome",
+        _READ,
+        kwargs=_enrollment,
+        reads=ONE_PATIENT,
+    ),
 ]

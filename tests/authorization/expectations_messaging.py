@@ -18,7 +18,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
+from tests.authorization.matrix import (
+    ALLOWED,
+    FORBIDDEN,
+    LOGIN,
+    NO_PATIENT_DATA,
+    NOT_FOUND,
+    ONE_PATIENT,
+    Route,
+    expect,
+)
 from trellis.journey.tests.factories import enroll_alex
 
 PREFIX = "/api/v1/messaging/enrollments"
@@ -54,14 +63,22 @@ def _message(cast: Any) -> dict[str, Any]:
 
 
 ROUTES: list[Route] = [
-    Route("messaging:mine", _PATIENT_PAGE, kwargs=_enrolled),
-    Route("messaging:thread", _STAFF_IN_REACH, kwargs=_enrollment),
-    Route(f"GET {PREFIX}/{{enrollment_id}}/thread", _API_READ, kwargs=_enrollment),
+    Route("messaging:mine", _PATIENT_PAGE, kwargs=_enrolled, reads=ONE_PATIENT),
+    Route("messaging:thread", _STAFF_IN_REACH, kwargs=_enrollment, reads=ONE_PATIENT),
+    Route(
+        f"GET {PREFIX}/{{enrollment_id}}/thread", _API_READ, kwargs=_enrollment, reads=ONE_PATIENT
+    ),
     Route(
         f"POST {PREFIX}/{{enrollment_id}}/messages",
         _API_WRITE,
         kwargs=_enrollment,
         data=_message,
+        reads=NO_PATIENT_DATA,
     ),
-    Route(f"POST {PREFIX}/{{enrollment_id}}/read", _API_WRITE, kwargs=_enrollment),
+    Route(
+        f"POST {PREFIX}/{{enrollment_id}}/read",
+        _API_WRITE,
+        kwargs=_enrollment,
+        reads=NO_PATIENT_DATA,
+    ),
 ]

@@ -25,7 +25,17 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, NOT_FOUND, Route, expect
+from tests.authorization.matrix import (
+    ALLOWED,
+    FORBIDDEN,
+    LOGIN,
+    NO_PATIENT_DATA,
+    NOT_FOUND,
+    ONE_PATIENT,
+    PATIENT_LIST,
+    Route,
+    expect,
+)
 from trellis.appointments import services
 from trellis.appointments.models import WeeklySlot
 from trellis.appointments.tests.helpers import (
@@ -77,6 +87,11 @@ def _maria_takes_sessions(cast: Any) -> dict[str, Any]:
     return {}
 
 
+def _alex_booked(cast: Any) -> dict[str, Any]:
+    alex_booked_session(cast)
+    return {}
+
+
 def _appointment_id(cast: Any) -> dict[str, Any]:
     return {"appointment_id": alex_booked_session(cast).pk}
 
@@ -118,54 +133,101 @@ def _moving(cast: Any) -> dict[str, Any]:
 
 
 ROUTES: list[Route] = [
-    Route("sessions:mine", _PATIENT_PAGE, kwargs=_maria_takes_sessions),
+    Route("sessions:mine", _PATIENT_PAGE, kwargs=_maria_takes_sessions, reads=ONE_PATIENT),
     Route(
         "sessions:book",
         _PATIENT_PAGE,
         method="POST",
         kwargs=_maria_takes_sessions,
         note="an empty form is refused with 400 and nothing is booked",
+        reads=NO_PATIENT_DATA,
     ),
-    Route("sessions:cancel", _PATIENTS_OWN, method="POST", kwargs=_appointment_id),
-    Route("sessions:reschedule", _PATIENTS_OWN, kwargs=_appointment_id),
-    Route("sessions:clinic", _CLINICIANS),
-    Route("sessions:availability", _CLINICIANS),
-    Route("sessions:slot_add", _CLINICIANS, method="POST", note="an empty form is 400"),
-    Route("sessions:slot_delete", _MARIAS_OWN, method="POST", kwargs=_slot_id),
-    Route("sessions:exception_add", _CLINICIANS, method="POST", note="an empty form is 400"),
-    Route("sessions:exception_delete", _MARIAS_OWN, method="POST", kwargs=_exception_id),
-    Route("sessions:options", _CLINICIANS, method="POST", note="an empty form is 400"),
+    Route(
+        "sessions:cancel",
+        _PATIENTS_OWN,
+        method="POST",
+        kwargs=_appointment_id,
+        reads=NO_PATIENT_DATA,
+    ),
+    Route("sessions:reschedule", _PATIENTS_OWN, kwargs=_appointment_id, reads=ONE_PATIENT),
+    Route(
+        "sessions:clinic",
+        _CLINICIANS,
+        kwargs=_alex_booked,
+        reads=PATIENT_LIST,
+        note="therapist_maria's page lists her session with patient_alex",
+    ),
+    Route("sessions:availability", _CLINICIANS, reads=NO_PATIENT_DATA),
+    Route(
+        "sessions:slot_add",
+        _CLINICIANS,
+        method="POST",
+        note="an empty form is 400",
+        reads=NO_PATIENT_DATA,
+    ),
+    Route(
+        "sessions:slot_delete", _MARIAS_OWN, method="POST", kwargs=_slot_id, reads=NO_PATIENT_DATA
+    ),
+    Route(
+        "sessions:exception_add",
+        _CLINICIANS,
+        method="POST",
+        note="an empty form is 400",
+        reads=NO_PATIENT_DATA,
+    ),
+    Route(
+        "sessions:exception_delete",
+        _MARIAS_OWN,
+        method="POST",
+        kwargs=_exception_id,
+        reads=NO_PATIENT_DATA,
+    ),
+    Route(
+        "sessions:options",
+        _CLINICIANS,
+        method="POST",
+        note="an empty form is 400",
+        reads=NO_PATIENT_DATA,
+    ),
     Route(
         "sessions:attendance",
         _CLINICIANS,
         method="POST",
         kwargs=_appointment_id,
         note="an empty form is 400; the session is in reach of maria, jordan and ruth",
+        reads=NO_PATIENT_DATA,
     ),
     Route(
-        f"GET {PREFIX}/enrollments/{{enrollment_id}}/open-times", _API_READ, kwargs=_enrollment_id
+        f"GET {PREFIX}/enrollments/{{enrollment_id}}/open-times",
+        _API_READ,
+        kwargs=_enrollment_id,
+        reads=NO_PATIENT_DATA,
     ),
     Route(
         f"GET {PREFIX}/enrollments/{{enrollment_id}}/appointments",
         _API_READ,
         kwargs=_enrollment_id,
+        reads=ONE_PATIENT,
     ),
     Route(
         f"POST {PREFIX}/enrollments/{{enrollment_id}}/appointments",
         _API_PATIENT_WRITE,
         kwargs=_enrollment_id,
         data=_booking,
+        reads=NO_PATIENT_DATA,
     ),
     Route(
         f"POST {PREFIX}/appointments/{{appointment_id}}/cancel",
         _API_CANCEL,
         kwargs=_appointment_id,
         data=lambda cast: {"reason": "matrix"},
+        reads=ONE_PATIENT,
     ),
     Route(
         f"POST {PREFIX}/appointments/{{appointment_id}}/reschedule",
         _API_PATIENT_WRITE,
         kwargs=_appointment_id,
         data=_moving,
+        reads=NO_PATIENT_DATA,
     ),
 ]

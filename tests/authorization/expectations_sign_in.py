@@ -15,7 +15,15 @@ from django.contrib.auth.tokens import default_token_generator
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from tests.authorization.matrix import ALLOWED, FORBIDDEN, LOGIN, STAFF, Route, expect
+from tests.authorization.matrix import (
+    ALLOWED,
+    FORBIDDEN,
+    LOGIN,
+    NO_PATIENT_DATA,
+    STAFF,
+    Route,
+    expect,
+)
 
 OWN_ACCOUNT = expect(ALLOWED, anonymous=LOGIN, token_read=LOGIN, token_write=LOGIN)
 
@@ -30,29 +38,47 @@ def _reset_link(cast: Any) -> dict[str, Any]:
 
 
 ROUTES: list[Route] = [
-    Route("accounts:login", expect(ALLOWED), note="signed-in visitors are sent home"),
-    Route("accounts:logout", expect(ALLOWED), note="GET asks to confirm; POST signs out"),
-    Route("accounts:password_reset", expect(ALLOWED)),
-    Route("accounts:password_reset_sent", expect(ALLOWED)),
-    Route("accounts:password_reset_complete", expect(ALLOWED)),
+    Route(
+        "accounts:login",
+        expect(ALLOWED),
+        note="signed-in visitors are sent home",
+        reads=NO_PATIENT_DATA,
+    ),
+    Route(
+        "accounts:logout",
+        expect(ALLOWED),
+        note="GET asks to confirm; POST signs out",
+        reads=NO_PATIENT_DATA,
+    ),
+    Route("accounts:password_reset", expect(ALLOWED), reads=NO_PATIENT_DATA),
+    Route("accounts:password_reset_sent", expect(ALLOWED), reads=NO_PATIENT_DATA),
+    Route("accounts:password_reset_complete", expect(ALLOWED), reads=NO_PATIENT_DATA),
     Route(
         "accounts:password_reset_confirm",
         expect(ALLOWED),
         kwargs=_reset_link,
         note="the emailed token is the credential",
+        reads=NO_PATIENT_DATA,
     ),
-    Route("accounts:security", OWN_ACCOUNT),
-    Route("accounts:password_change", OWN_ACCOUNT),
+    Route("accounts:security", OWN_ACCOUNT, reads=NO_PATIENT_DATA),
+    Route("accounts:password_change", OWN_ACCOUNT, reads=NO_PATIENT_DATA),
     Route(
         "accounts:mfa_setup",
         OWN_ACCOUNT,
         note="staff who already have a device see that two-step verification is on",
+        reads=NO_PATIENT_DATA,
     ),
-    Route("accounts:mfa_verify", OWN_ACCOUNT, note="already verified: sent on to next/home"),
+    Route(
+        "accounts:mfa_verify",
+        OWN_ACCOUNT,
+        note="already verified: sent on to next/home",
+        reads=NO_PATIENT_DATA,
+    ),
     Route(
         "accounts:mfa_recovery_codes",
         OWN_ACCOUNT,
         note="patients without two-step verification are sent to My account",
+        reads=NO_PATIENT_DATA,
     ),
     Route(
         "accounts:mfa_disable",
@@ -64,5 +90,6 @@ ROUTES: list[Route] = [
             **dict.fromkeys(STAFF, FORBIDDEN),
         ),
         note="patients only; staff must keep two-step verification",
+        reads=NO_PATIENT_DATA,
     ),
 ]

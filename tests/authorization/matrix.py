@@ -6,6 +6,9 @@ test, so nobody can add a page without deciding who may see it.
 
 Principals (who knocks): the anonymous visitor, seven personas of Riverside clinic,
 a patient of another clinic (Hillside), and two Riverside API tokens.
+
+Each Route also says what its answer shows of patients' clinical data (`reads`), so the
+matrix test can check that every such read by staff or a token is in the audit trail.
 """
 
 from __future__ import annotations
@@ -44,6 +47,26 @@ PRINCIPALS: dict[str, str | None] = {
     "token_write": "token:read_write",
 }
 STAFF = ("coach", "therapist", "supervisor", "admin", "researcher")
+TOKENS = ("token_read", "token_write")
+PATIENTS = ("patient", "other_clinic_patient")
+
+
+class Reads(StrEnum):
+    """What a route's answer shows of patients' clinical data (scores, answers, notes,
+    journal, messages, alerts, sessions, program and level of support)."""
+
+    # Nothing clinical: a form, settings, the people directory (names, roles, status), a
+    # redirect after a write, or only what the caller has just written.
+    NOTHING = "nothing"
+    # One patient's data: patient_alex's, whose enrollment, alert or session the route
+    # names. Staff and tokens leave an audit event naming him.
+    ONE_PATIENT = "one patient"
+    # Several patients' data at once (a caseload, an alert inbox): staff and tokens leave
+    # one audit event naming the set, which holds patient_alex whenever he is shown.
+    PATIENT_LIST = "patient list"
+
+
+NO_PATIENT_DATA, ONE_PATIENT, PATIENT_LIST = Reads.NOTHING, Reads.ONE_PATIENT, Reads.PATIENT_LIST
 
 
 def expect(default: Outcome, **overrides: Outcome) -> dict[str, Outcome]:
@@ -62,6 +85,7 @@ class Route:
     `data` builds a POST/PATCH body. HTML routes are requested with `method` (GET by
     default); API routes take the method from their name. Tokens apply to API routes;
     for HTML routes they are sent as a bearer header and must get the anonymous outcome.
+    `reads` must be decided for every route: the matrix test fails on None.
     """
 
     name: str
@@ -71,3 +95,4 @@ class Route:
     data: Callable[[Any], dict[str, Any]] | None = None
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    reads: Reads | None = None

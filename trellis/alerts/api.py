@@ -19,6 +19,8 @@ from trellis.accounts.models import User
 from trellis.alerts import queries, services
 from trellis.alerts.models import Alert, AlertKind, AlertState, Severity
 from trellis.alerts.safety import AlertNotOpen
+from trellis.audit.reads import Read
+from trellis.audit.services import note_read
 from trellis.core import timeutil
 
 router = Router(tags=["alerts"])
@@ -110,7 +112,15 @@ def list_alerts(request: HttpRequest, filters: Query[AlertFiltersIn]) -> list[Al
             kind=filters.kind, severity=filters.severity, state=filters.state, supporter=supporter
         ),
     )
-    return [AlertOut.of(alert) for alert in alerts[:MAX_LIST]]
+    shown = list(alerts[:MAX_LIST])
+    note_read(
+        actor=user,
+        what=Read.ALERTS,
+        via="api",
+        patients=[alert.enrollment.patient_id for alert in shown],
+        details={"alerts": len(shown)},
+    )
+    return [AlertOut.of(alert) for alert in shown]
 
 
 def _act(request: HttpRequest, alert_id: uuid.UUID) -> tuple[User, Alert]:

@@ -106,19 +106,6 @@ def raise_alert(
     return alert
 
 
-def note_alert_view(alert: Alert, *, actor: User, now: datetime) -> None:
-    """Someone opened an alert: a read of the patient's record, so it is audited."""
-    audit.record(
-        action="alert.view",
-        actor=actor,
-        subject=alert,
-        patient=alert.enrollment.patient_id,
-        organization=alert.organization_id,
-        details={"kind": alert.kind},
-        at=now,
-    )
-
-
 @transaction.atomic
 def close_alert(
     alert: Alert, *, actor: User, state: str, note: str = "", reason: str = "", now: datetime

@@ -34,6 +34,8 @@ from trellis.alerts.forms import (
 )
 from trellis.alerts.models import Alert, AlertKind, AlertState
 from trellis.alerts.rule_settings import DEFAULTS, settings_table
+from trellis.audit.reads import Read
+from trellis.audit.services import note_read
 from trellis.core import timeutil
 
 # The filtered list shows at most this many alerts (narrow the filters to see others).
@@ -94,12 +96,22 @@ def inbox(request: HttpRequest) -> HttpResponse:
         if valid
         else []
     )
+    mine = list(queries.inbox_for(request.user))
+    clinic_wide = list(queries.clinic_open_safety_alerts(request.user))
+    shown = [*mine, *clinic_wide, *filtered]
+    note_read(
+        actor=request.user,
+        what=Read.ALERTS,
+        via="page",
+        patients=[alert.enrollment.patient_id for alert in shown],
+        details={"alerts": len({alert.pk for alert in shown})},
+    )
     return render(
         request,
         "alerts/inbox.html",
         {
-            "rows": _rows(queries.inbox_for(request.user), now),
-            "clinic_rows": _rows(queries.clinic_open_safety_alerts(request.user), now),
+            "rows": _rows(mine, now),
+            "clinic_rows": _rows(clinic_wide, now),
             "filter_form": form,
             "filtered_rows": _rows(filtered, now),
             "limit": FILTERED_LIMIT,
@@ -160,7 +172,15 @@ def detail(request: HttpRequest, pk: Any) -> HttpResponse:
     """One alert: the facts, the answer, who is responsible, and what happened since."""
     guards.require_role(request, queries.ALERT_ROLES, ALERTS_ONLY)
     alert = queries.access_alert(request.user, pk)
-    services.note_alert_view(alert, actor=request.user, now=timeutil.now())  # type: ignore[arg-type]
+    note_read(
+        actor=request.user,
+        what=Read.ALERT,
+        via="page",
+        patient=alert.enrollment.patient_id,
+        subject=alert,
+        organization=alert.organization_id,
+        details={"kind": alert.kind},
+    )
     return _render_detail(request, alert)
 
 

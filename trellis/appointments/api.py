@@ -21,6 +21,8 @@ from trellis.accounts.api import session_user
 from trellis.accounts.models import User
 from trellis.appointments import queries, services
 from trellis.appointments.models import Appointment
+from trellis.audit.reads import Read
+from trellis.audit.services import note_read
 from trellis.care.models import Enrollment
 from trellis.care.queries import access_enrollment
 from trellis.core import timeutil
@@ -121,6 +123,14 @@ def list_appointments(request: HttpRequest, enrollment_id: uuid.UUID) -> list[Ap
     """Every session of the enrollment, booked or past, soonest first."""
     user = session_user(request)
     enrollment = access_enrollment(user, enrollment_id)
+    note_read(
+        actor=user,
+        what=Read.APPOINTMENTS,
+        via="api",
+        patient=enrollment.patient_id,
+        subject=enrollment,
+        organization=enrollment.organization_id,
+    )
     return [AppointmentOut.of(a) for a in queries.appointments_of(enrollment)]
 
 

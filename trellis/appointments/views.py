@@ -45,6 +45,8 @@ from trellis.appointments.forms import (
     SlotForm,
 )
 from trellis.appointments.models import Mode
+from trellis.audit.reads import Read
+from trellis.audit.services import note_read
 from trellis.care.models import Enrollment
 from trellis.care.queries import current_enrollment, patient_zone
 from trellis.core import timeutil
@@ -236,11 +238,13 @@ def reschedule(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
 
 # Staff pages ----------------------------------------------------------------------------
 
+SESSIONS_PAGE = "appointments/clinic.html"
+
 
 def _staff_page(
     request: HttpRequest,
     *,
-    template: str = "appointments/clinic.html",
+    template: str = SESSIONS_PAGE,
     status: int = 200,
     **forms_: Any,
 ) -> HttpResponse:
@@ -251,10 +255,20 @@ def _staff_page(
     slots = queries.weekly_slots_of(user, organization)
     for slot in slots:
         slot.day_name = str(dict(WEEKDAYS)[slot.weekday])  # type: ignore[attr-defined]
+    upcoming = list(queries.sessions_to_come(user, now))
+    awaiting = list(queries.awaiting_attendance(user, now))
+    if template == SESSIONS_PAGE:  # the one staff page that names the patients
+        note_read(
+            actor=user,
+            what=Read.SESSIONS,
+            via="page",
+            patients=[a.enrollment.patient_id for a in (*upcoming, *awaiting)],
+            organization=organization,
+        )
     context = {
         "organization": organization,
-        "upcoming": list(queries.sessions_to_come(user, now)),
-        "awaiting": list(queries.awaiting_attendance(user, now)),
+        "upcoming": upcoming,
+        "awaiting": awaiting,
         "attendance_form": AttendanceForm(),
         "slots": slots,
         "exceptions": queries.days_off_of(user, now.date()),

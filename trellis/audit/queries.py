@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from trellis.audit.models import AuditEvent
+from trellis.audit.reads import LIST_READS
 from trellis.core import timeutil
 
 PAGE_SIZE = 50
@@ -112,6 +114,17 @@ def _local_midnight(day: date, tz_name: str) -> datetime:
     return timeutil.at_local_time(day, time(0, 0), tz_name)
 
 
+def about_patient(patient: uuid.UUID) -> Q:
+    """Events about one patient: those naming them as the patient, and the reads of a list
+    (a caseload, an alert inbox) that showed them among others."""
+    in_list = (
+        Q(details__patients__contains=[str(patient)])
+        if connection.features.supports_json_field_contains
+        else Q(details__patients__icontains=str(patient))  # SQLite: a search in the JSON text
+    )
+    return Q(patient_id=patient) | (Q(action__in=[str(a) for a in LIST_READS]) & in_list)
+
+
 def apply_filter(
     events: QuerySet[AuditEvent], f: EventFilter, *, tz_name: str
 ) -> QuerySet[AuditEvent]:
@@ -122,7 +135,7 @@ def apply_filter(
         except ValueError:
             events = events.filter(actor_label__iexact=f.user)
     if f.patient:
-        events = events.filter(patient_id=f.patient)
+        events = events.filter(about_patient(f.patient))
     if f.action:
         events = events.filter(
             Q(action=f.action) | Q(action__startswith=f.action.rstrip(".") + ".")
@@ -160,11 +173,11 @@ def events_about(
     """
     events = AuditEvent.objects.all()
     if patient is not None:
-        events = events.filter(patient_id=patient)
+        events = events.filter(about_patient(patient))
     if user is not None:
         events = events.filter(
             Q(actor_id=user)
-            | Q(patient_id=user)
+            | about_patient(user)
             | Q(object_type="accounts.user", object_id=str(user))
         )
     if since is not None:

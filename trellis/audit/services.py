@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +13,7 @@ from django.db import models, transaction
 from trellis.audit.chain import link_hash
 from trellis.audit.context import current_origin
 from trellis.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
+from trellis.audit.reads import VIA, Read
 from trellis.core import timeutil
 
 
@@ -76,18 +77,82 @@ def record(
     return event
 
 
-@transaction.atomic
 def note_trail_read(
-    *, actor: Any, organization: Any, details: Mapping[str, Any], export: bool = False
-) -> AuditEvent:
+    *,
+    actor: Any,
+    organization: Any,
+    details: Mapping[str, Any],
+    export: bool = False,
+    via: str = "page",
+) -> AuditEvent | None:
     """Someone read a clinic's audit trail (a page of it, or all of it as an export): who
     looks at the trail, and with which filters, is itself audited."""
-    return record(
-        action="audit.export" if export else "audit.view",
+    return note_read(
         actor=actor,
+        what=Read.TRAIL_EXPORT if export else Read.TRAIL,
+        via=via,
         organization=organization,
         details=details,
     )
+
+
+def note_read(
+    *,
+    actor: Any,
+    what: Read,
+    via: str,
+    patient: Any = None,
+    patients: Iterable[Any] | None = None,
+    subject: models.Model | None = None,
+    organization: Any = None,
+    details: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEvent | None:
+    """Someone was shown patient data: the one way a read is written to the trail, inside
+    the caller's transaction. Every page and API operation that shows a patient's clinical
+    data calls it (docs/audit.md lists them).
+
+    `patient` names the one patient whose data was shown; `patients` the patients of a list
+    (one event for the whole list, with its `count` and the patients' ids in `details`,
+    however long it is). `actor` is a person, or an integration token, which has no person
+    and is named by its prefix. `via` is "page" or "api".
+
+    Not recorded (None is returned): a patient reading their own data, and a list that
+    showed nobody. Staff and tokens are recorded on every read.
+    """
+    if via not in VIA:
+        raise ValueError(f"A read comes through one of {VIA}, not {via!r}.")
+    person, label, about_reader = _reader(actor)
+    if organization is None and person is None:
+        organization = getattr(actor, "organization_id", None)
+    more: dict[str, Any] = {**(details or {}), "via": via, **about_reader}
+    own = str(person.pk) if person is not None else None
+    if patients is not None:
+        ids = sorted({str(_uuid_or_none(p)) for p in patients})
+        if not ids or ids == [own]:
+            return None
+        more.update(count=len(ids), patients=ids)
+    elif patient is not None and str(_uuid_or_none(patient)) == own:
+        return None
+    return record(
+        action=str(what),
+        actor=person,
+        actor_label=label,
+        subject=subject,
+        patient=patient,
+        organization=organization,
+        details=more,
+        at=at,
+    )
+
+
+def _reader(actor: Any) -> tuple[Any, str, dict[str, str]]:
+    """The person who read, or for an integration token no person, its label and prefix
+    (never its secret). The trail sits below the accounts app, so a token is whatever
+    reader is not of the configured user model."""
+    if actor is None or isinstance(actor, get_user_model()):
+        return actor, "", {}
+    return None, f"API token {actor.prefix}", {"api_token": actor.prefix}
 
 
 def _home_organization(user_id: Any) -> Any:

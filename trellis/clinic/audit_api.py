@@ -81,7 +81,8 @@ def list_events(request: HttpRequest, filters: Query[EventFilters]) -> dict[str,
     note_trail_read(
         actor=request.user,
         organization=clinic,
-        details={**event_filter.as_details(), "via": "api"},
+        details=event_filter.as_details(),
+        via="api",
     )
     items = [
         {

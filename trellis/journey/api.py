@@ -23,6 +23,8 @@ from ninja.responses import Status
 
 from trellis.accounts.api import session_user
 from trellis.accounts.models import User
+from trellis.audit.reads import Read
+from trellis.audit.services import note_read
 from trellis.care.models import Enrollment
 from trellis.care.queries import access_enrollment, supporters_of
 from trellis.core import timeutil
@@ -245,8 +247,14 @@ def _own(request: HttpRequest, enrollment_id: uuid.UUID) -> tuple[User, Enrollme
 
 def _read(request: HttpRequest, enrollment_id: uuid.UUID, what: str) -> tuple[User, Enrollment]:
     user, enrollment = _reach(request, enrollment_id)
-    if enrollment.patient_id != user.pk:
-        services.note_supporter_view(enrollment, actor=user, what=what, now=timeutil.now())
+    note_read(
+        actor=user,
+        what=Read.JOURNEY,
+        via="api",
+        patient=enrollment.patient_id,
+        subject=enrollment,
+        details={"what": what},
+    )
     return user, enrollment
 
 
@@ -254,7 +262,14 @@ def _read(request: HttpRequest, enrollment_id: uuid.UUID, what: str) -> tuple[Us
 def list_enrollments(request: HttpRequest) -> list[EnrollmentOut]:
     """Enrollments in the caller's reach: a patient's own, a supporter's caseload."""
     user = session_user(request)
-    return [EnrollmentOut.of(e) for e in queries.enrollments_with_programs(user)]
+    enrollments = list(queries.enrollments_with_programs(user))
+    note_read(
+        actor=user,
+        what=Read.ENROLLMENTS,
+        via="api",
+        patients=[e.patient_id for e in enrollments],
+    )
+    return [EnrollmentOut.of(e) for e in enrollments]
 
 
 @router.get("/enrollments/{enrollment_id}/today", response=TodayOut)

@@ -547,19 +547,6 @@ def record_login(user: User, *, now: datetime) -> EngagementEvent | None:
     return emit(enrollment, EventType.LOGIN, at=now)
 
 
-def note_supporter_view(enrollment: Enrollment, *, actor: User, what: str, now: datetime) -> None:
-    """A supporter read part of a patient's journey: recorded in the audit trail."""
-    audit.record(
-        action="journey.view",
-        actor=actor,
-        subject=enrollment,
-        patient=enrollment.patient_id,
-        organization=enrollment.organization_id,
-        details={"what": what},
-        at=now,
-    )
-
-
 @transaction.atomic
 def set_simple_mode(
     *, user: User, enabled: bool, actor: User, now: datetime | None = None

@@ -25,6 +25,8 @@ from ninja.responses import Status
 
 from trellis.accounts.api import session_user
 from trellis.accounts.models import User
+from trellis.audit.reads import Read
+from trellis.audit.services import note_read
 from trellis.care.models import Enrollment
 from trellis.care.queries import access_enrollment
 from trellis.core import timeutil
@@ -197,8 +199,14 @@ class OutcomeOut(Schema):
 def _read(request: HttpRequest, enrollment_id: uuid.UUID, what: str) -> tuple[User, Enrollment]:
     user = session_user(request)
     enrollment = access_enrollment(user, enrollment_id)
-    if enrollment.patient_id != user.pk:
-        services.note_scores_viewed(enrollment, actor=user, what=what, now=timeutil.now())
+    note_read(
+        actor=user,
+        what=Read.SCORES,
+        via="api",
+        patient=enrollment.patient_id,
+        subject=enrollment,
+        details={"what": what},
+    )
     return user, enrollment
 
 

@@ -560,17 +560,3 @@ def cancel_open(enrollment: Enrollment, *, now: datetime) -> int:
     return QuestionnaireAssignment.objects.filter(enrollment=enrollment, status__in=OPEN).update(
         status=AssignmentStatus.CANCELLED, updated_at=now
     )
-
-
-def note_scores_viewed(enrollment: Enrollment, *, actor: Any, what: str, now: datetime) -> None:
-    """A supporter read a patient's questionnaire results: recorded in the audit trail."""
-    with transaction.atomic():
-        audit.record(
-            action="measures.view",
-            actor=actor,
-            subject=enrollment,
-            patient=enrollment.patient_id,
-            organization=enrollment.organization_id,
-            details={"what": what},
-            at=now,
-        )

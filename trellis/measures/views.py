@@ -27,7 +27,6 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.formats import date_format
@@ -35,8 +34,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from trellis import audit
 from trellis.accounts import guards
+from trellis.audit.reads import Read
+from trellis.audit.services import note_read
 from trellis.care import queries as care_queries
 from trellis.care.models import Enrollment, EnrollmentStatus
 from trellis.care.queries import current_enrollment, enrollments_for, patient_zone
@@ -461,15 +461,15 @@ def patient_progress(request: HttpRequest, patient_id: Any) -> HttpResponse:
                 "caption_id": f"scores-caption-{number}",
             }
         )
-    with transaction.atomic():
-        audit.record(
-            action="measures.view_progress",
-            actor=viewer,
-            subject=patient,
-            patient=patient,
-            organization=enrollments[0].organization if enrollments else None,
-            details={"enrollments": [str(e.pk) for e in enrollments]},
-        )
+    note_read(
+        actor=viewer,
+        what=Read.PROGRESS,
+        via="page",
+        patient=patient,
+        subject=patient,
+        organization=enrollments[0].organization if enrollments else None,
+        details={"enrollments": [str(e.pk) for e in enrollments]},
+    )
     return render(
         request,
         "measures/patient_progress.html",

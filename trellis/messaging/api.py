@@ -20,6 +20,8 @@ from ninja.errors import HttpError
 
 from trellis.accounts.api import session_user
 from trellis.accounts.models import User
+from trellis.audit.reads import Read
+from trellis.audit.services import note_read
 from trellis.care.models import Enrollment
 from trellis.care.queries import access_enrollment
 from trellis.core import timeutil
@@ -92,8 +94,14 @@ def get_thread(request: HttpRequest, enrollment_id: uuid.UUID) -> ThreadOut:
     audited; reading does not mark anything read, POST .../read does)."""
     user, enrollment = _reach(request, enrollment_id)
     is_patient = enrollment.patient_id == user.pk
-    if not is_patient:
-        services.note_view(enrollment, viewer=user, now=timeutil.now())
+    note_read(
+        actor=user,
+        what=Read.MESSAGES,
+        via="api",
+        patient=enrollment.patient_id,
+        subject=enrollment,
+        organization=enrollment.organization_id,
+    )
     thread = queries.thread_of(enrollment)
     return ThreadOut(
         enrollment_id=enrollment.pk,
@@ -133,4 +141,5 @@ def mark_read(request: HttpRequest, enrollment_id: uuid.UUID) -> ReadOut:
     user, enrollment = _reach(request, enrollment_id)
     if enrollment.patient_id != user.pk and not services.may_reply(enrollment, user):
         raise HttpError(403, "Only the patient and their care team leave read receipts.")
-    return ReadOut(marked_read=services.mark_read(enrollment, reader=user, now=timeutil.now()))
+    marked = services.mark_read(enrollment, reader=user, now=timeutil.now(), via="api")
+    return ReadOut(marked_read=marked)

@@ -23,6 +23,8 @@ from django.db import IntegrityError, transaction
 
 from trellis import audit
 from trellis.accounts.models import Membership, Role, User
+from trellis.audit.reads import Read
+from trellis.audit.services import note_read
 from trellis.care.models import CareTeamMember, Enrollment
 from trellis.core import timeutil
 from trellis.engagement import events
@@ -172,13 +174,13 @@ def send_message(
 
 
 @transaction.atomic
-def mark_read(enrollment: Enrollment, *, reader: User, now: datetime) -> int:
+def mark_read(enrollment: Enrollment, *, reader: User, now: datetime, via: str = "page") -> int:
     """The reader opened the thread: the other side's unread messages get a read receipt.
 
     The patient reading marks the care team's messages; a member of the care team (or a
     supervisor) marks the patient's. Staff reading the thread is a read of the patient's
-    record and is audited; staff who may not reply (a colleague on the same team) are
-    audited but leave no read receipt. Returns how many messages were marked.
+    record and is audited (`message.read`); staff who may not reply (a colleague on the
+    same team) are audited but leave no read receipt. Returns how many messages were marked.
     """
     timeutil.ensure_aware(now)
     is_patient = enrollment.patient_id == reader.pk
@@ -190,31 +192,17 @@ def mark_read(enrollment: Enrollment, *, reader: User, now: datetime) -> int:
             read_at__isnull=True,
             sent_at__lte=now,
         ).update(read_at=now)
-    if not is_patient:
-        audit.record(
-            action="message.read",
-            actor=reader,
-            subject=enrollment,
-            patient=enrollment.patient_id,
-            organization=enrollment.organization_id,
-            details={"marked_read": marked},
-            at=now,
-        )
-    return marked
-
-
-@transaction.atomic
-def note_view(enrollment: Enrollment, *, viewer: User, now: datetime) -> None:
-    """Staff read a patient's messages without opening the thread as its reader (the API's
-    GET): recorded in the audit trail as a read of the record."""
-    audit.record(
-        action="message.view",
-        actor=viewer,
-        subject=enrollment,
+    note_read(
+        actor=reader,
+        what=Read.MESSAGES_OPENED,
+        via=via,
         patient=enrollment.patient_id,
+        subject=enrollment,
         organization=enrollment.organization_id,
+        details={"marked_read": marked},
         at=now,
     )
+    return marked
 
 
 @transaction.atomic

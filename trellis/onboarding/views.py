@@ -29,6 +29,8 @@ from trellis.accounts import guards
 from trellis.accounts import queries as account_queries
 from trellis.accounts.models import Role, User
 from trellis.accounts.queries import Capability
+from trellis.audit.reads import Read
+from trellis.audit.services import note_read
 from trellis.care import consent as care_consent
 from trellis.care import queries as care_queries
 from trellis.care.guards import STAGE_PAGES
@@ -556,6 +558,16 @@ def confirm_support_level(request: HttpRequest, pk: Any) -> HttpResponse:
                 % {"name": enrollment.patient.display_name},
             )
             return redirect("care:confirm_support_level", pk=enrollment.pk)
+    if request.method == "GET":  # shown again after a refused POST, it is not a new read
+        note_read(
+            actor=request.user,
+            what=Read.RECORD,
+            via="page",
+            patient=enrollment.patient_id,
+            subject=enrollment,
+            organization=enrollment.organization_id,
+            details={"what": "level of support"},
+        )
     return _render(
         request,
         "onboarding/confirm_support_level.html",

@@ -18,13 +18,15 @@ from ninja.responses import Status
 
 from trellis.accounts.api import session_user
 from trellis.accounts.models import User
+from trellis.audit.reads import Read
+from trellis.audit.services import note_read
 from trellis.care import services as care_services
 from trellis.care.models import SteppedCareChange
 from trellis.care.queries import care_notes_of
 from trellis.core import timeutil
 from trellis.measures.queries import latest_scores
 from trellis.workspace import caseload as caseload_queries
-from trellis.workspace import queries, services
+from trellis.workspace import queries
 from trellis.workspace.record import summary, timeline
 
 router = Router(tags=["caseload"])
@@ -126,6 +128,12 @@ def caseload(request: HttpRequest, filters: Query[CaseloadFilters]) -> list[Case
     rows = caseload_queries.caseload(
         user, now=timeutil.now(), filters=caseload_queries.Filters(**filters.dict())
     )
+    note_read(
+        actor=user,
+        what=Read.CASELOAD,
+        via="api",
+        patients=[row.enrollment.patient_id for row in rows],
+    )
     return [
         CaseloadRowOut(
             enrollment_id=row.enrollment.pk,
@@ -148,7 +156,9 @@ def record_summary(request: HttpRequest, enrollment_id: uuid.UUID) -> RecordOut:
     """A summary of one patient's record and its newest timeline entries (audited read)."""
     user = _clinician(request)
     enrollment = queries.access_patient_enrollment(user, enrollment_id)
-    services.note_record_view(enrollment, actor=user, now=timeutil.now(), via="api")
+    note_read(
+        actor=user, what=Read.RECORD, via="api", patient=enrollment.patient_id, subject=enrollment
+    )
     pending = summary(enrollment)["pending_change"]
     return RecordOut(
         enrollment_id=enrollment.pk,
@@ -171,6 +181,13 @@ def list_notes(request: HttpRequest, enrollment_id: uuid.UUID) -> list[NoteOut]:
     """The care team's notes on one enrollment, newest first."""
     user = _clinician(request)
     enrollment = queries.access_patient_enrollment(user, enrollment_id)
+    note_read(
+        actor=user,
+        what=Read.CARE_NOTES,
+        via="api",
+        patient=enrollment.patient_id,
+        subject=enrollment,
+    )
     return [_note_out(n) for n in care_notes_of(enrollment)]
 
 

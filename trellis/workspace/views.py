@@ -25,6 +25,8 @@ from django.views.decorators.http import require_GET, require_POST
 from trellis.accounts import guards
 from trellis.accounts.models import User
 from trellis.alerts.models import AlertKind
+from trellis.audit.reads import Read
+from trellis.audit.services import note_read
 from trellis.care import services as care_services
 from trellis.care.models import Enrollment, SupportLevel
 from trellis.care.queries import care_notes_of, patient_zone, supporters_of
@@ -34,7 +36,7 @@ from trellis.journey.queries import journal_for, story
 from trellis.measures import charts
 from trellis.measures.queries import outcome_for, series
 from trellis.workspace import caseload as caseload_queries
-from trellis.workspace import queries, services
+from trellis.workspace import queries
 from trellis.workspace import record as record_queries
 from trellis.workspace.forms import DecisionForm, NoteForm, StepChangeForm
 
@@ -74,6 +76,13 @@ def caseload_list(request: HttpRequest) -> HttpResponse:
     if page.number != wanted:  # past the last page: show the last one
         rows, total = rows_of(page.number)
     page.object_list = rows
+    note_read(
+        actor=user,
+        what=Read.CASELOAD,
+        via="page",
+        patients=[row.enrollment.patient_id for row in rows],
+        details={"page": page.number},
+    )
     return render(
         request,
         "workspace/caseload.html",
@@ -141,7 +150,9 @@ def patient_record(request: HttpRequest, pk: Any) -> HttpResponse:
     """Everything about one patient's treatment for their care team; the read is audited."""
     user = guards.require_clinician(request, CASELOAD_ONLY)
     enrollment = queries.access_patient_enrollment(user, pk)
-    services.note_record_view(enrollment, actor=user, now=timeutil.now())
+    note_read(
+        actor=user, what=Read.RECORD, via="page", patient=enrollment.patient_id, subject=enrollment
+    )
     return _render_record(request, enrollment, user)
 
 
