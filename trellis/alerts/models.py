@@ -93,7 +93,7 @@ class Alert(TimestampedModel):
     )
     kind = models.CharField(max_length=24, choices=AlertKind.choices)
     severity = models.CharField(max_length=8, choices=Severity.choices)
-    reason = models.CharField(max_length=300, help_text=_("Why, in plain words."))
+    reason = EncryptedTextField(max_length=300, help_text=_("Why, in plain words."))
     data = models.JSONField(default=dict, help_text=_("The facts behind the alert."))
     state = models.CharField(max_length=14, choices=AlertState.choices, default=AlertState.OPEN)
     assigned_to = models.ForeignKey(
@@ -125,7 +125,7 @@ class Alert(TimestampedModel):
     closed_by = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    close_reason = models.CharField(max_length=300, blank=True)
+    close_reason = EncryptedTextField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-raised_at"]

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from trellis.core.fields import EncryptedTextField
 from trellis.core.models import TimestampedModel
 
 
@@ -51,7 +52,8 @@ class AvailabilityException(TimestampedModel):
     date = models.DateField()
     start_time = models.TimeField(null=True, blank=True, help_text=_("Blank: the whole day."))
     end_time = models.TimeField(null=True, blank=True)
-    reason = models.CharField(max_length=200, blank=True)
+    # Encrypted: a supporter's reason for a day off can be about their own health.
+    reason = EncryptedTextField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["date"]
@@ -130,7 +132,7 @@ class Appointment(TimestampedModel):
     ical_uid = models.CharField(max_length=120, unique=True)
     ical_sequence = models.PositiveIntegerField(default=0)
     cancelled_at = models.DateTimeField(null=True, blank=True)
-    cancel_reason = models.CharField(max_length=300, blank=True)
+    cancel_reason = EncryptedTextField(max_length=300, blank=True)
     rescheduled_from = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

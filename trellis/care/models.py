@@ -41,12 +41,13 @@ class Enrollment(TimestampedModel):
     )
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
-    end_reason = models.CharField(max_length=200, blank=True)
+    # Free text about the patient is encrypted at rest (docs/security.md).
+    end_reason = EncryptedTextField(max_length=200, blank=True)
     # Triage: the level suggested from baseline severity, until a clinician confirms one.
     suggested_support_level = models.CharField(
         max_length=24, choices=SupportLevel.choices, blank=True
     )
-    suggestion_reason = models.CharField(max_length=300, blank=True)
+    suggestion_reason = EncryptedTextField(max_length=300, blank=True)
     support_level_confirmed_at = models.DateTimeField(null=True, blank=True)
     support_level_confirmed_by = models.ForeignKey(
         "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -279,7 +280,7 @@ class SteppedCareChange(TimestampedModel):
     )
     from_level = models.CharField(max_length=24, choices=SupportLevel.choices)
     to_level = models.CharField(max_length=24, choices=SupportLevel.choices)
-    reason = models.CharField(max_length=500)
+    reason = EncryptedTextField(max_length=500)
     status = models.CharField(
         max_length=12, choices=StepChangeStatus.choices, default=StepChangeStatus.SUGGESTED
     )
@@ -296,8 +297,8 @@ class SteppedCareChange(TimestampedModel):
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.CharField(max_length=500, blank=True)
-    patient_notice = models.CharField(
+    decision_note = EncryptedTextField(max_length=500, blank=True)
+    patient_notice = EncryptedTextField(
         max_length=500, blank=True, help_text=_("What the patient is told, in plain words.")
     )
 

@@ -5,6 +5,9 @@ stored ciphertexts of rows not yet under the newest key, decrypts and re-encrypt
 them in memory, and writes them back with one UPDATE, inside one transaction that
 locks those rows. Rows already under the newest key are never selected again, so an
 interrupted run simply carries on where it stopped when started again.
+
+The same batches serve the data migrations that turn a plain-text column into an
+encrypted one (`encrypt_existing`, and `decrypt_existing` to undo it).
 """
 
 from __future__ import annotations
@@ -66,6 +69,39 @@ class RotationResult:
         return sum(f.remaining for f in self.fields)
 
 
+def _rewrite(
+    f: EncryptedTextField,
+    todo: Callable[[], models.QuerySet[Any]],
+    rewrite: Callable[[str], str],
+    *,
+    batch_size: int,
+    limit: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Rewrite the stored values `todo()` selects, `batch_size` rows per transaction, oldest
+    pk first; a row leaves `todo()` once rewritten. Returns how many rows were rewritten."""
+    model = f.model
+    done = 0
+    while limit is None or done < limit:
+        take = batch_size if limit is None else min(batch_size, limit - done)
+        with transaction.atomic():
+            rows = list(todo().select_for_update().order_by("pk").values_list("pk", RAW)[:take])
+            if not rows:
+                break
+            whens = [
+                # Only overwrite the value that was read: a concurrent edit wins.
+                When(Q(pk=pk) & Q(**{f.attname: Value(stored)}), then=Value(rewrite(stored)))
+                for pk, stored in rows
+            ]
+            model._base_manager.filter(pk__in=[pk for pk, _ in rows]).update(
+                **{f.attname: Case(*whens, default=models.F(f.attname), output_field=TextField())}
+            )
+        done += len(rows)
+        if progress is not None:
+            progress(done)
+    return done
+
+
 def rotate_field(
     f: EncryptedTextField,
     *,
@@ -77,33 +113,67 @@ def rotate_field(
     """Re-encrypt one field's values, `batch_size` rows per transaction, oldest pk first."""
     result = FieldResult(label(f))
     context = f.crypto_context
-    model = f.model
-    while limit is None or result.rotated < limit:
-        take = batch_size if limit is None else min(batch_size, limit - result.rotated)
-        with transaction.atomic():
-            rows = list(
-                pending(f, ring).select_for_update().order_by("pk").values_list("pk", RAW)[:take]
-            )
-            if not rows:
-                break
-            whens = []
-            for pk, stored in rows:
-                plain = (
-                    crypto.decrypt(stored, context=context, ring=ring)
-                    if stored.startswith(crypto.PREFIX)
-                    else stored  # written before the column was encrypted
-                )
-                new = crypto.encrypt(plain, context=context, ring=ring)
-                # Only overwrite the value that was read: a concurrent edit wins.
-                whens.append(When(Q(pk=pk) & Q(**{f.attname: Value(stored)}), then=Value(new)))
-            model._base_manager.filter(pk__in=[pk for pk, _ in rows]).update(
-                **{f.attname: Case(*whens, default=models.F(f.attname), output_field=TextField())}
-            )
-        result.rotated += len(rows)
-        if progress is not None:
-            progress(result.field, result.rotated)
+
+    def under_newest(stored: str) -> str:
+        plain = (
+            crypto.decrypt(stored, context=context, ring=ring)
+            if stored.startswith(crypto.PREFIX)
+            else stored  # written before the column was encrypted
+        )
+        return crypto.encrypt(plain, context=context, ring=ring)
+
+    result.rotated = _rewrite(
+        f,
+        lambda: pending(f, ring),
+        under_newest,
+        batch_size=batch_size,
+        limit=limit,
+        progress=None if progress is None else (lambda done: progress(result.field, done)),
+    )
     result.remaining = pending(f, ring).count()
     return result
+
+
+def _field(model: type[models.Model], name: str) -> EncryptedTextField:
+    f = model._meta.get_field(name)
+    if not isinstance(f, EncryptedTextField):
+        raise TypeError(f"{model._meta.label_lower}.{name} is not an encrypted field")
+    return f
+
+
+def encrypt_existing(model: type[models.Model], *names: str, batch_size: int = 500) -> int:
+    """A data migration's step after columns became encrypted: encrypt every value still
+    stored as plain text (values already encrypted are brought under the newest key).
+
+    `model` is the migration's historical model (`apps.get_model`). Running it again finds
+    nothing left to do. Returns how many values were written.
+    """
+    ring = crypto.keyring()
+    return sum(
+        rotate_field(_field(model, name), ring=ring, batch_size=batch_size).rotated
+        for name in names
+    )
+
+
+def decrypt_existing(model: type[models.Model], *names: str, batch_size: int = 500) -> int:
+    """The reverse of `encrypt_existing`, for undoing such a migration: write every encrypted
+    value back as plain text. Returns how many values were written."""
+    ring = crypto.keyring()
+    return sum(
+        _decrypt_field(_field(model, name), ring=ring, batch_size=batch_size) for name in names
+    )
+
+
+def _decrypt_field(f: EncryptedTextField, *, ring: crypto.KeyRing, batch_size: int) -> int:
+    context = f.crypto_context
+
+    def encrypted() -> models.QuerySet[Any]:
+        return _raw_values(f).filter(**{f"{RAW}__startswith": crypto.PREFIX})
+
+    def plain(stored: str) -> str:
+        return crypto.decrypt(stored, context=context, ring=ring)
+
+    return _rewrite(f, encrypted, plain, batch_size=batch_size)
 
 
 def rotate(

@@ -235,7 +235,7 @@ def end_enrollment(
         subject=locked,
         patient=locked.patient_id,
         organization=locked.organization_id,
-        details={"status": status, "reason": reason},
+        details={"status": status, "reason_chars": len(reason)},
         at=now,
     )
     enrollment.status, enrollment.ended_at, enrollment.end_reason = status, now, reason

@@ -2,7 +2,9 @@
 and moving a patient to another supporter.
 
 A supporter (or an alert rule, actor None) suggests a new level with a reason; a therapist or
-supervisor of the clinic confirms or declines. Every step is audited in its own transaction.
+supervisor of the clinic confirms or declines. Every step is audited in its own transaction;
+the audit row says how long the reason or note was, never its words (they are stored
+encrypted on the change itself).
 """
 
 from __future__ import annotations
@@ -108,7 +110,7 @@ def suggest_step_change(
         subject=change,
         patient=enrollment.patient_id,
         organization=enrollment.organization_id,
-        details={"from": change.from_level, "to": to_level, "reason": reason},
+        details={"from": change.from_level, "to": to_level, "reason_chars": len(reason)},
         at=now,
     )
     return change
@@ -166,7 +168,11 @@ def confirm_step_change(
         subject=locked,
         patient=enrollment.patient_id,
         organization=enrollment.organization_id,
-        details={"from": locked.from_level, "to": locked.to_level, "note": locked.decision_note},
+        details={
+            "from": locked.from_level,
+            "to": locked.to_level,
+            "note_chars": len(locked.decision_note),
+        },
         at=now,
     )
     change.status, change.decided_by, change.decided_at = locked.status, actor, now
@@ -186,7 +192,11 @@ def decline_step_change(
         subject=locked,
         patient=locked.enrollment.patient_id,
         organization=locked.enrollment.organization_id,
-        details={"from": locked.from_level, "to": locked.to_level, "note": locked.decision_note},
+        details={
+            "from": locked.from_level,
+            "to": locked.to_level,
+            "note_chars": len(locked.decision_note),
+        },
         at=now,
     )
     change.status, change.decided_by, change.decided_at = locked.status, actor, now

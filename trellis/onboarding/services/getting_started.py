@@ -44,7 +44,7 @@ from trellis.care.models import (
     SupportLevel,
 )
 from trellis.care.queries import current_enrollment, onboarding_of, supporters_of
-from trellis.care.services import set_support_level
+from trellis.care.services import MAX_NOTE, add_care_note, set_support_level
 from trellis.core import timeutil
 from trellis.journey.services import set_simple_mode
 from trellis.measures import services as measures
@@ -532,9 +532,16 @@ def can_confirm_support(user: Any, organization: Organization) -> bool:
 def confirm_support_level(
     enrollment: Enrollment, *, actor: User, level: str, now: datetime, note: str = ""
 ) -> Enrollment:
-    """A clinician confirms the suggested level of support, or chooses another one."""
+    """A clinician confirms the suggested level of support, or chooses another one.
+
+    A note for the record becomes a care note (encrypted, read by the care team); the audit
+    row says how long it was, never its words.
+    """
     if level not in SupportLevel.values:
         raise ValidationError({"level": _("Choose a level of support.")})
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE:
+        raise ValidationError({"note": _("Keep a note under %(n)s characters.") % {"n": MAX_NOTE}})
     if not can_confirm_support(actor, enrollment.organization):
         raise PermissionDenied(_("Only therapists and supervisors confirm a level of support."))
     locked = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
@@ -542,6 +549,8 @@ def confirm_support_level(
         raise ValidationError({"level": _("This enrollment has ended.")})
     previous = locked.support_level
     set_support_level(locked, level=level, actor=actor, now=now)
+    if note:
+        add_care_note(locked, author=actor, body=note, now=now)
     audit.record(
         action="enrollment.support_level_confirm",
         actor=actor,
@@ -552,7 +561,7 @@ def confirm_support_level(
             "previous": previous,
             "level": level,
             "suggested": locked.suggested_support_level,
-            "note": note[:300],
+            "note_chars": len(note),
         },
         at=now,
     )
