@@ -17,6 +17,7 @@ import structlog
 from django.utils.csp import CSP
 
 from trellis.core.config import env_bool, env_int, mailers_from_url
+from trellis.core.files import PrivateSQLiteConnection, private_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TRELLIS_VAR_DIR", BASE_DIR / "var"))
@@ -110,8 +111,9 @@ TEMPLATES = [
     }
 ]
 
-# Database: SQLite under var/ by default, PostgreSQL through DATABASE_URL.
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Database: SQLite under var/ by default, PostgreSQL through DATABASE_URL. var/ and the
+# database file are created readable by their owner only (0700 and 0600).
+private_dir(VAR_DIR)
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'trellis.sqlite3'}")
 _db = dj_database_url.parse(DATABASE_URL)
 if _db["ENGINE"] == "django.db.backends.postgresql":
@@ -133,6 +135,8 @@ elif _db["ENGINE"] == "django.db.backends.sqlite3":
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            # Creates a missing database file 0600; its -wal and -shm files follow its mode.
+            "factory": PrivateSQLiteConnection,
         }
     )
 DATABASES = {"default": _db}

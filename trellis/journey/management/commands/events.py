@@ -7,10 +7,12 @@ Writes two files into DIR:
 - events.csv (or .parquet): enrollment_id, occurred_at (UTC ISO 8601), type, step_kind,
   duration_s, value; one row per event, oldest first.
 - enrollments.csv (or .parquet): enrollment_id, started_at, support_level, baseline_phq9,
-  baseline_gad7, ended_at, end_reason; one row per enrollment the events belong to.
+  baseline_gad7, ended_at, end_reason (completed, withdrawn or discharged); one row per
+  enrollment the events belong to.
 
 Rows are read and written in batches, so the export never holds the whole log in memory.
-Parquet is written by streaming the CSV through polars. The export is recorded in the
+Parquet is written by streaming the CSV through polars. The folder (when this creates it)
+is 0700 and the files 0600: readable by their owner only. The export is recorded in the
 audit trail (`events.export`).
 """
 
@@ -30,6 +32,7 @@ from trellis import audit
 from trellis.accounts.models import Organization
 from trellis.care.models import Enrollment
 from trellis.core import timeutil
+from trellis.core.files import open_private, private_dir
 from trellis.engagement.models import EngagementEvent
 
 BATCH = 5000
@@ -90,7 +93,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         out: Path = options["out"]
-        out.mkdir(parents=True, exist_ok=True)
+        private_dir(out)
         events = EngagementEvent.objects.all()
         enrollments = Enrollment.objects.all()
         organization = None
@@ -135,9 +138,11 @@ class Command(BaseCommand):
 
     def _write_enrollments(self, enrollments: Any, out: Path, fmt: str) -> int:
         rows = (
-            [str(pk), iso_utc(started), level, "", "", iso_utc(ended), reason]
-            for pk, started, level, ended, reason in _batched(
-                enrollments, ["pk", "started_at", "support_level", "ended_at", "end_reason"]
+            # end_reason is how it ended (completed, withdrawn, discharged), never the words
+            # a clinician typed: the export holds no free text.
+            [str(pk), iso_utc(started), level, "", "", iso_utc(ended), status if ended else ""]
+            for pk, started, level, ended, status in _batched(
+                enrollments, ["pk", "started_at", "support_level", "ended_at", "status"]
             )
         )
         return self._write(out, "enrollments", ENROLLMENT_COLUMNS, rows, fmt)
@@ -149,7 +154,7 @@ class Command(BaseCommand):
         if fmt == "parquet":
             target = out / f".{name}.csv.part"
         count = 0
-        with target.open("w", newline="", encoding="utf-8") as handle:
+        with open_private(target, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(columns)
             for row in rows:
@@ -157,7 +162,10 @@ class Command(BaseCommand):
                 count += 1
         if fmt == "parquet":
             try:
-                _csv_to_parquet(target, out / f"{name}.parquet", columns)
+                parquet = out / f"{name}.parquet"
+                # Created 0600 before polars writes into it (polars keeps the file's mode).
+                open_private(parquet, "wb").close()
+                _csv_to_parquet(target, parquet, columns)
             finally:
                 target.unlink(missing_ok=True)
         return count
