@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +12,15 @@ from django.test import Client
 
 from trellis.core.testing import SmtpServer, sign_in, smtp_server, smtp_settings
 from trellis.demo import personas
+
+
+@pytest.fixture(autouse=True)
+def audit_anchor_file(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each test anchors the audit trail to a file of its own: verification checks the
+    trail against every anchor it reads, and each test has a trail of its own."""
+    path = tmp_path_factory.getbasetemp() / f"audit-anchors-{uuid.uuid4().hex}.jsonl"
+    settings.TRELLIS_AUDIT_ANCHOR_FILE = str(path)
+    return path
 
 
 @pytest.fixture

@@ -196,6 +196,14 @@ TRELLIS_INSTRUMENTS_DIR = os.environ.get("TRELLIS_INSTRUMENTS_DIR", "")
 DEV_DATA_KEYS = "dev1:ZGV2LW9ubHktaW5zZWN1cmUtZGF0YS1rZXktMzJieXQ="
 TRELLIS_DATA_KEYS = os.environ.get("TRELLIS_DATA_KEYS", "" if PRODUCTION else DEV_DATA_KEYS)
 
+# Audit trail keys (HMAC-SHA-256 seals), in the same form, newest first, and the file that
+# signed anchors of the chain's head are appended to (docs/audit.md).
+DEV_AUDIT_KEYS = "devaudit1:ZGV2LW9ubHktaW5zZWN1cmUtYXVkaXQta2V5LTMyYnk="
+TRELLIS_AUDIT_KEYS = os.environ.get("TRELLIS_AUDIT_KEYS", "" if PRODUCTION else DEV_AUDIT_KEYS)
+TRELLIS_AUDIT_ANCHOR_FILE = os.environ.get(
+    "TRELLIS_AUDIT_ANCHOR_FILE", str(VAR_DIR / "audit-anchors.jsonl")
+)
+
 # Email: EMAIL_URL such as smtp://user:pass@host:587?tls=1, or console:// in development.
 EMAIL_URL = os.environ.get("EMAIL_URL", "" if PRODUCTION else "console://")
 MAILERS = mailers_from_url(EMAIL_URL)

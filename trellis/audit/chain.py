@@ -1,8 +1,18 @@
-"""Canonical form and hashing of audit events: pure functions, no database."""
+"""Canonical form and sealing of audit events and anchors: pure functions, no database.
+
+Each event is sealed with an HMAC-SHA-256 under an audit key held outside the database
+(`seal`), over the key's id, the previous event's seal and the event's canonical content,
+so nobody without the key can recompute the chain after changing a row. Events written
+before the chain was keyed carry a plain SHA-256 (`link_hash`) and an empty key id.
+An anchor (the head's position and seal, written outside the database) is signed with
+the same key under its own label (`sign_anchor`), so a row's seal never passes for an
+anchor's signature or the other way round.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -22,6 +32,8 @@ CHAINED_FIELDS = (
     "user_agent",
     "details",
 )
+ROW_LABEL = "trellis-audit-row-v1"
+ANCHOR_LABEL = "trellis-audit-anchor-v1"
 
 
 def _plain(value: Any) -> Any:
@@ -34,8 +46,13 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def chained_fields(event: Any) -> dict[str, Any]:
+    """The columns of an event (a model instance or any object with them) that are sealed."""
+    return {name: getattr(event, name) for name in CHAINED_FIELDS}
+
+
 def canonical(fields: Mapping[str, Any]) -> str:
-    """The exact text that is hashed: the chained fields as sorted, compact JSON."""
+    """The exact text that is sealed: the chained fields as sorted, compact JSON."""
     return json.dumps(
         {name: _plain(fields.get(name)) for name in CHAINED_FIELDS},
         sort_keys=True,
@@ -45,5 +62,26 @@ def canonical(fields: Mapping[str, Any]) -> str:
 
 
 def link_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
-    """SHA-256 over the previous row's hash and this row's canonical content."""
+    """The unkeyed SHA-256 of events written before the chain was keyed (verification only)."""
     return hashlib.sha256(f"{prev_hash}\n{canonical(fields)}".encode()).hexdigest()
+
+
+def seal(prev_mac: str, fields: Mapping[str, Any], *, key_id: str, key: bytes) -> str:
+    """HMAC-SHA-256 under the audit key over its id, the previous seal and this content.
+
+    A pure function of its arguments, so any writer that knows the previous seal can
+    compute the next one.
+    """
+    message = f"{ROW_LABEL}\n{key_id}\n{prev_mac}\n{canonical(fields)}"
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def sign_anchor(payload: Mapping[str, Any], *, key: bytes) -> str:
+    """HMAC-SHA-256 under the audit key over an anchor's fields as sorted, compact JSON."""
+    body = json.dumps(dict(payload), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hmac.new(key, f"{ANCHOR_LABEL}\n{body}".encode(), hashlib.sha256).hexdigest()
+
+
+def same(a: str, b: str) -> bool:
+    """Compare two seals in constant time."""
+    return hmac.compare_digest(a.encode(), b.encode())

@@ -1,4 +1,4 @@
-"""The append-only, hash-chained record of who did what to whose data."""
+"""The append-only, sealed and chained record of who did what to whose data."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ GENESIS_HASH = "0" * 64
 
 
 class AuditEvent(models.Model):
-    """One audited action. Rows are only ever inserted; each carries the hash of the previous.
+    """One audited action. Rows are only ever inserted; each carries the seal of the previous.
+
+    `hash` is the event's seal: an HMAC-SHA-256 under the audit key named by `key_id`
+    (trellis.audit.chain.seal). Events written before the chain was keyed have an empty
+    `key_id` and a plain SHA-256 there instead.
 
     Actor, patient and organization are kept as plain identifiers (no foreign keys), so
     the trail outlives the rows it describes and cannot be cascaded away.
@@ -31,6 +35,7 @@ class AuditEvent(models.Model):
     details = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    key_id = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         ordering = ["id"]

@@ -1,18 +1,21 @@
-"""Writing and verifying the audit trail. `record` is the only way rows are written."""
+"""Writing the audit trail. `record` is the only way rows are written.
+
+Checking it (the chain, its head and its anchors) is trellis.audit.integrity's work.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import models, transaction
 
-from trellis.audit.chain import link_hash
+from trellis.audit.chain import chained_fields, seal
 from trellis.audit.context import current_origin
-from trellis.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
+from trellis.audit.keyring import audit_keyring
+from trellis.audit.models import AuditChainHead, AuditEvent
 from trellis.audit.reads import VIA, Read
 from trellis.core import timeutil
 
@@ -42,7 +45,8 @@ def record(
 
     `subject` fills object type and id from a model instance. `actor`, `patient` and
     `organization` may be model instances or their ids. The request's IP and user
-    agent come from the audit middleware unless given.
+    agent come from the audit middleware unless given. The event is sealed with the
+    newest audit key (TRELLIS_AUDIT_KEYS) and records that key's id.
     """
     if subject is not None:
         object_type = object_type or subject._meta.label_lower
@@ -53,6 +57,7 @@ def record(
         organization = _home_organization(_uuid_or_none(patient) or actor_id)
     if actor is not None and not actor_label:
         actor_label = getattr(actor, "email", "") or str(actor_id)
+    key_id, key = audit_keyring().current
     with transaction.atomic():
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
         event = AuditEvent(
@@ -68,8 +73,9 @@ def record(
             user_agent=(user_agent if user_agent is not None else origin.user_agent)[:300],
             details=dict(details or {}),
             prev_hash=head.last_hash,
+            key_id=key_id,
         )
-        event.hash = link_hash(head.last_hash, _fields(event))
+        event.hash = seal(head.last_hash, chained_fields(event), key_id=key_id, key=key)
         event.save(force_insert=True)
         head.last_hash = event.hash
         head.last_event_id = event.pk
@@ -171,73 +177,3 @@ def _home_organization(user_id: Any) -> Any:
         .distinct()[:2]
     )
     return org_ids[0] if len(org_ids) == 1 else None
-
-
-def _fields(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "event_id": event.event_id,
-        "occurred_at": event.occurred_at,
-        "actor_id": event.actor_id,
-        "actor_label": event.actor_label,
-        "organization_id": event.organization_id,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "patient_id": event.patient_id,
-        "ip": event.ip,
-        "user_agent": event.user_agent,
-        "details": event.details,
-    }
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    verified: int
-    broken_event: int | None = None
-    reason: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.broken_event is None
-
-
-def verify_chain(
-    *, batch_size: int = 5000, progress: Callable[[int], None] | None = None
-) -> VerifyResult:
-    """Walk every event in order, recomputing each hash and checking each link.
-
-    Stops at the first row whose content or link does not verify, naming it. A deleted
-    row shows up as a broken link at the row after it; a truncated tail shows up
-    against the chain head.
-    """
-    expected_prev = GENESIS_HASH
-    verified = 0
-    last_id = 0
-    while True:
-        batch = list(AuditEvent.objects.filter(id__gt=last_id).order_by("id")[:batch_size])
-        if not batch:
-            break
-        for event in batch:
-            if event.prev_hash != expected_prev:
-                return VerifyResult(
-                    verified,
-                    event.pk,
-                    "its link to the previous event does not match "
-                    "(a row before it was changed or removed)",
-                )
-            if link_hash(event.prev_hash, _fields(event)) != event.hash:
-                return VerifyResult(verified, event.pk, "its content no longer matches its hash")
-            expected_prev = event.hash
-            verified += 1
-            last_id = event.pk
-        if progress is not None:
-            progress(verified)
-    head = AuditChainHead.objects.filter(pk=1).first()
-    if head is not None and head.last_event_id and head.last_hash != expected_prev:
-        return VerifyResult(
-            verified,
-            head.last_event_id,
-            "the chain head names a later event than the table holds "
-            "(events were removed from the end)",
-        )
-    return VerifyResult(verified)

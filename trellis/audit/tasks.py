@@ -10,7 +10,7 @@ from django.db import transaction
 from django.tasks import task
 
 from trellis import audit
-from trellis.audit.services import verify_chain
+from trellis.audit.integrity import anchor_chain, verify_chain
 from trellis.core.periodic import periodic
 
 logger = logging.getLogger(__name__)
@@ -19,7 +19,8 @@ logger = logging.getLogger(__name__)
 @periodic(every=timedelta(days=1))
 @task
 def verify_audit_chain() -> dict[str, Any]:
-    """Daily: walk the whole audit chain, and record in the trail whether it held.
+    """Daily: walk the whole audit chain and check it against every anchor, and record in
+    the trail whether it held.
 
     A break is logged as an error too, so the clinic's log monitoring raises it.
     """
@@ -49,3 +50,24 @@ def verify_audit_chain() -> dict[str, Any]:
             result.reason,
         )
     return {"ok": result.ok, "verified": result.verified, "broken_event": result.broken_event}
+
+
+@periodic(every=timedelta(hours=1))
+@task
+def anchor_audit_chain() -> dict[str, Any]:
+    """Hourly: check the events since the last anchor, then write a signed anchor of the
+    chain's head to the anchor file and the log (trellis.audit.integrity.anchor_chain).
+
+    A refused anchor (the check failed, or the file could not be written) is logged as an
+    error and written nowhere else: nothing may vouch for a broken chain.
+    """
+    outcome = anchor_chain()
+    if not outcome.result.ok:
+        logger.error(
+            "audit anchor refused at row id=%s: %s",
+            outcome.result.broken_event,
+            outcome.result.reason,
+        )
+        return {"ok": False, "event": None, "broken_event": outcome.result.broken_event}
+    event = outcome.anchor.event if outcome.anchor else None
+    return {"ok": True, "event": event, "broken_event": None}

@@ -1,4 +1,5 @@
-from trellis.audit.services import record, verify_chain
+from trellis.audit.integrity import verify_chain
+from trellis.audit.services import record
 
 
 def test_record_links_each_event_to_the_previous(db):

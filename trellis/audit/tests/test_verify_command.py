@@ -45,7 +45,7 @@ def test_changed_action_names_that_row(db):
     assert f"event_id={target.event_id}" in err
     assert "action=test.innocent" in err
     assert "time=" in err
-    assert "content no longer matches its hash" in err
+    assert "content no longer matches its seal" in err
 
 
 def test_changed_details_names_that_row(db):

@@ -11,6 +11,7 @@ from trellis.core import checks
 
 GOOD_SECRET = "q7Lw0vB3n9Zx2Kc5Rt8Yp1Hs4Dj6Fg0Mb3Nv7Xc9Qa2We5Rt8Yu1Io4Pa7Sd0Fg3Hj6"
 GOOD_KEYS = "prod1:" + base64.b64encode(bytes(range(32))).decode()
+GOOD_AUDIT_KEYS = "audit1:" + base64.b64encode(bytes(range(100, 132))).decode()
 
 
 def _run_check(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -80,6 +81,7 @@ def test_good_production_configuration_passes_without_reaching_the_database(tmp_
         TRELLIS_ENV="production",
         TRELLIS_SECRET_KEY=GOOD_SECRET,
         TRELLIS_DATA_KEYS=GOOD_KEYS,
+        TRELLIS_AUDIT_KEYS=GOOD_AUDIT_KEYS,
         EMAIL_URL="smtp://trellis:pw@mail.invalid:587?tls=1",
         TRELLIS_ALLOWED_HOSTS="trellis.example.org",
         DATABASE_URL="postgres://trellis@db.invalid:5432/trellis",

@@ -133,6 +133,7 @@ GOOD_PRODUCTION = {
     "TRELLIS_ENV": "production",
     "TRELLIS_SECRET_KEY": "q7Lw0vB3n9Zx2Kc5Rt8Yp1Hs4Dj6Fg0Mb3Nv7Xc9Qa2We5Rt8Yu1Io4Pa7Sd0Fg3Hj6",
     "TRELLIS_DATA_KEYS": "prod1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+    "TRELLIS_AUDIT_KEYS": "audit1:ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoM=",
     "EMAIL_URL": "smtp://mailer:secret@127.0.0.1:2525?tls=1",
     "TRELLIS_ALLOWED_HOSTS": "127.0.0.1",
 }

@@ -1,7 +1,10 @@
-"""`trellis audit verify` and `trellis audit report`: checking and reading the audit trail.
+"""`trellis audit verify | anchor | report`: checking, anchoring and reading the audit trail.
 
-verify  walks the whole hash chain; exits 0 saying how many events verified, or 1
-        naming the first event that does not verify (someone changed or removed rows).
+verify  walks the whole sealed chain with the audit keys and checks it against the chain
+        head and every anchor; exits 0 saying how many events verified, or 1 naming the
+        first event (or anchor) that does not verify and why.
+anchor  checks the events since the latest anchor and appends a signed anchor of the
+        chain's head to the anchor file and the log (the clock does it every hour).
 report  prints every event about one patient, or by or about one person, as a table
         or as CSV; the report itself is recorded in the trail.
 """
@@ -12,6 +15,7 @@ import sys
 import uuid
 from argparse import ArgumentParser, ArgumentTypeError
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -19,12 +23,10 @@ from django.db import transaction
 
 from trellis import audit
 from trellis.audit import export
+from trellis.audit.integrity import BATCH, VerifyResult, anchor_chain, verify_chain
 from trellis.audit.models import AuditEvent
 from trellis.audit.queries import events_about
-from trellis.audit.services import verify_chain
 from trellis.core import timeutil
-
-BATCH = 5000
 
 
 def _uuid(raw: str) -> uuid.UUID:
@@ -46,12 +48,32 @@ def _moment(raw: str) -> datetime:
 
 
 class Command(BaseCommand):
-    help = "Verify the audit trail's hash chain, or report the events about a person."
+    help = (
+        "Verify the audit trail's sealed chain, anchor its head, or report the events "
+        "about a person."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        sub = parser.add_subparsers(dest="subcommand", required=True, metavar="{verify,report}")
-        verify = sub.add_parser("verify", help="Check every audit event against the hash chain.")
+        sub = parser.add_subparsers(
+            dest="subcommand", required=True, metavar="{verify,anchor,report}"
+        )
+        verify = sub.add_parser(
+            "verify", help="Check every audit event, the chain head and every anchor."
+        )
         verify.add_argument("--batch-size", type=int, default=BATCH)
+        verify.add_argument(
+            "--anchors",
+            type=Path,
+            action="append",
+            default=[],
+            metavar="FILE",
+            help="Also check against the anchors in FILE: a copy of the anchor file, or an "
+            "application log with `audit anchor` lines (may be given more than once).",
+        )
+        anchor = sub.add_parser(
+            "anchor", help="Check the newest events and write a signed anchor of the head."
+        )
+        anchor.add_argument("--batch-size", type=int, default=BATCH)
         report = sub.add_parser("report", help="Print the audit events about a patient or person.")
         who = report.add_mutually_exclusive_group(required=True)
         who.add_argument("--patient", type=_uuid, help="Events about this patient (their id).")
@@ -63,14 +85,17 @@ class Command(BaseCommand):
         report.add_argument("--csv", action="store_true", help="Print CSV instead of a table.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["subcommand"] == "verify":
-            self.verify(options["batch_size"])
-        else:
-            self.report(options)
+        match options["subcommand"]:
+            case "verify":
+                self.verify(options["batch_size"], options["anchors"])
+            case "anchor":
+                self.anchor(options["batch_size"])
+            case _:
+                self.report(options)
 
     # verify ---------------------------------------------------------------------
 
-    def verify(self, batch_size: int) -> None:
+    def verify(self, batch_size: int, extra_anchors: list[Path]) -> None:
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
         total = AuditEvent.objects.count()
@@ -80,17 +105,55 @@ class Command(BaseCommand):
             if show_progress:
                 self.stderr.write(f"  {done} of about {total} events checked")
 
-        result = verify_chain(batch_size=batch_size, progress=progress)
+        result = verify_chain(batch_size=batch_size, progress=progress, extra_anchors=extra_anchors)
         if result.ok:
             self.stdout.write(f"{result.verified} audit events verified")
+            self._describe_success(result)
             return
         self.stderr.write(self._describe_break(result.broken_event, result.reason, result.verified))
         sys.exit(1)
 
+    def _describe_success(self, result: VerifyResult) -> None:
+        keys = ", ".join(f"{kid}: {n}" for kid, n in sorted(result.by_key.items()) if kid)
+        if keys:
+            self.stdout.write(f"  sealed with audit keys {keys}")
+        if result.by_key.get(""):
+            self.stdout.write(
+                f"  {result.by_key['']} events from before the chain was keyed (plain SHA-256)"
+            )
+        latest = result.latest_anchor
+        if latest is None:
+            self.stdout.write(
+                "  no anchors to check against yet (run `trellis audit anchor`; the clock "
+                "writes one every hour)"
+            )
+        else:
+            self.stdout.write(f"  {result.anchors} anchors hold; the latest is {latest.where}")
+
+    def anchor(self, batch_size: int) -> None:
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1")
+        outcome = anchor_chain(batch_size=batch_size)
+        result = outcome.result
+        if not result.ok:
+            self.stderr.write("No anchor written: the audit trail did not verify.")
+            described = self._describe_break(result.broken_event, result.reason, result.verified)
+            self.stderr.write(described.split("\n", 1)[1])  # without the count of the walk
+            sys.exit(1)
+        if outcome.anchor is None:
+            self.stdout.write("The audit trail is empty: nothing to anchor yet.")
+            return
+        self.stdout.write(
+            f"Anchored event #{outcome.anchor.event} ({outcome.anchor.count} events in) "
+            f"to {outcome.path}"
+        )
+
     def _describe_break(self, event_pk: int | None, reason: str, verified: int) -> str:
         event = AuditEvent.objects.filter(pk=event_pk).first() if event_pk is not None else None
         lines = [f"Audit chain broken after {verified} verified events."]
-        if event is None:
+        if event_pk is None:
+            pass
+        elif event is None:
             lines.append(f"First failing row: id={event_pk} (no longer in the table)")
         else:
             lines.append(

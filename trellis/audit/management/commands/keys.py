@@ -29,7 +29,8 @@ class Command(BaseCommand):
             dest="subcommand", required=True, metavar="{generate,status,rotate}"
         )
         generate = sub.add_parser(
-            "generate", help="Print a new random key line for TRELLIS_DATA_KEYS."
+            "generate",
+            help="Print a new random key line for TRELLIS_DATA_KEYS (or TRELLIS_AUDIT_KEYS).",
         )
         generate.add_argument("--id", default="", help="Key id (letters, digits, - and _).")
         sub.add_parser("status", help="Count stored values under each key, per field.")
