@@ -15,6 +15,7 @@ from django.core.management.base import CommandError
 
 from trellis.audit.models import AuditEvent
 from trellis.care.models import Enrollment
+from trellis.care.services import end_enrollment
 from trellis.journey import services
 from trellis.journey.management.commands import events as export_command
 from trellis.programs.models import Step
@@ -108,6 +109,24 @@ def test_csv_export_reads_back_row_for_row(
         }
     ]
     assert AuditEvent.objects.filter(action="events.export").count() == 1
+
+
+def test_an_ended_enrollment_exports_how_it_ended_never_the_words_typed(
+    alex_enrollment: Enrollment, steps: dict[str, Step], journey_start: datetime, tmp_path: Path
+) -> None:
+    act(alex_enrollment, steps, journey_start)
+    end_enrollment(
+        alex_enrollment,
+        status="discharged",
+        reason="Moved to inpatient care after a crisis",
+        actor=None,
+        now=journey_start + timedelta(days=3),
+    )
+    export(tmp_path)
+    [row] = read_csv(tmp_path / "enrollments.csv")
+    assert row["ended_at"] == "2026-03-05T09:00:00Z"
+    assert row["end_reason"] == "discharged"
+    assert "inpatient" not in (tmp_path / "enrollments.csv").read_text()
 
 
 def test_parquet_export_has_the_same_rows_with_types(
