@@ -1,7 +1,9 @@
+import uuid
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from trellis.audit.models import AuditEvent
+from trellis.audit.models import AuditChainHead, AuditEvent
 from trellis.audit.services import record
 from trellis.core.testing import need_postgres
 
@@ -59,4 +61,50 @@ def test_raw_sql_delete_is_refused(event):
 
 def test_inserting_new_events_still_works(event):
     later = record(action="test.after")
+    assert later.prev_hash == event.hash
+
+
+@pytest.fixture
+def app_role(event):
+    """A database role like the one the application should run as: not a superuser, with
+    every table right (TRUNCATE included), inside the test's transaction (so it goes away)."""
+    name = f"trellis_app_{uuid.uuid4().hex[:12]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {name} NOSUPERUSER NOLOGIN")
+        cursor.execute(
+            f"GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE "
+            f"ON audit_auditevent, audit_auditchainhead TO {name}"
+        )
+        cursor.execute(f"SET LOCAL ROLE {name}")
+    yield name
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+
+
+def _as_app(statement: str) -> str:
+    def run() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+
+    return _refused(run)
+
+
+def test_truncating_the_trail_is_refused_even_with_the_truncate_right(app_role):
+    message = _as_app("TRUNCATE audit_auditevent")
+    assert "append-only: TRUNCATE on audit_auditevent is refused" in message
+    assert AuditEvent.objects.count() == 2
+
+
+def test_truncating_the_chain_head_is_refused(app_role):
+    assert "TRUNCATE on audit_auditchainhead" in _as_app("TRUNCATE audit_auditchainhead")
+    assert AuditChainHead.objects.filter(pk=1).exists()
+
+
+def test_deleting_the_chain_head_is_refused(app_role):
+    assert "DELETE on audit_auditchainhead" in _as_app("DELETE FROM audit_auditchainhead")
+    assert AuditChainHead.objects.filter(pk=1).exists()
+
+
+def test_the_application_role_still_writes_events(app_role, event):
+    later = record(action="test.as_app")
     assert later.prev_hash == event.hash
