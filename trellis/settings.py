@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_tasks_db",
+    "axes",
     "trellis.core",
     "trellis.accounts",
     "trellis.audit",
@@ -89,6 +91,9 @@ MIDDLEWARE = [
     "trellis.accounts.middleware.MfaRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a request it marked as held back into the one
+    # throttled page (the sign-in pages already answer with it themselves).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "trellis.urls"
@@ -154,7 +159,11 @@ else:
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# django-axes first: any authenticate() call is refused while its client is held back.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
 if TRELLIS_ENV == "test" and not env_bool("TRELLIS_TEST_REAL_HASHER", False):
     # Argon2 is deliberately slow; tests that check hashing itself opt back in.
@@ -184,10 +193,43 @@ TRELLIS_STAFF_IDLE_SECONDS = env_int("TRELLIS_STAFF_IDLE_SECONDS", 15 * 60)
 TRELLIS_PATIENT_IDLE_SECONDS = env_int("TRELLIS_PATIENT_IDLE_SECONDS", 30 * 60)
 TRELLIS_SESSION_ABSOLUTE_SECONDS = SESSION_COOKIE_AGE
 
-# Login throttling: after this many failures the account locks, for a time that doubles.
-TRELLIS_LOGIN_FAILURES_BEFORE_LOCK = env_int("TRELLIS_LOGIN_FAILURES_BEFORE_LOCK", 5)
-TRELLIS_LOCKOUT_BASE_SECONDS = env_int("TRELLIS_LOCKOUT_BASE_SECONDS", 60)
-TRELLIS_LOCKOUT_MAX_SECONDS = env_int("TRELLIS_LOCKOUT_MAX_SECONDS", 24 * 60 * 60)
+# Sign-in throttling by django-axes: failures counted per address, per e-mail from one
+# address, and per e-mail from browsers the account never signed in from; no account ever
+# locks (trellis/accounts/throttle.py explains why).
+TRELLIS_TRUST_X_FORWARDED_FOR = env_bool("TRELLIS_TRUST_X_FORWARDED_FOR", False)
+TRELLIS_SIGNIN_WINDOW_SECONDS = env_int("TRELLIS_SIGNIN_WINDOW_SECONDS", 15 * 60)
+TRELLIS_SIGNIN_FAILURES_PER_ADDRESS = env_int("TRELLIS_SIGNIN_FAILURES_PER_ADDRESS", 20)
+TRELLIS_SIGNIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = env_int(
+    "TRELLIS_SIGNIN_FAILURES_PER_ACCOUNT_AND_ADDRESS", 5
+)
+TRELLIS_SIGNIN_FAILURES_PER_ACCOUNT = env_int("TRELLIS_SIGNIN_FAILURES_PER_ACCOUNT", 10)
+AXES_HANDLER = "trellis.accounts.throttle.SignInThrottleHandler"
+AXES_LOCKOUT_PARAMETERS = "trellis.accounts.throttle.lockout_parameters"
+AXES_FAILURE_LIMIT = "trellis.accounts.throttle.failure_limit"
+AXES_COOLOFF_TIME = timedelta(seconds=TRELLIS_SIGNIN_WINDOW_SECONDS)
+AXES_CLIENT_IP_CALLABLE = "trellis.audit.middleware.client_ip"
+AXES_LOCKOUT_CALLABLE = "trellis.signin.views.throttled_page"
+AXES_USERNAME_FORM_FIELD = "email"
+AXES_VERBOSE = False  # no start-up banner in every command's output
+# Only this e-mail's failures from this address are forgotten, and only when a sign-in is
+# complete (after the code for two-step accounts): the sign-in pages do it themselves.
+AXES_RESET_ON_SUCCESS = False
+# The audit trail already records every sign-in and failure; axes keeps only its counts.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_SENSITIVE_PARAMETERS = [
+    "username",
+    "email",
+    "ip_address",
+    "code",
+    "old_password",
+    "new_password1",
+    "new_password2",
+    "csrfmiddlewaretoken",
+]
+# Password-reset e-mails: at most this many per hour to one address, and from one client.
+TRELLIS_PASSWORD_RESETS_PER_EMAIL = env_int("TRELLIS_PASSWORD_RESETS_PER_EMAIL", 3)
+TRELLIS_PASSWORD_RESETS_PER_ADDRESS = env_int("TRELLIS_PASSWORD_RESETS_PER_ADDRESS", 10)
 TRELLIS_INVITATION_DAYS = env_int("TRELLIS_INVITATION_DAYS", 7)
 # A folder of the clinic's own questionnaires (NAME.instrument.yaml), see docs/measures.md.
 TRELLIS_INSTRUMENTS_DIR = os.environ.get("TRELLIS_INSTRUMENTS_DIR", "")
@@ -299,5 +341,9 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("TRELLIS_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # django-axes notes every attempt at INFO; failures and holds stay at WARNING.
+        "axes": {"level": "WARNING"},
+    },
 }

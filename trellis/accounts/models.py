@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -114,10 +113,6 @@ class User(AbstractBaseUser, TimestampedModel):
     is_superuser = models.BooleanField(
         default=False, help_text=_("Platform operator; not a clinic role and sees no patient data.")
     )
-    # Login throttling: consecutive failures, how many lockouts so far, and until when.
-    failed_login_count = models.PositiveIntegerField(default=0)
-    lockout_count = models.PositiveIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
     mfa_opt_in = models.BooleanField(default=False, help_text=_("A patient who chose to use MFA."))
 
     objects: ClassVar[UserManager] = UserManager()
@@ -135,9 +130,6 @@ class User(AbstractBaseUser, TimestampedModel):
     @property
     def display_name(self) -> str:
         return self.preferred_name or self.full_name or self.email
-
-    def is_locked(self, now: datetime) -> bool:
-        return self.locked_until is not None and self.locked_until > now
 
 
 class Membership(TimestampedModel):
@@ -194,6 +186,26 @@ class Invitation(TimestampedModel):
 
     def __str__(self) -> str:
         return f"Invitation for {self.email} ({self.role})"
+
+
+class PasswordResetRequest(TimestampedModel):
+    """A request for a password-reset e-mail that was let through, kept to limit how many
+    mails one address receives and how many requests one client makes in an hour.
+
+    The e-mail is kept only as a keyed digest: these rows also record addresses that have
+    no account, and must not become a list of them.
+    """
+
+    email_digest = models.CharField(max_length=64)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    requested_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email_digest", "requested_at"], name="accounts_reset_by_email"),
+            models.Index(fields=["ip_address", "requested_at"], name="accounts_reset_by_address"),
+            models.Index(fields=["requested_at"], name="accounts_reset_requested_at"),
+        ]
 
 
 class RecoveryCode(TimestampedModel):

@@ -88,8 +88,8 @@ class NewAccountPasswordForm(AccessibleForm, SetPasswordForm):
 class ExistingAccountForm(AccessibleForm):
     """Someone who already has a Trellis account confirms it is theirs with its password.
 
-    The password is checked by the sign-in service, so failures count towards the
-    account's lockout exactly as they do on the sign-in page."""
+    The password is checked by the sign-in service, and failures count against where they
+    come from exactly as they do on the sign-in page (trellis.accounts.throttle)."""
 
     password = forms.CharField(
         label=_("Your current Trellis password"),

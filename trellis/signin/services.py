@@ -16,9 +16,10 @@ from trellis.journey.services import record_login
 
 @transaction.atomic
 def sign_in_with_password(*, email: str, password: str, now: datetime) -> SignInResult:
-    """Check an email and password (failures counted, locked accounts refused); a person who
-    needs no second step is signed in now, and a patient's sign-in is one `login` event on
-    their current program (with a second step, when `complete_second_step` runs)."""
+    """Check an email and password (every failure audited; the page has asked the throttle
+    first); a person who needs no second step is signed in now, and a patient's sign-in is
+    one `login` event on their current program (with a second step, when
+    `complete_second_step` runs)."""
     result = check_password_sign_in(email=email, password=password, now=now)
     if result.user is not None and not result.needs_second_step:
         record_login(result.user, now=now)

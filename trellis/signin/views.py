@@ -6,9 +6,7 @@ trellis.accounts.services.auth and .mfa own every write and audit row.
 
 from __future__ import annotations
 
-import math
 import time
-from datetime import datetime
 from typing import Any
 
 import django_otp
@@ -22,7 +20,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -30,7 +27,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from trellis.accounts import mfa as mfa_reads
-from trellis.accounts import services
+from trellis.accounts import services, throttle
 from trellis.accounts.forms import (
     CodeForm,
     LoginForm,
@@ -76,18 +73,34 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
-def locked_message(locked_until: datetime, now: datetime) -> str:
-    """Plain words for when a locked account may try again."""
-    minutes = max(1, math.ceil((locked_until - now).total_seconds() / 60))
-    return ngettext(
-        "Too many unsuccessful attempts. For your safety this account is locked for "
-        "%(minutes)d more minute, until %(time)s (UTC). Please try again then, or reset "
-        "your password by email.",
-        "Too many unsuccessful attempts. For your safety this account is locked for "
-        "%(minutes)d more minutes, until %(time)s (UTC). Please try again then, or reset "
-        "your password by email.",
-        minutes,
-    ) % {"minutes": minutes, "time": date_format(locked_until, "H:i")}
+THROTTLED_STATUS = 429
+
+
+def throttled_page(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """The one answer to an attempt whose source is held back (`trellis.accounts.throttle`):
+    the same page and status whatever address was typed and whether or not it has an
+    account. django-axes' middleware calls it too (AXES_LOCKOUT_CALLABLE); a page that has
+    already answered with it is passed through unchanged."""
+    if original_response is not None and original_response.status_code == THROTTLED_STATUS:
+        return original_response
+    minutes = max(1, int(settings.TRELLIS_SIGNIN_WINDOW_SECONDS) // 60)
+    response = render(
+        request, "signin/throttled.html", {"minutes": minutes}, status=THROTTLED_STATUS
+    )
+    response["Retry-After"] = str(int(settings.TRELLIS_SIGNIN_WINDOW_SECONDS))
+    return response
+
+
+def _completed(request: HttpRequest, response: HttpResponse, email: str) -> HttpResponse:
+    """A sign-in is complete: forget this address's failures for the account, and mark
+    this browser as one its owner uses."""
+    throttle.forget_failures(request, email)
+    throttle.remember_browser(request, response, email)
+    return response
 
 
 def _signed_out_notice(request: HttpRequest) -> str:
@@ -128,13 +141,15 @@ def login_view(request: HttpRequest) -> HttpResponse:
         return redirect(next_url or _home_url())
     form = LoginForm(request.POST if request.method == "POST" else None)
     status = 200
-    locked_notice = ""
     if request.method == "POST":
         status = 400
         if form.is_valid():
             now = timeutil.now()
+            email = form.cleaned_data["email"]
+            if throttle.held_back(request, email, stage="password"):
+                return throttled_page(request)
             result = signin.sign_in_with_password(
-                email=form.cleaned_data["email"], password=form.cleaned_data["password"], now=now
+                email=email, password=form.cleaned_data["password"], now=now
             )
             if result.user is not None:
                 _start_session(request, result.user)
@@ -145,22 +160,19 @@ def login_view(request: HttpRequest) -> HttpResponse:
                         else "accounts:mfa_setup"
                     )
                     return redirect(_with_next(reverse(target), next_url))
-                return redirect(next_url or _home_url())
-            if result.locked_until is not None:
-                status = 429
-                locked_notice = locked_message(result.locked_until, now)
-            else:
-                form.add_error(
-                    None,
-                    _(
-                        "That email address and password do not match an account. "
-                        "Please check both and try again."
-                    ),
-                )
+                return _completed(request, redirect(next_url or _home_url()), email)
+            if throttle.count_failure(request, email, stage="password"):
+                return throttled_page(request)
+            form.add_error(
+                None,
+                _(
+                    "That email address and password do not match an account. "
+                    "Please check both and try again."
+                ),
+            )
     context = {
         "form": form,
         "next": next_url,
-        "locked_notice": locked_notice,
         "signed_out_notice": _signed_out_notice(request) if request.method != "POST" else "",
     }
     return render(request, "signin/login.html", context, status=status)
@@ -184,12 +196,21 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 # ---- Two-step verification -----------------------------------------------------------
 
 
-def _lock_and_sign_out(request: HttpRequest, locked_until: datetime) -> HttpResponse:
-    """Too many wrong codes: end the session and say on the sign-in page when to return."""
-    notice = locked_message(locked_until, timeutil.now())
+def _held_back_and_signed_out(request: HttpRequest) -> HttpResponse:
+    """Too many wrong codes or passwords from here: end the session, and answer with the
+    one throttled page."""
     django_logout(request)
-    messages.error(request, notice)
-    return redirect("accounts:login")
+    return throttled_page(request)
+
+
+def _code_held_back(request: HttpRequest, user: User) -> bool:
+    """Whether this signed-in person's code attempts from here must not be checked."""
+    return throttle.held_back(request, user.email, stage="code")
+
+
+def _wrong_code_holds_back(request: HttpRequest, user: User) -> bool:
+    """Count a wrong code from here; True when that reached a limit."""
+    return throttle.count_failure(request, user.email, stage="code")
 
 
 @never_cache
@@ -224,7 +245,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
             if enrollment is not None:
                 request.session.pop(PENDING_TOTP_KEY, None)
                 django_otp.login(request, enrollment.device)
-                return render(
+                shown = render(
                     request,
                     "signin/recovery_codes.html",
                     {
@@ -233,6 +254,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
                         "continue_url": next_url or reverse("accounts:security"),
                     },
                 )
+                return _completed(request, shown, user.email)
             form.add_error(
                 "code",
                 _(
@@ -269,6 +291,8 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         status = 400
         if form.is_valid():
+            if _code_held_back(request, user):
+                return _held_back_and_signed_out(request)
             now = timeutil.now()
             check = services.check_code(
                 user=user, code=form.cleaned_data["code"], now=now, purpose="sign_in"
@@ -289,9 +313,9 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
                         )
                         % {"n": left},
                     )
-                return redirect(next_url or _home_url())
-            if check.locked_until is not None:
-                return _lock_and_sign_out(request, check.locked_until)
+                return _completed(request, redirect(next_url or _home_url()), user.email)
+            if _wrong_code_holds_back(request, user):
+                return _held_back_and_signed_out(request)
             form.add_error(
                 "code",
                 _(
@@ -322,6 +346,8 @@ def mfa_recovery_codes(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         status = 400
         if form.is_valid():
+            if _code_held_back(request, user):
+                return _held_back_and_signed_out(request)
             now = timeutil.now()
             check = services.check_code(
                 user=user,
@@ -337,8 +363,8 @@ def mfa_recovery_codes(request: HttpRequest) -> HttpResponse:
                     "signin/recovery_codes.html",
                     {"codes": codes, "continue_url": reverse("accounts:security")},
                 )
-            if check.locked_until is not None:
-                return _lock_and_sign_out(request, check.locked_until)
+            if _wrong_code_holds_back(request, user):
+                return _held_back_and_signed_out(request)
             form.add_error(
                 "code", _("That code did not work. Type the 6 digits your app shows now.")
             )
@@ -361,6 +387,8 @@ def mfa_disable(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         status = 400
         if form.is_valid():
+            if _code_held_back(request, user):
+                return _held_back_and_signed_out(request)
             now = timeutil.now()
             check = services.check_code(
                 user=user, code=form.cleaned_data["code"], now=now, purpose="disable"
@@ -369,8 +397,8 @@ def mfa_disable(request: HttpRequest) -> HttpResponse:
                 services.disable_mfa(user=user, now=now)
                 messages.success(request, _("Two-step verification is now off."))
                 return redirect("accounts:security")
-            if check.locked_until is not None:
-                return _lock_and_sign_out(request, check.locked_until)
+            if _wrong_code_holds_back(request, user):
+                return _held_back_and_signed_out(request)
             form.add_error(
                 "code",
                 _(
@@ -410,6 +438,8 @@ def password_change(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         status = 400
+        if throttle.held_back(request, user.email, stage="password"):
+            return _held_back_and_signed_out(request)
         if form.is_valid():
             services.change_password(user=user, new_password=form.password, now=timeutil.now())
             # Keep this session; every other session ends with the old password.
@@ -417,10 +447,9 @@ def password_change(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Your password has been changed."))
             return redirect("accounts:security")
         if form.has_error("old_password", "password_incorrect"):
-            now = timeutil.now()
-            locked_until = services.record_failed_attempt(user=user, now=now, kind="password")
-            if locked_until is not None:
-                return _lock_and_sign_out(request, locked_until)
+            services.record_wrong_secret(user=user, now=timeutil.now(), kind="password")
+            if throttle.count_failure(request, user.email, stage="password"):
+                return _held_back_and_signed_out(request)
     return render(request, "signin/password_change.html", {"form": form}, status=status)
 
 
@@ -434,7 +463,11 @@ def password_reset(request: HttpRequest) -> HttpResponse:
     form = PasswordResetRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if form.is_valid():
-            services.request_password_reset(email=form.cleaned_data["email"], now=timeutil.now())
+            services.request_password_reset(
+                email=form.cleaned_data["email"],
+                now=timeutil.now(),
+                ip=throttle.client_address(request),
+            )
             return redirect("accounts:password_reset_sent")
         return render(request, "signin/password_reset.html", {"form": form}, status=400)
     return render(request, "signin/password_reset.html", {"form": form})
@@ -458,7 +491,8 @@ def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> Htt
             services.reset_password(user=user, new_password=form.password, now=timeutil.now())
             if request.user.is_authenticated and request.user.pk == user.pk:
                 django_logout(request)
-            return redirect("accounts:password_reset_complete")
+            # Whoever holds the e-mailed link is the owner: this browser is theirs.
+            return _completed(request, redirect("accounts:password_reset_complete"), user.email)
         return render(request, "signin/password_reset_confirm.html", {"form": form}, status=400)
     return render(request, "signin/password_reset_confirm.html", {"form": form})
 

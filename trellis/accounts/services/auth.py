@@ -1,55 +1,49 @@
-"""Signing in: passwords, the lockout that slows down guessing, and password resets.
+"""Signing in: passwords, the audit rows of failures and throttling, and password resets.
 
-Every wrong password and every wrong verification code counts toward one lockout per
-account. After `TRELLIS_LOGIN_FAILURES_BEFORE_LOCK` consecutive failures the account is
-locked for `TRELLIS_LOCKOUT_BASE_SECONDS`, doubling with each further lockout up to
-`TRELLIS_LOCKOUT_MAX_SECONDS`. A completed sign-in (password, then the code when the
-person uses two-step verification) clears the count.
+No account is ever locked, and nothing here tells a known address from an unknown one:
+guessing is slowed by where it comes from (`trellis.accounts.throttle`, which the sign-in
+pages ask before and after each attempt). These services check and record; an unknown
+address costs the same password hash as a real check. Password-reset e-mails are limited
+per address and per client, and the answer to the requester never says which applied.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from trellis import audit
-from trellis.accounts.models import User
+from trellis.accounts.models import PasswordResetRequest, User
 from trellis.accounts.queries import is_staff
 
 MAX_EMAIL_IN_AUDIT = 254
+RESET_LIMIT_WINDOW = timedelta(hours=1)
+# Rows of reset requests are kept a day, long enough for any limit, then dropped.
+RESET_REQUESTS_KEPT = timedelta(days=1)
 
 
 @dataclass(frozen=True)
 class SignInResult:
-    """What a password attempt came to: a person, a locked account, or a plain refusal."""
+    """What a password attempt came to: a person, or a refusal that says nothing more."""
 
     user: User | None = None
-    locked_until: datetime | None = None
     needs_second_step: bool = False
 
     @property
     def ok(self) -> bool:
         return self.user is not None
-
-
-def lockout_seconds(lockout_number: int) -> int:
-    """How long the n-th lockout (1, 2, 3, ...) lasts: doubling, with a ceiling."""
-    base = int(settings.TRELLIS_LOCKOUT_BASE_SECONDS)
-    ceiling = int(settings.TRELLIS_LOCKOUT_MAX_SECONDS)
-    # Cap the exponent so a very long history cannot build a huge integer.
-    exponent = min(max(lockout_number, 1) - 1, 40)
-    return min(base * (2**exponent), ceiling)
 
 
 def requires_second_step(user: User) -> bool:
@@ -59,17 +53,18 @@ def requires_second_step(user: User) -> bool:
 
 
 def _burn_hashing_time(password: str) -> None:
-    # Unknown and locked accounts cost the same hashing work as a real check, so the
-    # response time does not tell anyone whether an account exists.
+    # An unknown address costs the same hashing work as a real check, so the response
+    # time does not tell anyone whether an account exists.
     make_password(password)
 
 
 @transaction.atomic
 def check_password_sign_in(*, email: str, password: str, now: datetime) -> SignInResult:
-    """Check an email and password, counting failures and refusing locked accounts.
+    """Check an email and password; every failure is audited with its reason.
 
     The sign-in pages call it through `trellis.signin.services.sign_in_with_password`,
-    which also records a patient's sign-in on their program."""
+    which also records a patient's sign-in on their program; they ask
+    `trellis.accounts.throttle` first whether the attempt may be checked at all."""
     email = (email or "").strip()
     user = User.objects.filter(email__iexact=email).first()
     tried = email[:MAX_EMAIL_IN_AUDIT]
@@ -82,16 +77,6 @@ def check_password_sign_in(*, email: str, password: str, now: datetime) -> SignI
             at=now,
         )
         return SignInResult()
-    if user.is_locked(now):
-        _burn_hashing_time(password)
-        audit.record(
-            action="auth.login_failed",
-            actor=user,
-            subject=user,
-            details={"email": tried, "reason": "locked"},
-            at=now,
-        )
-        return SignInResult(locked_until=user.locked_until)
     password_ok = user.check_password(password)
     if not user.is_active:
         audit.record(
@@ -103,11 +88,9 @@ def check_password_sign_in(*, email: str, password: str, now: datetime) -> SignI
         )
         return SignInResult()
     if not password_ok:
-        locked_until = record_failed_attempt(user=user, now=now, kind="password", email=tried)
-        return SignInResult(locked_until=locked_until)
+        record_wrong_secret(user=user, now=now, kind="password", email=tried)
+        return SignInResult()
     second_step = requires_second_step(user)
-    if not second_step:
-        clear_failures(user=user)
     audit.record(
         action="auth.login",
         actor=user,
@@ -119,55 +102,46 @@ def check_password_sign_in(*, email: str, password: str, now: datetime) -> SignI
 
 
 @transaction.atomic
-def record_failed_attempt(
-    *, user: User, now: datetime, kind: str, email: str = ""
-) -> datetime | None:
-    """Count one wrong password or code; lock the account when the limit is reached.
+def record_wrong_secret(
+    *, user: User, now: datetime, kind: Literal["password", "code"], email: str = ""
+) -> None:
+    """Audit a wrong password or code typed for a known account (`mfa.failed` for a code).
 
-    Returns when the account is locked until, if it is locked now. The row is locked
-    and incremented in the database, so simultaneous failures are all counted.
+    It locks nothing: the sign-in pages count the failure against its source
+    (`trellis.accounts.throttle.count_failure`).
     """
-    row = User.objects.select_for_update().only("pk", "locked_until").get(pk=user.pk)
-    if row.is_locked(now):
-        return row.locked_until
-    User.objects.filter(pk=user.pk).update(failed_login_count=F("failed_login_count") + 1)
-    row = User.objects.only("pk", "failed_login_count", "lockout_count").get(pk=user.pk)
-    action = "mfa.failed" if kind == "code" else "auth.login_failed"
-    details: dict[str, object] = {"failures": row.failed_login_count}
-    if kind != "code":
-        details.update({"email": email or user.email, "reason": "wrong_password"})
-    audit.record(action=action, actor=user, subject=user, details=details, at=now)
-    if row.failed_login_count < int(settings.TRELLIS_LOGIN_FAILURES_BEFORE_LOCK):
-        return None
-    lockout_number = row.lockout_count + 1
-    seconds = lockout_seconds(lockout_number)
-    locked_until = now + timedelta(seconds=seconds)
-    User.objects.filter(pk=user.pk).update(
-        failed_login_count=0, lockout_count=lockout_number, locked_until=locked_until
-    )
-    user.failed_login_count, user.lockout_count, user.locked_until = 0, lockout_number, locked_until
+    if kind == "code":
+        audit.record(action="mfa.failed", actor=user, subject=user, at=now)
+        return
     audit.record(
-        action="auth.lockout",
+        action="auth.login_failed",
         actor=user,
         subject=user,
-        details={
-            "locked_until": locked_until.isoformat(),
-            "seconds": seconds,
-            "lockout_number": lockout_number,
-            "after": kind,
-        },
+        details={"email": email or user.email, "reason": "wrong_password"},
         at=now,
     )
-    return locked_until
 
 
-def clear_failures(*, user: User) -> None:
-    """A completed sign-in forgets earlier failures and lockouts."""
-    if user.failed_login_count or user.lockout_count or user.locked_until:
-        User.objects.filter(pk=user.pk).update(
-            failed_login_count=0, lockout_count=0, locked_until=None
-        )
-        user.failed_login_count, user.lockout_count, user.locked_until = 0, 0, None
+@transaction.atomic
+def record_throttled(
+    *, email: str, now: datetime, stage: Literal["password", "code"], started: bool = False
+) -> None:
+    """Audit that a source is held back: `started` when a failure has just reached a limit,
+    otherwise an attempt that was not checked at all.
+
+    The row names the account when there is one (the audit trail is for the clinic, not for
+    whoever is guessing); the answer the person sees is the same either way.
+    """
+    tried = (email or "").strip()[:MAX_EMAIL_IN_AUDIT]
+    user = User.objects.filter(email__iexact=tried).first() if tried else None
+    audit.record(
+        action="auth.throttled",
+        actor=user,
+        actor_label="" if user else tried,
+        subject=user,
+        details={"email": tried, "stage": stage, **({"started": True} if started else {})},
+        at=now,
+    )
 
 
 @transaction.atomic
@@ -201,23 +175,61 @@ def password_reset_link(user: User) -> str:
     return settings.TRELLIS_BASE_URL.rstrip("/") + path
 
 
+def _reset_email_digest(email: str) -> str:
+    return salted_hmac(
+        "trellis.accounts.password-reset-limit", email.lower(), algorithm="sha256"
+    ).hexdigest()
+
+
+def _reset_limit_reached(*, digest: str, ip: str | None, now: datetime) -> str:
+    """Which limit a new reset request would pass ("address", "email"), or ""."""
+    recent = PasswordResetRequest.objects.filter(requested_at__gt=now - RESET_LIMIT_WINDOW)
+    if ip and recent.filter(ip_address=ip).count() >= int(
+        settings.TRELLIS_PASSWORD_RESETS_PER_ADDRESS
+    ):
+        return "address"
+    per_email = int(settings.TRELLIS_PASSWORD_RESETS_PER_EMAIL)
+    if recent.filter(email_digest=digest).count() >= per_email:
+        return "email"
+    return ""
+
+
 @transaction.atomic
-def request_password_reset(*, email: str, now: datetime) -> None:
+def request_password_reset(*, email: str, now: datetime, ip: str | None = None) -> None:
     """Email a reset link if an active account has this address; otherwise send nothing.
 
-    The caller always shows the same answer, so nobody learns whether an address has
-    an account. The email leaves only once the transaction has committed.
+    At most `TRELLIS_PASSWORD_RESETS_PER_EMAIL` requests an hour are let through for one
+    address, and `TRELLIS_PASSWORD_RESETS_PER_ADDRESS` from one client address (`ip`),
+    counted alike for addresses with and without an account; a request past either limit
+    sends nothing. The caller always shows the same answer, so nobody learns whether an
+    address has an account or whether a limit was reached. The email leaves only once the
+    transaction has committed.
     """
     email = (email or "").strip()
-    user = User.objects.filter(email__iexact=email, is_active=True).first()
+    # The account's row is locked so that simultaneous requests for one person are counted
+    # one after the other and cannot all slip under the limit.
+    user = User.objects.select_for_update().filter(email__iexact=email, is_active=True).first()
+    PasswordResetRequest.objects.filter(requested_at__lt=now - RESET_REQUESTS_KEPT).delete()
+    digest = _reset_email_digest(email)
+    limited = _reset_limit_reached(digest=digest, ip=ip, now=now)
+    details: dict[str, object] = {
+        "email": email[:MAX_EMAIL_IN_AUDIT],
+        "account_found": user is not None,
+        "sent": user is not None and not limited,
+    }
+    if limited:
+        details["limit"] = limited
     audit.record(
         action="auth.password_reset_requested",
         actor=user,
         actor_label="" if user else email[:MAX_EMAIL_IN_AUDIT],
         subject=user,
-        details={"email": email[:MAX_EMAIL_IN_AUDIT], "account_found": user is not None},
+        details=details,
         at=now,
     )
+    if limited:
+        return
+    PasswordResetRequest.objects.create(email_digest=digest, ip_address=ip, requested_at=now)
     if user is None:
         return
     link = password_reset_link(user)
@@ -240,24 +252,13 @@ def request_password_reset(*, email: str, now: datetime) -> None:
 
 @transaction.atomic
 def reset_password(*, user: User, new_password: str, now: datetime) -> User:
-    """Set the password chosen through an emailed link, and unlock the account.
+    """Set the password chosen through an emailed link.
 
     Changing the password ends every session the person had open elsewhere (each
     session carries a hash of the password it was opened with) and makes the link
     itself stop working, because the link's token depends on the old password.
     """
     user.set_password(new_password)
-    user.failed_login_count = 0
-    user.lockout_count = 0
-    user.locked_until = None
-    user.save(
-        update_fields=[
-            "password",
-            "failed_login_count",
-            "lockout_count",
-            "locked_until",
-            "updated_at",
-        ]
-    )
+    user.save(update_fields=["password", "updated_at"])
     audit.record(action="auth.password_reset", actor=user, subject=user, at=now)
     return user

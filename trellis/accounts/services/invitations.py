@@ -13,15 +13,29 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from trellis import audit
-from trellis.accounts.models import ApiToken, Invitation, Membership, Organization, Role, Team, User
+from trellis.accounts.models import (
+    MANAGER_ROLES,
+    ApiToken,
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    Team,
+    User,
+)
 from trellis.accounts.services.people import create_person
+
+INTEGRATIONS_MAY_NOT_INVITE_MANAGERS = (
+    "An API token cannot invite a clinic admin or a supervisor. "
+    "A clinic admin invites them from the People page in Trellis."
+)
 
 
 class InvitationProblem(StrEnum):
@@ -118,10 +132,14 @@ def create_invitation(
     """Invite someone to a clinic in a role; returns the invitation and its one-time token.
 
     Works for any role (staff now, patients later); callers decide which roles they offer.
+    An integration (`api_token`) may never invite a clinic admin or a supervisor, whatever
+    its scope: administration is a person's power, never a token's (PermissionDenied).
     The token is returned only so the email can carry it; it is never stored in clear.
     """
     if role not in Role.values:
         raise ValidationError({"role": _("Choose a role.")})
+    if api_token is not None and role in MANAGER_ROLES:
+        raise PermissionDenied(INTEGRATIONS_MAY_NOT_INVITE_MANAGERS)
     if team is not None and team.organization_id != organization.pk:
         raise ValidationError({"team": _("That team belongs to another clinic.")})
     email = User.objects.normalize_email(email.strip()).lower()

@@ -15,7 +15,7 @@ from trellis import audit
 from trellis.accounts import mfa as mfa_reads
 from trellis.accounts.models import RecoveryCode, User
 from trellis.accounts.queries import is_staff
-from trellis.accounts.services.auth import clear_failures, record_failed_attempt
+from trellis.accounts.services.auth import record_wrong_secret
 
 
 @transaction.atomic
@@ -90,7 +90,6 @@ class CodeCheck:
 
     device: TOTPDevice | None = None
     used_recovery_code: bool = False
-    locked_until: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -103,11 +102,10 @@ def check_code(
 ) -> CodeCheck:
     """Check an authenticator code (or, where allowed, an unused recovery code).
 
-    A wrong code is audited as `mfa.failed` and counts toward the same lockout as a
-    wrong password. A recovery code works once: it is marked used in this transaction.
+    A wrong code is audited as `mfa.failed`; the pages count it against its source like a
+    wrong password (`trellis.accounts.throttle`). A recovery code works once: it is marked
+    used in this transaction.
     """
-    if user.is_locked(now):
-        return CodeCheck(locked_until=user.locked_until)
     device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     if device is None:
         return CodeCheck()
@@ -135,15 +133,15 @@ def check_code(
                 at=now,
             )
             return CodeCheck(device=device, used_recovery_code=True)
-    # Returned, not raised, so the count and the audit row are committed.
-    locked_until = record_failed_attempt(user=user, now=now, kind="code")
-    return CodeCheck(locked_until=locked_until)
+    # Returned, not raised, so the audit row is committed.
+    record_wrong_secret(user=user, now=now, kind="code")
+    return CodeCheck()
 
 
 @transaction.atomic
 def complete_second_step(*, user: User, check: CodeCheck, now: datetime) -> None:
-    """The person finished signing in with a code: forget earlier failures."""
-    clear_failures(user=user)
+    """The person finished signing in with a code (the page forgets this address's failures
+    for them, `trellis.accounts.throttle.forget_failures`)."""
     audit.record(
         action="mfa.verified",
         actor=user,

@@ -226,3 +226,65 @@ def test_the_schema_describes_the_accounts_operations(db: Any) -> None:
     ):
         assert path in schema["paths"]
     assert {"get", "post"} <= set(schema["paths"]["/api/v1/invitations"])
+
+
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.SUPERVISOR])
+@pytest.mark.parametrize("scope", [TokenScope.READ_WRITE, TokenScope.READ])
+def test_no_token_can_invite_an_admin_or_a_supervisor(cast: Any, role: str, scope: str) -> None:
+    email = f"new.{role}@riverside.example"
+    response = _post(
+        Client(), "/api/v1/invitations", {"email": email, "role": role}, headers=_token(cast, scope)
+    )
+    assert response.status_code == 403
+    detail = _error_shape(response)["detail"]
+    assert "API token" in detail and ("admin" in detail or "read-only" in detail)
+    assert not Invitation.objects.filter(email=email).exists()
+
+
+def test_a_token_may_still_invite_clinicians(cast: Any) -> None:
+    for role in (Role.COACH, Role.THERAPIST, Role.RESEARCHER):
+        response = _post(
+            Client(),
+            "/api/v1/invitations",
+            {"email": f"new.{role}@riverside.example", "role": role},
+            headers=_token(cast),
+        )
+        assert response.status_code == 201, response.content
+
+
+def test_the_service_refuses_a_token_inviting_an_admin_whoever_calls_it(cast: Any) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    token, _secret = create_api_token(
+        organization=cast.clinics["riverside"],
+        name="ehr",
+        scope=TokenScope.READ_WRITE,
+        actor=cast["admin_avery"],
+    )
+    with pytest.raises(PermissionDenied):
+        create_invitation(
+            organization=cast.clinics["riverside"],
+            email="sneaky.admin@riverside.example",
+            role=Role.ADMIN,
+            actor=None,
+            api_token=token,
+            now=timeutil.now(),
+        )
+
+
+@pytest.mark.parametrize("scope", [TokenScope.READ_WRITE, TokenScope.READ])
+def test_no_token_can_promote_someone_to_admin(cast: Any, scope: str) -> None:
+    from trellis.accounts.models import Membership
+
+    sam = Membership.objects.get(user=cast["therapist_sam"], organization=cast.clinics["riverside"])
+    response = Client().patch(
+        f"/api/v1/people/{sam.pk}",
+        json.dumps({"role": Role.ADMIN}),
+        content_type="application/json",
+        headers=_token(cast, scope),
+    )
+    assert response.status_code == 403
+    detail = _error_shape(response)["detail"]
+    assert "API token" in detail
+    sam.refresh_from_db()
+    assert sam.role == Role.THERAPIST

@@ -6,10 +6,12 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from axes.models import AccessAttempt
 from django.test import Client
 from django.urls import reverse
 
-from trellis.accounts.models import User
+from trellis.accounts.models import PasswordResetRequest
+from trellis.accounts.throttle import KNOWN_BROWSER_COOKIE
 from trellis.audit.models import AuditEvent
 from trellis.core import timeutil
 from trellis.demo import personas
@@ -70,7 +72,11 @@ def test_unknown_address_gets_the_same_answer_and_no_email(
     assert response["Location"] == reverse("accounts:password_reset_sent")
     assert smtp.messages == []
     event = AuditEvent.objects.get(action="auth.password_reset_requested")
-    assert event.details == {"email": "nobody@nowhere.example", "account_found": False}
+    assert event.details == {
+        "email": "nobody@nowhere.example",
+        "account_found": False,
+        "sent": False,
+    }
     page = Client().get(response["Location"]).content.decode()
     assert "If an account exists for that address" in page
 
@@ -90,21 +96,25 @@ def test_garbage_link_is_a_410_not_a_500(db: Any) -> None:
     assert Client().get("/accounts/password-reset/MTIz/abc-def/").status_code == 410
 
 
-def test_reset_unlocks_the_account_and_ends_other_sessions(
+def test_reset_forgets_this_address_failures_marks_the_browser_and_ends_other_sessions(
     cast: Any, client_for: Any, smtp: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     alex = cast["patient_alex"]
     elsewhere = client_for("patient_alex")
     assert elsewhere.get("/accounts/security/").status_code == 200
-    User.objects.filter(pk=alex.pk).update(
-        failed_login_count=2, lockout_count=3, locked_until=timeutil.now() + timedelta(hours=1)
-    )
+    browser = Client()
+    for _attempt in range(3):
+        browser.post(reverse("accounts:login"), {"email": alex.email, "password": "wrong-guess"})
+    assert AccessAttempt.objects.filter(username=alex.email).exists()
     request_reset(alex.email, django_capture_on_commit_callbacks)
     path = re.search(r"http://[^/]+(/accounts/password-reset/\S+/)", smtp.to(alex.email)[0].body)
     assert path is not None
-    Client().post(path.group(1), {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
-    alex.refresh_from_db()
-    assert (alex.failed_login_count, alex.lockout_count, alex.locked_until) == (0, 0, None)
+    done = browser.post(
+        path.group(1), {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
+    assert done.status_code == 302
+    assert not AccessAttempt.objects.filter(username=alex.email).exists()
+    assert done.cookies[KNOWN_BROWSER_COOKIE].value
     assert elsewhere.get("/accounts/security/").status_code == 302
 
 
@@ -117,8 +127,8 @@ def test_password_change_needs_the_current_password(client_for: Any, cast: Any) 
     )
     assert wrong.status_code == 400
     assert "That is not your current password" in wrong.content.decode()
-    alex = User.objects.get(pk=cast["patient_alex"].pk)
-    assert alex.failed_login_count == 1
+    alex = cast["patient_alex"]
+    assert AccessAttempt.objects.get(username=alex.email).failures_since_start == 1
     mismatch = client.post(
         url,
         {
@@ -155,3 +165,57 @@ def test_password_change_ends_other_sessions(client_for: Any) -> None:
         },
     )
     assert elsewhere.get("/accounts/security/").status_code == 302
+
+
+def _ask_for_reset(email: str, address: str, capture: Any) -> Any:
+    with capture(execute=True):
+        client = Client(REMOTE_ADDR=address)
+        return client.post(reverse("accounts:password_reset"), {"email": email})
+
+
+def test_reset_mails_to_one_address_are_limited_per_hour(
+    cast: Any, smtp: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.TRELLIS_PASSWORD_RESETS_PER_EMAIL = 3
+    alex = cast["patient_alex"]
+    answers = [
+        _ask_for_reset(alex.email, f"203.0.113.{n}", django_capture_on_commit_callbacks)
+        for n in range(1, 32)
+    ]
+    assert {(a.status_code, a["Location"]) for a in answers} == {
+        (302, reverse("accounts:password_reset_sent"))
+    }
+    assert len(smtp.to(alex.email)) == 3
+    limited = AuditEvent.objects.filter(
+        action="auth.password_reset_requested", details__limit="email"
+    )
+    assert limited.count() == 28
+    # An hour later the person can ask again.
+    PasswordResetRequest.objects.update(requested_at=timeutil.now() - timedelta(minutes=61))
+    _ask_for_reset(alex.email, "203.0.113.99", django_capture_on_commit_callbacks)
+    assert len(smtp.to(alex.email)) == 4
+
+
+def test_reset_requests_from_one_client_are_limited_per_hour(
+    cast: Any, smtp: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.TRELLIS_PASSWORD_RESETS_PER_ADDRESS = 10
+    source = "203.0.113.50"
+    for n in range(10):
+        _ask_for_reset(f"someone{n}@patients.example", source, django_capture_on_commit_callbacks)
+    alex = cast["patient_alex"]
+    answer = _ask_for_reset(alex.email, source, django_capture_on_commit_callbacks)
+    assert answer.status_code == 302
+    assert answer["Location"] == reverse("accounts:password_reset_sent")
+    assert smtp.to(alex.email) == []
+    event = AuditEvent.objects.filter(action="auth.password_reset_requested").last()
+    assert event is not None
+    assert event.details == {
+        "email": alex.email,
+        "account_found": True,
+        "sent": False,
+        "limit": "address",
+    }
+    # From anywhere else, Alex's request is sent as usual.
+    _ask_for_reset(alex.email, "198.51.100.7", django_capture_on_commit_callbacks)
+    assert len(smtp.to(alex.email)) == 1

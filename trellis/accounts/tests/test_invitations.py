@@ -331,10 +331,10 @@ def test_no_email_is_sent_when_the_invitation_is_rolled_back(
     assert not Invitation.objects.filter(email="rolled@riverside.example").exists()
 
 
-def test_wrong_passwords_on_an_invitation_count_towards_the_lockout(
+def test_wrong_passwords_on_an_invitation_count_towards_the_throttle(
     cast: Any, settings: Any
 ) -> None:
-    settings.TRELLIS_LOGIN_FAILURES_BEFORE_LOCK = 3
+    settings.TRELLIS_SIGNIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = 4
     otto = cast["therapist_otto"]
     _invitation, token = create_invitation(
         organization=cast.clinics["riverside"],
@@ -348,7 +348,9 @@ def test_wrong_passwords_on_an_invitation_count_towards_the_lockout(
         response = Client().post(url, {"password": "guessing-wrong"})
         assert response.status_code == 400
         assert 'aria-invalid="true"' in response.content.decode()
-    locked = Client().post(url, {"password": DEMO_PASSWORD})
-    assert locked.status_code == 400
-    assert "Too many wrong attempts" in locked.content.decode()
+    fourth = Client().post(url, {"password": "guessing-wrong"})
+    assert fourth.status_code == 429
+    held_back = Client().post(url, {"password": DEMO_PASSWORD})
+    assert held_back.status_code == 429
+    assert "Please wait before trying again" in held_back.content.decode()
     assert not Membership.objects.filter(user=otto, organization=cast.clinics["riverside"]).exists()

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from trellis.accounts import guards, queries
+from trellis.accounts import guards, queries, throttle
 from trellis.accounts.mfa import has_confirmed_device
 from trellis.accounts.models import CLINICAL_ROLES, STAFF_ROLES, Invitation, Organization, Role
 from trellis.accounts.queries import Capability
@@ -48,6 +48,7 @@ from trellis.clinic.forms import (
 from trellis.core import timeutil
 from trellis.onboarding import services as onboarding_services
 from trellis.signin.services import sign_in_with_password
+from trellis.signin.views import throttled_page
 
 NEW_TOKEN_SESSION_KEY = "clinic_new_api_token"  # noqa: S105  (a session key name)
 
@@ -343,17 +344,17 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     else:
         form = ExistingAccountForm(data)
     if request.method == "POST" and form.is_valid() and existing is not None:
-        # The same check as the sign-in page: failures count and a locked account stays locked.
+        # The same check as the sign-in page: failures count against where they come from,
+        # and a source held back gets the same throttled page.
+        if throttle.held_back(request, existing.email, stage="password"):
+            return throttled_page(request)
         result = sign_in_with_password(
             email=existing.email, password=form.cleaned_data["password"], now=now
         )
         if not result.ok:
-            message = (
-                _("Too many wrong attempts. Try again later or reset your password.")
-                if result.locked_until
-                else _("That password is not right for this account.")
-            )
-            form.add_error("password", message)
+            if throttle.count_failure(request, existing.email, stage="password"):
+                return throttled_page(request)
+            form.add_error("password", _("That password is not right for this account."))
     if request.method == "POST" and form.is_valid():
         try:
             membership = onboarding_services.accept_invitation(
