@@ -7,6 +7,9 @@ Decisions:
   so the answer tells them nothing about which ids exist.
 - Inviting, role changes, suspending, clinic settings and API tokens are for the
   clinic's admins: other staff get 403.
+- Administration is never a token's: a read-write token may invite coaches, therapists and
+  researchers (the matrix invites a coach), but no token may invite an admin or a supervisor
+  or change anyone's access (403; trellis/accounts/tests/test_api_accounts.py).
 - A person outside the caller's reach (another clinic, a patient not on the caseload,
   any patient for a researcher) is 404, exactly like an id that does not exist.
 - The invitation page is public: whoever holds the emailed link may open it.
@@ -183,7 +186,7 @@ ROUTES: list[Route] = [
         expect(FORBIDDEN, anonymous=LOGIN, admin=ALLOWED),
         kwargs=lambda cast: {"membership_id": cast.memberships["therapist_sam"].pk},
         data=lambda cast: {"active": False},
-        note="like the people pages: clinic admins only; a token is not a person",
+        note="like the people pages: clinic admins only; no token changes anyone's access",
         reads=NO_PATIENT_DATA,
     ),
     Route(
@@ -195,7 +198,7 @@ ROUTES: list[Route] = [
         "POST /api/v1/invitations",
         expect(FORBIDDEN, anonymous=LOGIN, admin=ALLOWED, token_write=ALLOWED),
         data=_new_staff_invitation,
-        note="read-only tokens are refused any write",
+        note="read-only tokens are refused any write; no token invites an admin or supervisor",
         reads=NO_PATIENT_DATA,
     ),
 ]
