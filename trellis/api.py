@@ -27,7 +27,7 @@ from trellis.appointments.api import router as sessions_router
 from trellis.clinic.api import router as accounts_router
 from trellis.clinic.audit_api import router as audit_router
 from trellis.core import timeutil
-from trellis.core.errors import error_list
+from trellis.core.errors import Conflict, error_list
 from trellis.journey.api import router as journey_router
 from trellis.measures.api import router as measures_router
 from trellis.messaging.api import router as messaging_router
@@ -102,6 +102,13 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
 def _model_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
     errors = error_list(exc)
     return api.create_response(request, error_body("The request is not valid.", errors), status=422)
+
+
+@api.exception_handler(Conflict)
+def _conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
+    errors = error_list(exc)
+    body = error_body("The request conflicts with what exists.", errors)
+    return api.create_response(request, body, status=409)
 
 
 @api.exception_handler(AuthenticationError)

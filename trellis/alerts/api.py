@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
@@ -22,6 +22,7 @@ from trellis.alerts.safety import AlertNotOpen
 from trellis.audit.reads import Read
 from trellis.audit.services import note_read
 from trellis.core import timeutil
+from trellis.core.schemas import NOT_BLANK, OneOf, RequestBody, refusals
 
 router = Router(tags=["alerts"])
 MAX_LIST = 500
@@ -31,9 +32,9 @@ class AlertOut(Schema):
     id: uuid.UUID
     enrollment_id: uuid.UUID
     patient_name: str
-    kind: str
-    severity: str
-    state: str
+    kind: AlertKind
+    severity: Severity
+    state: AlertState
     reason: str
     data: dict[str, Any]
     raised_at: datetime
@@ -48,9 +49,9 @@ class AlertOut(Schema):
             id=alert.pk,
             enrollment_id=alert.enrollment_id,
             patient_name=alert.enrollment.patient.full_name,
-            kind=alert.kind,
-            severity=alert.severity,
-            state=alert.state,
+            kind=AlertKind(alert.kind),
+            severity=Severity(alert.severity),
+            state=AlertState(alert.state),
             reason=alert.reason,
             data=alert.data,
             raised_at=alert.raised_at,
@@ -62,9 +63,13 @@ class AlertOut(Schema):
 
 
 class AlertFiltersIn(Schema):
-    kind: str = Field("", description="One alert kind, or blank for any.")
-    severity: str = Field("", description="urgent, high, medium or low; blank for any.")
-    state: str = Field(
+    kind: Annotated[str, OneOf(("", *AlertKind.values))] = Field(
+        "", description="One alert kind, or blank for any."
+    )
+    severity: Annotated[str, OneOf(("", *Severity.values))] = Field(
+        "", description="urgent, high, medium or low; blank for any."
+    )
+    state: Annotated[str, OneOf(("", "live", *AlertState.values))] = Field(
         "live",
         description="open, acknowledged, resolved, dismissed, live (open or "
         "acknowledged) or blank for any.",
@@ -72,12 +77,17 @@ class AlertFiltersIn(Schema):
     supporter: uuid.UUID | None = Field(None, description="Supervisors: one supporter's caseload.")
 
 
-class NoteIn(Schema):
+class AlertNoteIn(RequestBody):
     note: str = Field("", max_length=2000, description="What was done (safety alerts: required).")
 
 
-class DismissIn(Schema):
-    reason: str = Field(..., max_length=300, description="Why the alert was not needed.")
+class DismissIn(RequestBody):
+    reason: str = Field(
+        ...,
+        max_length=300,
+        description="Why the alert was not needed.",
+        json_schema_extra=NOT_BLANK,
+    )
     note: str = Field("", max_length=2000)
 
 
@@ -92,7 +102,11 @@ def _bad(field: str, message: str) -> ValidationError:
     return ValidationError({field: message})
 
 
-@router.get("", response=list[AlertOut], summary="Alerts in reach, most urgent first")
+@router.get(
+    "",
+    response={200: list[AlertOut], **refusals(401, 403, 422)},
+    summary="Alerts in reach, most urgent first",
+)
 def list_alerts(request: HttpRequest, filters: Query[AlertFiltersIn]) -> list[AlertOut]:
     user = _staff(request)
     if filters.kind and filters.kind not in AlertKind.values:
@@ -135,8 +149,12 @@ def _closed(alert: Alert) -> AlertOut:
     return AlertOut.of(queries.access_alert_any(alert.pk))
 
 
-@router.post("/{alert_id}/acknowledge", response=AlertOut, summary="Take an alert on")
-def acknowledge(request: HttpRequest, alert_id: uuid.UUID, payload: NoteIn) -> AlertOut:
+@router.post(
+    "/{alert_id}/acknowledge",
+    response={200: AlertOut, **refusals(400, 401, 403, 404, 409, 422)},
+    summary="Take an alert on",
+)
+def acknowledge(request: HttpRequest, alert_id: uuid.UUID, payload: AlertNoteIn) -> AlertOut:
     user, alert = _act(request, alert_id)
     try:
         done = services.acknowledge_alert(alert, actor=user, note=payload.note, now=timeutil.now())
@@ -145,8 +163,12 @@ def acknowledge(request: HttpRequest, alert_id: uuid.UUID, payload: NoteIn) -> A
     return _closed(done)
 
 
-@router.post("/{alert_id}/resolve", response=AlertOut, summary="Close an alert as resolved")
-def resolve(request: HttpRequest, alert_id: uuid.UUID, payload: NoteIn) -> AlertOut:
+@router.post(
+    "/{alert_id}/resolve",
+    response={200: AlertOut, **refusals(400, 401, 403, 404, 409, 422)},
+    summary="Close an alert as resolved",
+)
+def resolve(request: HttpRequest, alert_id: uuid.UUID, payload: AlertNoteIn) -> AlertOut:
     user, alert = _act(request, alert_id)
     try:
         done = services.close_alert(
@@ -158,7 +180,9 @@ def resolve(request: HttpRequest, alert_id: uuid.UUID, payload: NoteIn) -> Alert
 
 
 @router.post(
-    "/{alert_id}/dismiss", response=AlertOut, summary="Close an alert as not needed, with why"
+    "/{alert_id}/dismiss",
+    response={200: AlertOut, **refusals(400, 401, 403, 404, 409, 422)},
+    summary="Close an alert as not needed, with why",
 )
 def dismiss(request: HttpRequest, alert_id: uuid.UUID, payload: DismissIn) -> AlertOut:
     user, alert = _act(request, alert_id)

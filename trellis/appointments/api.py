@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Annotated
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
@@ -20,12 +21,13 @@ from ninja.responses import Status
 from trellis.accounts.api import session_user
 from trellis.accounts.models import User
 from trellis.appointments import queries, services
-from trellis.appointments.models import Appointment
+from trellis.appointments.models import Appointment, AppointmentStatus, Mode
 from trellis.audit.reads import Read
 from trellis.audit.services import note_read
 from trellis.care.models import Enrollment
 from trellis.care.queries import access_enrollment
 from trellis.core import timeutil
+from trellis.core.schemas import TEXT_DATE_TIME, ErrorOut, OneOf, RequestBody, refusals
 
 router = Router(tags=["sessions"])
 
@@ -35,7 +37,7 @@ class OpenTimeOut(Schema):
     supporter_name: str
     starts_at: datetime
     ends_at: datetime
-    modes: list[str]
+    modes: list[Mode]
 
 
 class AppointmentOut(Schema):
@@ -45,9 +47,9 @@ class AppointmentOut(Schema):
     supporter_name: str
     starts_at: datetime
     ends_at: datetime
-    mode: str
+    mode: Mode
     location: str
-    status: str
+    status: AppointmentStatus
     ical_uid: str
     ical_sequence: int
 
@@ -60,33 +62,30 @@ class AppointmentOut(Schema):
             supporter_name=a.supporter.display_name,
             starts_at=a.starts_at,
             ends_at=a.ends_at,
-            mode=a.mode,
+            mode=Mode(a.mode),
             location=a.location,
-            status=a.status,
+            status=AppointmentStatus(a.status),
             ical_uid=a.ical_uid,
             ical_sequence=a.ical_sequence,
         )
 
 
-class BookIn(Schema):
+class BookIn(RequestBody):
     client_id: uuid.UUID
     supporter_id: uuid.UUID
-    starts_at: datetime
-    mode: str = Field("", description="video, phone or in_person; blank if only one is offered")
+    starts_at: Annotated[datetime, TEXT_DATE_TIME]
+    mode: Annotated[str, OneOf(("", *Mode.values))] = Field(
+        "", description="video, phone or in_person; blank if only one is offered"
+    )
 
 
-class CancelIn(Schema):
+class CancelIn(RequestBody):
     reason: str = Field("", max_length=300)
 
 
-class RescheduleIn(Schema):
+class RescheduleIn(RequestBody):
     client_id: uuid.UUID
-    starts_at: datetime
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: list[dict[str, str]] = []
+    starts_at: Annotated[datetime, TEXT_DATE_TIME]
 
 
 def _own(request: HttpRequest, enrollment_id: uuid.UUID) -> tuple[User, Enrollment]:
@@ -97,7 +96,10 @@ def _own(request: HttpRequest, enrollment_id: uuid.UUID) -> tuple[User, Enrollme
     return user, enrollment
 
 
-@router.get("/enrollments/{enrollment_id}/open-times", response=list[OpenTimeOut])
+@router.get(
+    "/enrollments/{enrollment_id}/open-times",
+    response={200: list[OpenTimeOut], **refusals(401, 403, 404, 422)},
+)
 def open_times(request: HttpRequest, enrollment_id: uuid.UUID, days: int = 31) -> list[OpenTimeOut]:
     """Times the patient may book with their care team, from now up to `days` ahead."""
     user = session_user(request)
@@ -112,13 +114,16 @@ def open_times(request: HttpRequest, enrollment_id: uuid.UUID, days: int = 31) -
             supporter_name=t.supporter.display_name,
             starts_at=t.starts_at,
             ends_at=t.ends_at,
-            modes=t.modes,
+            modes=[Mode(m) for m in t.modes],
         )
         for t in found
     ]
 
 
-@router.get("/enrollments/{enrollment_id}/appointments", response=list[AppointmentOut])
+@router.get(
+    "/enrollments/{enrollment_id}/appointments",
+    response={200: list[AppointmentOut], **refusals(401, 403, 404, 422)},
+)
 def list_appointments(request: HttpRequest, enrollment_id: uuid.UUID) -> list[AppointmentOut]:
     """Every session of the enrollment, booked or past, soonest first."""
     user = session_user(request)
@@ -136,7 +141,11 @@ def list_appointments(request: HttpRequest, enrollment_id: uuid.UUID) -> list[Ap
 
 @router.post(
     "/enrollments/{enrollment_id}/appointments",
-    response={200: AppointmentOut, 201: AppointmentOut, 409: ErrorOut},
+    response={
+        200: AppointmentOut,
+        201: AppointmentOut,
+        **refusals(400, 401, 403, 404, 409, 422),
+    },
 )
 def book(request: HttpRequest, enrollment_id: uuid.UUID, payload: BookIn) -> Status[object]:
     """Book an open time. 201 when booked, 200 for a repeat of the same client_id,
@@ -161,7 +170,10 @@ def book(request: HttpRequest, enrollment_id: uuid.UUID, payload: BookIn) -> Sta
     return Status(201 if created else 200, AppointmentOut.of(appointment))
 
 
-@router.post("/appointments/{appointment_id}/cancel", response={200: AppointmentOut})
+@router.post(
+    "/appointments/{appointment_id}/cancel",
+    response={200: AppointmentOut, **refusals(400, 401, 403, 404, 422)},
+)
 def cancel(request: HttpRequest, appointment_id: uuid.UUID, payload: CancelIn) -> AppointmentOut:
     """Cancel a session: the patient up to the clinic's notice, the care team any time
     before it starts."""
@@ -173,7 +185,7 @@ def cancel(request: HttpRequest, appointment_id: uuid.UUID, payload: CancelIn) -
 
 @router.post(
     "/appointments/{appointment_id}/reschedule",
-    response={200: AppointmentOut, 409: ErrorOut},
+    response={200: AppointmentOut, **refusals(400, 401, 403, 404, 409, 422)},
 )
 def reschedule(
     request: HttpRequest, appointment_id: uuid.UUID, payload: RescheduleIn

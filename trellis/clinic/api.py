@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
+from pydantic import StrictBool
 
 from trellis.accounts import queries
 from trellis.accounts.api import api_token_of, session_user
@@ -30,8 +31,17 @@ from trellis.clinic import queries as clinic_queries
 from trellis.clinic import services as clinic_services
 from trellis.core import timeutil
 from trellis.core.errors import error_list
+from trellis.core.schemas import ErrorItem, ErrorOut, RequestBody, refusals
 
 router = Router(tags=["people"])
+
+INTEGRATIONS_MAY_NOT_CHANGE_ACCESS = (
+    "An API token cannot change anyone's role or access. "
+    "A clinic admin does that from the People page in Trellis."
+)
+
+# The roles staff can be invited to (accounts.models.STAFF_ROLES, in the document's order).
+StaffRole = Literal["admin", "coach", "researcher", "supervisor", "therapist"]
 
 
 class OrganizationOut(Schema):
@@ -51,7 +61,7 @@ class OrganizationOut(Schema):
 class MembershipOut(Schema):
     id: uuid.UUID
     organization: uuid.UUID
-    role: str
+    role: Role
     team: str | None
 
 
@@ -69,7 +79,7 @@ class PersonOut(Schema):
     user_id: uuid.UUID
     full_name: str
     email: str
-    role: str
+    role: Role
     team: str | None
     organization: uuid.UUID
 
@@ -80,13 +90,17 @@ class PersonOut(Schema):
             user_id=m.user_id,
             full_name=m.user.full_name,
             email=m.user.email,
-            role=m.role,
+            role=Role(m.role),
             team=m.team.name if m.team else None,
             organization=m.organization_id,
         )
 
 
-@router.get("/me", response=MeOut, summary="The signed-in person and their roles")
+@router.get(
+    "/me",
+    response={200: MeOut, **refusals(401, 403)},
+    summary="The signed-in person and their roles",
+)
 def me(request: HttpRequest) -> MeOut:
     user = session_user(request)
     memberships = clinic_queries.own_memberships(user)
@@ -100,7 +114,7 @@ def me(request: HttpRequest) -> MeOut:
             MembershipOut(
                 id=m.pk,
                 organization=m.organization_id,
-                role=m.role,
+                role=Role(m.role),
                 team=m.team.name if m.team else None,
             )
             for m in memberships
@@ -109,7 +123,9 @@ def me(request: HttpRequest) -> MeOut:
 
 
 @router.get(
-    "/organizations", response=list[OrganizationOut], summary="Clinics the caller belongs to"
+    "/organizations",
+    response={200: list[OrganizationOut], **refusals(401)},
+    summary="Clinics the caller belongs to",
 )
 def organizations(request: HttpRequest) -> list[OrganizationOut]:
     token = api_token_of(request)
@@ -117,8 +133,12 @@ def organizations(request: HttpRequest) -> list[OrganizationOut]:
     return [OrganizationOut.from_model(o) for o in orgs]
 
 
-@router.get("/people", response=list[PersonOut], summary="People in the caller's reach")
-def people(request: HttpRequest, role: str | None = None) -> list[PersonOut]:
+@router.get(
+    "/people",
+    response={200: list[PersonOut], **refusals(401, 422)},
+    summary="People in the caller's reach",
+)
+def people(request: HttpRequest, role: Role | None = None) -> list[PersonOut]:
     if role and role not in Role.values:
         raise ValidationError({"role": f"Unknown role; use one of {', '.join(Role.values)}."})
     memberships = clinic_queries.people_in_reach(
@@ -128,7 +148,9 @@ def people(request: HttpRequest, role: str | None = None) -> list[PersonOut]:
 
 
 @router.get(
-    "/people/{membership_id}", response=PersonOut, summary="One person in the caller's reach"
+    "/people/{membership_id}",
+    response={200: PersonOut, **refusals(401, 404, 422)},
+    summary="One person in the caller's reach",
 )
 def person(request: HttpRequest, membership_id: uuid.UUID) -> PersonOut:
     membership = queries.get_or_404(
@@ -137,11 +159,11 @@ def person(request: HttpRequest, membership_id: uuid.UUID) -> PersonOut:
     return PersonOut.from_membership(membership)
 
 
-class AccessIn(Schema):
+class AccessIn(RequestBody):
     """What an admin changes about someone's access: either or both."""
 
-    role: str | None = None
-    active: bool | None = None
+    role: Role | None = None
+    active: StrictBool | None = None
 
 
 class AccessOut(PersonOut):
@@ -150,10 +172,13 @@ class AccessOut(PersonOut):
 
 @router.patch(
     "/people/{membership_id}",
-    response=AccessOut,
+    response={200: AccessOut, **refusals(400, 401, 403, 404, 422)},
     summary="Change someone's role or suspend or restore their access (clinic admins)",
 )
 def change_access(request: HttpRequest, membership_id: uuid.UUID, payload: AccessIn) -> AccessOut:
+    if api_token_of(request) is not None:
+        # Administration is a person's power: no token scope changes roles or access.
+        raise HttpError(403, INTEGRATIONS_MAY_NOT_CHANGE_ACCESS)
     user = session_user(request)
     if not queries.organizations_with(user, Capability.MANAGE_PEOPLE).exists():
         raise HttpError(403, "Only clinic admins can change people's access.")
@@ -167,22 +192,10 @@ def change_access(request: HttpRequest, membership_id: uuid.UUID, payload: Acces
     return AccessOut(**person.model_dump(), active=membership.is_active)
 
 
-class ErrorItem(Schema):
-    field: str
-    message: str
-
-
-class ErrorOut(Schema):
-    """The one error shape of the API."""
-
-    detail: str
-    errors: list[ErrorItem]
-
-
-class InvitationIn(Schema):
+class InvitationIn(RequestBody):
     email: str
     full_name: str = ""
-    role: str
+    role: StaffRole
     team: uuid.UUID | None = None
     organization: uuid.UUID | None = None
 
@@ -192,9 +205,9 @@ class InvitationOut(Schema):
     organization: uuid.UUID
     email: str
     full_name: str
-    role: str
+    role: Role
     team: str | None
-    status: str
+    status: Literal["open", "expired", "revoked", "used"]
     invited_by: str | None
     created_at: datetime
     expires_at: datetime
@@ -207,7 +220,7 @@ class InvitationOut(Schema):
             organization=invitation.organization_id,
             email=invitation.email,
             full_name=invitation.full_name,
-            role=invitation.role,
+            role=Role(invitation.role),
             team=invitation.team.name if invitation.team else None,
             status="open" if problem is None else problem.value,
             invited_by=invitation.invited_by.display_name if invitation.invited_by else None,
@@ -239,7 +252,7 @@ def _inviting_clinic(request: HttpRequest, wanted: uuid.UUID | None) -> Organiza
 
 @router.get(
     "/invitations",
-    response=list[InvitationOut],
+    response={200: list[InvitationOut], **refusals(401, 403)},
     summary="Invitations of the caller's clinic (admins and API tokens)",
 )
 def invitations(request: HttpRequest) -> list[InvitationOut]:
@@ -249,7 +262,7 @@ def invitations(request: HttpRequest) -> list[InvitationOut]:
 
 @router.post(
     "/invitations",
-    response={201: InvitationOut, 409: ErrorOut, 422: ErrorOut},
+    response={201: InvitationOut, **refusals(400, 401, 403, 404, 409, 422)},
     summary="Invite a member of staff by email (admins and read-write API tokens)",
 )
 def create_invitation(request: HttpRequest, payload: InvitationIn) -> Status[Any]:

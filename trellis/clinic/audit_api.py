@@ -17,6 +17,7 @@ from ninja.errors import HttpError
 from trellis.audit.queries import EventFilter, page
 from trellis.audit.services import note_trail_read
 from trellis.clinic.queries import audit_organizations, clinic_events
+from trellis.core.schemas import refusals
 from trellis.core.timeutil import EARLIEST_DAY, LATEST_DAY
 
 router = Router(tags=["audit"])
@@ -52,7 +53,11 @@ class AuditEventPage(Schema):
     next_before: int | None
 
 
-@router.get("/events", response=AuditEventPage, summary="List audit events of your clinic")
+@router.get(
+    "/events",
+    response={200: AuditEventPage, **refusals(400, 401, 403, 404, 422)},
+    summary="List audit events of your clinic",
+)
 def list_events(request: HttpRequest, filters: Query[EventFilters]) -> dict[str, Any]:
     """Newest first, 50 to a page; pass `next_before` back as `before` for older events.
 

@@ -4,6 +4,10 @@ Services refuse with Django's ValidationError, naming the field at fault where t
 one. A page shows each message next to that field (`add_to_form`); the API answers 422
 with the same messages as `{"field": ..., "message": ...}` (`error_list`). A message
 about no field in particular goes to the top of the form, or to the field "body".
+
+A `Conflict` is a refusal because the request conflicts with what exists: a page shows it
+like any other, the API answers it 409 instead of 422. The API's error body and the way
+operations declare their refusals are in `trellis.core.schemas`.
 """
 
 from __future__ import annotations
@@ -12,6 +16,11 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 WHOLE_REQUEST = "body"
+
+
+class Conflict(ValidationError):
+    """A refusal because the request conflicts with what exists (a client id already used
+    for something else): shown on a page like any refusal, answered 409 by the API."""
 
 
 def error_list(error: ValidationError) -> list[dict[str, str]]:

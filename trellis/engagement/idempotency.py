@@ -23,6 +23,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from trellis.core.errors import Conflict
 from trellis.engagement.models import Submission
 
 
@@ -35,9 +36,7 @@ def _as_uuid(client_id: Any) -> uuid.UUID:
 
 def _stored(submission: Submission, kind: str) -> dict[str, Any]:
     if submission.kind != kind:
-        raise ValidationError(
-            {"client_id": "This client id was already used for a different action."}
-        )
+        raise Conflict({"client_id": "This client id was already used for a different action."})
     return dict(submission.result)
 
 

@@ -13,37 +13,43 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
+from pydantic import ConfigDict, StrictBool
 
 from trellis.accounts.api import session_user
 from trellis.accounts.models import User
 from trellis.audit.reads import Read
 from trellis.audit.services import note_read
-from trellis.care.models import Enrollment
+from trellis.care.models import Enrollment, EnrollmentStatus, SupportLevel
 from trellis.care.queries import access_enrollment, supporters_of
 from trellis.core import timeutil
-from trellis.core.errors import error_list
+from trellis.core.errors import Conflict, error_list
+from trellis.core.schemas import (
+    NOT_BLANK,
+    WHOLE,
+    ErrorItem,
+    ErrorOut,
+    RequestBody,
+    refusals,
+    refused_without,
+)
 from trellis.journey import queries, services
-from trellis.journey.models import JournalEntry, MoodCheckIn, StepProgress
+from trellis.journey.models import JournalEntry, MoodCheckIn, ProgressStatus, StepProgress
 from trellis.measures.services import crisis_for_submission
+from trellis.programs.models import StepKind
 
 router = Router(tags=["journey"])
 
 
-class ErrorOut(Schema):
-    detail: str
-    errors: list[dict[str, str]]
+class StepRefusedOut(ErrorOut):
+    """A refused completion; a questionnaire step's safety answers were acted on first."""
 
-
-class RefusedOut(Schema):
-    detail: str
-    errors: list[dict[str, str]]
     crisis_resources: str | None = Field(
         default=None,
         description="The clinic's crisis text, when a questionnaire step's answers fired a "
@@ -56,8 +62,8 @@ class EnrollmentOut(Schema):
     program: str
     program_title: str
     version: int
-    support_level: str
-    status: str
+    support_level: SupportLevel
+    status: EnrollmentStatus
     started_at: datetime
     ended_at: datetime | None
     supporters: list[str]
@@ -70,8 +76,8 @@ class EnrollmentOut(Schema):
             program=version.program.slug,
             program_title=version.title,
             version=version.number,
-            support_level=enrollment.support_level,
-            status=enrollment.status,
+            support_level=SupportLevel(enrollment.support_level),
+            status=EnrollmentStatus(enrollment.status),
             started_at=enrollment.started_at,
             ended_at=enrollment.ended_at,
             supporters=[m.supporter.display_name for m in supporters_of(enrollment)],
@@ -81,11 +87,11 @@ class EnrollmentOut(Schema):
 class StepSummaryOut(Schema):
     key: str
     title: str
-    kind: str
+    kind: StepKind
     exercise: str
     minutes: int
     chapter: str
-    status: str
+    status: Literal["locked", "available", "started", "completed"]
     locked_reason: str
 
     @staticmethod
@@ -94,7 +100,7 @@ class StepSummaryOut(Schema):
         return StepSummaryOut(
             key=step.key,
             title=step.title,
-            kind=step.kind,
+            kind=StepKind(step.kind),
             exercise=step.exercise,
             minutes=step.minutes,
             chapter=step.chapter.key,
@@ -105,7 +111,7 @@ class StepSummaryOut(Schema):
 
 class ProgressOut(Schema):
     step: str
-    status: str
+    status: ProgressStatus
     completed_at: datetime | None
     duration_s: int | None
     rating: int | None
@@ -120,7 +126,7 @@ class ProgressOut(Schema):
     def of(progress: StepProgress, crisis_resources: str | None = None) -> ProgressOut:
         return ProgressOut(
             step=progress.step.key,
-            status=progress.status,
+            status=ProgressStatus(progress.status),
             completed_at=progress.completed_at,
             duration_s=progress.duration_s,
             rating=progress.rating,
@@ -177,9 +183,11 @@ class StoryOut(Schema):
     chapters: list[StoryChapterOut]
 
 
-class CompleteIn(Schema):
+class CompleteIn(RequestBody):
     # Checked by the service, so a questionnaire step's safety answers are acted on even
     # when the client id is missing.
+    model_config = ConfigDict(json_schema_extra=refused_without("client_id"))
+
     client_id: str | None = Field(
         default=None,
         max_length=64,
@@ -187,18 +195,20 @@ class CompleteIn(Schema):
         json_schema_extra={"format": "uuid"},
     )
     response: dict[str, Any] = Field(default_factory=dict)
-    duration_s: int | None = Field(default=None, ge=0, le=services.MAX_DURATION_S)
+    duration_s: Annotated[int, Field(ge=0, le=services.MAX_DURATION_S), WHOLE] | None = None
 
 
-class RatingIn(Schema):
+class RatingIn(RequestBody):
     client_id: uuid.UUID
-    rating: int = Field(ge=1, le=5, description="How helpful was this? 1 (not at all) to 5.")
+    rating: Annotated[int, WHOLE] = Field(
+        ge=1, le=5, description="How helpful was this? 1 (not at all) to 5."
+    )
 
 
-class JournalIn(Schema):
+class JournalIn(RequestBody):
     client_id: uuid.UUID
-    body: str = Field(min_length=1, max_length=services.MAX_JOURNAL)
-    shared: bool = False
+    body: str = Field(min_length=1, max_length=services.MAX_JOURNAL, json_schema_extra=NOT_BLANK)
+    shared: StrictBool = False
 
 
 class JournalOut(Schema):
@@ -219,9 +229,9 @@ class JournalOut(Schema):
         )
 
 
-class MoodIn(Schema):
+class MoodIn(RequestBody):
     client_id: uuid.UUID
-    score: int = Field(ge=1, le=10)
+    score: Annotated[int, WHOLE] = Field(ge=1, le=10)
     note: str = Field(default="", max_length=services.MAX_MOOD_NOTE)
 
 
@@ -258,7 +268,7 @@ def _read(request: HttpRequest, enrollment_id: uuid.UUID, what: str) -> tuple[Us
     return user, enrollment
 
 
-@router.get("/enrollments", response=list[EnrollmentOut])
+@router.get("/enrollments", response={200: list[EnrollmentOut], **refusals(401, 403)})
 def list_enrollments(request: HttpRequest) -> list[EnrollmentOut]:
     """Enrollments in the caller's reach: a patient's own, a supporter's caseload."""
     user = session_user(request)
@@ -272,7 +282,10 @@ def list_enrollments(request: HttpRequest) -> list[EnrollmentOut]:
     return [EnrollmentOut.of(e) for e in enrollments]
 
 
-@router.get("/enrollments/{enrollment_id}/today", response=TodayOut)
+@router.get(
+    "/enrollments/{enrollment_id}/today",
+    response={200: TodayOut, **refusals(401, 403, 404, 422)},
+)
 def get_today(request: HttpRequest, enrollment_id: uuid.UUID) -> TodayOut:
     """The next step with its place in the story, a recap, and a shorter option."""
     _user, enrollment = _read(request, enrollment_id, "today")
@@ -292,7 +305,10 @@ def get_today(request: HttpRequest, enrollment_id: uuid.UUID) -> TodayOut:
     )
 
 
-@router.get("/enrollments/{enrollment_id}/steps/{step_key}", response=StepOut)
+@router.get(
+    "/enrollments/{enrollment_id}/steps/{step_key}",
+    response={200: StepOut, **refusals(401, 403, 404, 422)},
+)
 def get_step(request: HttpRequest, enrollment_id: uuid.UUID, step_key: str) -> StepOut:
     """One step's content and progress. A patient opening it records `step_viewed`."""
     user, enrollment = _read(request, enrollment_id, "step")
@@ -315,7 +331,12 @@ def get_step(request: HttpRequest, enrollment_id: uuid.UUID, step_key: str) -> S
 
 @router.post(
     "/enrollments/{enrollment_id}/steps/{step_key}/complete",
-    response={200: ProgressOut, 409: RefusedOut, 422: RefusedOut},
+    response={
+        200: ProgressOut,
+        409: StepRefusedOut,
+        422: StepRefusedOut,
+        **refusals(400, 401, 403, 404),
+    },
 )
 def complete_step(
     request: HttpRequest, enrollment_id: uuid.UUID, step_key: str, payload: CompleteIn
@@ -338,14 +359,19 @@ def complete_step(
     except services.StepLocked as locked:
         return Status(
             409,
-            RefusedOut(detail=locked.reason, errors=[], crisis_resources=locked.crisis_resources),
+            StepRefusedOut(
+                detail=locked.reason, errors=[], crisis_resources=locked.crisis_resources
+            ),
         )
     except ValidationError as refused:
+        conflict = isinstance(refused, Conflict)
         return Status(
-            422,
-            RefusedOut(
-                detail="The request is not valid.",
-                errors=error_list(refused),
+            409 if conflict else 422,
+            StepRefusedOut(
+                detail="The request conflicts with what exists."
+                if conflict
+                else "The request is not valid.",
+                errors=[ErrorItem(**row) for row in error_list(refused)],
                 crisis_resources=getattr(refused, "crisis_resources", None),
             ),
         )
@@ -354,7 +380,10 @@ def complete_step(
     )
 
 
-@router.post("/enrollments/{enrollment_id}/steps/{step_key}/rating", response=ProgressOut)
+@router.post(
+    "/enrollments/{enrollment_id}/steps/{step_key}/rating",
+    response={200: ProgressOut, **refusals(400, 401, 403, 404, 409, 422)},
+)
 def rate_step(
     request: HttpRequest, enrollment_id: uuid.UUID, step_key: str, payload: RatingIn
 ) -> ProgressOut:
@@ -372,7 +401,10 @@ def rate_step(
     return ProgressOut.of(progress)
 
 
-@router.get("/enrollments/{enrollment_id}/journal", response=list[JournalOut])
+@router.get(
+    "/enrollments/{enrollment_id}/journal",
+    response={200: list[JournalOut], **refusals(401, 403, 404, 422)},
+)
 def list_journal(request: HttpRequest, enrollment_id: uuid.UUID) -> list[JournalOut]:
     """The patient's journal; their supporters see only the entries shared with them."""
     user, enrollment = _read(request, enrollment_id, "journal")
@@ -380,7 +412,10 @@ def list_journal(request: HttpRequest, enrollment_id: uuid.UUID) -> list[Journal
     return [JournalOut.of(e) for e in entries]
 
 
-@router.post("/enrollments/{enrollment_id}/journal", response=JournalOut)
+@router.post(
+    "/enrollments/{enrollment_id}/journal",
+    response={200: JournalOut, **refusals(400, 401, 403, 404, 409, 422)},
+)
 def add_journal_entry(
     request: HttpRequest, enrollment_id: uuid.UUID, payload: JournalIn
 ) -> JournalOut:
@@ -397,7 +432,10 @@ def add_journal_entry(
     return JournalOut.of(entry)
 
 
-@router.post("/enrollments/{enrollment_id}/moods", response=MoodOut)
+@router.post(
+    "/enrollments/{enrollment_id}/moods",
+    response={200: MoodOut, **refusals(400, 401, 403, 404, 409, 422)},
+)
 def check_in_mood(request: HttpRequest, enrollment_id: uuid.UUID, payload: MoodIn) -> MoodOut:
     """A mood check-in from 1 to 10 with an optional note."""
     user, enrollment = _own(request, enrollment_id)
@@ -412,7 +450,10 @@ def check_in_mood(request: HttpRequest, enrollment_id: uuid.UUID, payload: MoodI
     return MoodOut(id=mood.pk, created_at=mood.created_at, score=mood.score, note=mood.note)
 
 
-@router.get("/enrollments/{enrollment_id}/story", response=StoryOut)
+@router.get(
+    "/enrollments/{enrollment_id}/story",
+    response={200: StoryOut, **refusals(401, 403, 404, 422)},
+)
 def get_story(request: HttpRequest, enrollment_id: uuid.UUID) -> StoryOut:
     """My story so far: chapters finished, exercises done, active days, skills learned."""
     _user, enrollment = _read(request, enrollment_id, "story")

@@ -22,6 +22,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
+from pydantic import ConfigDict
 
 from trellis.accounts.api import session_user
 from trellis.accounts.models import User
@@ -31,8 +32,9 @@ from trellis.care.models import Enrollment
 from trellis.care.queries import access_enrollment
 from trellis.core import timeutil
 from trellis.core.errors import error_list
+from trellis.core.schemas import ErrorItem, ErrorOut, RequestBody, refusals, refused_without
 from trellis.measures import queries, services
-from trellis.measures.models import QuestionnaireAssignment
+from trellis.measures.models import AssignmentStatus, Occasion, QuestionnaireAssignment
 from trellis.programs.instruments import Instrument, all_instruments
 
 router = Router(tags=["measures"])
@@ -117,12 +119,12 @@ class AssignmentOut(Schema):
     id: uuid.UUID
     instrument: str
     title: str
-    occasion: str
+    occasion: Occasion
     sequence: int
     due_from: datetime
     overdue_after: datetime
     closes_at: datetime
-    status: str
+    status: AssignmentStatus
 
     @staticmethod
     def of(assignment: QuestionnaireAssignment) -> AssignmentOut:
@@ -132,25 +134,32 @@ class AssignmentOut(Schema):
             id=assignment.pk,
             instrument=assignment.instrument,
             title=found.title if found else assignment.instrument,
-            occasion=assignment.occasion,
+            occasion=Occasion(assignment.occasion),
             sequence=assignment.sequence,
             due_from=assignment.due_from,
             overdue_after=assignment.overdue_after,
             closes_at=assignment.closes_at,
-            status=assignment.status,
+            status=AssignmentStatus(assignment.status),
         )
 
 
-class ResponseIn(Schema):
+def _installed_codes(schema: dict[str, Any]) -> None:
+    """The document lists the questionnaires installed when it is read (content files)."""
+    schema["enum"] = sorted(all_instruments())
+
+
+class ResponseIn(RequestBody):
     # Checked by the service, not here, so a request without a readable client id still
     # has its safety answers acted on before it is refused.
+    model_config = ConfigDict(json_schema_extra=refused_without("client_id"))
+
     client_id: str | None = Field(
         default=None,
         max_length=64,
         description="A UUID made by the app for this submission (required).",
         json_schema_extra={"format": "uuid"},
     )
-    instrument: str = Field(max_length=40)
+    instrument: str = Field(max_length=40, json_schema_extra=_installed_codes)
     answers: dict[str, Any] = Field(description="Item id -> the chosen option's value.")
     assignment_id: uuid.UUID | None = None
 
@@ -167,9 +176,9 @@ class SubmittedOut(Schema):
     crisis_resources: str | None = None
 
 
-class RefusedOut(Schema):
-    detail: str
-    errors: list[dict[str, str]]
+class ResponseRefusedOut(ErrorOut):
+    """A refused response; its safety answers were acted on first."""
+
     crisis_resources: str | None = None
 
 
@@ -210,23 +219,28 @@ def _read(request: HttpRequest, enrollment_id: uuid.UUID, what: str) -> tuple[Us
     return user, enrollment
 
 
-def _refused(error: ValidationError, crisis: str | None) -> Status[RefusedOut]:
+def _refused(error: ValidationError, crisis: str | None) -> Status[ResponseRefusedOut]:
     return Status(
         422,
-        RefusedOut(
-            detail="The request is not valid.", errors=error_list(error), crisis_resources=crisis
+        ResponseRefusedOut(
+            detail="The request is not valid.",
+            errors=[ErrorItem(**row) for row in error_list(error)],
+            crisis_resources=crisis,
         ),
     )
 
 
-@router.get("/instruments", response=list[InstrumentOut])
+@router.get("/instruments", response={200: list[InstrumentOut], **refusals(401, 403)})
 def list_instruments(request: HttpRequest) -> list[InstrumentOut]:
     """Every installed questionnaire with its published wording, options, bands and source."""
     session_user(request)
     return [InstrumentOut.of(i) for _code, i in sorted(all_instruments().items())]
 
 
-@router.get("/enrollments/{enrollment_id}/due", response=list[AssignmentOut])
+@router.get(
+    "/enrollments/{enrollment_id}/due",
+    response={200: list[AssignmentOut], **refusals(401, 403, 404, 422)},
+)
 def list_due(request: HttpRequest, enrollment_id: uuid.UUID) -> list[AssignmentOut]:
     """Questionnaires the patient can answer now (overdue ones too, until they close)."""
     _user, enrollment = _read(request, enrollment_id, "due questionnaires")
@@ -235,7 +249,12 @@ def list_due(request: HttpRequest, enrollment_id: uuid.UUID) -> list[AssignmentO
 
 @router.post(
     "/enrollments/{enrollment_id}/responses",
-    response={200: SubmittedOut, 201: SubmittedOut, 422: RefusedOut},
+    response={
+        200: SubmittedOut,
+        201: SubmittedOut,
+        422: ResponseRefusedOut,
+        **refusals(400, 401, 403, 404),
+    },
 )
 def submit_response(
     request: HttpRequest, enrollment_id: uuid.UUID, payload: ResponseIn
@@ -300,7 +319,10 @@ def submit_response(
     )
 
 
-@router.get("/enrollments/{enrollment_id}/scores", response=ScoresOut)
+@router.get(
+    "/enrollments/{enrollment_id}/scores",
+    response={200: ScoresOut, **refusals(401, 403, 404, 422)},
+)
 def get_scores(request: HttpRequest, enrollment_id: uuid.UUID) -> ScoresOut:
     """Each questionnaire's totals over time, and the latest total of each."""
     _user, enrollment = _read(request, enrollment_id, "scores")
@@ -316,7 +338,10 @@ def get_scores(request: HttpRequest, enrollment_id: uuid.UUID) -> ScoresOut:
     return ScoresOut(latest=queries.latest_scores(enrollment), series=by_code)
 
 
-@router.get("/enrollments/{enrollment_id}/outcome", response=OutcomeOut)
+@router.get(
+    "/enrollments/{enrollment_id}/outcome",
+    response={200: OutcomeOut, **refusals(401, 403, 404, 422)},
+)
 def get_outcome(request: HttpRequest, enrollment_id: uuid.UUID) -> OutcomeOut:
     """The NHS Talking Therapies outcome so far (needs two PHQ-9 and two GAD-7 totals)."""
     _user, enrollment = _read(request, enrollment_id, "outcome")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
@@ -25,17 +25,13 @@ from trellis.audit.services import note_read
 from trellis.care.models import Enrollment
 from trellis.care.queries import access_enrollment
 from trellis.core import timeutil
+from trellis.core.schemas import NOT_BLANK, WHOLE, RequestBody, refusals
 from trellis.messaging import queries, services
 from trellis.messaging.models import Message
 
 router = Router(tags=["messaging"])
 
 ENDED_STATUS = 409
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: list[dict[str, str]]
 
 
 class MessageOut(Schema):
@@ -72,11 +68,13 @@ class ThreadOut(Schema):
     messages: list[MessageOut]
 
 
-class MessageIn(Schema):
+class MessageIn(RequestBody):
     client_id: uuid.UUID
-    body: str = Field(max_length=services.MAX_BODY)
+    body: str = Field(max_length=services.MAX_BODY, json_schema_extra=NOT_BLANK)
     template_key: str = Field(default="", max_length=60)
-    support_minutes: int | None = Field(default=None, ge=0, le=services.MAX_SUPPORT_MINUTES)
+    support_minutes: Annotated[int, Field(ge=0, le=services.MAX_SUPPORT_MINUTES), WHOLE] | None = (
+        None
+    )
 
 
 class ReadOut(Schema):
@@ -88,7 +86,10 @@ def _reach(request: HttpRequest, enrollment_id: uuid.UUID) -> tuple[User, Enroll
     return user, access_enrollment(user, enrollment_id)
 
 
-@router.get("/enrollments/{enrollment_id}/thread", response=ThreadOut)
+@router.get(
+    "/enrollments/{enrollment_id}/thread",
+    response={200: ThreadOut, **refusals(401, 403, 404, 422)},
+)
 def get_thread(request: HttpRequest, enrollment_id: uuid.UUID) -> ThreadOut:
     """The conversation of one enrollment, oldest message first (staff reading it is
     audited; reading does not mark anything read, POST .../read does)."""
@@ -114,7 +115,11 @@ def get_thread(request: HttpRequest, enrollment_id: uuid.UUID) -> ThreadOut:
 
 @router.post(
     "/enrollments/{enrollment_id}/messages",
-    response={201: MessageOut, 200: MessageOut, 409: ErrorOut},
+    response={
+        201: MessageOut,
+        200: MessageOut,
+        **refusals(400, 401, 403, 404, 409, 422),
+    },
 )
 def send_message(request: HttpRequest, enrollment_id: uuid.UUID, payload: MessageIn) -> Any:
     """Send a message (201); the same client id again returns the first one (200)."""
@@ -135,7 +140,10 @@ def send_message(request: HttpRequest, enrollment_id: uuid.UUID, payload: Messag
     return Status(200 if before else 201, MessageOut.of(message))
 
 
-@router.post("/enrollments/{enrollment_id}/read", response=ReadOut)
+@router.post(
+    "/enrollments/{enrollment_id}/read",
+    response={200: ReadOut, **refusals(401, 403, 404, 422)},
+)
 def mark_read(request: HttpRequest, enrollment_id: uuid.UUID) -> ReadOut:
     """The caller has read the thread: the other side's messages get a read receipt."""
     user, enrollment = _reach(request, enrollment_id)

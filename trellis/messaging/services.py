@@ -27,6 +27,7 @@ from trellis.audit.reads import Read
 from trellis.audit.services import note_read
 from trellis.care.models import CareTeamMember, Enrollment
 from trellis.core import timeutil
+from trellis.core.errors import Conflict
 from trellis.engagement import events
 from trellis.engagement.models import EventType
 from trellis.messaging.models import Message, ReplyTemplate, Thread
@@ -122,23 +123,24 @@ def send_message(
 ) -> Message:
     """Send one message in the enrollment's thread, from the patient or from the care team.
 
-    Sending the same client id again returns the message already sent and changes nothing.
+    Sending the same client id again returns the message already sent and changes nothing;
+    the message is checked first, so a message that could never be sent is refused even then.
     """
     timeutil.ensure_aware(now)
     from_patient = enrollment.patient_id == sender.pk
     if not from_patient and not may_reply(enrollment, sender):
         raise PermissionDenied("Only the patient and their care team can write in this thread.")
     key = _as_uuid(client_id)
+    text = _clean_body(body)
+    minutes = None if from_patient else _clean_minutes(support_minutes)
     thread = _locked_thread(enrollment)
     existing = Message.objects.filter(thread=thread, client_id=key).first()
     if existing is not None:
         if existing.sender_id != sender.pk:
-            raise ValidationError({"client_id": "This client id was already used."})
+            raise Conflict({"client_id": "This client id was already used."})
         return existing
     if not Enrollment.objects.filter(pk=enrollment.pk, status="active").exists():
         raise ProgramEnded()
-    text = _clean_body(body)
-    minutes = None if from_patient else _clean_minutes(support_minutes)
     message = Message.objects.create(
         thread=thread,
         sender=sender,

@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from trellis.accounts.api import session_user
 from trellis.accounts.models import User
+from trellis.alerts.models import AlertKind
 from trellis.audit.reads import Read
 from trellis.audit.services import note_read
 from trellis.care import services as care_services
-from trellis.care.models import SteppedCareChange
+from trellis.care.models import EnrollmentStatus, StepChangeStatus, SteppedCareChange, SupportLevel
 from trellis.care.queries import care_notes_of
 from trellis.core import timeutil
+from trellis.core.schemas import NOT_BLANK, OneOf, RequestBody, refusals
 from trellis.measures.queries import latest_scores
 from trellis.workspace import caseload as caseload_queries
 from trellis.workspace import queries
@@ -47,20 +49,24 @@ class CaseloadRowOut(Schema):
     waiting_since: datetime | None
     scores: dict[str, dict[str, Any]]
     chapter: str
-    support_level: str
+    support_level: SupportLevel
     program: str
     open_alerts: dict[str, int]
 
 
 class CaseloadFilters(Schema):
-    program: str = ""
-    support_level: str = ""
-    alert_kind: str = ""
-    supporter: str = ""
+    program: str = Field("", description="A program's slug; blank for any.")
+    support_level: Annotated[str, OneOf(("", *SupportLevel.values))] = Field(
+        "", description="Blank for any."
+    )
+    alert_kind: Annotated[str, OneOf(("", *AlertKind.values))] = Field(
+        "", description="Blank for any."
+    )
+    supporter: str = Field("", description="Supervisors: one supporter's id; blank for all.")
 
 
-class NoteIn(Schema):
-    body: str
+class CareNoteIn(RequestBody):
+    body: str = Field(max_length=care_services.MAX_NOTE, json_schema_extra=NOT_BLANK)
 
 
 class NoteOut(Schema):
@@ -70,22 +76,22 @@ class NoteOut(Schema):
     written_at: datetime
 
 
-class StepChangeIn(Schema):
-    to_level: str
-    reason: str
+class StepChangeIn(RequestBody):
+    to_level: SupportLevel
+    reason: str = Field(max_length=care_services.MAX_REASON, json_schema_extra=NOT_BLANK)
 
 
-class DecisionIn(Schema):
+class DecisionIn(RequestBody):
     note: str = ""
 
 
 class StepChangeOut(Schema):
     id: uuid.UUID
     enrollment_id: uuid.UUID
-    from_level: str
-    to_level: str
+    from_level: SupportLevel
+    to_level: SupportLevel
     reason: str
-    status: str
+    status: StepChangeStatus
     suggested_at: datetime
     decided_at: datetime | None
 
@@ -94,8 +100,8 @@ class RecordOut(Schema):
     enrollment_id: uuid.UUID
     patient_name: str
     program: str
-    support_level: str
-    status: str
+    support_level: SupportLevel
+    status: EnrollmentStatus
     started_at: datetime
     latest_scores: dict[str, int]
     pending_change: StepChangeOut | None
@@ -106,10 +112,10 @@ def _change_out(change: SteppedCareChange) -> StepChangeOut:
     return StepChangeOut(
         id=change.pk,
         enrollment_id=change.enrollment_id,
-        from_level=change.from_level,
-        to_level=change.to_level,
+        from_level=SupportLevel(change.from_level),
+        to_level=SupportLevel(change.to_level),
         reason=change.reason,
-        status=change.status,
+        status=StepChangeStatus(change.status),
         suggested_at=change.suggested_at,
         decided_at=change.decided_at,
     )
@@ -121,7 +127,7 @@ def _note_out(note: Any) -> NoteOut:
     )
 
 
-@router.get("/caseload", response=list[CaseloadRowOut])
+@router.get("/caseload", response={200: list[CaseloadRowOut], **refusals(401, 403, 422)})
 def caseload(request: HttpRequest, filters: Query[CaseloadFilters]) -> list[CaseloadRowOut]:
     """The caller's caseload, the patient who needs them most first."""
     user = _clinician(request)
@@ -143,7 +149,7 @@ def caseload(request: HttpRequest, filters: Query[CaseloadFilters]) -> list[Case
             waiting_since=row.waiting_since,
             scores=row.scores,
             chapter=row.chapter,
-            support_level=row.support_level,
+            support_level=SupportLevel(row.support_level),
             program=row.program,
             open_alerts=row.open_alerts,
         )
@@ -151,7 +157,10 @@ def caseload(request: HttpRequest, filters: Query[CaseloadFilters]) -> list[Case
     ]
 
 
-@router.get("/enrollments/{enrollment_id}/record", response=RecordOut)
+@router.get(
+    "/enrollments/{enrollment_id}/record",
+    response={200: RecordOut, **refusals(401, 403, 404, 422)},
+)
 def record_summary(request: HttpRequest, enrollment_id: uuid.UUID) -> RecordOut:
     """A summary of one patient's record and its newest timeline entries (audited read)."""
     user = _clinician(request)
@@ -164,8 +173,8 @@ def record_summary(request: HttpRequest, enrollment_id: uuid.UUID) -> RecordOut:
         enrollment_id=enrollment.pk,
         patient_name=enrollment.patient.full_name,
         program=enrollment.program_version.title,
-        support_level=enrollment.support_level,
-        status=enrollment.status,
+        support_level=SupportLevel(enrollment.support_level),
+        status=EnrollmentStatus(enrollment.status),
         started_at=enrollment.started_at,
         latest_scores=latest_scores(enrollment),
         pending_change=_change_out(pending) if pending else None,
@@ -176,7 +185,10 @@ def record_summary(request: HttpRequest, enrollment_id: uuid.UUID) -> RecordOut:
     )
 
 
-@router.get("/enrollments/{enrollment_id}/notes", response=list[NoteOut])
+@router.get(
+    "/enrollments/{enrollment_id}/notes",
+    response={200: list[NoteOut], **refusals(401, 403, 404, 422)},
+)
 def list_notes(request: HttpRequest, enrollment_id: uuid.UUID) -> list[NoteOut]:
     """The care team's notes on one enrollment, newest first."""
     user = _clinician(request)
@@ -191,8 +203,13 @@ def list_notes(request: HttpRequest, enrollment_id: uuid.UUID) -> list[NoteOut]:
     return [_note_out(n) for n in care_notes_of(enrollment)]
 
 
-@router.post("/enrollments/{enrollment_id}/notes", response={201: NoteOut})
-def add_note(request: HttpRequest, enrollment_id: uuid.UUID, payload: NoteIn) -> Status[NoteOut]:
+@router.post(
+    "/enrollments/{enrollment_id}/notes",
+    response={201: NoteOut, **refusals(400, 401, 403, 404, 422)},
+)
+def add_note(
+    request: HttpRequest, enrollment_id: uuid.UUID, payload: CareNoteIn
+) -> Status[NoteOut]:
     """Keep a care-team note (an empty note is a 422 on `body`)."""
     user = _clinician(request)
     enrollment = queries.access_patient_enrollment(user, enrollment_id)
@@ -202,7 +219,10 @@ def add_note(request: HttpRequest, enrollment_id: uuid.UUID, payload: NoteIn) ->
     return Status(201, _note_out(note))
 
 
-@router.post("/enrollments/{enrollment_id}/step-changes", response={201: StepChangeOut})
+@router.post(
+    "/enrollments/{enrollment_id}/step-changes",
+    response={201: StepChangeOut, **refusals(400, 401, 403, 404, 422)},
+)
 def suggest(
     request: HttpRequest, enrollment_id: uuid.UUID, payload: StepChangeIn
 ) -> Status[StepChangeOut]:
@@ -222,13 +242,19 @@ def _decide(request: HttpRequest, change_id: uuid.UUID, note: str, confirm: bool
     return _change_out(service(change, actor=user, now=timeutil.now(), note=note))
 
 
-@router.post("/step-changes/{change_id}/confirm", response=StepChangeOut)
+@router.post(
+    "/step-changes/{change_id}/confirm",
+    response={200: StepChangeOut, **refusals(400, 401, 403, 404, 422)},
+)
 def confirm(request: HttpRequest, change_id: uuid.UUID, payload: DecisionIn) -> Any:
     """A therapist or supervisor confirms a suggested change (coaches: 403)."""
     return _decide(request, change_id, payload.note, confirm=True)
 
 
-@router.post("/step-changes/{change_id}/decline", response=StepChangeOut)
+@router.post(
+    "/step-changes/{change_id}/decline",
+    response={200: StepChangeOut, **refusals(400, 401, 403, 404, 422)},
+)
 def decline(request: HttpRequest, change_id: uuid.UUID, payload: DecisionIn) -> Any:
     """A therapist or supervisor declines a suggested change (coaches: 403)."""
     return _decide(request, change_id, payload.note, confirm=False)
