@@ -18,7 +18,7 @@ LOCK_ARGS ?=
 export TRELLIS_ENV ?= dev
 
 .DEFAULT_GOAL := all
-.PHONY: all help demo test pytest lint format typecheck migrations-check venv clean lock
+.PHONY: all help demo test pytest lint format typecheck migrations-check venv clean lock fuzz
 
 # A bare `make` sets up .venv and lists the commands.
 all: venv help
@@ -27,6 +27,7 @@ help:
 	@echo "make demo    set up the demo clinic and serve it on http://127.0.0.1:8000"
 	@echo "make test    lint, type-check, check migrations and run every test"
 	@echo "make format  reformat the code with ruff"
+	@echo "make fuzz    the long fuzzing run of the JSON API (docs/api.md)"
 	@echo "make lock    regenerate requirements/prod.txt and dev.txt after changing dependencies"
 	@echo "make clean   remove .venv and the demo database"
 
@@ -70,6 +71,12 @@ pytest: export TRELLIS_ENV = test
 pytest: $(STAMP) $(NODE_DEPS)
 	$(BIN)/python -m pytest -p no:cacheprovider \
 		$(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) $(PYTEST_ARGS)
+
+# The long fuzzing run of the JSON API against its OpenAPI document (docs/api.md); the
+# short run is part of `make test`. FUZZ_REQUESTS sets how many requests at least.
+FUZZ_REQUESTS ?= 20000
+fuzz: $(STAMP)
+	$(BIN)/python scripts/fuzz_api.py --requests $(FUZZ_REQUESTS)
 
 # ruff, and import-linter's contracts in pyproject.toml: each app imports only from the
 # layers below it (docs/architecture.md) and production code never imports a test module.
