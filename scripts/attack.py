@@ -118,6 +118,8 @@ def scratch_clinic(keep: bool) -> Iterator[Clinic]:
         TRELLIS_VAR_DIR=str(directory),
         DATABASE_URL=f"sqlite:///{directory / 'attack.sqlite3'}",
         EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}",
+        # The attacks come from several addresses, named by the (trusted) proxy header.
+        TRELLIS_TRUST_X_FORWARDED_FOR="1",
     )
     clinic = Clinic(directory, env, f"http://127.0.0.1:{port}", inbox)
     try:
