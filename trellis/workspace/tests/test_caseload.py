@@ -95,7 +95,6 @@ def test_caseload_page_costs_the_same_queries_for_2_and_200_patients(
     assert "Page 2 of 2" in page_two.content.decode()
 
 
-
 @pytest.mark.parametrize("typed", ["²", "9" * 5000, "0", "-1", "abc"])
 def test_a_page_number_that_is_not_one_shows_the_first_page(
     cast: Any, client_for: Any, typed: str
