@@ -140,6 +140,7 @@ class InvitePatientForm(AccessibleForm):
     support_level = forms.ChoiceField(
         label=_("Level of support, for now"),
         choices=[],
+        widget=forms.RadioSelect,  # drawn as a group of radios by _choice_group.html
         help_text=_(
             "A starting point: after the first questionnaires Trellis suggests a level for "
             "a clinician to confirm."

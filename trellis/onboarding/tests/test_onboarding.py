@@ -262,6 +262,11 @@ def test_a_clinician_invites_a_patient_through_the_page(
     maria = client_for("therapist_maria")
     page = maria.get(reverse("care:invite_patient"))
     assert b"Invite a patient" in page.content
+    # Every level of support is a radio the clinician can pick (not bare option text).
+    html = page.content.decode()
+    for level in SupportLevel.values:
+        assert f'type="radio" name="support_level" value="{level}"' in html
+    assert "<option" not in html.split('name="support_level"')[0].rsplit("<fieldset", 1)[-1]
     with django_capture_on_commit_callbacks(execute=True):
         response = maria.post(
             reverse("care:invite_patient"),
