@@ -94,7 +94,7 @@ class GenericAcknowledgeForm(AccessibleForm):
     """Taking on an alert that is not a safety alert: a note is welcome, not required."""
 
     note = forms.CharField(
-        label=_("Note (optional)"),
+        label=_("Note"),  # the field template adds "(optional)"
         help_text=_("What you plan to do. Stored encrypted."),
         max_length=MAX_NOTE,
         required=False,
