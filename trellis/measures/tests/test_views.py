@@ -128,7 +128,8 @@ def test_item_9_above_zero_shows_the_crisis_resources_at_the_top_of_the_same_res
     main = html[html.index('<main id="main"') :]
     crisis = main.index('class="card crisis"')
     assert crisis < main.index("<h1>"), "the crisis resources come before anything else"
-    assert "Call or text 988" in html  # the clinic's own text
+    # the clinic's own text, its number tap-to-call
+    assert 'Call or text <a class="tel" href="tel:988">988</a>' in html
     assert "Your care team has been told" in html
     assert "1 out of 27" in html
     assert SafetyEvent.objects.filter(enrollment=enrollment, item="q9", value=1).count() == 1
@@ -165,7 +166,7 @@ def test_a_safety_answer_in_an_incomplete_form_is_stored_and_shows_the_crisis_re
     assert page.status_code == 400
     html = page.content.decode()
     assert 'class="card crisis"' in html
-    assert "Call or text 988" in html
+    assert 'Call or text <a class="tel" href="tel:988">988</a>' in html
     assert "Please choose an answer to question 1." in html
     assert not QuestionnaireResponse.objects.exists()
     assert SafetyEvent.objects.filter(enrollment=enrollment, value=2).count() == 1
