@@ -184,3 +184,17 @@ def test_rules_page_refuses_a_threshold_out_of_range_with_a_field_message(
 
 def test_rules_page_is_for_admins_and_supervisors(cast: Any, client_for: Any) -> None:
     assert client_for("therapist_maria").get(reverse("alerts:rules")).status_code == 403
+
+
+def test_alert_page_links_the_record_and_a_known_phone(cast: Any, client_for: Any) -> None:
+    enrollment = alex_with_maria(cast)
+    alert = rule_alert(enrollment)
+    url = reverse("alerts:detail", kwargs={"pk": alert.pk})
+    page = client_for("coach_jordan").get(url).content.decode()
+    assert reverse("caseload:record", kwargs={"pk": enrollment.pk}) in page
+    assert "tel:" not in page
+    assert "Not known" in page
+    enrollment.patient.phone = "+44 7700 900123"
+    enrollment.patient.save(update_fields=["phone"])
+    page = client_for("coach_jordan").get(url).content.decode()
+    assert 'href="tel:+447700900123"' in page
