@@ -7,6 +7,13 @@ from tests.authorization.matrix import ALLOWED, NO_PATIENT_DATA, Route, expect
 
 ROUTES: list[Route] = [
     # Monitoring has no account; the report names no person and no setting.
+    # The browser's own request for an icon: a redirect to a static file, for anyone.
+    Route(
+        "core:favicon",
+        expect(ALLOWED),
+        note="redirect to the static SVG icon",
+        reads=NO_PATIENT_DATA,
+    ),
     Route(
         "core:healthz",
         expect(ALLOWED),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from trellis.core import health, timeutil
@@ -51,3 +52,10 @@ def healthz(request: HttpRequest) -> HttpResponse:
     response = JsonResponse(body, status=200 if healthy else 503)
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on their own: send them to the SVG icon. The address is
+    looked up per request, so a missing static manifest breaks only this, never the URLs."""
+    return HttpResponsePermanentRedirect(static("trellis/icons/favicon.svg"))
