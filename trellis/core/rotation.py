@@ -71,21 +71,23 @@ class RotationResult:
 
 def _rewrite(
     f: EncryptedTextField,
-    todo: Callable[[], models.QuerySet[Any]],
+    selection: Callable[[], models.QuerySet[Any]],
     rewrite: Callable[[str], str],
     *,
     batch_size: int,
     limit: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Rewrite the stored values `todo()` selects, `batch_size` rows per transaction, oldest
-    pk first; a row leaves `todo()` once rewritten. Returns how many rows were rewritten."""
+    """Rewrite the stored values `selection()` selects, `batch_size` rows per transaction, oldest
+    pk first; a row leaves `selection()` once rewritten. Returns how many rows were rewritten."""
     model = f.model
     done = 0
     while limit is None or done < limit:
         take = batch_size if limit is None else min(batch_size, limit - done)
         with transaction.atomic():
-            rows = list(todo().select_for_update().order_by("pk").values_list("pk", RAW)[:take])
+            rows = list(
+                selection().select_for_update().order_by("pk").values_list("pk", RAW)[:take]
+            )
             if not rows:
                 break
             whens = [
