@@ -114,6 +114,16 @@ class User(AbstractBaseUser, TimestampedModel):
         default=False, help_text=_("Platform operator; not a clinic role and sees no patient data.")
     )
     mfa_opt_in = models.BooleanField(default=False, help_text=_("A patient who chose to use MFA."))
+    language = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text=_("The language Trellis speaks to this person. Blank: the browser's."),
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text=_("The zone staff pages show times in. Blank: the clinic's."),
+    )
 
     objects: ClassVar[UserManager] = UserManager()
 
