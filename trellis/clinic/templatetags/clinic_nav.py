@@ -26,9 +26,16 @@ def _owes_mfa(request: Any) -> bool:
     return not user.is_verified() and (staff_flag(request) or user.mfa_opt_in)
 
 
+# The places a patient goes most, in the order of the phone's tab bar; the rest of their
+# menu sits behind "More" (the last tab).
+PATIENT_TABS = ("journey:today", "journey:story", "journey:mood", "messaging:mine")
+
+
 @register.simple_tag(takes_context=True)
 def nav_links(context: Any) -> list[dict[str, Any]]:
-    """Links for the signed-in person, each with `url`, `label` and `current`."""
+    """Links for the signed-in person, each with `url`, `label`, `current`, `name` (the URL
+    name, which picks the tab bar's icon), `short` (the label without a count) and `count`
+    (unread messages or urgent alerts, else 0)."""
     request = context.get("request")
     user = getattr(request, "user", None)
     if request is None or user is None or not user.is_authenticated or _owes_mfa(request):
@@ -41,6 +48,7 @@ def nav_links(context: Any) -> list[dict[str, Any]]:
     for role in roles:
         capabilities |= queries.ROLE_CAPABILITIES.get(role, frozenset())
     items = [("clinic:home", _("Home"))]
+    counts: dict[str, int] = {}
     if roles == {Role.PATIENT}:
         # A patient's own pages (the journey app); "/" is Today once they are in a program.
         items = [] if current_enrollment(user) is not None else items
@@ -54,6 +62,7 @@ def nav_links(context: Any) -> list[dict[str, Any]]:
         items.append(("sessions:mine", _("Sessions")))
 
         unread = unread_count(user)
+        counts["messaging:mine"] = unread
         items.append(
             (
                 "messaging:mine",
@@ -68,6 +77,7 @@ def nav_links(context: Any) -> list[dict[str, Any]]:
         items.append(("sessions:clinic", _("Sessions")))
     if roles & (CLINICAL_ROLES | {Role.ADMIN}):
         urgent = open_urgent_count(user)
+        counts["alerts:inbox"] = urgent
         label = _("Alerts (%(count)s urgent)") % {"count": urgent} if urgent else _("Alerts")
         items.append(("alerts:inbox", label))
     if Capability.MANAGE_TOKENS in capabilities:
@@ -77,10 +87,35 @@ def nav_links(context: Any) -> list[dict[str, Any]]:
     if Capability.VIEW_AUDIT in capabilities:
         items.append(("audit:events", _("Audit trail")))
     items.append(("accounts:security", _("My account")))
+    short = {"messaging:mine": _("Messages"), "alerts:inbox": _("Alerts")}
     links = []
     for name, label in items:
         url = reverse(name)
         current = request.path == url or (url != "/" and request.path.startswith(url))
-        links.append({"url": url, "label": label, "current": current})
+        links.append(
+            {
+                "url": url,
+                "label": label,
+                "current": current,
+                "name": name,
+                "short": short.get(name, label),
+                "count": counts.get(name, 0),
+            }
+        )
     request._trellis_nav = links
+    request._trellis_patient_only = roles == {Role.PATIENT}
     return list(links)
+
+
+@register.simple_tag(takes_context=True)
+def patient_tabs(context: Any) -> dict[str, Any] | None:
+    """The phone's tab bar for someone who is only a patient: `tabs` (the places they go
+    most, in PATIENT_TABS order), `more` (the rest of their menu) and `more_current` (the
+    page is one of the rest). None for staff and for anyone without a menu."""
+    links = nav_links(context)
+    if not links or not getattr(context.get("request"), "_trellis_patient_only", False):
+        return None
+    by_name = {link["name"]: link for link in links}
+    tabs = [by_name[name] for name in PATIENT_TABS if name in by_name]
+    more = [link for link in links if link["name"] not in PATIENT_TABS]
+    return {"tabs": tabs, "more": more, "more_current": any(link["current"] for link in more)}
