@@ -137,6 +137,22 @@ def _chapter_starts(
     return starts
 
 
+def step_rules(steps: list[Step]) -> list[unlock.StepRule]:
+    """What the unlock rules need of each step, its chapter's pacing included."""
+    return [
+        unlock.StepRule(
+            s.key,
+            s.chapter.key,
+            s.title,
+            s.unlock or {},
+            chapter_number=s.chapter.position,
+            chapter_title=s.chapter.title,
+            chapter_min_days=s.chapter.min_days,
+        )
+        for s in steps
+    ]
+
+
 def step_states(
     enrollment: Enrollment, now: datetime, *, steps: list[Step] | None = None
 ) -> dict[str, StepState]:
@@ -153,7 +169,7 @@ def step_states(
     }
     started = {key for key, p in progress.items() if p.status == ProgressStatus.STARTED}
     verdicts = unlock.evaluate(
-        [unlock.StepRule(s.key, s.chapter.key, s.title, s.unlock or {}) for s in steps],
+        step_rules(steps),
         completed=completed,
         started=started,
         chapter_started=_chapter_starts(enrollment, steps, progress),

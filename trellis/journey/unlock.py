@@ -15,6 +15,11 @@ Rules (a step with no rule waits for the step before it):
                                       the step before it is completed, and the latest score
                                       on X meets the threshold
 
+Chapters are paced as well: no step of a chapter opens before every step of the chapter
+before it is completed, and, where the chapter declares `min_days: N`, before N calendar
+days (in the patient's time zone) have passed since the patient opened the chapter before
+it. A step waiting for its chapter says so: "Chapter 3 opens on Thursday".
+
 The first step of the program is always open. A completed or started step keeps its status
 whatever the rule says now: progress once made is never taken away.
 """
@@ -42,6 +47,9 @@ class StepRule:
     chapter_key: str
     title: str
     unlock: Mapping[str, Any] = field(default_factory=dict)
+    chapter_number: int = 1
+    chapter_title: str = ""
+    chapter_min_days: int = 0  # days after the previous chapter opened
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,77 @@ def _opens_on(moment: datetime, now: datetime, tz: ZoneInfo) -> str:
     return _("Opens on %(date)s") % {"date": date_format(moment.astimezone(tz), "j F")}
 
 
+def chapter_opens_on(number: int, moment: datetime, now: datetime, tz: ZoneInfo) -> str:
+    """ "Chapter 3 opens on Thursday", for a chapter whose pacing holds it until `moment`."""
+    local = moment.astimezone(tz)
+    days = (local.date() - now.astimezone(tz).date()).days
+    if days <= 0:
+        return _("Chapter %(n)s opens today") % {"n": number}
+    if days == 1:
+        return _("Chapter %(n)s opens tomorrow") % {"n": number}
+    if days < 7:
+        return _("Chapter %(n)s opens on %(weekday)s") % {
+            "n": number,
+            "weekday": date_format(local, "l"),
+        }
+    return _("Chapter %(n)s opens on %(date)s") % {"n": number, "date": date_format(local, "j F")}
+
+
+@dataclass(frozen=True)
+class ChapterGate:
+    """Whether a chapter may open yet: the chapter before it finished, its days passed."""
+
+    open: bool
+    reason: str = ""
+    opens_at: datetime | None = None
+
+
+def chapter_gates(
+    steps: Sequence[StepRule],
+    *,
+    completed: Mapping[str, datetime],
+    chapter_started: Mapping[str, datetime],
+    now: datetime,
+    tz: ZoneInfo = UTC,
+) -> dict[str, ChapterGate]:
+    """Each chapter's gate, by chapter key: the first chapter is always open; a later one
+    opens once every step of the chapter before it is completed and its `min_days` have
+    passed since the chapter before it was opened."""
+    order: list[str] = []
+    members: dict[str, list[StepRule]] = {}
+    for step in steps:
+        if step.chapter_key not in members:
+            order.append(step.chapter_key)
+            members[step.chapter_key] = []
+        members[step.chapter_key].append(step)
+    gates: dict[str, ChapterGate] = {}
+    for index, key in enumerate(order):
+        if index == 0:
+            gates[key] = ChapterGate(True)
+            continue
+        before = order[index - 1]
+        first = members[key][0]
+        previous_title = members[before][0].chapter_title or before
+        if not all(s.key in completed for s in members[before]):
+            gates[key] = ChapterGate(
+                False,
+                _("Chapter %(n)s opens when you finish '%(title)s'")
+                % {"n": first.chapter_number, "title": previous_title},
+            )
+            continue
+        begun = chapter_started.get(before)
+        if first.chapter_min_days and begun is not None:
+            local_day = begun.astimezone(tz).date() + timedelta(days=first.chapter_min_days)
+            opens_at = datetime.combine(local_day, time(0), tzinfo=tz)
+            if now < opens_at:
+                gates[key] = ChapterGate(
+                    False, chapter_opens_on(first.chapter_number, opens_at, now, tz), opens_at
+                )
+                continue
+        gates[key] = ChapterGate(True)
+    return gates
+
+
 def evaluate(
     steps: Sequence[StepRule],
     *,
@@ -74,12 +153,19 @@ def evaluate(
     chapter_started = chapter_started or {}
     scores = scores or {}
     titles = {s.key: s.title for s in steps}
+    gates = chapter_gates(
+        steps, completed=completed, chapter_started=chapter_started, now=now, tz=tz
+    )
     verdicts: dict[str, Verdict] = {}
     previous: StepRule | None = None
     for step in steps:
-        verdicts[step.key] = _verdict(
+        verdict = _verdict(
             step, previous, titles, completed, started, chapter_started, scores, now, tz
         )
+        gate = gates[step.chapter_key]
+        if verdict.status in ("available", "locked") and not gate.open:
+            verdict = Verdict("locked", gate.reason, gate.opens_at)
+        verdicts[step.key] = verdict
         previous = step
     return verdicts
 

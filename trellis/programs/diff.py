@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 PROGRAM_FIELDS = ("title", "summary", "language", "conditions", "intended_use")
-CHAPTER_FIELDS = ("title", "skills", "intro_md", "closing_md")
+CHAPTER_FIELDS = ("title", "skills", "intro_md", "closing_md", "min_days")
+# Fields added to the format later, with the value an older version's source means.
+DEFAULTS: dict[str, Any] = {"min_days": 0}
 STEP_FIELDS = (
     "chapter",
     "kind",
@@ -68,7 +70,8 @@ def _text_diff(old: str, new: str) -> list[str]:
 def _field_changes(old: dict[str, Any], new: dict[str, Any], fields: tuple[str, ...]) -> list[str]:
     details: list[str] = []
     for name in fields:
-        before, after = old.get(name), new.get(name)
+        before = old.get(name, DEFAULTS.get(name))
+        after = new.get(name, DEFAULTS.get(name))
         if before == after:
             continue
         label = LABELS.get(name, name)

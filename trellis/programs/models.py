@@ -98,6 +98,10 @@ class Chapter(PublishedModel, UUIDModel):
     intro_html = models.TextField()
     closing_html = models.TextField(blank=True)
     skills = models.JSONField(default=list)
+    min_days = models.PositiveSmallIntegerField(
+        default=0,
+        help_text=_("Days after the previous chapter opened before this one may open."),
+    )
 
     class Meta:
         ordering = ["version", "position"]

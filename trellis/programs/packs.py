@@ -38,6 +38,7 @@ STEP_KINDS = ("lesson", "exercise", "questionnaire", "reflection")
 UNLOCK_RULES = ("after", "days_after_chapter_start", "score")
 MIN_MINUTES, MAX_MINUTES = 1, 15
 MAX_KEY, MAX_TITLE, MAX_HINT, MAX_SUMMARY = 80, 200, 300, 1_000
+MAX_MIN_DAYS = 365
 
 
 class PackError(Exception):
@@ -317,7 +318,10 @@ def _chapter(
     key = checker.key(raw, f"chapter {index}")
     where = f"chapter '{key}'" if key else f"chapter {index}"
     checker.fields(
-        raw, where, required=["key", "title", "intro", "skills", "closing", "steps"], optional=[]
+        raw,
+        where,
+        required=["key", "title", "intro", "skills", "closing", "steps"],
+        optional=["min_days"],
     )
     if key is not None:
         if key in chapter_lines:
@@ -348,6 +352,7 @@ def _chapter(
         "closing": closing[0] if closing else None,
         "closing_md": closing[1] if closing else "",
         "skills": [str(s).strip() for s in skills],
+        "min_days": _min_days(checker, raw, where, first=index == 1),
         "steps": [],
     }
     steps = raw.get("steps")
@@ -364,6 +369,28 @@ def _chapter(
         chapter["steps"].append(step)
         located_steps.append((step, raw_step))
     return chapter
+
+
+def _min_days(checker: _Checker, raw: LineDict, where: str, *, first: bool) -> int:
+    """The pacing of a chapter: days after the previous chapter opened before this one may."""
+    if "min_days" not in raw:
+        return 0
+    value = raw["min_days"]
+    line = key_line(raw, "min_days")
+    if first:
+        checker.add(
+            line,
+            f"{where}: the first chapter opens at once, so it has no 'min_days'; remove it",
+        )
+        return 0
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_MIN_DAYS:
+        checker.add(
+            line,
+            f"{where}: 'min_days' is {value!r}; it must be a whole number of days "
+            f"from 0 to {MAX_MIN_DAYS}",
+        )
+        return 0
+    return value
 
 
 STEP_FIELDS = (

@@ -73,6 +73,7 @@ def publish_pack(path: Path | str, *, actor: User | None) -> ProgramVersion:
             intro_html=markdown.render(chapter_data["intro_md"]),
             closing_html=markdown.render(chapter_data["closing_md"]),
             skills=chapter_data["skills"],
+            min_days=chapter_data.get("min_days") or 0,
         )
         chapters.append(chapter)
         for step_data in chapter_data["steps"]:

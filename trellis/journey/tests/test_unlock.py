@@ -53,9 +53,65 @@ def test_a_days_rule_counts_calendar_days_in_the_patients_zone() -> None:
     assert evaluate(STEPS, now=thursday, **args)["looking-back"].status == "available"
 
 
-def test_an_after_rule_waits_for_the_named_step_only() -> None:
+def test_an_after_rule_waits_for_the_named_step_only_inside_its_chapter() -> None:
+    steps = [
+        StepRule("a", "c", "A"),
+        StepRule("b", "c", "B", {"days_after_chapter_start": 3}),
+        StepRule("d", "c", "D", {"after": "a"}),
+    ]
+    verdicts = evaluate(steps, completed={"a": NOW}, chapter_started={"c": NOW}, now=NOW)
+    assert verdicts["b"].status == "locked"
+    assert verdicts["d"].status == "available"  # b is not needed
+
+
+def test_an_after_rule_never_opens_a_chapter_before_the_one_before_it_is_finished() -> None:
     verdicts = evaluate(STEPS, completed={"what-stress-does": NOW, "slow-breathing": NOW}, now=NOW)
-    assert verdicts["five-senses"].status == "available"  # looking-back is not needed
+    assert verdicts["five-senses"].status == "locked"
+    assert "when you finish 'noticing'" in verdicts["five-senses"].reason
+
+
+PACED = [
+    StepRule("one", "noticing", "One", chapter_number=1, chapter_title="Noticing stress"),
+    StepRule("two", "noticing", "Two", chapter_number=1, chapter_title="Noticing stress"),
+    StepRule(
+        "three", "calming", "Three", chapter_number=2, chapter_title="Calming", chapter_min_days=3
+    ),
+    StepRule("four", "calming", "Four", chapter_number=2, chapter_title="Calming"),
+]
+
+
+def test_a_chapter_waits_for_the_one_before_it_to_be_finished() -> None:
+    verdicts = evaluate(PACED, completed={"one": NOW}, chapter_started={"noticing": NOW}, now=NOW)
+    assert verdicts["three"].status == "locked"
+    assert verdicts["three"].reason == "Chapter 2 opens when you finish 'Noticing stress'"
+
+
+def test_a_chapter_with_min_days_opens_that_many_days_after_the_one_before_it_opened() -> None:
+    done = {"one": NOW, "two": NOW + timedelta(hours=1)}
+    started = {"noticing": NOW}
+    soon = evaluate(PACED, completed=done, chapter_started=started, now=NOW + timedelta(hours=2))
+    assert soon["three"].status == "locked"
+    assert soon["three"].reason == "Chapter 2 opens on Thursday"
+    assert soon["three"].opens_at == datetime(2026, 3, 5, tzinfo=UTC)
+    assert soon["four"].reason == "Chapter 2 opens on Thursday"
+    eve = evaluate(PACED, completed=done, chapter_started=started, now=NOW + timedelta(days=2))
+    assert eve["three"].reason == "Chapter 2 opens tomorrow"
+    thursday = evaluate(PACED, completed=done, chapter_started=started, now=NOW + timedelta(days=3))
+    assert thursday["three"].status == "available"
+    assert thursday["four"].reason == "Opens after you finish 'Three'"
+
+
+def test_a_chapter_paced_by_min_days_opens_at_once_when_the_days_have_passed() -> None:
+    done = {"one": NOW, "two": NOW + timedelta(days=5)}
+    verdicts = evaluate(
+        PACED, completed=done, chapter_started={"noticing": NOW}, now=NOW + timedelta(days=5)
+    )
+    assert verdicts["three"].status == "available"
+
+
+def test_pacing_never_takes_back_a_step_already_started() -> None:
+    verdicts = evaluate(PACED, completed={"one": NOW}, started={"three"}, now=NOW)
+    assert verdicts["three"].status == "started"
 
 
 def test_a_score_rule_opens_when_the_check_in_suggests_it() -> None:
@@ -139,7 +195,7 @@ def test_every_locked_step_says_why_in_words(steps: list[StepRule], days_later: 
     verdicts = evaluate(steps, completed={}, now=NOW + timedelta(days=days_later))
     for verdict in verdicts.values():
         assert (verdict.status == "locked") == bool(verdict.reason)
-        assert verdict.reason.startswith("Opens") or not verdict.reason
+        assert verdict.reason.startswith(("Opens", "Chapter")) or not verdict.reason
 
 
 @given(programs(), st.integers(min_value=0, max_value=30))
