@@ -4,8 +4,9 @@ tests/test_authorization_matrix.py).
 Decisions:
 - "Sessions" under /sessions/ is a patient's own page: staff get 403, API tokens do not
   open HTML pages. A patient not in a program (patient_farah has none) gets the page with
-  a kind "not yet" message, and a refusal when booking (400). A session that is not the
-  patient's own is 404, like one that does not exist.
+  a kind "not yet" message, and a refusal when booking (400). Picking a day and a time on
+  the way to booking (sessions:day, sessions:confirm) are the patient's own pages too. A
+  session that is not the patient's own is 404, like one that does not exist.
 - The staff pages under /clinic/sessions/ are for clinicians (coaches, therapists,
   supervisors): clinic admins and researchers get 403; patients get 403. A supporter
   changes only their own availability: someone else's weekly time or day off is 404.
@@ -140,6 +141,20 @@ ROUTES: list[Route] = [
         method="POST",
         kwargs=_maria_takes_sessions,
         note="an empty form is refused with 400 and nothing is booked",
+        reads=NO_PATIENT_DATA,
+    ),
+    Route(
+        "sessions:day",
+        _PATIENT_PAGE,
+        kwargs=_maria_takes_sessions,
+        note="without ?day= the first day with free times",
+        reads=NO_PATIENT_DATA,
+    ),
+    Route(
+        "sessions:confirm",
+        _PATIENT_PAGE,
+        kwargs=_maria_takes_sessions,
+        note="with no time chosen it goes back to Sessions; patient_farah sees 'not yet'",
         reads=NO_PATIENT_DATA,
     ),
     Route(

@@ -26,6 +26,19 @@ class BookForm(forms.Form):
     client_id = forms.UUIDField(widget=forms.HiddenInput)
 
 
+class DayForm(forms.Form):
+    """The day picked on the way to booking (`?day=2026-12-09`)."""
+
+    day = forms.DateField(validators=[validate_day])
+
+
+class ChooseTimeForm(forms.Form):
+    """The time picked on the way to booking, before the patient confirms it."""
+
+    supporter = forms.UUIDField()
+    starts_at = forms.DateTimeField(validators=[validate_day])
+
+
 class RescheduleForm(forms.Form):
     starts_at = forms.DateTimeField(widget=forms.HiddenInput, validators=[validate_day])
     client_id = forms.UUIDField(widget=forms.HiddenInput)

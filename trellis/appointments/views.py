@@ -5,9 +5,17 @@ Views stay thin: find the patient's enrollment or check reach, call one service,
 Times show in the reader's zone: the patient's own zone on patient pages, the zone of
 the supporter's availability on staff pages.
 
+Booking goes day, then time, then confirm, each a page of its own that works without
+JavaScript: "Sessions" lists the days with free times (a link each), the day's page lists
+its times (a link each), and the confirm page holds the one form that books.
+
 Decisions:
 - A taken time answers 409 and a refused one 400, with the reason at the top of the
-  page and nothing written.
+  page and nothing written. A taken time also offers the nearest free times, so the
+  patient picks again in one tap instead of starting over.
+- The day and confirm pages read their choice from the query string (`?day=2026-12-09`,
+  `?supporter=<id>&starts_at=<ISO 8601>`): a malformed one is 400 with the days to pick
+  from, a missing one starts at the first free day (or goes back to "Sessions").
 - Patient pages are for patients (staff get 403); staff pages are for coaches, therapists
   and supervisors (other roles get 403). A session outside a person's reach is 404.
 """
@@ -17,7 +25,7 @@ from __future__ import annotations
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import date, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from django.contrib import messages
@@ -27,6 +35,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -39,6 +48,8 @@ from trellis.appointments.forms import (
     AttendanceForm,
     BookForm,
     CancelForm,
+    ChooseTimeForm,
+    DayForm,
     ExceptionForm,
     OptionsForm,
     RescheduleForm,
@@ -89,6 +100,48 @@ def _by_day(times: list[queries.OpenTime], zone: tzinfo) -> list[tuple[date, lis
     return list(days.items())
 
 
+def _open_times(enrollment: Enrollment, now: datetime) -> list[queries.OpenTime]:
+    return queries.open_times_for(enrollment, start=now, end=now + timedelta(days=62), now=now)
+
+
+def _day_strip(
+    times: list[queries.OpenTime], zone: tzinfo, url: str, chosen: date | None = None
+) -> list[dict[str, Any]]:
+    """The days that have free times, each with how many and the link that picks it."""
+    counts: OrderedDict[date, int] = OrderedDict()
+    for t in times:
+        day = t.starts_at.astimezone(zone).date()
+        counts[day] = counts.get(day, 0) + 1
+    return [
+        {
+            "day": day,
+            "count": count,
+            "url": f"{url}?{urlencode({'day': day.isoformat()})}",
+            "current": day == chosen,
+        }
+        for day, count in counts.items()
+    ]
+
+
+def _confirm_url(t: queries.OpenTime) -> str:
+    query = urlencode({"supporter": str(t.supporter.pk), "starts_at": t.starts_at.isoformat()})
+    return f"{reverse('sessions:confirm')}?{query}"
+
+
+def _time_links(times: list[queries.OpenTime]) -> list[dict[str, Any]]:
+    """Times as links to their confirm page, naming the supporter when there are several."""
+    several = len({t.supporter.pk for t in times}) > 1
+    return [{"time": t, "url": _confirm_url(t), "name_supporter": several} for t in times]
+
+
+def nearest_times(
+    times: list[queries.OpenTime], wanted: datetime, *, count: int = 4
+) -> list[queries.OpenTime]:
+    """The `count` free times closest to the one that could not be had, earliest first."""
+    closest = sorted(times, key=lambda t: (abs(t.starts_at - wanted), t.starts_at))[:count]
+    return sorted(closest, key=lambda t: (t.starts_at, t.supporter.full_name))
+
+
 def _patient_page(
     request: HttpRequest,
     enrollment: Enrollment | None,
@@ -100,11 +153,10 @@ def _patient_page(
         return render(request, "appointments/no_program.html", status=status)
     now = timeutil.now()
     zone = _zone(enrollment)
-    times = queries.open_times_for(enrollment, start=now, end=now + timedelta(days=62), now=now)
     context = {
         "enrollment": enrollment,
         "upcoming": list(queries.upcoming_for(enrollment, now)),
-        "days": _by_day(times, zone),
+        "days": _day_strip(_open_times(enrollment, now), zone, reverse("sessions:day")),
         "problems": problems or [],
         "zone": zone,
         "rules": queries.rules_for(enrollment.organization_id),
@@ -112,6 +164,22 @@ def _patient_page(
     }
     with timezone.override(zone):
         return render(request, "appointments/mine.html", context, status=status)
+
+
+def _taken_page(
+    request: HttpRequest, enrollment: Enrollment, wanted: datetime, message: str
+) -> HttpResponse:
+    """A time someone else has just taken (409): the reason and the nearest free times."""
+    zone = _zone(enrollment)
+    times = _open_times(enrollment, timeutil.now())
+    context = {
+        "problems": [message],
+        "wanted": wanted,
+        "nearest": _time_links(nearest_times(times, wanted)),
+        "zone": zone,
+    }
+    with timezone.override(zone):
+        return render(request, "appointments/taken.html", context, status=409)
 
 
 # Patient pages --------------------------------------------------------------------------
@@ -124,6 +192,87 @@ def mine(request: HttpRequest) -> HttpResponse:
     """The patient's sessions: what is booked, and open times to book."""
     user = guards.require_patient(request)
     return _patient_page(request, current_enrollment(user))
+
+
+@never_cache
+@login_required
+@require_GET
+def day(request: HttpRequest) -> HttpResponse:
+    """Booking, second step: the free times of one day (the first free day if none is
+    named), with the other days to switch to."""
+    user = guards.require_patient(request)
+    enrollment = current_enrollment(user)
+    if enrollment is None:
+        return _patient_page(request, None)
+    now = timeutil.now()
+    zone = _zone(enrollment)
+    times = _open_times(enrollment, now)
+    problems: list[str] = []
+    status = 200
+    chosen: date | None = None
+    if "day" in request.GET:
+        form = DayForm(request.GET)
+        if form.is_valid():
+            chosen = form.cleaned_data["day"]
+        else:
+            problems, status = [_("Please pick a day from the list.")], 400
+    on_day = [t for t in times if t.starts_at.astimezone(zone).date() == chosen]
+    if chosen is None and not problems and times:
+        chosen = times[0].starts_at.astimezone(zone).date()
+        on_day = [t for t in times if t.starts_at.astimezone(zone).date() == chosen]
+    context = {
+        "chosen": chosen,
+        "times": _time_links(on_day),
+        "days": _day_strip(times, zone, reverse("sessions:day"), chosen),
+        "problems": problems,
+        "zone": zone,
+    }
+    with timezone.override(zone):
+        return render(request, "appointments/day.html", context, status=status)
+
+
+@never_cache
+@login_required
+@require_GET
+def confirm(request: HttpRequest) -> HttpResponse:
+    """Booking, last step: the chosen time, how to meet, and the one button that books."""
+    user = guards.require_patient(request)
+    enrollment = current_enrollment(user)
+    if enrollment is None:
+        return _patient_page(request, None)
+    if not request.GET:
+        return HttpResponseRedirect(reverse("sessions:mine"))
+    form = ChooseTimeForm(request.GET)
+    if not form.is_valid():
+        return _patient_page(
+            request, enrollment, problems=[_("Please pick a time from the list.")], status=400
+        )
+    wanted = form.cleaned_data["starts_at"]
+    times = _open_times(enrollment, timeutil.now())
+    found = next(
+        (
+            t
+            for t in times
+            if t.starts_at == wanted and str(t.supporter.pk) == str(form.cleaned_data["supporter"])
+        ),
+        None,
+    )
+    if found is None:
+        return _taken_page(
+            request,
+            enrollment,
+            wanted,
+            _("Sorry, this time is no longer free. Please pick another."),
+        )
+    zone = _zone(enrollment)
+    local_day = found.starts_at.astimezone(zone).date()
+    context = {
+        "item": _by_day([found], zone)[0][1][0],
+        "back": f"{reverse('sessions:day')}?{urlencode({'day': local_day.isoformat()})}",
+        "zone": zone,
+    }
+    with timezone.override(zone):
+        return render(request, "appointments/confirm.html", context)
 
 
 @never_cache
@@ -155,7 +304,7 @@ def book(request: HttpRequest) -> HttpResponse:
             now=timeutil.now(),
         )
     except services.SlotTaken as taken:
-        return _patient_page(request, enrollment, problems=[taken.message], status=409)
+        return _taken_page(request, enrollment, form.cleaned_data["starts_at"], taken.message)
     except ValidationError as refused:
         return _patient_page(request, enrollment, problems=_refusal(refused), status=400)
     messages.success(
@@ -186,7 +335,7 @@ def cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def reschedule(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
-    """Pick another open time with the same supporter."""
+    """Pick another open time with the same supporter: a day (`?day=`), then a time."""
     user = guards.require_patient(request)
     appointment = queries.access_own_appointment(user, appointment_id)
     problems: list[str] = []
@@ -226,9 +375,23 @@ def reschedule(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
         )
         if t.supporter.pk == appointment.supporter_id and appointment.mode in t.modes
     ]
+    here = reverse("sessions:reschedule", kwargs={"appointment_id": appointment.pk})
+    chosen: date | None = None
+    if "day" in request.GET:
+        form_day = DayForm(request.GET)
+        if form_day.is_valid():
+            chosen = form_day.cleaned_data["day"]
+        else:
+            problems, status = [_("Please pick a day from the list.")], 400
+    elif times:
+        chosen = times[0].starts_at.astimezone(zone).date()
     context = {
         "appointment": appointment,
-        "days": _by_day(times, zone),
+        "days": _day_strip(times, zone, here, chosen),
+        "chosen": chosen,
+        "on_day": _by_day(
+            [t for t in times if t.starts_at.astimezone(zone).date() == chosen], zone
+        ),
         "problems": problems,
         "zone": zone,
     }
