@@ -118,7 +118,9 @@ def test_patient_breathes_records_a_thought_rates_both_and_sees_them_in_the_stor
 
     # A thought record, then the same form sent a second time.
     start_next(page, "Catching a thought")
-    for label, value in THOUGHT_RECORD.items():
+    for index, (label, value) in enumerate(THOUGHT_RECORD.items()):
+        if index:  # one box per screen
+            page.get_by_role("button", name="Next").click()
         page.get_by_label(label).fill(value)
     form = page.evaluate(
         "() => Object.fromEntries(new FormData(document.querySelector('form.player-form')))"

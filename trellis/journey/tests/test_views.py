@@ -473,7 +473,7 @@ def test_a_planned_activity_shows_on_today(
     html = alex.get(reverse("journey:today")).content.decode()
     assert "Activities you planned" in html
     assert "Walk round the block" in html
-    assert "2026-03-10 10:30" in html
+    assert "Tue 10 Mar, 10:30" in html
 
 
 def test_a_planned_activity_can_be_marked_done_with_mood_and_mastery(

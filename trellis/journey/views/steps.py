@@ -4,13 +4,16 @@ questionnaire step, the done page, rating it, and marking a planned activity don
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -372,7 +375,20 @@ def _hm(minutes: int) -> dict[str, int]:
 
 
 def planned_for(response: dict[str, Any]) -> str:
-    return f"{response.get('planned_date', '')} {response.get('planned_time', '')}".strip()
+    """When a planned activity is, as the patient reads dates: "Sat 5 Dec, 10:00" in English.
+
+    The day and time are the patient's own wall clock (what they typed), so no zone changes
+    them. The format is a translatable Django date format, so each language orders it its way.
+    """
+    parts = (response.get("planned_date"), response.get("planned_time"))
+    raw = " ".join(str(part) for part in parts if part)
+    try:
+        day = date.fromisoformat(str(response.get("planned_date")))
+        clock = time.fromisoformat(str(response.get("planned_time")))
+    except ValueError:
+        return raw
+    # Translators: a Django date format (https://docs.djangoproject.com/en/stable/ref/templates/builtins/#date).
+    return date_format(datetime.combine(day, clock), pgettext("planned activity", "D j M, H:i"))
 
 
 @never_cache

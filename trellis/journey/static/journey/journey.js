@@ -67,6 +67,84 @@
     });
   };
 
+  // One screen at a time, with Back and Next, for a player whose parts would otherwise all
+  // be on one page (grounding's senses, the thought record's boxes). Without this script
+  // every part shows and the form is sent the same way.
+  //   screens: the parts, in order; nav: holds [data-back], [data-next] and [data-position]
+  //   (its data-template has %(n)s and %(total)s); finish: shown only on the last screen;
+  //   focusTarget(screen): what gets focus when the patient moves to a screen.
+  // The form keeps every field, so what was typed on other screens is sent too.
+  window.Trellis.stepThrough = function (options) {
+    var screens = options.screens;
+    var nav = options.nav;
+    var back = nav.querySelector("[data-back]");
+    var next = nav.querySelector("[data-next]");
+    var position = nav.querySelector("[data-position]");
+    var finish = options.finish || null;
+    var last = screens.length - 1;
+    var current = 0;
+
+    function show(index, moveFocus) {
+      current = Math.max(0, Math.min(last, index));
+      screens.forEach(function (screen, i) { screen.hidden = i !== current; });
+      back.hidden = current === 0;
+      next.hidden = current === last;
+      if (finish) { finish.hidden = current !== last; }
+      if (position) {
+        position.textContent = position.getAttribute("data-template")
+          .replace("%(n)s", String(current + 1))
+          .replace("%(total)s", String(screens.length));
+      }
+      if (moveFocus && options.focusTarget) {
+        var target = options.focusTarget(screens[current]);
+        if (target) {
+          if (!target.matches("input, textarea, select, button, a[href]")) {
+            target.setAttribute("tabindex", "-1");
+          }
+          target.focus();
+        }
+      }
+    }
+
+    function screenOf(element) {
+      for (var i = 0; i < screens.length; i += 1) {
+        if (screens[i].contains(element)) { return i; }
+      }
+      return -1;
+    }
+
+    back.addEventListener("click", function () { show(current - 1, true); });
+    next.addEventListener("click", function () {
+      if (options.beforeNext && !options.beforeNext(screens[current])) { return; }
+      show(current + 1, true);
+    });
+    // Enter in a one-line box moves on instead of sending a half-filled form.
+    screens.forEach(function (screen) {
+      screen.addEventListener("keydown", function (event) {
+        var field = event.target;
+        if (event.key !== "Enter" || current === last || !field.matches("input")) { return; }
+        event.preventDefault();
+        next.click();
+      });
+    });
+    // A link to a field on another screen (the error summary) opens that screen.
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest && event.target.closest("a[href^='#']");
+      if (!link) { return; }
+      var target = document.getElementById(link.getAttribute("href").slice(1));
+      var index = target ? screenOf(target) : -1;
+      if (index >= 0) { show(index, false); }
+    });
+
+    nav.hidden = false;
+    // After a refused form, open the first screen that has something to fix.
+    var invalid = screens.filter(function (screen) {
+      return screen.querySelector("[aria-invalid=true], .field-error");
+    })[0];
+    show(invalid ? screens.indexOf(invalid) : 0, false);
+    return { show: show, current: function () { return current; } };
+  };
+
   // Any player form: the clock runs from page load; the first touch counts as "started".
   function wirePlayerForms(root) {
     root.querySelectorAll("form.player-form").forEach(function (form) {

@@ -22,6 +22,9 @@
     var minutesField = form.querySelector("[name=minutes]");
     var breathsField = form.querySelector("[name=breaths]");
     var manual = root.querySelector("[data-manual]");
+    // While the pacer runs, "Finish now" is the one way to stop: the form's own Finish
+    // button comes back (and takes focus) when the breathing ends.
+    var submit = form.querySelector("[data-finish]") || form.querySelector("[type=submit]");
     var reduced = window.matchMedia("(prefers-reduced-motion: reduce)");
     var timer = null;
     var tick = null;
@@ -95,8 +98,10 @@
       startButton.hidden = false;
       stopButton.hidden = true;
       startButton.disabled = false;
-      var submit = form.querySelector("[type=submit]");
-      if (submit) { submit.focus(); }
+      if (submit) {
+        submit.hidden = false;
+        submit.focus();
+      }
     }
 
     startButton.addEventListener("click", function () {
@@ -106,6 +111,7 @@
       startedAt = Date.now();
       startButton.hidden = true;
       stopButton.hidden = false;
+      if (submit) { submit.hidden = true; }
       stopButton.focus();
       if (window.Trellis && window.Trellis.markStarted) { window.Trellis.markStarted(form); }
       cycle();
