@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "trellis.accounts.middleware.SessionTimeoutMiddleware",
     "trellis.accounts.middleware.MfaRequiredMiddleware",
+    "trellis.care.middleware.ViewerZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a request it marked as held back into the one

@@ -20,6 +20,7 @@ from tests.authorization.matrix import (
     FORBIDDEN,
     LOGIN,
     NO_PATIENT_DATA,
+    PATIENTS,
     STAFF,
     Route,
     expect,
@@ -62,6 +63,20 @@ ROUTES: list[Route] = [
     ),
     Route("accounts:security", OWN_ACCOUNT, reads=NO_PATIENT_DATA),
     Route("accounts:password_change", OWN_ACCOUNT, reads=NO_PATIENT_DATA),
+    Route(
+        "accounts:time_zone",
+        expect(
+            ALLOWED,
+            anonymous=LOGIN,
+            token_read=LOGIN,
+            token_write=LOGIN,
+            **dict.fromkeys(PATIENTS, FORBIDDEN),
+        ),
+        method="POST",
+        data=lambda cast: {"time_zone": "Europe/Helsinki"},
+        note="staff only; a patient's times follow their preferences",
+        reads=NO_PATIENT_DATA,
+    ),
     Route(
         "accounts:mfa_setup",
         OWN_ACCOUNT,

@@ -34,6 +34,7 @@ from trellis.audit.services import note_read
 from trellis.care import consent as care_consent
 from trellis.care import queries as care_queries
 from trellis.care.guards import STAGE_PAGES
+from trellis.care.middleware import forget_zone
 from trellis.care.models import ConsentKind, Enrollment, Onboarding, OnboardingStage, Preferences
 from trellis.care.queries import access_enrollment, current_enrollment
 from trellis.core import timeutil
@@ -391,6 +392,7 @@ def _save_preferences(request: HttpRequest, user: User, form: PreferencesForm) -
     except ValidationError as error:
         form.add_service_errors(error)
         return False
+    forget_zone(request)  # the next page shows times in the zone just chosen
     return True
 
 

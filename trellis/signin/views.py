@@ -16,7 +16,7 @@ from django.contrib.auth import login as django_login
 from django.contrib.auth import logout as django_logout
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -37,10 +37,12 @@ from trellis.accounts.forms import (
 )
 from trellis.accounts.middleware import IS_STAFF, LAST_SEEN, LOGIN_AT, SIGNED_OUT_REASON
 from trellis.accounts.models import User
-from trellis.accounts.queries import is_patient, is_staff
+from trellis.accounts.queries import active_memberships, is_patient, is_staff
 from trellis.core import timeutil
+from trellis.core.errors import add_to_form
 from trellis.signin import queries
 from trellis.signin import services as signin
+from trellis.signin.forms import TimeZoneForm
 
 PENDING_TOTP_KEY = "trellis_pending_totp_key"
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])
@@ -419,13 +421,52 @@ def security(request: HttpRequest) -> HttpResponse:
     """My account / security: two-step verification status and password."""
     user = _user(request)
     enabled = mfa_reads.has_confirmed_device(user)
+    staff = is_staff(user)
     context: dict[str, Any] = {
         "mfa_enabled": enabled,
-        "mfa_required": is_staff(user),
+        "mfa_required": staff,
         "is_patient": is_patient(user),
         "recovery_codes_left": mfa_reads.unused_recovery_codes(user) if enabled else 0,
+        "zone_form": _zone_form(user) if staff else None,
     }
     return render(request, "signin/security.html", context)
+
+
+def _zone_form(user: User, data: Any = None) -> TimeZoneForm:
+    clinic = active_memberships(user).order_by("organization__name").first()
+    clinic_zone = clinic.organization.time_zone if clinic else str(settings.TIME_ZONE)
+    return TimeZoneForm(data, initial={"time_zone": user.time_zone}, clinic_zone=clinic_zone)
+
+
+@never_cache
+@login_required
+@require_http_methods(["POST"])
+def time_zone(request: HttpRequest) -> HttpResponse:
+    """A member of staff chooses the zone their pages show times in."""
+    user = _user(request)
+    if not is_staff(user):
+        raise PermissionDenied(_("Your times follow your preferences."))
+    form = _zone_form(user, request.POST)
+    if form.is_valid():
+        try:
+            signin.set_time_zone(user=user, time_zone=form.cleaned_data["time_zone"])
+        except ValidationError as error:
+            add_to_form(form, error)
+        else:
+            messages.success(request, _("Times now show in the zone you chose."))
+            return redirect("accounts:security")
+    form.fields["time_zone"].widget.attrs.update(
+        {"aria-describedby": "id_time_zone_helptext id_time_zone_error", "aria-invalid": "true"}
+    )
+    enabled = mfa_reads.has_confirmed_device(user)
+    context: dict[str, Any] = {
+        "mfa_enabled": enabled,
+        "mfa_required": True,
+        "is_patient": is_patient(user),
+        "recovery_codes_left": mfa_reads.unused_recovery_codes(user) if enabled else 0,
+        "zone_form": form,
+    }
+    return render(request, "signin/security.html", context, status=400)
 
 
 @never_cache
