@@ -1,15 +1,17 @@
-"""The trajectory chart: PHQ-9 and GAD-7 totals over time, drawn on the server as SVG.
+"""Charts drawn on the server as SVG: the trajectory chart (PHQ-9 and GAD-7 totals over
+time) and the mood chart (the patient's 1-10 check-ins over time).
 
 Pure and deterministic: the same series give the same text, with no database, no clock
-and no randomness, so the chart can be tested by parsing it. Each instrument gets its own
+and no randomness, so a chart can be tested by parsing it. Each instrument gets its own
 small panel, because their ranges and bands differ (PHQ-9 0-27, GAD-7 0-21); drawing both
 on one axis would put the bands in the wrong place for one of them.
 
-The SVG carries no `style=` attribute (the Content-Security-Policy refuses inline
-styles): colours are presentation attributes (fill, stroke), and sizing is in
-`measures/measures.css`. Every chart has a text alternative: a `<title>` and `<desc>`
-named by aria-labelledby, a `<title>` on each point, and the table the page shows next
-to it.
+Made for a phone first: the viewBox is about a phone's width and the SVG fills its box
+(width 100%), so text drawn at FONT units shows at least 12 px at 390 px; trellis.css caps
+the width at desk size. The SVG carries no `style=` attribute (the Content-Security-Policy
+refuses inline styles): colours are presentation attributes (fill, stroke). Every chart
+has a text alternative: a `<title>` and `<desc>` named by aria-labelledby, a `<title>` on
+each point, and the table the page shows with it.
 """
 
 from __future__ import annotations
@@ -22,16 +24,23 @@ from xml.sax.saxutils import escape, quoteattr
 
 from django.utils.translation import gettext as _
 
-# Geometry of one panel, in SVG user units (the viewBox scales it to the page).
-WIDTH = 640
-PANEL_HEIGHT = 230
-LEFT = 44  # room for the score ticks
-RIGHT = 132  # room for the band names
-TOP = 34  # room for the panel heading
-BOTTOM = 44  # room for the dates and the axis name
+# Geometry of one panel, in SVG user units. The chart is drawn for a phone: the viewBox is
+# about as wide as a phone's screen, so one unit is about one CSS pixel there and the text
+# (FONT units) stays at least 12 px; on a wider screen the SVG scales up with its box
+# (width 100%, capped in trellis.css), never down to unreadable labels.
+WIDTH = 360
+PANEL_HEIGHT = 250
+LEFT = 34  # room for the score ticks
+RIGHT = 8
+TOP = 30  # room for the panel heading
+BOTTOM = 52  # room for the dates and the axis name
 PLOT_LEFT = LEFT
 PLOT_RIGHT = WIDTH - RIGHT
-POINT_RADIUS = 5
+POINT_RADIUS = 6
+FONT = 14  # ticks, band names, dates, axis names
+TITLE_FONT = 16
+# The smallest text any chart draws, in user units (tests hold the charts to it).
+SMALLEST_FONT = FONT
 
 INK = "#1d2521"
 MUTED = "#4a564f"
@@ -190,7 +199,7 @@ def _panel(
     bottom = top + height
     out = [f'<g class="chart-panel" data-instrument={quoteattr(scale.code)}>']
     out.append(
-        f'<text x="{LEFT}" y="{offset + 20}" fill="{INK}" font-size="15" '
+        f'<text x="0" y="{offset + 20}" fill="{INK}" font-size="{TITLE_FONT}" '
         f'font-weight="700">{escape(scale.title)}</text>'
     )
     # Bands: one shaded rectangle each, named at the right.
@@ -204,8 +213,8 @@ def _panel(
             f"<title>{escape(f'{band.label}: {band.low}-{band.high}')}</title></rect>"
         )
         out.append(
-            f'<text x="{PLOT_RIGHT + 6}" y="{_fmt((y_top + y_bottom) / 2 + 4)}" '
-            f'fill="{INK}" font-size="11">{escape(band.label)}</text>'
+            f'<text class="band-name" x="{PLOT_RIGHT - 6}" y="{_fmt((y_top + y_bottom) / 2 + 5)}" '
+            f'text-anchor="end" fill="{INK}" font-size="{FONT}">{escape(band.label)}</text>'
         )
     # Axes and score ticks at the start of each band and at the top of the scale.
     out.append(
@@ -220,18 +229,18 @@ def _panel(
     for tick in ticks:
         y = _y(tick, scale, top, height)
         out.append(
-            f'<text class="tick" x="{PLOT_LEFT - 6}" y="{_fmt(y + 4)}" text-anchor="end" '
-            f'fill="{INK}" font-size="11">{tick}</text>'
+            f'<text class="tick" x="{PLOT_LEFT - 6}" y="{_fmt(y + 5)}" text-anchor="end" '
+            f'fill="{INK}" font-size="{FONT}">{tick}</text>'
         )
     out.append(
-        f'<text x="{PLOT_LEFT}" y="{_fmt(bottom + 36)}" fill="{MUTED}" font-size="11">'
-        f"{escape(_('Score (higher means more symptoms); date answered'))}</text>"
+        f'<text class="axis-name" x="0" y="{_fmt(bottom + 42)}" fill="{MUTED}" '
+        f'font-size="{FONT}">{escape(_("Higher score, more symptoms"))}</text>'
     )
     points = place(series, scale, top, height)
     if not points:
         out.append(
             f'<text x="{_fmt((PLOT_LEFT + PLOT_RIGHT) / 2)}" y="{_fmt(top + height / 2)}" '
-            f'text-anchor="middle" fill="{INK}" font-size="14">'
+            f'text-anchor="middle" fill="{INK}" font-size="{FONT}">'
             f"{escape(_('No scores yet'))}</text>"
         )
         out.append("</g>")
@@ -248,8 +257,8 @@ def _panel(
         elif len(points) > 1 and number == len(points) - 1:
             anchor = "end"
         out.append(
-            f'<text class="date" x="{_fmt(point.x)}" y="{_fmt(bottom + 18)}" '
-            f'text-anchor="{anchor}" fill="{INK}" font-size="11">'
+            f'<text class="date" x="{_fmt(point.x)}" y="{_fmt(bottom + 20)}" '
+            f'text-anchor="{anchor}" fill="{INK}" font-size="{FONT}">'
             f"{escape(_short_date(point.when, tz))}</text>"
         )
     if len(points) > 1:
@@ -331,8 +340,8 @@ def trajectory_svg(
     height = PANEL_HEIGHT * len(panels)
     title_id, desc_id = f"{id_prefix}-title", f"{id_prefix}-desc"
     out: list[str] = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="trajectory" role="img" '
-        f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart trajectory" role="img" '
+        f'viewBox="0 0 {WIDTH} {height}" width="100%" preserveAspectRatio="xMinYMin meet" '
         f'aria-labelledby="{title_id} {desc_id}" font-family="system-ui, sans-serif">',
         f'<title id="{title_id}">{escape(_("Questionnaire scores over time"))}</title>',
         f'<desc id="{desc_id}">{escape(_description(panels, tz))}</desc>',
@@ -362,3 +371,145 @@ def table_rows(
             )
     rows.sort(key=lambda row: (row["when"], row["instrument"]), reverse=True)
     return rows
+
+
+# The mood chart --------------------------------------------------------------------------
+
+MOOD_LOW, MOOD_HIGH = 1, 10
+MOOD_HEIGHT = 230
+MOOD_TICKS = (1, 4, 7, 10)
+GRID = "#c9d1cc"
+
+# One mood check-in: (when, score 1-10).
+MoodPoint = tuple[datetime, int]
+
+
+def mood_points(checkins: Sequence[MoodPoint]) -> list[tuple[datetime, int, float, float]]:
+    """(when, score, x, y) of each check-in inside the mood chart's plot, oldest first."""
+    kept = sorted(((when, int(score)) for when, score in checkins), key=lambda p: p[0])
+    if not kept:
+        return []
+    top, bottom = TOP, MOOD_HEIGHT - BOTTOM
+    first, last = kept[0][0], kept[-1][0]
+    span = (last - first).total_seconds()
+    width = PLOT_RIGHT - PLOT_LEFT
+    pad = 16.0
+    placed = []
+    for when, score in kept:
+        if span > 0:
+            x = PLOT_LEFT + pad + (width - 2 * pad) * (when - first).total_seconds() / span
+        else:
+            x = PLOT_LEFT + width / 2
+        clamped = min(max(score, MOOD_LOW), MOOD_HIGH)
+        y = top + (bottom - top) * (1 - (clamped - MOOD_LOW) / (MOOD_HIGH - MOOD_LOW))
+        placed.append((when, score, x, y))
+    return placed
+
+
+def _moment(moment: datetime, tz: tzinfo | None) -> str:
+    local = moment.astimezone(tz) if tz is not None else moment
+    return f"{_date(moment, tz)}, {local:%H:%M}"
+
+
+def mood_svg(
+    checkins: Sequence[MoodPoint], *, tz: tzinfo | None = None, id_prefix: str = "mood"
+) -> str:
+    """The patient's mood check-ins (1 very low to 10 very good) over time, as SVG text.
+
+    Drawn like the trajectory chart (same width, fonts and rules: no inline style, a title
+    and description, a title on each point); with no check-in the result is a friendly
+    sentence instead of an empty chart. `tz` shows dates in the patient's time zone."""
+    placed = mood_points(checkins)
+    if not placed:
+        return (
+            f'<p class="chart-empty">{escape(_("No check-ins yet."))} '
+            f"{escape(_('Your mood chart appears here after your first check-in.'))}</p>"
+        )
+    top, bottom = TOP, MOOD_HEIGHT - BOTTOM
+    title_id, desc_id = f"{id_prefix}-title", f"{id_prefix}-desc"
+    first, last = placed[0], placed[-1]
+    if len(placed) == 1:
+        summary = _("One check-in: %(score)s out of 10 on %(date)s.") % {
+            "score": first[1],
+            "date": _date(first[0], tz),
+        }
+    else:
+        summary = _(
+            "%(count)s check-ins, from %(first)s out of 10 on %(first_date)s "
+            "to %(last)s out of 10 on %(last_date)s."
+        ) % {
+            "count": len(placed),
+            "first": first[1],
+            "first_date": _date(first[0], tz),
+            "last": last[1],
+            "last_date": _date(last[0], tz),
+        }
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart mood-chart" role="img" '
+        f'viewBox="0 0 {WIDTH} {MOOD_HEIGHT}" width="100%" preserveAspectRatio="xMinYMin meet" '
+        f'aria-labelledby="{title_id} {desc_id}" font-family="system-ui, sans-serif">',
+        f'<title id="{title_id}">{escape(_("Your mood over time"))}</title>',
+        f'<desc id="{desc_id}">{escape(summary)}</desc>',
+        f'<text x="0" y="20" fill="{INK}" font-size="{TITLE_FONT}" font-weight="700">'
+        f"{escape(_('Mood (1 very low, 10 very good)'))}</text>",
+    ]
+    for tick in MOOD_TICKS:
+        y = top + (bottom - top) * (1 - (tick - MOOD_LOW) / (MOOD_HIGH - MOOD_LOW))
+        out.append(
+            f'<line class="grid" x1="{PLOT_LEFT}" y1="{_fmt(y)}" x2="{PLOT_RIGHT}" '
+            f'y2="{_fmt(y)}" stroke="{GRID}" stroke-width="1"/>'
+        )
+        out.append(
+            f'<text class="tick" x="{PLOT_LEFT - 6}" y="{_fmt(y + 5)}" text-anchor="end" '
+            f'fill="{INK}" font-size="{FONT}">{tick}</text>'
+        )
+    out.append(
+        f'<line x1="{PLOT_LEFT}" y1="{_fmt(top)}" x2="{PLOT_LEFT}" y2="{_fmt(bottom)}" '
+        f'stroke="{MUTED}" stroke-width="1"/>'
+    )
+    labelled = {0, len(placed) - 1}
+    if len(placed) >= 5:
+        labelled.add(len(placed) // 2)
+    for number in sorted(labelled):
+        when, _score, x, _y = placed[number]
+        anchor = "middle"
+        if len(placed) > 1 and number == 0:
+            anchor = "start"
+        elif len(placed) > 1 and number == len(placed) - 1:
+            anchor = "end"
+        out.append(
+            f'<text class="date" x="{_fmt(x)}" y="{_fmt(bottom + 20)}" text-anchor="{anchor}" '
+            f'fill="{INK}" font-size="{FONT}">{escape(_short_date(when, tz))}</text>'
+        )
+    out.append(
+        f'<text class="axis-name" x="0" y="{_fmt(bottom + 42)}" fill="{MUTED}" '
+        f'font-size="{FONT}">{escape(_("Higher is a better mood"))}</text>'
+    )
+    if len(placed) > 1:
+        coords = " ".join(f"{_fmt(x)},{_fmt(y)}" for _when, _score, x, y in placed)
+        out.append(f'<polyline points="{coords}" fill="none" stroke="{LINE}" stroke-width="2.5"/>')
+    for when, score, x, y in placed:
+        label = _("Mood on %(moment)s: %(score)s out of 10") % {
+            "moment": _moment(when, tz),
+            "score": score,
+        }
+        out.append(
+            f'<circle class="point" cx="{_fmt(x)}" cy="{_fmt(y)}" r="{POINT_RADIUS}" '
+            f'fill="{LINE}" stroke="#ffffff" stroke-width="2">'
+            f"<title>{escape(label)}</title></circle>"
+        )
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def mood_rows(checkins: Sequence[MoodPoint], tz: tzinfo | None = None) -> list[dict[str, Any]]:
+    """The same check-ins as rows for the table under the mood chart, newest first."""
+    ordered = sorted(checkins, key=lambda p: p[0], reverse=True)
+    return [
+        {
+            "when": when.astimezone(tz) if tz is not None else when,
+            "date": _moment(when, tz),
+            "score": score,
+        }
+        for when, score in ordered
+    ]

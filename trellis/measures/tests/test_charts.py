@@ -185,3 +185,112 @@ def test_table_rows_list_every_response_newest_first() -> None:
         ("GAD-7", 8),
     ]
     assert rows[0]["date"] == "10 Mar 2025"
+
+
+# Made for a phone: the charts scale with their box and their text stays readable. --------
+
+# The narrowest box a chart sits in at 390 px: the staff progress page's card (390 px less
+# the page's and the card's padding and border).
+NARROWEST_BOX_PX = 330
+
+
+def all_svgs() -> list[ET.Element]:
+    return [
+        parse(charts.trajectory_svg({"PHQ-9": weekly(18, 14, 11, 7, 4), "GAD-7": weekly(9, 4)})),
+        parse(charts.mood_svg([(when, total or 1) for when, total, _b in weekly(3, 5, 8, 6, 7)])),
+    ]
+
+
+def test_charts_fill_their_box_and_keep_their_shape() -> None:
+    for root in all_svgs():
+        assert root.get("width") == "100%"
+        assert root.get("height") is None  # the viewBox gives the height for the width
+        assert root.get("preserveAspectRatio") == "xMinYMin meet"
+        _x, _y, width, _height = (float(v) for v in root.get("viewBox", "").split())
+        assert width == charts.WIDTH
+        assert "chart" in (root.get("class") or "").split()
+
+
+def test_every_label_is_at_least_12_px_in_the_narrowest_box_at_phone_size() -> None:
+    scale = NARROWEST_BOX_PX / charts.WIDTH
+    for root in all_svgs():
+        texts = list(root.iter(f"{SVG}text"))
+        assert texts
+        for text in texts:
+            assert float(text.get("font-size", "0")) * scale >= 12, text.text
+
+
+def test_band_names_sit_inside_the_plot_so_it_keeps_the_whole_width() -> None:
+    root = parse(charts.trajectory_svg({"PHQ-9": weekly(12, 8)}))
+    names = [t for t in panel(root, "PHQ-9").iter(f"{SVG}text") if t.get("class") == "band-name"]
+    assert [t.text for t in names] == ["Minimal", "Mild", "Moderate", "Moderately severe", "Severe"]
+    for name in names:
+        assert charts.PLOT_LEFT < float(name.get("x", "0")) <= charts.PLOT_RIGHT
+        assert name.get("text-anchor") == "end"
+    assert charts.PLOT_RIGHT - charts.PLOT_LEFT >= 0.85 * charts.WIDTH
+
+
+# The mood chart ---------------------------------------------------------------------------
+
+
+def moods(*scores: int) -> list[tuple[datetime, int]]:
+    return [(START + timedelta(days=n), score) for n, score in enumerate(scores)]
+
+
+def mood_circles(root: ET.Element) -> list[ET.Element]:
+    return [c for c in root.iter(f"{SVG}circle") if c.get("class") == "point"]
+
+
+def test_mood_chart_draws_one_point_per_check_in_better_moods_higher() -> None:
+    root = parse(charts.mood_svg(moods(2, 9, 5)))
+    found = mood_circles(root)
+    assert len(found) == 3
+    xs = [float(c.get("cx", "0")) for c in found]
+    ys = {int(s): float(c.get("cy", "0")) for c, s in zip(found, (2, 9, 5), strict=True)}
+    assert xs == sorted(xs)
+    assert ys[9] < ys[5] < ys[2]
+    top, bottom = charts.TOP, charts.MOOD_HEIGHT - charts.BOTTOM
+    for circle in found:
+        assert charts.PLOT_LEFT <= float(circle.get("cx", "nan")) <= charts.PLOT_RIGHT
+        assert top <= float(circle.get("cy", "nan")) <= bottom
+
+
+def test_mood_1_and_10_sit_on_the_bottom_and_top_of_the_plot() -> None:
+    found = mood_circles(parse(charts.mood_svg(moods(1, 10))))
+    assert float(found[0].get("cy", "0")) == pytest.approx(charts.MOOD_HEIGHT - charts.BOTTOM)
+    assert float(found[1].get("cy", "0")) == pytest.approx(charts.TOP)
+
+
+def test_mood_chart_is_named_and_each_point_says_when_and_how_good() -> None:
+    root = parse(charts.mood_svg(moods(4, 7), tz=ZoneInfo("America/New_York"), id_prefix="m"))
+    assert root.get("role") == "img" and root.get("aria-labelledby") == "m-title m-desc"
+    desc = root.find(f"{SVG}desc")
+    assert desc is not None
+    assert desc.text == "2 check-ins, from 4 out of 10 on 3 Mar 2025 to 7 out of 10 on 4 Mar 2025."
+    titles = [c.findtext(f"{SVG}title") for c in mood_circles(root)]
+    # 09:00 UTC is 04:00 in New York (EST).
+    assert titles == [
+        "Mood on 3 Mar 2025, 04:00: 4 out of 10",
+        "Mood on 4 Mar 2025, 04:00: 7 out of 10",
+    ]
+    ticks = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "tick"]
+    assert ticks == ["1", "4", "7", "10"]
+    dates = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "date"]
+    assert dates == ["3 Mar", "4 Mar"]
+
+
+def test_mood_chart_in_any_order_is_drawn_oldest_to_newest_and_the_table_newest_first() -> None:
+    newest_first = list(reversed(moods(3, 6, 8)))
+    assert charts.mood_svg(newest_first) == charts.mood_svg(moods(3, 6, 8))
+    rows = charts.mood_rows(newest_first)
+    assert [r["score"] for r in rows] == [8, 6, 3]
+    assert rows[0]["date"] == "5 Mar 2025, 09:00"
+
+
+def test_mood_chart_with_one_or_no_check_in() -> None:
+    (lone,) = mood_circles(parse(charts.mood_svg(moods(6))))
+    assert float(lone.get("cx", "0")) == pytest.approx((charts.PLOT_LEFT + charts.PLOT_RIGHT) / 2)
+    empty = charts.mood_svg([])
+    assert "<svg" not in empty and "No check-ins yet." in empty
+    svg = charts.mood_svg(moods(5, 6))
+    assert "style" not in svg

@@ -313,7 +313,7 @@ def test_progress_page_shows_chart_table_and_outcome_in_plain_words(
     page = alex.get(reverse("measures:progress"))
     assert page.status_code == 200
     html = page.content.decode()
-    assert '<svg xmlns="http://www.w3.org/2000/svg" class="trajectory" role="img"' in html
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="chart trajectory" role="img"' in html
     assert html.count('class="point"') == 4
     assert "<caption" in html and "Scores, newest first" in html
     assert "<td>16</td>" in html and "<td>0</td>" in html
@@ -323,7 +323,7 @@ def test_progress_page_shows_chart_table_and_outcome_in_plain_words(
 def test_progress_page_without_scores_says_so(enrollment: Enrollment, alex: Any) -> None:
     html = alex.get(reverse("measures:progress")).content.decode()
     assert "No scores yet" in html
-    assert "<svg" not in html
+    assert 'class="chart trajectory"' not in html  # (the tab bar's icons are SVG too)
     assert "After you have answered the same questionnaire at least twice" in html
 
 
@@ -335,7 +335,7 @@ def test_care_team_sees_progress_and_outcomes_and_the_read_is_audited(
     page = client_for("therapist_maria").get(url)
     assert page.status_code == 200
     html = page.content.decode()
-    assert 'class="trajectory"' in html
+    assert 'class="chart trajectory"' in html
     assert "Reliable recovery" in html
     assert re.search(r"Reliable recovery</th><td>Yes</td>", html)
     assert "Moderately severe" in html  # the first PHQ-9 band, in the table
