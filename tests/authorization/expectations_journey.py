@@ -68,6 +68,15 @@ def _step(key: str) -> Any:
     return kwargs
 
 
+def _chapter(cast: Any) -> dict[str, Any]:
+    _enrolled(cast)
+    return {"chapter_key": "noticing"}
+
+
+def _own_enrollment(cast: Any) -> dict[str, Any]:
+    return {"enrollment_id": enroll_alex(cast).pk}
+
+
 def _journal_entry(cast: Any) -> dict[str, Any]:
     enrollment = enroll_alex(cast)
     entry = JournalEntry.objects.filter(enrollment=enrollment).first()
@@ -128,6 +137,15 @@ ROUTES: list[Route] = [
     ),
     Route("journey:mood", _PATIENT_PAGE, kwargs=_enrolled, reads=ONE_PATIENT),
     Route("journey:story", _PATIENT_PAGE, kwargs=_enrolled, reads=ONE_PATIENT),
+    Route("journey:chapter", _PATIENTS_OWN_THING, kwargs=_chapter, reads=ONE_PATIENT),
+    Route(
+        "journey:choose_program",
+        _PATIENTS_OWN_THING,
+        method="POST",
+        kwargs=_own_enrollment,
+        note="another patient's enrollment is 404, like one that does not exist",
+        reads=NO_PATIENT_DATA,
+    ),
     Route("journey:simple_mode", _PATIENT_PAGE, reads=NO_PATIENT_DATA),
     Route(
         "journey:offline",

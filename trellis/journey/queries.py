@@ -16,8 +16,8 @@ from django.db.models import Min, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from trellis.care.models import Enrollment
-from trellis.care.queries import current_enrollment, enrollments_for, patient_zone
+from trellis.care.models import Enrollment, EnrollmentStatus
+from trellis.care.queries import enrollments_for, patient_zone
 from trellis.core import timeutil
 from trellis.engagement.models import EngagementEvent, EventType
 from trellis.journey import unlock
@@ -44,8 +44,30 @@ class StepState:
 
 
 @dataclass(frozen=True)
+class ChapterState:
+    """One chapter as this patient sees it now: finished, open, or not open yet (and when)."""
+
+    chapter: Chapter
+    status: Literal["locked", "open", "finished"]
+    done: int
+    total: int
+    opens: str = ""  # for a chapter not open yet: when it opens, in plain words
+    opens_at: datetime | None = None
+
+    @property
+    def number(self) -> int:
+        return self.chapter.position
+
+    @property
+    def begun(self) -> bool:
+        return self.done > 0
+
+
+@dataclass(frozen=True)
 class Today:
-    """What Today shows: the next step, its place in the story, a recap, a shorter option."""
+    """What Today shows: the next step, its place in the story, a recap, a shorter option,
+    the chapter's introduction when it has just opened, and the closing of the chapter just
+    finished while the next one waits for its day."""
 
     chapter: Chapter
     chapter_number: int
@@ -57,6 +79,11 @@ class Today:
     short_alternative: Step | None
     all_done: bool
     waiting_for: StepState | None = None  # the next locked step, when nothing is open
+    chapters_finished: int = 0
+    chapters: list[ChapterState] = field(default_factory=list)
+    intro_due: bool = False  # the chapter has opened and none of its steps is begun
+    just_finished: Chapter | None = None  # finished, and the next chapter is not open yet
+    next_chapter_opens: str = ""  # "Chapter 3 opens on Thursday"
 
 
 @dataclass(frozen=True)
@@ -71,6 +98,7 @@ class StoryChapter:
     chapter: Chapter
     finished: bool
     steps: list[StoryStep] = field(default_factory=list)
+    state: ChapterState | None = None
 
 
 @dataclass(frozen=True)
@@ -230,12 +258,38 @@ def _short_alternative(
     return min(done_exercises, key=lambda s: (s.minutes, s.position))
 
 
+def chapter_states(chapters: list[Chapter], states: list[StepState]) -> list[ChapterState]:
+    """Each chapter with how far the patient has got and, when not open yet, why."""
+    result: list[ChapterState] = []
+    for chapter in chapters:
+        mine = [s for s in states if s.step.chapter_id == chapter.pk]
+        done = sum(1 for s in mine if s.status == "completed")
+        if mine and done == len(mine):
+            result.append(ChapterState(chapter, "finished", done, len(mine)))
+        elif any(s.is_open for s in mine):
+            result.append(ChapterState(chapter, "open", done, len(mine)))
+        else:
+            first = mine[0] if mine else None
+            result.append(
+                ChapterState(
+                    chapter,
+                    "locked",
+                    done,
+                    len(mine),
+                    opens=first.locked_reason if first else "",
+                    opens_at=first.opens_at if first else None,
+                )
+            )
+    return result
+
+
 def today(enrollment: Enrollment, now: datetime) -> Today:
     """What to do today, and where it sits in the story."""
     steps = program_steps(enrollment)
     by_key = step_states(enrollment, now, steps=steps)
     states = list(by_key.values())
     chapters = list(Chapter.objects.filter(version_id=enrollment.program_version_id))
+    chapter_list = chapter_states(chapters, states)
     all_done = bool(states) and all(s.status == "completed" for s in states)
     next_state = next((s for s in states if s.status == "started"), None) or next(
         (s for s in states if s.status == "available"), None
@@ -246,6 +300,9 @@ def today(enrollment: Enrollment, now: datetime) -> Today:
     anchor = next_state or waiting
     chapter = anchor.step.chapter if anchor is not None else chapters[-1]
     in_chapter = [s for s in states if s.step.chapter_id == chapter.pk]
+    here = next(c for c in chapter_list if c.chapter.pk == chapter.pk)
+    before = next((c for c in chapter_list if c.number == here.number - 1), None)
+    waiting_chapter = here.status == "locked" and before is not None and before.status == "finished"
     return Today(
         chapter=chapter,
         chapter_number=chapter.position,
@@ -257,7 +314,55 @@ def today(enrollment: Enrollment, now: datetime) -> Today:
         short_alternative=_short_alternative(next_state, by_key),
         all_done=all_done,
         waiting_for=waiting,
+        chapters_finished=sum(1 for c in chapter_list if c.status == "finished"),
+        chapters=chapter_list,
+        intro_due=here.status == "open"
+        and not any(s.status in ("started", "completed") for s in in_chapter),
+        just_finished=before.chapter if waiting_chapter and before is not None else None,
+        next_chapter_opens=here.opens if waiting_chapter else "",
     )
+
+
+@dataclass(frozen=True)
+class ChapterEnd:
+    """A chapter the patient has just finished, and the chapter after it (None at the end)."""
+
+    chapter: Chapter
+    following: ChapterState | None
+
+
+def chapter_end(enrollment: Enrollment, step: Step, now: datetime) -> ChapterEnd | None:
+    """The chapter this step finished, when it was the chapter's last step to be done."""
+    steps = program_steps(enrollment)
+    states = list(step_states(enrollment, now, steps=steps).values())
+    mine = [s for s in states if s.step.chapter_id == step.chapter_id]
+    if not mine or any(s.status != "completed" for s in mine):
+        return None
+    last = max(mine, key=lambda s: (_completed_at(s), s.step.position))
+    if last.step.pk != step.pk:
+        return None
+    chapters = list(Chapter.objects.filter(version_id=enrollment.program_version_id))
+    following = next(
+        (c for c in chapter_states(chapters, states) if c.number == step.chapter.position + 1),
+        None,
+    )
+    return ChapterEnd(step.chapter, following)
+
+
+def access_chapter(enrollment: Enrollment, chapter_key: str) -> Chapter:
+    """The chapter with this key in the enrollment's program, or 404."""
+    chapter = Chapter.objects.filter(
+        version_id=enrollment.program_version_id, key=chapter_key
+    ).first()
+    if chapter is None:
+        raise Http404(_("There is no such chapter in your program."))
+    return chapter
+
+
+def chapter_state(enrollment: Enrollment, chapter: Chapter, now: datetime) -> ChapterState:
+    """One chapter as the patient sees it now."""
+    states = list(step_states(enrollment, now).values())
+    return chapter_states([chapter], states)[0]
 
 
 def active_days(enrollment: Enrollment) -> int:
@@ -281,6 +386,10 @@ def story(enrollment: Enrollment, now: datetime) -> Story:
     """
     steps = program_steps(enrollment)
     chapters = list(Chapter.objects.filter(version_id=enrollment.program_version_id))
+    states = {
+        c.chapter.pk: c
+        for c in chapter_states(chapters, list(step_states(enrollment, now, steps=steps).values()))
+    }
     done = {
         p.step_id: p
         for p in StepProgress.objects.filter(enrollment=enrollment, status=ProgressStatus.COMPLETED)
@@ -305,6 +414,7 @@ def story(enrollment: Enrollment, now: datetime) -> Story:
                     for s in chapter_steps
                     if s.pk in done
                 ],
+                state=states.get(chapter.pk),
             )
         )
     return Story(
@@ -356,15 +466,57 @@ def recent_moods(enrollment: Enrollment, *, limit: int = 30) -> list[MoodCheckIn
     return list(MoodCheckIn.objects.filter(enrollment=enrollment)[:limit])
 
 
-def step_of_patient(patient: Any, step_key: str) -> tuple[Enrollment, Step] | None:
-    """The step with this key in the patient's current program, else in the program of
-    theirs that ended last and holds it (where a late answer belongs), or None."""
+def active_enrollments(patient: Any) -> list[Enrollment]:
+    """The patient's running programs, the most recently started first."""
+    if getattr(patient, "pk", None) is None:
+        return []
+    return list(
+        Enrollment.objects.filter(patient_id=patient.pk, status=EnrollmentStatus.ACTIVE)
+        .select_related("program_version__program", "organization")
+        .order_by("-started_at")
+    )
+
+
+def chosen_enrollment(patient: Any, chosen_id: Any) -> Enrollment | None:
+    """The running program the patient chose (by id), else the one started last."""
+    running = active_enrollments(patient)
+    chosen = next((e for e in running if str(e.pk) == str(chosen_id)), None)
+    return chosen or (running[0] if running else None)
+
+
+def access_own_active_enrollment(patient: Any, pk: Any) -> Enrollment:
+    """One of the patient's own running programs, or 404 (anyone else's looks the same)."""
+    found = next((e for e in active_enrollments(patient) if str(e.pk) == str(pk)), None)
+    if found is None:
+        raise Http404(_("There is no such program of yours."))
+    return found
+
+
+def enrollment_holding(patient: Any, step_key: str, *, prefer: Any = None) -> Enrollment | None:
+    """The running program of the patient that holds this step: the chosen one when it
+    does (step keys are unique in a program, not across programs), else the latest."""
+    running = active_enrollments(patient)
+    holding = set(
+        Step.objects.filter(
+            key=step_key, version_id__in=[e.program_version_id for e in running]
+        ).values_list("version_id", flat=True)
+    )
+    candidates = [e for e in running if e.program_version_id in holding]
+    preferred = next((e for e in candidates if str(e.pk) == str(prefer)), None)
+    return preferred or (candidates[0] if candidates else None)
+
+
+def step_of_patient(
+    patient: Any, step_key: str, *, prefer: Any = None
+) -> tuple[Enrollment, Step] | None:
+    """The step with this key in the patient's running programs (the chosen one first),
+    else in the program of theirs that ended last and holds it (where a late answer
+    belongs), or None."""
     holding = Step.objects.filter(key=step_key).values("version_id")
-    current = current_enrollment(patient)
+    running = enrollment_holding(patient, step_key, prefer=prefer)
     enrollment = (
-        current
-        if current is not None
-        and current.program_version_id in set(holding.values_list("version_id", flat=True))
+        running
+        if running is not None
         else Enrollment.objects.filter(
             patient_id=getattr(patient, "pk", None), program_version_id__in=holding
         )

@@ -9,12 +9,23 @@ outside the patient's own reach is 404.
 """
 
 from trellis.journey.views.app import SHELL_FILES, manifest, offline, service_worker
-from trellis.journey.views.days import journal, journal_share, mood, simple_mode, story, today
+from trellis.journey.views.days import (
+    chapter,
+    choose_program,
+    journal,
+    journal_share,
+    mood,
+    simple_mode,
+    story,
+    today,
+)
 from trellis.journey.views.steps import activity_done, complete, rate, start, step, step_done
 
 __all__ = [
     "SHELL_FILES",
     "activity_done",
+    "chapter",
+    "choose_program",
     "complete",
     "journal",
     "journal_share",

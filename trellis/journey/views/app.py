@@ -21,6 +21,7 @@ from trellis.journey.views.steps import PLAYERS
 SHELL_FILES = (
     "trellis/trellis.css",
     "journey/journey.css",
+    "journey/story.css",
     "journey/journey.js",
     *(f"journey/players/{name}.js" for name in sorted(PLAYERS)),
     "journey/icons/icon.svg",

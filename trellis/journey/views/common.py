@@ -45,6 +45,25 @@ def enrollment_or_404(request: HttpRequest) -> Enrollment:
     return enrollment
 
 
+# The program a patient with several running programs chose to look at (by enrollment id).
+CHOSEN_PROGRAM = "journey_program"
+
+
+def chosen_program(request: HttpRequest) -> Enrollment | None:
+    """The running program the patient chose on Today or the story, else the latest."""
+    return queries.chosen_enrollment(request.user, request.session.get(CHOSEN_PROGRAM))
+
+
+def enrollment_for_step(request: HttpRequest, step_key: str) -> Enrollment:
+    """The patient's running program that holds this step (the chosen one first), or 404."""
+    enrollment = queries.enrollment_holding(
+        request.user, step_key, prefer=request.session.get(CHOSEN_PROGRAM)
+    )
+    if enrollment is None:
+        raise Http404(_("There is no such step in your program."))
+    return enrollment
+
+
 def step_or_404(enrollment: Enrollment, step_key: str) -> Step:
     return queries.access_step(enrollment, step_key)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -26,6 +26,8 @@ from trellis.journey.forms import (
 )
 from trellis.journey.models import ProgressStatus
 from trellis.journey.views.common import (
+    CHOSEN_PROGRAM,
+    chosen_program,
     enrollment_or_404,
     no_program,
     render_page,
@@ -67,8 +69,8 @@ def _planned_activities(states: dict[str, queries.StepState]) -> list[dict[str, 
 @send_to_onboarding
 def today(request: HttpRequest) -> HttpResponse:
     """The next step with its place in the story, a recap, and a shorter option."""
-    user = guards.require_patient(request)
-    enrollment = current_enrollment(user)
+    guards.require_patient(request)
+    enrollment = chosen_program(request)
     if enrollment is None:
         return no_program(request, _("Today"))
     now = timeutil.now()
@@ -81,13 +83,51 @@ def today(request: HttpRequest) -> HttpResponse:
         {
             "plan": plan,
             "next": plan.next_step or plan.waiting_for,
+            "enrollment": enrollment,
             "program_title": enrollment.program_version.title,
+            "programs": _programs(request, enrollment, now),
             "chapter_steps": chapter_steps,
             "planned": _planned_activities(states),
             "support_notice": support_notice(enrollment),
             "due_questionnaires": _due_questionnaires(enrollment, now),
         },
     )
+
+
+def _programs(request: HttpRequest, chosen: Enrollment, now: Any) -> list[dict[str, Any]]:
+    """The patient's running programs, each with its next step, when there is more than one."""
+    running = queries.active_enrollments(request.user)
+    if len(running) < 2:
+        return []
+    programs = []
+    for enrollment in running:
+        plan = queries.today(enrollment, now) if enrollment.pk != chosen.pk else None
+        upcoming = plan.next_step or plan.waiting_for if plan is not None else None
+        programs.append(
+            {
+                "enrollment": enrollment,
+                "title": enrollment.program_version.title,
+                "chosen": enrollment.pk == chosen.pk,
+                "next": upcoming,
+                "all_done": plan.all_done if plan is not None else False,
+            }
+        )
+    return programs
+
+
+@login_required
+@require_POST
+@send_to_onboarding
+def choose_program(request: HttpRequest, enrollment_id: Any) -> HttpResponse:
+    """A patient with several running programs chooses the one Today and the story show."""
+    user = guards.require_patient(request)
+    enrollment = queries.access_own_active_enrollment(user, enrollment_id)
+    request.session[CHOSEN_PROGRAM] = str(enrollment.pk)
+    messages.success(
+        request,
+        _("Now showing %(program)s.") % {"program": enrollment.program_version.title},
+    )
+    return redirect("journey:story" if request.POST.get("then") == "story" else "journey:today")
 
 
 def _due_questionnaires(enrollment: Enrollment, now: Any) -> list[dict[str, Any]]:
@@ -215,15 +255,18 @@ def mood(request: HttpRequest) -> HttpResponse:
 @send_to_onboarding
 def story(request: HttpRequest) -> HttpResponse:
     """My story so far: chapters finished, exercises done, days taken part, skills learned."""
-    user = guards.require_patient(request)
-    enrollment = current_enrollment(user)
+    guards.require_patient(request)
+    enrollment = chosen_program(request)
     if enrollment is None:
         return no_program(request, _("My story so far"))
-    so_far = queries.story(enrollment, timeutil.now())
+    now = timeutil.now()
+    so_far = queries.story(enrollment, now)
     chapters = [
         {
+            "chapter": c.chapter,
             "title": c.chapter.title,
             "finished": c.finished,
+            "state": c.state,
             "steps": [{"title": s.step.title, "rating": s.rating} for s in c.steps],
         }
         for c in so_far.chapters
@@ -233,7 +276,39 @@ def story(request: HttpRequest) -> HttpResponse:
         "journey/story.html",
         {
             "story": so_far,
+            "plan": queries.today(enrollment, now),
             "chapters": chapters,
+            "enrollment": enrollment,
+            "program_title": enrollment.program_version.title,
+            "programs": _programs(request, enrollment, now),
+        },
+    )
+
+
+@never_cache
+@login_required
+@require_GET
+@send_to_onboarding
+def chapter(request: HttpRequest, chapter_key: str) -> HttpResponse:
+    """One chapter of the story: its introduction, skills, what was done, and its closing
+    once finished. A chapter not open yet shows only its title and when it opens."""
+    guards.require_patient(request)
+    enrollment = chosen_program(request)
+    if enrollment is None:
+        raise Http404(_("There is no such chapter in your program."))
+    now = timeutil.now()
+    the_chapter = queries.access_chapter(enrollment, chapter_key)
+    state = queries.chapter_state(enrollment, the_chapter, now)
+    story_chapter = next(
+        c for c in queries.story(enrollment, now).chapters if c.chapter.pk == the_chapter.pk
+    )
+    return render_page(
+        request,
+        "journey/chapter.html",
+        {
+            "chapter": the_chapter,
+            "state": state,
+            "done_steps": story_chapter.steps,
             "program_title": enrollment.program_version.title,
         },
     )

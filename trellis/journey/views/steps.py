@@ -21,7 +21,6 @@ from trellis.accounts import guards
 from trellis.accounts.models import User
 from trellis.care.guards import onboarding_page, send_to_onboarding
 from trellis.care.models import Enrollment
-from trellis.care.queries import current_enrollment
 from trellis.core import timeutil
 from trellis.journey import queries, services
 from trellis.journey.forms import (
@@ -31,7 +30,8 @@ from trellis.journey.forms import (
 )
 from trellis.journey.models import ProgressStatus, StepProgress
 from trellis.journey.views.common import (
-    enrollment_or_404,
+    CHOSEN_PROGRAM,
+    enrollment_for_step,
     render_page,
     save_form,
     step_or_404,
@@ -227,6 +227,7 @@ def _step_page(
     context = {
         "step": step,
         "state": state,
+        "chapter_opening": _chapter_opening(enrollment, step, state),
         "fields": fields,
         "errors": errors or {},
         "client_id": client_id,
@@ -238,6 +239,20 @@ def _step_page(
         context["questionnaire_form"] = questionnaire_form or _questionnaire_form(step)
         context["crisis_resources"] = crisis_resources
     return render_page(request, "journey/step.html", context, status=status)
+
+
+def _chapter_opening(enrollment: Enrollment, step: Step, state: queries.StepState) -> bool:
+    """Whether this is the first step of a chapter the patient has not begun (its
+    introduction is shown above the step)."""
+    if state.status not in ("available", "locked") or state.progress is not None:
+        return False
+    first = (
+        Step.objects.filter(version_id=enrollment.program_version_id, chapter_id=step.chapter_id)
+        .order_by("position")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return first == step.pk
 
 
 def _questionnaire_form(step: Step, data: Any = None) -> Any:
@@ -264,7 +279,7 @@ def _complete_questionnaire(
     form, first = measures_views.safety_first(request, enrollment, instrument, now=now)
     crisis = first.crisis_resources
     elsewhere = onboarding_page(user)
-    ended = enrollment != current_enrollment(user)
+    ended = not enrollment.is_active
     if crisis and (elsewhere is not None or ended):
         return measures_views.refused_page(
             request,
@@ -398,7 +413,7 @@ def planned_for(response: dict[str, Any]) -> str:
 def step(request: HttpRequest, step_key: str) -> HttpResponse:
     """One step: its text, its exercise player, and the form that finishes it."""
     user = guards.require_patient(request)
-    enrollment = enrollment_or_404(request)
+    enrollment = enrollment_for_step(request, step_key)
     the_step = step_or_404(enrollment, step_key)
     now = timeutil.now()
     services.view_step(enrollment, the_step, actor=user, now=now)
@@ -411,7 +426,7 @@ def step(request: HttpRequest, step_key: str) -> HttpResponse:
 def start(request: HttpRequest, step_key: str) -> HttpResponse:
     """The patient began the exercise (a player's Start button). Answers 204 to scripts."""
     user = guards.require_patient(request)
-    enrollment = enrollment_or_404(request)
+    enrollment = enrollment_for_step(request, step_key)
     the_step = step_or_404(enrollment, step_key)
     try:
         services.start_step(enrollment, the_step, actor=user, now=timeutil.now())
@@ -431,7 +446,7 @@ def complete(request: HttpRequest, step_key: str) -> HttpResponse:
     sending the patient back to getting started); other steps are finished only in the
     current program, once getting started is done."""
     user = guards.require_patient(request)
-    found = queries.step_of_patient(user, step_key)
+    found = queries.step_of_patient(user, step_key, prefer=request.session.get(CHOSEN_PROGRAM))
     if found is None:
         raise Http404(_("There is no such step in your program."))
     enrollment, the_step = found
@@ -441,7 +456,7 @@ def complete(request: HttpRequest, step_key: str) -> HttpResponse:
     elsewhere = onboarding_page(user)
     if elsewhere is not None:
         return elsewhere
-    if enrollment != current_enrollment(user):
+    if not enrollment.is_active:
         raise Http404(_("There is no such step in your program."))
     form = CompletionForm(request.POST)
     answer = {name: request.POST.get(name, "") for name in _answer_fields(the_step)}
@@ -516,6 +531,7 @@ def _done_page(
             "rating_form": rating_form or RatingForm(),
             "activity_pending": pending,
             "outcome_form": outcome_form or ActivityOutcomeForm(),
+            "chapter_end": queries.chapter_end(enrollment, the_step, timeutil.now()),
         },
         status=status,
     )
@@ -534,7 +550,7 @@ def _completed_progress(enrollment: Enrollment, the_step: Step) -> StepProgress 
 def step_done(request: HttpRequest, step_key: str) -> HttpResponse:
     """After finishing: what was noted (e.g. sleep efficiency) and "How helpful was this?"."""
     guards.require_patient(request)
-    enrollment = enrollment_or_404(request)
+    enrollment = enrollment_for_step(request, step_key)
     the_step = step_or_404(enrollment, step_key)
     progress = _completed_progress(enrollment, the_step)
     if progress is None:
@@ -548,7 +564,7 @@ def step_done(request: HttpRequest, step_key: str) -> HttpResponse:
 def rate(request: HttpRequest, step_key: str) -> HttpResponse:
     """Record "How helpful was this?" (1-5) for a finished step."""
     user = guards.require_patient(request)
-    enrollment = enrollment_or_404(request)
+    enrollment = enrollment_for_step(request, step_key)
     the_step = step_or_404(enrollment, step_key)
     progress = _completed_progress(enrollment, the_step)
     form = RatingForm(request.POST)
@@ -585,7 +601,7 @@ def rate(request: HttpRequest, step_key: str) -> HttpResponse:
 def activity_done(request: HttpRequest, step_key: str) -> HttpResponse:
     """A planned activity was done: record mood and sense of achievement (0-10)."""
     user = guards.require_patient(request)
-    enrollment = enrollment_or_404(request)
+    enrollment = enrollment_for_step(request, step_key)
     the_step = step_or_404(enrollment, step_key)
     progress = _completed_progress(enrollment, the_step)
     if progress is None or the_step.exercise != "behavioural_activation":
