@@ -4,9 +4,14 @@ Order of need: an open safety alert; then other open alerts, most severe first; 
 patient message waiting for a reply, the oldest first; then the patients not contacted for
 longest. Every row says in words why it is where it is.
 
+The supporter may sort by any column instead (`Sort`): patient, program, support level,
+last activity, latest PHQ-9 or GAD-7, open alerts, waiting message or next session. Rows
+without a value (no score yet, no session booked) go last whichever way the column is
+sorted, and rows with the same value keep the order of need.
+
 The whole list costs a fixed number of queries whatever its size: one for the person's
-roles, one for the rows (everything per row is a correlated subquery), and one for the
-open alerts of the rows.
+roles, one for the order of every row (the sorted column is one more correlated subquery
+of it), one for the open alerts and one for the details of the rows on the page.
 """
 
 from __future__ import annotations
@@ -25,22 +30,31 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Value,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce, Greatest, NullIf
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from trellis.accounts.models import CLINICAL_ROLES, Membership, Role
 from trellis.accounts.queries import active_memberships, is_signed_in
 from trellis.alerts.models import Alert, AlertKind, AlertState
 from trellis.appointments.models import Appointment, AppointmentStatus
-from trellis.care.models import CareTeamMember, Enrollment, EnrollmentStatus
+from trellis.care.models import (
+    CareTeamMember,
+    Enrollment,
+    EnrollmentStatus,
+    Preferences,
+    SupportLevel,
+)
 from trellis.engagement.models import EngagementEvent
 from trellis.journey.models import ProgressStatus, StepProgress
 from trellis.measures.models import QuestionnaireResponse
 from trellis.messaging.models import Message
 from trellis.programs.instruments import reliable_change
 
+SCORED = ("PHQ-9", "GAD-7")
 SEVERITY_RANK = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
 NO_ALERT = 9
 
@@ -80,10 +94,78 @@ class CaseloadRow:
     support_level_label: str
     program: str
     open_alerts: dict[str, int] = field(default_factory=dict)
+    next_session: datetime | None = None
+    patient_zone: str = ""
 
     @property
     def open_alert_count(self) -> int:
         return sum(self.open_alerts.values())
+
+    @property
+    def score_cells(self) -> list[tuple[str, dict[str, Any] | None]]:
+        """PHQ-9 and GAD-7 in that order, None where there is no score yet."""
+        return [(code, self.scores.get(code)) for code in SCORED]
+
+    @property
+    def has_safety_alert(self) -> bool:
+        return self.open_alerts.get("safety", 0) > 0
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column the caseload can be sorted by; `descending` is the first click's direction
+    (the highest score, the most alerts first; the oldest activity or wait first)."""
+
+    key: str
+    label: Promise
+    descending: bool = False
+
+
+COLUMNS = (
+    Column("patient", gettext_lazy("Patient")),
+    Column("program", gettext_lazy("Program")),
+    Column("support", gettext_lazy("Support")),
+    Column("need", gettext_lazy("Why now")),
+    Column("active", gettext_lazy("Last active")),
+    Column("phq9", gettext_lazy("PHQ-9"), descending=True),
+    Column("gad7", gettext_lazy("GAD-7"), descending=True),
+    Column("alerts", gettext_lazy("Open alerts"), descending=True),
+    Column("waiting", gettext_lazy("Waiting message")),
+    Column("session", gettext_lazy("Next session")),
+)
+BY_KEY = {column.key: column for column in COLUMNS}
+
+
+@dataclass(frozen=True)
+class Sort:
+    """How the caseload is ordered: by need (the default), or by one column either way.
+    Written in the address as `?sort=phq9` or `?sort=-phq9` (descending)."""
+
+    key: str = "need"
+    descending: bool = False
+
+    @classmethod
+    def parse(cls, raw: Any) -> Sort:
+        """Anything unknown sorts by need: a stale or mistyped link still shows the list."""
+        text = str(raw or "")[:24]
+        descending = text.startswith("-")
+        key = text[1:] if descending else text
+        if key not in BY_KEY or key == "need":
+            return cls()
+        return cls(key, descending)
+
+    @property
+    def param(self) -> str:
+        return "" if self.key == "need" else ("-" if self.descending else "") + self.key
+
+    def toggled(self, key: str) -> Sort:
+        """Where a click on column `key`'s header leads: the other way round if the list is
+        already sorted by it, else the column's own first direction."""
+        if key == "need":
+            return Sort()
+        if key == self.key:
+            return Sort(key, not self.descending)
+        return Sort(key, BY_KEY[key].descending)
 
 
 @dataclass(frozen=True)
@@ -171,25 +253,59 @@ def _contact_annotations() -> dict[str, Any]:
     }
 
 
-def _annotated(qs: QuerySet[Enrollment]) -> Any:
-
-    def latest_response(instrument: str, column: str, offset: int = 0, first: bool = False) -> Any:
-        order = "submitted_at" if first else "-submitted_at"
-        return Subquery(
-            QuestionnaireResponse.objects.filter(
-                enrollment=OuterRef("pk"), instrument=instrument, total__isnull=False
-            )
-            .order_by(order)
-            .values(column)[offset : offset + 1]
+def _latest_response(
+    instrument: str, column: str, offset: int = 0, first: bool = False
+) -> Subquery:
+    order = "submitted_at" if first else "-submitted_at"
+    return Subquery(
+        QuestionnaireResponse.objects.filter(
+            enrollment=OuterRef("pk"), instrument=instrument, total__isnull=False
         )
+        .order_by(order)
+        .values(column)[offset : offset + 1]
+    )
 
-    last_event = (
+
+def _last_event() -> Subquery:
+    return Subquery(
         EngagementEvent.objects.filter(enrollment=OuterRef("pk"))
         .order_by()
         .values("enrollment")
         .annotate(m=Max("occurred_at"))
-        .values("m")
+        .values("m"),
+        output_field=DateTimeField(),
     )
+
+
+def _next_session(now: datetime) -> Subquery:
+    return Subquery(
+        Appointment.objects.filter(
+            enrollment=OuterRef("pk"), status=AppointmentStatus.BOOKED, starts_at__gte=now
+        )
+        .order_by("starts_at")
+        .values("starts_at")[:1],
+        output_field=DateTimeField(),
+    )
+
+
+def _sort_annotation(key: str, now: datetime) -> dict[str, Any]:
+    """The one extra column the order-of-every-row query needs for a sort (alerts and
+    waiting messages are read for the order of need anyway)."""
+    expressions: dict[str, Any] = {
+        "patient": F("patient__full_name"),
+        "program": F("program_version__title"),
+        "support": F("support_level"),
+        "active": _last_event(),
+        "phq9": _latest_response("PHQ-9", "total"),
+        "gad7": _latest_response("GAD-7", "total"),
+        "session": _next_session(now),
+    }
+    return {"sort_value": expressions[key]} if key in expressions else {}
+
+
+def _annotated(qs: QuerySet[Enrollment], now: datetime) -> Any:
+    latest_response = _latest_response
+    own_zone = Preferences.objects.filter(user_id=OuterRef("patient_id")).values("time_zone")[:1]
     chapter = (
         StepProgress.objects.filter(enrollment=OuterRef("pk"), status=ProgressStatus.COMPLETED)
         .order_by("-step__position")
@@ -200,20 +316,23 @@ def _annotated(qs: QuerySet[Enrollment]) -> Any:
         .order_by("role", "created_at")
         .values("supporter__full_name")[:1]
     )
-    dt = DateTimeField()
     return qs.annotate(
         patient_name=F("patient__full_name"),
         program_title=F("program_version__title"),
-        last_activity=Subquery(last_event, output_field=dt),
+        last_activity=_last_event(),
+        next_session=_next_session(now),
+        patient_zone=Coalesce(NullIf(Subquery(own_zone), Value("")), F("organization__time_zone")),
         **_contact_annotations(),
         chapter_title=Subquery(chapter),
         primary_supporter=Subquery(supporter),
         phq9=latest_response("PHQ-9", "total"),
         phq9_band=latest_response("PHQ-9", "band"),
         phq9_first=latest_response("PHQ-9", "total", first=True),
+        phq9_before=latest_response("PHQ-9", "total", offset=1),
         gad7=latest_response("GAD-7", "total"),
         gad7_band=latest_response("GAD-7", "band"),
         gad7_first=latest_response("GAD-7", "total", first=True),
+        gad7_before=latest_response("GAD-7", "total", offset=1),
     ).values(
         "pk",
         "patient_id",
@@ -235,7 +354,20 @@ def _annotated(qs: QuerySet[Enrollment]) -> Any:
         "gad7",
         "gad7_band",
         "gad7_first",
+        "phq9_before",
+        "gad7_before",
+        "next_session",
+        "patient_zone",
     )
+
+
+def _change_in_words(latest: int, before: int | None) -> str:
+    """The change since the questionnaire before, in words ("" for none or no change)."""
+    if before is None or latest == before:
+        return ""
+    if latest > before:
+        return _("up %(n)s") % {"n": latest - before}
+    return _("down %(n)s") % {"n": before - latest}
 
 
 def _days(since: datetime, now: datetime) -> int:
@@ -299,6 +431,7 @@ def caseload(
     filters: Filters | None = None,
     offset: int = 0,
     limit: int | None = None,
+    sort: Sort | None = None,
 ) -> list[CaseloadRow]:
     """The person's caseload, the patient who needs them most first (four queries).
 
@@ -306,7 +439,7 @@ def caseload(
     every enrollment; everything shown on a row is read only for the rows in
     `offset:offset + limit` (the page), which keeps a caseload of thousands quick.
     """
-    return caseload_page(user, now=now, filters=filters, offset=offset, limit=limit)[0]
+    return caseload_page(user, now=now, filters=filters, offset=offset, limit=limit, sort=sort)[0]
 
 
 def caseload_page(
@@ -316,13 +449,17 @@ def caseload_page(
     filters: Filters | None = None,
     offset: int = 0,
     limit: int | None = None,
+    sort: Sort | None = None,
 ) -> tuple[list[CaseloadRow], int]:
-    """One page of the caseload in order of need, and how many rows the whole caseload has."""
+    """One page of the caseload in order of need (or `sort`), and how many rows the whole
+    caseload has."""
 
+    sort = sort or Sort()
     enrollments = caseload_enrollments(user, filters)
-    ordering_fields = ("pk", "waiting", "last_contact")
+    by_column = _sort_annotation(sort.key, now)
+    ordering_fields = ("pk", "waiting", "last_contact", *by_column)
     keys: list[dict[str, Any]] = list(
-        enrollments.annotate(**_contact_annotations()).values(*ordering_fields)
+        enrollments.annotate(**_contact_annotations(), **by_column).values(*ordering_fields)
     )
     by_enrollment: dict[Any, list[tuple[str, str, str]]] = defaultdict(list)
     kind_labels = dict(AlertKind.choices)
@@ -351,10 +488,14 @@ def caseload_page(
         )
 
     ordered = sorted(keys, key=priority)
+    if sort.key != "need":
+        ordered = _by_column(ordered, sort, by_enrollment)
     chosen = ordered[offset : None if limit is None else offset + limit]
     details = {
         values["pk"]: values
-        for values in _annotated(Enrollment.objects.filter(pk__in=[key["pk"] for key in chosen]))
+        for values in _annotated(
+            Enrollment.objects.filter(pk__in=[key["pk"] for key in chosen]), now
+        )
     }
     levels = dict(Enrollment._meta.get_field("support_level").choices or [])
     out: list[CaseloadRow] = []
@@ -367,7 +508,11 @@ def caseload_page(
         for kind, _s, _l in alerts:
             counts[kind] += 1
         scores = {
-            code: {"total": values[col], "band": values[f"{col}_band"]}
+            code: {
+                "total": values[col],
+                "band": values[f"{col}_band"],
+                "change": _change_in_words(values[col], values[f"{col}_before"]),
+            }
             for code, col in (("PHQ-9", "phq9"), ("GAD-7", "gad7"))
             if values[col] is not None
         }
@@ -395,9 +540,39 @@ def caseload_page(
                 support_level_label=str(levels.get(values["support_level"], "")),
                 program=values["program_title"],
                 open_alerts=dict(counts),
+                next_session=values["next_session"],
+                patient_zone=values["patient_zone"] or "",
             )
         )
     return out, len(keys)
+
+
+LEVEL_ORDER = {level: n for n, level in enumerate(SupportLevel.values)}
+
+
+def _by_column(
+    ordered: list[dict[str, Any]],
+    sort: Sort,
+    alerts: dict[Any, list[tuple[str, str, str]]],
+) -> list[dict[str, Any]]:
+    """`ordered` (in order of need) sorted by one column; rows without a value go last and
+    rows with the same value keep their order of need (Python's sort is stable both ways)."""
+
+    def value(key: dict[str, Any]) -> Any:
+        if sort.key == "alerts":
+            kinds = [kind for kind, _s, _l in alerts.get(key["pk"], [])]
+            return ("safety" in kinds, len(kinds))
+        if sort.key == "waiting":
+            return key["waiting"]
+        raw = key.get("sort_value")
+        if sort.key == "support":
+            return LEVEL_ORDER.get(str(raw), len(LEVEL_ORDER))
+        return raw.casefold() if isinstance(raw, str) else raw
+
+    present = [key for key in ordered if value(key) is not None]
+    missing = [key for key in ordered if value(key) is None]
+    present.sort(key=value, reverse=sort.descending)
+    return present + missing
 
 
 def supporters_in(user: Any) -> list[tuple[str, str]]:
@@ -415,4 +590,12 @@ def supporters_in(user: Any) -> list[tuple[str, str]]:
     ]
 
 
-__all__ = ["CaseloadRow", "Filters", "caseload", "caseload_enrollments", "supporters_in"]
+__all__ = [
+    "COLUMNS",
+    "CaseloadRow",
+    "Filters",
+    "Sort",
+    "caseload",
+    "caseload_enrollments",
+    "supporters_in",
+]

@@ -1,19 +1,25 @@
-"""The patient record as the care team reads it: one timeline of everything, newest first.
+"""The patient record as the care team reads it: what needs attention, then one timeline
+of everything, newest first.
 
-Each source is read with its own bounded query (the newest PER_SOURCE rows), then merged,
-so the page costs the same whatever the length of the treatment.
+`attention` is what the record opens with: open alerts (safety first), the latest scores
+with their band and change, messages waiting for a reply and the next session. It costs
+three small queries (the scores come from the series the page's chart already read).
+Each timeline source is read with its own bounded query (the newest PER_SOURCE rows), then
+merged, so the page costs the same whatever the length of the treatment.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Case, F, IntegerField, Value, When
 from django.utils.translation import gettext as _
 
-from trellis.alerts.models import Alert
-from trellis.appointments.models import Appointment
+from trellis.alerts.models import Alert, AlertState
+from trellis.appointments.models import Appointment, AppointmentStatus
 from trellis.care.models import CareNote, Enrollment, StepChangeStatus, SteppedCareChange
 from trellis.journey.models import MoodCheckIn, ProgressStatus, StepProgress
 from trellis.measures.models import QuestionnaireResponse
@@ -21,6 +27,108 @@ from trellis.messaging.models import Message
 
 PER_SOURCE = 40
 SHOWN = 120
+WAITING_SHOWN = 5
+SEVERITY_ORDER = ("urgent", "high", "medium", "low")
+
+
+@dataclass(frozen=True)
+class LatestScore:
+    """The newest scored questionnaire of one instrument and how it moved since the one
+    before (None for the first)."""
+
+    code: str
+    total: int
+    band: str
+    at: datetime
+    change: int | None
+
+    @property
+    def change_in_words(self) -> str:
+        if self.change is None:
+            return _("first measure")
+        if self.change == 0:
+            return _("no change")
+        if self.change > 0:
+            return _("up %(n)s since the one before") % {"n": self.change}
+        return _("down %(n)s since the one before") % {"n": -self.change}
+
+
+@dataclass
+class Attention:
+    """What needs the care team first, at the top of the record."""
+
+    alerts: Sequence[Alert] = field(default_factory=list)
+    scores: list[LatestScore] = field(default_factory=list)
+    waiting: list[Message] = field(default_factory=list)
+    waiting_since: datetime | None = None
+    next_session: Appointment | None = None
+
+    @property
+    def has_safety_alert(self) -> bool:
+        return any(alert.kind == "safety" for alert in self.alerts)
+
+
+def latest_scores(
+    by_instrument: dict[str, list[tuple[datetime, int | None, str]]],
+) -> list[LatestScore]:
+    """The newest scored measure of each instrument, from series already read (oldest
+    first), with its change since the scored one before."""
+    out = []
+    for code, points in by_instrument.items():
+        scored = [(at, total, band) for at, total, band in points if total is not None]
+        if not scored:
+            continue
+        at, total, band = scored[-1]
+        assert total is not None
+        before = scored[-2][1] if len(scored) > 1 else None
+        out.append(LatestScore(code, total, band, at, None if before is None else total - before))
+    return out
+
+
+def attention(
+    enrollment: Enrollment,
+    *,
+    now: datetime,
+    by_instrument: dict[str, list[tuple[datetime, int | None, str]]],
+) -> Attention:
+    """Open alerts (safety first, then by severity), latest scores, the patient's messages
+    still waiting for a reply (oldest first) and the next booked session: three queries."""
+    severity_rank = Case(
+        When(kind="safety", then=Value(-1)),
+        *(When(severity=s, then=Value(n)) for n, s in enumerate(SEVERITY_ORDER)),
+        default=Value(len(SEVERITY_ORDER)),
+        output_field=IntegerField(),
+    )
+    alerts = list(
+        Alert.objects.filter(enrollment=enrollment, state=AlertState.OPEN)
+        .annotate(rank=severity_rank)
+        .order_by("rank", "raised_at")
+    )
+    waiting = list(
+        Message.objects.filter(
+            thread__enrollment=enrollment,
+            thread__waiting_since__isnull=False,
+            from_patient=True,
+            sent_at__gte=F("thread__waiting_since"),
+        )
+        .select_related("thread")
+        .order_by("sent_at")[:WAITING_SHOWN]
+    )
+    next_session = (
+        Appointment.objects.filter(
+            enrollment=enrollment, status=AppointmentStatus.BOOKED, starts_at__gte=now
+        )
+        .select_related("supporter")
+        .order_by("starts_at")
+        .first()
+    )
+    return Attention(
+        alerts=alerts,
+        scores=latest_scores(by_instrument),
+        waiting=waiting,
+        waiting_since=waiting[0].thread.waiting_since if waiting else None,
+        next_session=next_session,
+    )
 
 
 @dataclass(frozen=True)

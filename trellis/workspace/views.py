@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -59,6 +60,7 @@ def caseload_list(request: HttpRequest) -> HttpResponse:
     user = guards.require_clinician(request, CASELOAD_ONLY)
 
     filters = caseload_queries.Filters.from_mapping(request.GET)
+    sort = caseload_queries.Sort.parse(request.GET.get("sort"))
     # Only the rows of the requested page are read in detail (see caseload_page).
     now = timeutil.now()
     raw_page = request.GET.get("page", "1")
@@ -68,7 +70,12 @@ def caseload_list(request: HttpRequest) -> HttpResponse:
 
     def rows_of(number: int) -> tuple[list[Any], int]:
         return caseload_queries.caseload_page(
-            user, now=now, filters=filters, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
+            user,
+            now=now,
+            filters=filters,
+            offset=(number - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
+            sort=sort,
         )
 
     rows, total = rows_of(wanted)
@@ -90,6 +97,10 @@ def caseload_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "total": total,
             "filters": filters,
+            "sort": sort,
+            "columns": _sort_headers(filters, sort),
+            "here": _caseload_query(filters, sort),
+            "filters_only": _caseload_query(filters, caseload_queries.Sort()),
             "programs": queries.caseload_programs(user),
             "levels": SupportLevel.choices,
             "alert_kinds": AlertKind.choices,
@@ -100,11 +111,45 @@ def caseload_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _caseload_query(filters: caseload_queries.Filters, sort: caseload_queries.Sort) -> str:
+    """The filters and order as an address query (no page), for headers and page links."""
+    pairs = {
+        "program": filters.program,
+        "support_level": filters.support_level,
+        "alert_kind": filters.alert_kind,
+        "supporter": filters.supporter,
+        "sort": sort.param,
+    }
+    return urlencode({k: v for k, v in pairs.items() if v})
+
+
+def _sort_headers(
+    filters: caseload_queries.Filters, sort: caseload_queries.Sort
+) -> list[dict[str, Any]]:
+    """Each column header: its label, where a click leads, and its aria-sort."""
+    headers = []
+    for column in caseload_queries.COLUMNS:
+        current = sort.key == column.key
+        query = _caseload_query(filters, sort.toggled(column.key))
+        headers.append(
+            {
+                "key": column.key,
+                "label": column.label,
+                "href": "?" + query if query else "?",
+                "aria_sort": (
+                    ("descending" if sort.descending else "ascending") if current else ""
+                ),
+            }
+        )
+    return headers
+
+
 def _record_context(enrollment: Enrollment, user: User) -> dict[str, Any]:
     now = timeutil.now()
     tz = patient_zone(enrollment)
     by_instrument = {code: series(enrollment, code) for code in ("PHQ-9", "GAD-7")}
     return {
+        "attention": record_queries.attention(enrollment, now=now, by_instrument=by_instrument),
         "enrollment": enrollment,
         "patient": enrollment.patient,
         "supporters": supporters_of(enrollment),

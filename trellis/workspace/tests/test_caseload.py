@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -15,9 +16,11 @@ from trellis.accounts.models import User
 from trellis.alerts.services import raise_alert
 from trellis.care.models import CareTeamMember, Enrollment, SupportLevel
 from trellis.core import timeutil
-from trellis.journey.tests.factories import enroll_alex, publish_test_pack
+from trellis.journey.tests.factories import PACK, enroll_alex, publish_test_pack
 from trellis.measures.models import QuestionnaireResponse
+from trellis.onboarding.services import enroll_patient
 from trellis.programs.instruments import get_instrument, reliable_change
+from trellis.programs.services import publish_pack
 from trellis.workspace.caseload import Filters, caseload, caseload_page
 
 pytestmark = pytest.mark.django_db
@@ -220,3 +223,120 @@ def test_a_gad7_rise_of_4_is_flagged_on_the_page(cast: Any, client_for: Any) -> 
     _scores(alex, "GAD-7", [6, 10], now - timedelta(weeks=2))
     page = client_for("therapist_maria").get(reverse("caseload:list")).content.decode()
     assert "GAD-7 up 4 points" in page
+
+
+def _second_program(tmp_path: Any) -> Any:
+    """A second published program (the test pack under another slug and title)."""
+    target = tmp_path / "quiet-nights"
+    shutil.copytree(PACK, target)
+    pack_file = target / "pack.yaml"
+    text = pack_file.read_text().replace("slug: test-steady-steps", "slug: test-quiet-nights")
+    pack_file.write_text(text.replace("title: Steady steps", "title: Quiet nights", 1))
+    return publish_pack(target, actor=None)
+
+
+def test_a_patient_in_two_programs_has_one_row_per_program_each_named(
+    cast: Any, client_for: Any, tmp_path: Any
+) -> None:
+    now = timeutil.now()
+    enroll_alex(cast, now=now)
+    enroll_patient(
+        patient=cast["patient_alex"],
+        program_version=_second_program(tmp_path),
+        support_level=SupportLevel.COACHED,
+        supporters=[cast["therapist_maria"]],
+        actor=cast["therapist_maria"],
+        now=now,
+    )
+    page = client_for("therapist_maria").get(reverse("caseload:list")).content.decode()
+    rows = page.split("<tbody>")[1].split("</tbody>")[0].split("<tr")[1:]
+    assert len(rows) == 2
+    assert {("Steady steps" in row, "Quiet nights" in row) for row in rows} == {
+        (True, False),
+        (False, True),
+    }
+    assert all("Alex" in row for row in rows)
+
+
+def _named_patients(cast: Any, scores: dict[str, int | None]) -> dict[str, Enrollment]:
+    """Patients of therapist_maria by name, each with a latest PHQ-9 (None: no score)."""
+    version = publish_test_pack()
+    now = timeutil.now()
+    out = {}
+    for name, total in scores.items():
+        user = User.objects.create(email=f"{name.lower()}@example.org", full_name=name)
+        enrollment = Enrollment.objects.create(
+            patient=user,
+            organization=cast.clinics["riverside"],
+            program_version=version,
+            support_level=SupportLevel.COACHED,
+            started_at=now - timedelta(days=3),
+        )
+        CareTeamMember.objects.create(enrollment=enrollment, supporter=cast["therapist_maria"])
+        if total is not None:
+            _scores(enrollment, "PHQ-9", [total], now - timedelta(days=1))
+        out[name] = enrollment
+    return out
+
+
+def _order(client: Any, **params: str) -> list[str]:
+    page = client.get(reverse("caseload:list"), params).content.decode()
+    body = page.split("<tbody>")[1]
+    cells = [cell.split("<a href=", 1)[1] for cell in body.split('<th scope="row"')[1:]]
+    return [cell.split('">', 1)[1].split("</a>", 1)[0] for cell in cells]
+
+
+def test_sorting_by_a_column_either_way_keeps_rows_without_a_value_last(
+    cast: Any, client_for: Any
+) -> None:
+    _named_patients(cast, {"Ada": 9, "Bo": None, "Cy": 21, "Di": 14})
+    client = client_for("therapist_maria")
+    assert _order(client, sort="patient") == ["Ada", "Bo", "Cy", "Di"]
+    assert _order(client, sort="-patient") == ["Di", "Cy", "Bo", "Ada"]
+    assert _order(client, sort="-phq9") == ["Cy", "Di", "Ada", "Bo"]
+    assert _order(client, sort="phq9") == ["Ada", "Di", "Cy", "Bo"]
+
+
+def test_column_headers_link_to_their_sort_and_say_which_way_with_aria_sort(
+    cast: Any, client_for: Any
+) -> None:
+    _named_patients(cast, {"Ada": 9})
+    client = client_for("therapist_maria")
+    page = client.get(reverse("caseload:list"), {"sort": "-phq9", "support_level": "coached"})
+    html = page.content.decode()
+    assert '<th scope="col" class="col-phq9" aria-sort="descending">' in html
+    assert 'href="?support_level=coached&amp;sort=phq9"' in html  # a second click reverses
+    assert 'href="?support_level=coached&amp;sort=patient"' in html  # filters are kept
+    assert 'href="?support_level=coached&amp;sort=-alerts"' in html  # most alerts first
+    assert html.count("aria-sort=") == 1
+    default = client.get(reverse("caseload:list")).content.decode()
+    assert '<th scope="col" class="col-need" aria-sort="ascending">' in default
+    assert default.count("aria-sort=") == 1
+    assert "the one who needs you most first" in default
+
+
+@pytest.mark.parametrize("typed", ["", "nonsense", "-", "--phq9", "x" * 500, "need"])
+def test_an_unknown_sort_orders_by_need(cast: Any, client_for: Any, typed: str) -> None:
+    _named_patients(cast, {"Ada": 9})
+    response = client_for("therapist_maria").get(reverse("caseload:list"), {"sort": typed})
+    assert response.status_code == 200
+    assert 'class="col-need" aria-sort="ascending"' in response.content.decode()
+
+
+@pytest.mark.parametrize("sort", ["need", "patient", "-phq9", "active", "session", "alerts"])
+def test_every_sort_costs_the_same_queries_for_2_and_40_patients(
+    cast: Any, client_for: Any, sort: str
+) -> None:
+    add_patients(cast, 2)
+    client = client_for("therapist_maria")
+
+    def cost() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(reverse("caseload:list"), {"sort": sort})
+        assert response.status_code == 200
+        return len(captured.captured_queries)
+
+    cost()  # warm the session
+    small = cost()
+    add_patients(cast, 38)
+    assert cost() == small
