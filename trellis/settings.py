@@ -92,6 +92,8 @@ MIDDLEWARE = [
     "trellis.care.middleware.ViewerZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Trellis's own 404 and 500 pages also with DEBUG on (the demo): after CommonMiddleware.
+    "trellis.core.middleware.FriendlyErrorPagesMiddleware",
     # Last, as django-axes asks: it turns a request it marked as held back into the one
     # throttled page (the sign-in pages already answer with it themselves).
     "axes.middleware.AxesMiddleware",

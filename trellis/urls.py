@@ -20,7 +20,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
 ]
 
-handler400 = "trellis.core.views.bad_request"
-handler403 = "trellis.core.views.permission_denied"
-handler404 = "trellis.core.views.page_not_found"
-handler500 = "trellis.core.views.server_error"
+handler400 = "trellis.clinic.views.errors.bad_request"
+handler403 = "trellis.clinic.views.errors.permission_denied"
+handler404 = "trellis.clinic.views.errors.page_not_found"
+handler500 = "trellis.clinic.views.errors.server_error"

@@ -1,0 +1,187 @@
+"""Trellis's own 404, 500, 400 and 403 pages, with DEBUG on (the demo) and off.
+
+Every page is calm, in the site's layout, with a way back that fits the person (Today,
+the caseload, the start page, sign-in), and never lists the site's URLs or shows a stack
+trace. Under /api/ errors stay the API's JSON body.
+
+The views that crash or refuse exist only in this module's URLconf (`pytest.mark.urls`):
+no production route raises on purpose.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse
+from django.test import Client
+from django.urls import path
+
+from trellis import urls as trellis_urls
+from trellis.core import timeutil
+from trellis.demo import personas
+from trellis.journey.tests.factories import enroll_alex, publish_test_pack
+
+
+def crash(request: HttpRequest) -> HttpResponse:
+    raise RuntimeError("secret-detail-from-the-stack")
+
+
+def missing(request: HttpRequest) -> HttpResponse:
+    raise Http404("no such record: secret-detail-from-the-view")
+
+
+def suspicious(request: HttpRequest) -> HttpResponse:
+    raise SuspiciousOperation("secret-detail-from-the-check")
+
+
+def refuse(request: HttpRequest) -> HttpResponse:
+    raise PermissionDenied
+
+
+urlpatterns = [
+    *trellis_urls.urlpatterns,
+    path("test-only/crash/", crash),
+    path("test-only/missing/", missing),
+    path("test-only/suspicious/", suspicious),
+    path("test-only/refuse/", refuse),
+    path("api/v1/test-only/crash/", crash),
+]
+handler400 = trellis_urls.handler400
+handler403 = trellis_urls.handler403
+handler404 = trellis_urls.handler404
+handler500 = trellis_urls.handler500
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+
+DEBUG_MODES = pytest.mark.parametrize("debug", [True, False], ids=["debug-on", "debug-off"])
+# What Django's technical pages show, and none of Trellis's pages may.
+TECHNICAL = ("URLconf", "Traceback", "secret-detail", "Request Method", "settings.py")
+
+
+def _assert_friendly(response: Any, status: int, title: str) -> str:
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("text/html")
+    body = response.content.decode()
+    assert title in body
+    assert 'class="site-header"' in body, "the page is in the site's layout"
+    for marker in TECHNICAL:
+        assert marker not in body, f"the error page shows {marker!r}"
+    return body
+
+
+@DEBUG_MODES
+def test_unknown_address_shows_the_friendly_404_with_sign_in_as_the_way_back(
+    client: Client, settings: Any, debug: bool
+) -> None:
+    settings.DEBUG = debug
+    body = _assert_friendly(client.get("/no-such-page/"), 404, "We could not find that page")
+    assert 'href="/accounts/login/"' in body
+    assert "api/v1/" not in body
+
+
+@DEBUG_MODES
+def test_a_view_that_finds_nothing_shows_the_friendly_404(
+    client: Client, settings: Any, debug: bool
+) -> None:
+    settings.DEBUG = debug
+    _assert_friendly(client.get("/test-only/missing/"), 404, "We could not find that page")
+
+
+@DEBUG_MODES
+def test_404_takes_a_patient_in_a_program_back_to_today(
+    cast: personas.Cast, client_for: Any, settings: Any, debug: bool
+) -> None:
+    settings.DEBUG = debug
+    publish_test_pack()
+    enroll_alex(cast, now=timeutil.now())
+    response = client_for("patient_alex").get("/no-such-page/")
+    body = _assert_friendly(response, 404, "We could not find that page")
+    assert '<a class="button" href="/today/">Go to Today</a>' in body
+
+
+def test_404_takes_a_patient_not_yet_in_a_program_to_the_start_page(client_for: Any) -> None:
+    response = client_for("patient_alex").get("/no-such-page/")
+    body = _assert_friendly(response, 404, "We could not find that page")
+    assert '<a class="button" href="/">Go to the start page</a>' in body
+
+
+@DEBUG_MODES
+def test_404_takes_a_clinician_back_to_the_caseload(
+    client_for: Any, settings: Any, debug: bool
+) -> None:
+    settings.DEBUG = debug
+    response = client_for("therapist_maria").get("/clinic/no-such-page/")
+    body = _assert_friendly(response, 404, "We could not find that page")
+    assert '<a class="button" href="/clinic/caseload/">Go to your caseload</a>' in body
+
+
+def test_404_takes_an_administrator_to_the_start_page(client_for: Any) -> None:
+    body = _assert_friendly(
+        client_for("admin_avery").get("/no-such-page/"), 404, "We could not find that page"
+    )
+    assert "Go to the start page" in body
+
+
+@DEBUG_MODES
+def test_a_crash_shows_the_friendly_500_and_logs_the_stack(
+    settings: Any, debug: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.DEBUG = debug
+    client = Client(raise_request_exception=False)
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        response = client.get("/test-only/crash/")
+    body = _assert_friendly(response, 500, "Something went wrong on our side")
+    assert "It was not something you did" in body
+    assert 'href="/accounts/login/"' in body
+    logged = [r for r in caplog.records if r.name == "django.request" and r.exc_info]
+    assert logged, "the stack trace goes to the log"
+    assert "secret-detail-from-the-stack" in str(logged[0].exc_info[1])
+
+
+@DEBUG_MODES
+def test_a_crash_still_reaches_a_test_client_that_raises(settings: Any, debug: bool) -> None:
+    settings.DEBUG = debug
+    with pytest.raises(RuntimeError, match="secret-detail-from-the-stack"):
+        Client().get("/test-only/crash/")
+
+
+@DEBUG_MODES
+def test_a_suspicious_request_shows_the_friendly_400(settings: Any, debug: bool) -> None:
+    settings.DEBUG = debug
+    response = Client(raise_request_exception=False).get("/test-only/suspicious/")
+    _assert_friendly(response, 400, "That request could not be understood")
+
+
+@DEBUG_MODES
+def test_a_refusal_shows_the_friendly_403(client: Client, settings: Any, debug: bool) -> None:
+    settings.DEBUG = debug
+    _assert_friendly(client.get("/test-only/refuse/"), 403, "This page is not for you")
+
+
+@DEBUG_MODES
+def test_api_errors_stay_json(settings: Any, debug: bool) -> None:
+    settings.DEBUG = debug
+    client = Client(raise_request_exception=False)
+    missing_page = client.get("/api/v1/no-such-endpoint/")
+    assert missing_page.status_code == 404
+    assert missing_page.json() == {
+        "detail": "This page does not exist, or you do not have access to it.",
+        "errors": [],
+    }
+    crashed = client.get("/api/v1/test-only/crash/")
+    assert crashed.status_code == 500
+    assert set(crashed.json()) == {"detail", "errors"}
+    assert "secret-detail" not in crashed.content.decode()
+
+
+@DEBUG_MODES
+def test_a_missing_trailing_slash_still_redirects(
+    client: Client, settings: Any, debug: bool
+) -> None:
+    settings.DEBUG = debug
+    response = client.get("/accounts/login")
+    assert response.status_code == 301
+    assert response["Location"] == "/accounts/login/"
