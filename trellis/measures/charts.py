@@ -202,7 +202,8 @@ def _panel(
         f'<text x="0" y="{offset + 20}" fill="{INK}" font-size="{TITLE_FONT}" '
         f'font-weight="700">{escape(scale.title)}</text>'
     )
-    # Bands: one shaded rectangle each, named at the right.
+    # Bands: one shaded rectangle each, named in its top right corner (inside the plot, so
+    # the plot keeps the whole width on a phone; a point is drawn over the name).
     for number, band in enumerate(scale.bands):
         y_top, y_bottom = _band_edges(band, scale, top, height)
         fill = BAND_FILLS[min(number, len(BAND_FILLS) - 1)]
@@ -213,7 +214,7 @@ def _panel(
             f"<title>{escape(f'{band.label}: {band.low}-{band.high}')}</title></rect>"
         )
         out.append(
-            f'<text class="band-name" x="{PLOT_RIGHT - 6}" y="{_fmt((y_top + y_bottom) / 2 + 5)}" '
+            f'<text class="band-name" x="{PLOT_RIGHT - 6}" y="{_fmt(y_top + FONT + 1)}" '
             f'text-anchor="end" fill="{INK}" font-size="{FONT}">{escape(band.label)}</text>'
         )
     # Axes and score ticks at the start of each band and at the top of the scale.
