@@ -9,7 +9,9 @@ JavaScript every player and questionnaire is one plain page."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +34,7 @@ from trellis.journey.services import set_simple_mode
 from trellis.journey.tests.factories import enroll_alex
 from trellis.measures.models import QuestionnaireResponse
 from trellis.measures.services import schedule_for_enrollment
+from trellis.onboarding.tests.onboarding_factories import NEW_EMAIL, NEW_PASSWORD, invite
 
 pytestmark = pytest.mark.browser
 
@@ -52,6 +55,15 @@ def _context(browser: Any, live_server: Any, **options: Any) -> Any:
     context = browser.new_context(base_url=live_server.url, viewport=PHONE, **options)
     context.set_default_timeout(STEP_TIMEOUT_MS)
     return context
+
+
+def _close(context: Any) -> None:
+    """As the page fixture does: let the last request finish before the database is flushed."""
+    for tab in context.pages:
+        with contextlib.suppress(Exception):
+            tab.wait_for_load_state("networkidle", timeout=5_000)
+    context.close()
+    time.sleep(0.2)
 
 
 def _csp_problems(page: Any) -> list[str]:
@@ -137,9 +149,11 @@ def test_every_player_shows_only_the_buttons_that_fit_its_state(
         expect(page.locator("textarea[name=worries]")).to_be_hidden()
         expect(page.get_by_label("A worry to put aside")).to_be_visible()
         expect(page.get_by_role("button", name=re.compile("^Remove"))).to_have_count(0)
+        expect(page.get_by_role("heading", name="Saved for later")).to_be_hidden()
         page.get_by_label("A worry to put aside").fill("The bills")
         _button(page, "Add").click()
         expect(page.get_by_role("button", name="Remove: The bills")).to_be_visible()
+        expect(page.get_by_role("heading", name="Saved for later")).to_be_visible()
         page.get_by_role("button", name="Remove: The bills").click()
         expect(page.get_by_role("button", name=re.compile("^Remove"))).to_have_count(0)
 
@@ -174,7 +188,7 @@ def test_every_player_shows_only_the_buttons_that_fit_its_state(
         expect(in_bed).to_be_visible()
         expect(in_bed).to_have_text("That is 7 hours 30 minutes in bed.")
     finally:
-        context.close()
+        _close(context)
     assert not errors, errors
 
 
@@ -221,7 +235,7 @@ def test_without_javascript_every_player_is_one_plain_page(
         expect(page.locator("[data-suggestions]")).to_be_hidden()
         expect(page.get_by_label("What will you do?")).to_be_visible()
     finally:
-        context.close()
+        _close(context)
 
 
 def test_thought_record_goes_one_box_at_a_time_and_sends_every_box_once(
@@ -287,7 +301,7 @@ def test_thought_record_goes_one_box_at_a_time_and_sends_every_box_once(
         finish.click()
         expect(page).to_have_url(re.compile(r"/steps/first-thoughts/done/$"))
     finally:
-        context.close()
+        _close(context)
     progress = StepProgress.objects.get(enrollment=enrollment, step__key="first-thoughts")
     response = progress.response
     assert response["intensity_before"] == 72
@@ -318,7 +332,7 @@ def test_planned_activity_reads_as_a_day_and_a_time(
         page.goto("/today/")
         expect(page.locator("main")).to_contain_text("Walk round the block, Sat 5 Dec, 10:00")
     finally:
-        context.close()
+        _close(context)
 
 
 def _simple_mode_patient(cast: personas.Cast) -> Enrollment:
@@ -399,7 +413,7 @@ def test_simple_mode_asks_one_question_per_screen_and_item_9_still_brings_help(
         )
         expect(page.locator(".score-total")).to_have_text("1 out of 27")
     finally:
-        context.close()
+        _close(context)
     assert not violations, violations
     assert QuestionnaireResponse.objects.filter(enrollment=enrollment, total=1).count() == 1
     assert SafetyEvent.objects.filter(enrollment=enrollment, item="q9", value=1).count() == 1
@@ -445,7 +459,7 @@ def test_read_aloud_speaks_the_question_in_the_page_language_where_the_browser_c
         assert "Feeling down, depressed, or hopeless" in second
         assert "Little interest" not in second
     finally:
-        context.close()
+        _close(context)
 
     # A browser without speech synthesis gets no button.
     context = _context(browser, live_server)
@@ -460,7 +474,7 @@ def test_read_aloud_speaks_the_question_in_the_page_language_where_the_browser_c
         expect(page.locator("fieldset.q-item:visible")).to_have_count(1)
         expect(page.locator("[data-read-aloud]")).to_be_hidden()
     finally:
-        context.close()
+        _close(context)
 
 
 def test_simple_mode_questionnaire_without_javascript_is_the_full_form(
@@ -479,4 +493,54 @@ def test_simple_mode_questionnaire_without_javascript_is_the_full_form(
         expect(page.locator("[data-read-aloud]")).to_be_hidden()
         expect(_button(page, "Send my answers")).to_be_visible()
     finally:
-        context.close()
+        _close(context)
+
+
+def test_the_baseline_phq9_in_getting_started_is_one_question_per_screen_in_simple_mode(
+    browser: Any, cast: personas.Cast, live_server: Any
+) -> None:
+    path = invite(cast)
+    context = _context(browser, live_server)
+    try:
+        page = context.new_page()
+        page.goto(path)
+        page.get_by_label("Your full name").fill("Nina Novak")
+        page.locator("input[name=new_password1]").fill(NEW_PASSWORD)
+        page.locator("input[name=new_password2]").fill(NEW_PASSWORD)
+        page.get_by_role("button", name="Create my account").click()
+        expect(page).to_have_url(re.compile(r"/welcome/consent/$"))
+        for kind in ("treatment", "data_use", "automation"):
+            page.locator(f"#id_{kind}_0").check()
+        page.locator("#id_research_1").check()
+        page.get_by_role("button", name="Continue").click()
+
+        # eHEALS before simple mode is chosen: the whole form on one page.
+        expect(page).to_have_url(re.compile(r"/welcome/health-information/$"))
+        expect(page.locator("fieldset.q-item:visible")).to_have_count(8)
+        for number in range(1, 9):
+            page.locator(f"#item-q{number}-0").check()  # "Strongly disagree": a low score
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_label("Yes, turn simple mode on").check()
+        page.get_by_role("button", name="Continue").click()
+
+        expect(page.locator("h1")).to_contain_text("PHQ-9")
+        expect(page.locator("body")).to_have_class(re.compile("simple-mode"))
+        expect(page.locator("fieldset.q-item:visible")).to_have_count(1)
+        send = _button(page, "Continue")
+        for number in range(1, 10):
+            group = page.get_by_role("group", name=re.compile(f"^Question {number} of 10"))
+            expect(group).to_be_visible()
+            group.get_by_label("Not at all").check()
+            expect(send).to_be_hidden()
+            _button(page, "Next").click()
+        # The tenth (how difficult) may be skipped.
+        expect(page.get_by_role("group", name=re.compile("^Question 10 of 10"))).to_be_visible()
+        expect(_button(page, "Next")).to_be_hidden()
+        send.click()
+        expect(page.locator("h1")).to_contain_text("GAD-7")
+        expect(page.locator("fieldset.q-item:visible")).to_have_count(1)
+        expect(page.locator(".crisis")).to_have_count(0)
+    finally:
+        _close(context)
+    enrollment = Enrollment.objects.get(patient__email=NEW_EMAIL)
+    assert QuestionnaireResponse.objects.filter(enrollment=enrollment).count() == 2

@@ -136,6 +136,8 @@
       if (index >= 0) { show(index, false); }
     });
 
+    // Finish sits beside Back on the last screen (without this script it ends the form).
+    if (finish) { nav.appendChild(finish); }
     nav.hidden = false;
     // After a refused form, open the first screen that has something to fix.
     var invalid = screens.filter(function (screen) {

@@ -85,7 +85,7 @@
       });
     });
 
-    // Read aloud: the instructions, the question and its answers, in the page's language.
+    // Read aloud: the instructions, the question and its answers, in their language.
     var readButton = reader ? reader.querySelector("[data-read]") : null;
     function stopReading() {
       if (!readButton || !speechSupported()) { return; }
@@ -103,7 +103,11 @@
         parts.push(textOf(label));
       });
       var utterance = new window.SpeechSynthesisUtterance(parts.filter(Boolean).join(". "));
-      utterance.lang = document.documentElement.lang || "en";
+      // The page's language, unless the questionnaire's words are marked as another one
+      // (an instrument shown in English on a page in another language).
+      var question = item.querySelector(".q-text") || item;
+      var marked = question.closest("[lang]");
+      utterance.lang = (marked && marked.lang) || document.documentElement.lang || "en";
       utterance.onend = utterance.onerror = function () {
         readButton.textContent = reader.getAttribute("data-label-read");
       };

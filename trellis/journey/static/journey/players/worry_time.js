@@ -21,8 +21,12 @@
     }
     function save(items) { area.value = items.join("\n"); }
 
+    var heading = adder.querySelector("[data-list-heading]");
+
     function render() {
       list.textContent = "";
+      // "Saved for later" heads the list only once there is something in it.
+      if (heading) { heading.hidden = worries().length === 0; }
       worries().forEach(function (worry, index) {
         var item = document.createElement("li");
         var text = document.createElement("span");
