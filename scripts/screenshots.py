@@ -110,10 +110,16 @@ class Shooter:
                         f"{who}: {urlsplit(page.url).path} is {width} px wide on a "
                         f"{viewport['width']} px phone ({stem})"
                     )
+            # The whole page in one window as tall as the page, so what is fixed to the
+            # bottom of the screen (the patient's tab bar) shows at the bottom, once.
+            height = page.evaluate("document.documentElement.scrollHeight")
+            page.set_viewport_size(
+                {"width": viewport["width"], "height": min(max(height, viewport["height"]), 16_000)}
+            )
             for scheme in schemes:
                 page.emulate_media(color_scheme=scheme)
                 suffix = "" if scheme == "light" else "-dark"
-                page.screenshot(path=self.folder / f"{stem}-{size}{suffix}.png", full_page=True)
+                page.screenshot(path=self.folder / f"{stem}-{size}{suffix}.png")
                 self.taken += 1
         page.emulate_media(color_scheme="light")
         page.set_viewport_size(SIZES["phone"])

@@ -20,7 +20,7 @@ from trellis.care.models import Enrollment
 from trellis.core import timeutil
 from trellis.demo import personas
 from trellis.demo.journeys import SAMPLE_RESPONSES
-from trellis.journey.models import MoodCheckIn
+from trellis.journey.models import MoodCheckIn, StepProgress
 from trellis.journey.queries import step_states, today
 from trellis.journey.services import complete_step
 from trellis.journey.tests.factories import enroll_alex
@@ -94,8 +94,29 @@ def _each_player_from_today(tab: Walk, enrollment: Enrollment) -> set[str]:
             expect(page.locator("main form").first).to_be_visible()
             tab.check(f"player: {step.exercise}")
             seen.add(step.exercise)
+            start = page.locator("main [data-start]:visible")
+            if start.count():
+                start.first.click()
+                tab.check(f"player: {step.exercise}, running")
+            if step.exercise == "journaling":
+                _write_and_finish(tab)
+                continue
         moment = _finish_in_the_past(enrollment, step, moment)
     return seen
+
+
+def _write_and_finish(tab: Walk) -> None:
+    """The journaling player from start to end in the browser: write, finish, rate."""
+    page = tab.page
+    form = page.locator("main form.player-form")
+    form.locator("textarea[name=text]").fill("A slow walk helped me most this week.")
+    form.locator("button[type=submit]:visible").last.click()
+    expect(page).to_have_url(re.compile(r"/done/$"))
+    tab.check("step done")
+    rating = page.locator("main form").filter(has=page.locator("input[name=rating]"))
+    rating.locator("input[name=rating][value='4']").check()
+    rating.locator("button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/today/$"))
 
 
 def _answer_a_questionnaire(tab: Walk) -> None:
@@ -187,6 +208,7 @@ def test_patients_day(
         tab.assert_clean()
 
     assert QuestionnaireResponse.objects.filter(enrollment=enrollment).exists()
+    assert StepProgress.objects.get(enrollment=enrollment, step__exercise="journaling").rating == 4
     assert MoodCheckIn.objects.filter(enrollment=enrollment, score=7).count() == 1
     assert Message.objects.filter(thread__enrollment=enrollment, from_patient=True).count() == 1
     assert enrollment.appointments.count() == 1
