@@ -15,7 +15,11 @@ from django.urls import reverse
 
 from trellis.appointments.models import Appointment
 from trellis.appointments.queries import OpenTime
-from trellis.appointments.tests.helpers import maria_every_day, open_times_ahead
+from trellis.appointments.tests.helpers import (
+    alex_booked_session,
+    maria_every_day,
+    open_times_ahead,
+)
 from trellis.appointments.views import nearest_times
 from trellis.core import timeutil
 
@@ -160,3 +164,17 @@ def test_nearest_times_are_the_closest_either_side_earliest_first(cast: Any) -> 
     ]
     picked = nearest_times(times, base, count=3)
     assert [t.starts_at for t in picked] == [base + timedelta(hours=h) for h in (-2, -1, 3)]
+
+
+def test_moving_a_session_picks_a_day_then_one_of_its_times(cast: Any, client_for: Any) -> None:
+    appointment = alex_booked_session(cast)
+    client = client_for("patient_alex")
+    url = reverse("sessions:reschedule", kwargs={"appointment_id": appointment.pk})
+    html = client.get(url).content.decode()
+    days = _day_links(html)
+    assert days and all(link.startswith(url + "?day=") for link in days)
+    later = client.get(days[-1]).content.decode()
+    moves = re.findall(r'name="starts_at" value="([^"]+)"', later)
+    assert moves and len(moves) <= 12  # one day's times, not every open time
+    assert len({datetime.fromisoformat(unescape(m)).date() for m in moves}) == 1
+    assert client.get(url, {"day": "someday"}).status_code == 400
