@@ -179,8 +179,8 @@ def enrollments_to_reassign(organizations: list[Any]) -> QuerySet[Enrollment]:
     """The clinics' active patients, by name, for the supervisor's reassigning list."""
     return (
         Enrollment.objects.filter(organization_id__in=organizations, status=EnrollmentStatus.ACTIVE)
-        .select_related("patient")
-        .order_by("patient__full_name")[:REASSIGN_LIMIT]
+        .select_related("patient", "program_version")
+        .order_by("patient__full_name", "program_version__title")[:REASSIGN_LIMIT]
     )
 
 

@@ -99,6 +99,7 @@ def caseload_list(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "sort": sort,
             "columns": _sort_headers(filters, sort),
+            "sort_choices": _sort_choices(sort),
             "here": _caseload_query(filters, sort),
             "filters_only": _caseload_query(filters, caseload_queries.Sort()),
             "programs": queries.caseload_programs(user),
@@ -142,6 +143,19 @@ def _sort_headers(
             }
         )
     return headers
+
+
+def _sort_choices(sort: caseload_queries.Sort) -> list[tuple[str, str]]:
+    """The order picker beside the filters (a phone hides the column headings): each
+    column in its first direction, and the present order if it is the other way round."""
+    choices = [("", _("Most need first"))]
+    for column in caseload_queries.COLUMNS:
+        if column.key != "need":
+            first = caseload_queries.Sort(column.key, column.descending)
+            choices.append((first.param, str(column.label)))
+            if sort.key == column.key and sort.descending != column.descending:
+                choices.append((sort.param, _("%(column)s, reversed") % {"column": column.label}))
+    return choices
 
 
 def _record_context(enrollment: Enrollment, user: User) -> dict[str, Any]:

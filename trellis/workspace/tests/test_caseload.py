@@ -309,6 +309,7 @@ def test_column_headers_link_to_their_sort_and_say_which_way_with_aria_sort(
     assert 'href="?support_level=coached&amp;sort=patient"' in html  # filters are kept
     assert 'href="?support_level=coached&amp;sort=-alerts"' in html  # most alerts first
     assert html.count("aria-sort=") == 1
+    assert '<option value="-phq9" selected>PHQ-9</option>' in html  # the phone's picker
     default = client.get(reverse("caseload:list")).content.decode()
     assert '<th scope="col" class="col-need" aria-sort="ascending">' in default
     assert default.count("aria-sort=") == 1
