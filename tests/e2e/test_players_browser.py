@@ -29,7 +29,7 @@ from trellis.alerts.models import SafetyEvent
 from trellis.care.models import Enrollment
 from trellis.core import timeutil
 from trellis.demo import personas
-from trellis.journey.models import StepProgress
+from trellis.journey.models import ProgressStatus, StepProgress
 from trellis.journey.services import set_simple_mode
 from trellis.journey.tests.factories import enroll_alex
 from trellis.measures.models import QuestionnaireResponse
@@ -308,6 +308,33 @@ def test_thought_record_goes_one_box_at_a_time_and_sends_every_box_once(
     assert response["intensity_after"] == 30
     assert response["situation"] == "My friend did not answer my message"
     assert response["evidence_against"] == "She said she had a busy week"
+
+
+def test_a_refused_thought_record_opens_on_the_first_box_to_fix(
+    browser: Any, cast: personas.Cast, live_server: Any
+) -> None:
+    enrollment = enroll_alex(cast)
+    _open_every_exercise(enrollment)
+    StepProgress.objects.filter(enrollment=enrollment, step__key="first-thoughts").delete()
+    context = _context(browser, live_server)
+    try:
+        page = context.new_page()
+        sign_in(page, cast["patient_alex"].email)
+        expect(page).to_have_url(f"{live_server.url}/today/")
+        page.goto("/steps/first-thoughts/")
+        for _ in range(7):
+            page.locator("[data-next]").click()
+        page.locator("[name=intensity_after]").fill("30")
+        page.locator("form.player-form [data-finish]").click()
+        expect(page.locator(".message-error")).to_contain_text("Please check the answers")
+        expect(page.locator("[data-position]")).to_have_text("Box 1 of 8")
+        expect(page.locator("[name=situation]")).to_be_visible()
+        expect(page.locator("[name=situation]")).to_have_attribute("aria-invalid", "true")
+        expect(page.locator("form.player-form [data-finish]")).to_be_hidden()
+    finally:
+        _close(context)
+    progress = StepProgress.objects.get(enrollment=enrollment, step__key="first-thoughts")
+    assert progress.status == ProgressStatus.STARTED  # begun, nothing finished
 
 
 def test_planned_activity_reads_as_a_day_and_a_time(

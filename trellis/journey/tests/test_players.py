@@ -165,3 +165,17 @@ def test_a_simple_mode_questionnaire_sends_item_9_to_the_safety_pathway_as_befor
     html = alex.post(url, data, follow=True).content.decode()
     assert 'class="card crisis"' in html
     assert SafetyEvent.objects.filter(item="q9", value=2).count() == 1
+
+
+def test_a_programs_questionnaire_step_is_stepped_in_simple_mode(
+    alex: Client, alex_enrollment: Enrollment, steps: dict[str, Step], cast: personas.Cast
+) -> None:
+    _open_up_to(alex_enrollment, steps, "weekly-check")
+    url = reverse("journey:step", kwargs={"step_key": "weekly-check"})
+    assert "data-one-at-a-time" not in alex.get(url).content.decode()
+    patient = cast["patient_alex"]
+    set_simple_mode(user=patient, enabled=True, actor=patient)
+    html = alex.get(url).content.decode()
+    assert "data-one-at-a-time" in html
+    assert "measures/questionnaire.js" in html
+    assert "measures/measures.css" in html
