@@ -104,6 +104,15 @@
       }
     }
 
+    // Before starting, the time left is the time chosen.
+    function showChosen() {
+      if (startedAt && startButton.hidden) { return; }
+      var chosen = parseInt(minutesField && minutesField.value, 10) || 5;
+      remainingText.textContent = chosen + ":00";
+    }
+    if (minutesField) { minutesField.addEventListener("change", showChosen); }
+    showChosen();
+
     startButton.addEventListener("click", function () {
       var chosen = parseInt(minutesField && minutesField.value, 10) || 5;
       totalSeconds = chosen * 60;
