@@ -4,6 +4,7 @@ folder, so a person can review the whole product in order.
     .venv/bin/python scripts/screenshots.py               # the demo already running (make demo)
     .venv/bin/python scripts/screenshots.py --serve       # its own demo on a fresh SQLite copy
     .venv/bin/python scripts/screenshots.py --dark        # each page in dark mode as well
+    .venv/bin/python scripts/screenshots.py --languages en,fi,es   # each page in each language
 
 Pages are visited as the demo's people: the sign-in pages and the 404 page signed out, a
 patient's pages as Alex (and Today as Emery, who has two programs, and as Farah, of the
@@ -12,7 +13,7 @@ Avery. Staff sign in with the code `trellis demo --totp EMAIL` prints, once each
 changes within the signed-in tab. Detail pages (records, alerts, steps) are found by
 following the links on the list pages, so the set grows with the demo.
 
-Files are named NNN-who-page-size[-dark].png, numbered in the order a person would meet
+Files are named NNN-who-page[-language]-size[-dark].png, numbered in the order a person would meet
 the pages. The script prints the folder, the count, and any page that answered with an
 error, logged a console error or was wider than the phone. Nothing is changed in the
 clinic except sign-in records: the script only reads pages.
@@ -66,6 +67,7 @@ class Shooter:
     folder: Path
     base_url: str
     dark: bool
+    languages: list[str] = field(default_factory=lambda: ["en"])
     count: int = 0
     taken: int = 0
     problems: list[str] = field(default_factory=list)
@@ -100,6 +102,20 @@ class Shooter:
             page.wait_for_load_state("networkidle", timeout=3_000)
         self.count += 1
         stem = f"{self.count:03d}-{who}-{slug(name)}"
+        for number, language in enumerate(self.languages):
+            if number:
+                # The browser asks for the next language; a person's own choice still wins.
+                page.set_extra_http_headers({"Accept-Language": language})
+                page.reload()
+                page.wait_for_load_state("load")
+            label = f"-{language}" if len(self.languages) > 1 else ""
+            self.take(page, who, f"{stem}{label}")
+        if len(self.languages) > 1:
+            page.set_extra_http_headers({"Accept-Language": self.languages[0]})
+        return True
+
+    def take(self, page: Page, who: str, stem: str) -> None:
+        """The page now on screen at each size (and scheme)."""
         schemes = ["light", "dark"] if self.dark else ["light"]
         for size, viewport in SIZES.items():
             page.set_viewport_size(viewport)
@@ -123,7 +139,6 @@ class Shooter:
                 self.taken += 1
         page.emulate_media(color_scheme="light")
         page.set_viewport_size(SIZES["phone"])
-        return True
 
     def links(self, page: Page, pattern: str, limit: int) -> list[str]:
         """The first `limit` distinct link paths in the page's main part matching `pattern`."""
@@ -177,7 +192,11 @@ def sign_in(page: Page, who: str, env: dict[str, str], shooter: Shooter | None) 
 
 @contextlib.contextmanager
 def person(browser: Browser, shooter: Shooter, who: str) -> Iterator[Page]:
-    context = browser.new_context(base_url=shooter.base_url, viewport=SIZES["phone"])
+    context = browser.new_context(
+        base_url=shooter.base_url,
+        viewport=SIZES["phone"],
+        extra_http_headers={"Accept-Language": shooter.languages[0]},
+    )
     context.set_default_timeout(20_000)
     page = context.new_page()
     shooter.watch(page, who)
@@ -209,6 +228,8 @@ def patient_pages(browser: Browser, shooter: Shooter, env: dict[str, str]) -> No
         questionnaires = shooter.links(page, r"/questionnaires/[\w-]+/", 2)
         shooter.shoot(page, "alex", "my story", "/story/")
         steps += shooter.links(page, r"/steps/[\w-]+/", 30)
+        for path in shooter.links(page, r"/story/chapters/[\w-]+/", 2):
+            shooter.shoot(page, "alex", f"chapter {path.strip('/').split('/')[-1]}", path)
         for path in dict.fromkeys(steps):
             key = path.strip("/").split("/")[-1]
             shooter.shoot(page, "alex", f"step {key}", path)
@@ -364,6 +385,11 @@ def main() -> int:
     )
     parser.add_argument("--out", default="screenshots", help="folder (default ./screenshots/)")
     parser.add_argument("--dark", action="store_true", help="each page in dark mode as well")
+    parser.add_argument(
+        "--languages",
+        default="en",
+        help="the languages the browser asks for, comma-separated (for example en,fi,es)",
+    )
     args = parser.parse_args()
 
     folder = Path(args.out).resolve()
@@ -380,7 +406,8 @@ def main() -> int:
         else:
             url = args.url.rstrip("/")
             wait_for(url, 5)
-        shooter = Shooter(folder=folder, base_url=url, dark=args.dark)
+        languages = [code.strip() for code in args.languages.split(",") if code.strip()]
+        shooter = Shooter(folder=folder, base_url=url, dark=args.dark, languages=languages)
         playwright = stack.enter_context(sync_playwright())
         executable = shutil.which("chromium")
         browser = playwright.chromium.launch(
