@@ -216,10 +216,9 @@ def day(request: HttpRequest) -> HttpResponse:
             chosen = form.cleaned_data["day"]
         else:
             problems, status = [_("Please pick a day from the list.")], 400
-    on_day = [t for t in times if t.starts_at.astimezone(zone).date() == chosen]
     if chosen is None and not problems and times:
         chosen = times[0].starts_at.astimezone(zone).date()
-        on_day = [t for t in times if t.starts_at.astimezone(zone).date() == chosen]
+    on_day = [t for t in times if t.starts_at.astimezone(zone).date() == chosen]
     context = {
         "chosen": chosen,
         "times": _time_links(on_day),
