@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("trellis.messaging.urls")),
     path("", include("trellis.appointments.urls")),
     path("api/v1/", api.urls),
+    path("docs/api/", include("trellis.apidocs")),
 ]
 
 handler400 = "trellis.clinic.views.errors.bad_request"

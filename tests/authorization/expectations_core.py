@@ -21,6 +21,12 @@ ROUTES: list[Route] = [
         reads=NO_PATIENT_DATA,
     ),
     Route(
+        "apidocs:page",
+        expect(ALLOWED),
+        note="The API's documentation, drawn from the OpenAPI document; it holds no data.",
+        reads=NO_PATIENT_DATA,
+    ),
+    Route(
         "api:openapi-json",
         expect(ALLOWED),
         note="The schema describes endpoints; it holds no data.",
