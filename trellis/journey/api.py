@@ -157,6 +157,20 @@ class TodayOut(Schema):
     recap: str
     short_alternative: str | None
     all_done: bool
+    chapters_finished: int = Field(description="Chapters whose every step is done.")
+    chapter_intro_html: str | None = Field(
+        description="The chapter's introduction, while it has just opened and none of its "
+        "steps is begun."
+    )
+    finished_chapter_key: str | None = Field(
+        description="The chapter just finished, while the next one waits for its day."
+    )
+    finished_chapter_closing_html: str | None = Field(
+        description="That chapter's closing reflection."
+    )
+    next_chapter_opens: str = Field(
+        description="When the next chapter opens, in the patient's words (or empty)."
+    )
 
 
 class StoryStepOut(Schema):
@@ -170,6 +184,9 @@ class StoryChapterOut(Schema):
     key: str
     title: str
     finished: bool
+    status: Literal["locked", "open", "finished"]
+    opens: str = Field(description="For a chapter not open yet: when it opens, in words.")
+    min_days: int = Field(description="Days after the chapter before it opened (pacing).")
     steps: list[StoryStepOut]
 
 
@@ -288,8 +305,11 @@ def list_enrollments(request: HttpRequest) -> list[EnrollmentOut]:
 )
 def get_today(request: HttpRequest, enrollment_id: uuid.UUID) -> TodayOut:
     """The next step with its place in the story, a recap, and a shorter option."""
-    _user, enrollment = _read(request, enrollment_id, "today")
-    t = queries.today(enrollment, timeutil.now())
+    user, enrollment = _read(request, enrollment_id, "today")
+    now = timeutil.now()
+    if enrollment.patient_id == user.pk and enrollment.is_active:
+        services.carry_recent_answers(enrollment, actor=user, now=now)
+    t = queries.today(enrollment, now)
     return TodayOut(
         chapter_key=t.chapter.key,
         chapter_title=t.chapter.title,
@@ -302,6 +322,11 @@ def get_today(request: HttpRequest, enrollment_id: uuid.UUID) -> TodayOut:
         recap=t.recap,
         short_alternative=t.short_alternative.key if t.short_alternative else None,
         all_done=t.all_done,
+        chapters_finished=t.chapters_finished,
+        chapter_intro_html=t.chapter.intro_html if t.intro_due else None,
+        finished_chapter_key=t.just_finished.key if t.just_finished else None,
+        finished_chapter_closing_html=t.just_finished.closing_html if t.just_finished else None,
+        next_chapter_opens=t.next_chapter_opens,
     )
 
 
@@ -316,6 +341,7 @@ def get_step(request: HttpRequest, enrollment_id: uuid.UUID, step_key: str) -> S
     now = timeutil.now()
     if enrollment.patient_id == user.pk and enrollment.is_active:
         services.view_step(enrollment, step, actor=user, now=now)
+        services.carry_recent_answers(enrollment, actor=user, now=now)
     state = queries.step_states(enrollment, now)[step.key]
     return StepOut(
         **StepSummaryOut.of(state).dict(),
@@ -470,6 +496,9 @@ def get_story(request: HttpRequest, enrollment_id: uuid.UUID) -> StoryOut:
                 key=c.chapter.key,
                 title=c.chapter.title,
                 finished=c.finished,
+                status=c.state.status if c.state else ("finished" if c.finished else "open"),
+                opens=c.state.opens if c.state else "",
+                min_days=c.chapter.min_days,
                 steps=[
                     StoryStepOut(
                         key=st.step.key,

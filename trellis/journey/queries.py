@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from django.db.models import Min, QuerySet
 from django.http import Http404
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from trellis.care.models import Enrollment, EnrollmentStatus
@@ -363,6 +364,28 @@ def chapter_state(enrollment: Enrollment, chapter: Chapter, now: datetime) -> Ch
     """One chapter as the patient sees it now."""
     states = list(step_states(enrollment, now).values())
     return chapter_states([chapter], states)[0]
+
+
+def answered_earlier(enrollment: Enrollment, progress: StepProgress | None, now: datetime) -> str:
+    """For a questionnaire step that an earlier answer stands for: when that answer was
+    given, in words ("You answered this on Tuesday"); else ""."""
+    response = progress.response if progress is not None else None
+    if not isinstance(response, dict) or not response.get("carried"):
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(response.get("answered_at")))
+    except ValueError:
+        return ""
+    tz = patient_zone(enrollment)
+    local = moment.astimezone(tz)
+    days = (now.astimezone(tz).date() - local.date()).days
+    if days <= 0:
+        return _("You answered this earlier today")
+    if days == 1:
+        return _("You answered this yesterday")
+    if days < 7:
+        return _("You answered this on %(weekday)s") % {"weekday": date_format(local, "l")}
+    return _("You answered this on %(date)s") % {"date": date_format(local, "j F")}
 
 
 def active_days(enrollment: Enrollment) -> int:

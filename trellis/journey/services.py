@@ -27,6 +27,8 @@ from trellis.engagement.events import emit
 from trellis.engagement.models import EngagementEvent, EventType
 from trellis.journey.models import JournalEntry, MoodCheckIn, ProgressStatus, StepProgress
 from trellis.journey.queries import LOCKED_VIEW, step_states
+from trellis.measures.models import QuestionnaireResponse
+from trellis.measures.queries import standing_answer
 from trellis.measures.services import act_on_safety_answers, submit_response
 from trellis.programs.exercises import EXERCISE_KINDS
 from trellis.programs.models import Step, StepKind
@@ -175,7 +177,8 @@ def _answer_questionnaire(
 
     answers = _questionnaire_answers(response)
     if not answers:
-        return None, ""
+        standing = standing_answer(enrollment, step.instrument, now)
+        return (_carried(standing), str(standing.total or "")) if standing else (None, "")
     submitted = submit_response(
         enrollment,
         step.instrument,
@@ -190,6 +193,85 @@ def _answer_questionnaire(
         {"questionnaire_response": str(submitted.response.pk), "total": total},
         "" if total is None else str(total),
     )
+
+
+def _carried(answer: QuestionnaireResponse) -> dict[str, Any]:
+    """What a questionnaire step answered by an earlier response stores."""
+    return {
+        "questionnaire_response": str(answer.pk),
+        "total": answer.total,
+        "band": answer.band,
+        "answered_at": answer.submitted_at.isoformat(),
+        "carried": True,
+    }
+
+
+def _open_questionnaire_answered(
+    enrollment: Enrollment, now: datetime
+) -> tuple[Step, StepProgress | None, QuestionnaireResponse] | None:
+    """The first open questionnaire step whose instrument was answered within its window."""
+    for state in step_states(enrollment, now).values():
+        step = state.step
+        if state.status in ("available", "started") and step.kind == StepKind.QUESTIONNAIRE:
+            standing = (
+                standing_answer(enrollment, step.instrument, now) if step.instrument else None
+            )
+            if standing is not None:
+                return step, state.progress, standing
+    return None
+
+
+@transaction.atomic
+def carry_recent_answers(enrollment: Enrollment, *, actor: User, now: datetime) -> list[Step]:
+    """One questionnaire per window, whatever asks for it: an open questionnaire step whose
+    instrument the patient answered recently (in a step, the weekly schedule or another of
+    their programs; see trellis.measures.schedules) counts as done with that answer, and is
+    not asked again. One `step_completed` event and an audit row for each such step.
+
+    Nothing about safety is skipped: the answer it stands on was acted on when it was given,
+    and an answer the patient gives anyway is taken and acted on like any other."""
+    if getattr(actor, "pk", None) != enrollment.patient_id or not enrollment.is_active:
+        return []
+    locked = _own_active(enrollment, actor)
+    carried: list[Step] = []
+    for _round in range(20):  # a program has far fewer questionnaire steps in a row
+        found = _open_questionnaire_answered(locked, now)
+        if found is None:
+            break
+        step, progress, answer = found
+        if progress is None:
+            progress = StepProgress(
+                enrollment=locked,
+                step=step,
+                first_viewed_at=_first_view(locked, step) or now,
+                started_at=now,
+            )
+        progress.status = ProgressStatus.COMPLETED
+        progress.completed_at = now
+        progress.response = _carried(answer)
+        progress.save()
+        emit(
+            locked,
+            EventType.STEP_COMPLETED,
+            at=now,
+            step=step,
+            value="" if answer.total is None else str(answer.total),
+        )
+        audit.record(
+            action="journey.step_complete",
+            actor=actor,
+            subject=progress,
+            patient=locked.patient_id,
+            organization=locked.organization_id,
+            details={
+                "enrollment": str(locked.pk),
+                "step": step.key,
+                "answered_by": str(answer.pk),
+            },
+            at=now,
+        )
+        carried.append(step)
+    return carried
 
 
 def complete_step(

@@ -7,29 +7,89 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
 
 from trellis.alerts.models import SafetyEvent
 from trellis.care.models import Enrollment
+from trellis.care.queries import patient_zone
+from trellis.measures import schedules
 from trellis.measures.models import (
     AssignmentStatus,
+    Occasion,
     QuestionnaireAssignment,
     QuestionnaireResponse,
 )
 from trellis.measures.outcomes import GAD7, PHQ9, Outcome, from_series
 
 OPEN = (AssignmentStatus.PENDING, AssignmentStatus.OVERDUE)
+# Requests that an answer given within the instrument's window stands for (see schedules).
+ANSWERED_BY_A_RECENT_ONE = (Occasion.WEEKLY,)
+
+
+def latest_answers(patient_id: Any) -> dict[str, QuestionnaireResponse]:
+    """The patient's latest response to each instrument, in any of their programs."""
+    latest: dict[str, QuestionnaireResponse] = {}
+    for response in QuestionnaireResponse.objects.filter(
+        enrollment__patient_id=patient_id
+    ).order_by("submitted_at"):
+        latest[response.instrument] = response  # in time order, so the last one wins
+    return latest
+
+
+def standing_answer(
+    enrollment: Enrollment, instrument: str, asked_at: datetime
+) -> QuestionnaireResponse | None:
+    """The patient's answer to this instrument (in any of their programs) that stands for
+    a request made at `asked_at`, so it need not be asked again; or None."""
+    latest = (
+        QuestionnaireResponse.objects.filter(
+            enrollment__patient_id=enrollment.patient_id, instrument=instrument
+        )
+        .order_by("-submitted_at")
+        .first()
+    )
+    if latest is None:
+        return None
+    tz = patient_zone(enrollment)
+    return (
+        latest if schedules.answer_stands(latest.submitted_at, asked_at, instrument, tz) else None
+    )
+
+
+def answered_already(
+    assignment: QuestionnaireAssignment,
+    latest: dict[str, QuestionnaireResponse],
+    tz: ZoneInfo,
+) -> bool:
+    """Whether a scheduled questionnaire need not be asked: an answer to its instrument
+    stands for it (the weekly measure only; see schedules)."""
+    answer = latest.get(assignment.instrument)
+    return (
+        assignment.occasion in ANSWERED_BY_A_RECENT_ONE
+        and answer is not None
+        and answer.assignment_id != assignment.pk
+        and schedules.answer_stands(
+            answer.submitted_at, assignment.due_from, assignment.instrument, tz
+        )
+    )
 
 
 def due_for(enrollment: Enrollment, now: datetime) -> list[QuestionnaireAssignment]:
     """Questionnaires the patient can answer now, the earliest first (overdue ones too,
-    until their window closes)."""
-    return list(
+    until their window closes). A weekly one whose instrument was answered recently (by a
+    program step, or another program's schedule) is not asked again."""
+    open_now = list(
         QuestionnaireAssignment.objects.filter(
             enrollment=enrollment, status__in=OPEN, due_from__lte=now, closes_at__gt=now
         ).order_by("due_from", "instrument")
     )
+    if not any(a.occasion in ANSWERED_BY_A_RECENT_ONE for a in open_now):
+        return open_now
+    latest = latest_answers(enrollment.patient_id)
+    tz = patient_zone(enrollment)
+    return [a for a in open_now if not answered_already(a, latest, tz)]
 
 
 def assignment_of_patient(patient: Any, pk: Any) -> QuestionnaireAssignment | None:

@@ -15,6 +15,15 @@ For an enrollment starting at `start` (an instant) for a patient living in `tz`:
 Every window is computed on the local calendar and converted to an instant only at the
 end, so 09:00 stays 09:00 across daylight-saving changes (a week with a change is 167
 or 169 hours long).
+
+One answer per window: whatever asks for a questionnaire (the weekly schedule, or a
+questionnaire step of any of the patient's programs), an instrument answered fewer than
+`repeat_window_days(code)` calendar days before is not asked again. The window is the
+schedule's interval for an instrument asked weekly (PHQ-9 and GAD-7: 7 days, so the weekly
+measure that outcomes and deterioration alerts rely on keeps its pace, although both ask
+about the last 2 weeks), and the instrument's recall period otherwise (2 weeks). The
+getting-started questionnaires, the baseline, the end-of-program and follow-up measures
+are fixed points of an enrollment and always asked.
 """
 
 from __future__ import annotations
@@ -35,6 +44,9 @@ FOLLOW_UP_DAYS = 90
 FOLLOW_UP_OVERDUE_DAYS = 7
 FOLLOW_UP_CLOSE_DAYS = 28
 
+WEEKLY_INTERVAL_DAYS = 7
+RECALL_DAYS = 14  # "Over the last 2 weeks" (PHQ-9, GAD-7 and their short forms)
+
 BASELINE, WEEKLY, END, FOLLOW_UP, ONBOARDING = (
     "baseline",
     "weekly",
@@ -54,6 +66,22 @@ class Planned:
     due_from: datetime
     overdue_after: datetime
     closes_at: datetime
+
+
+def repeat_window_days(code: str) -> int:
+    """Calendar days in which one answer to this instrument stands for any other request."""
+    return WEEKLY_INTERVAL_DAYS if code in WEEKLY_INSTRUMENTS else RECALL_DAYS
+
+
+def answer_stands(answered_at: datetime, asked_at: datetime, code: str, tz: ZoneInfo) -> bool:
+    """Whether an answer given at `answered_at` stands for a request made at `asked_at`:
+    given after it, or fewer than the instrument's window of calendar days before it (in
+    the patient's zone). An answer on Monday stands for a request up to Sunday, not the
+    next Monday."""
+    if answered_at >= asked_at:
+        return True
+    days = (asked_at.astimezone(tz).date() - answered_at.astimezone(tz).date()).days
+    return days < repeat_window_days(code)
 
 
 def local_instant(day: date, clock: time, tz: ZoneInfo) -> datetime:

@@ -35,6 +35,7 @@ from trellis.measures.models import (
     QuestionnaireAssignment,
     QuestionnaireResponse,
 )
+from trellis.measures.queries import ANSWERED_BY_A_RECENT_ONE, answered_already, latest_answers
 from trellis.measures.scoring import Score, safety_hits, score, validate_answers
 from trellis.programs.instruments import Instrument, SafetyRule, UnknownInstrument, get_instrument
 
@@ -460,6 +461,7 @@ def _store(
     )
     found.status = AssignmentStatus.COMPLETED
     found.save(update_fields=["status", "updated_at"])
+    settled = _settle_weekly(locked, instrument.code, found, now=now)
     emit(
         locked,
         EventType.QUESTIONNAIRE_SUBMITTED,
@@ -481,11 +483,54 @@ def _store(
             "prorated": result.prorated,
             "band": response.band,
             "missing": result.missing,
+            "weekly_answered_by_this": settled,
         },
         at=now,
     )
     events = list(SafetyEvent.objects.filter(enrollment=locked, client_id=key))
     return Submitted(response=response, score=result, safety_events=events)
+
+
+def _settle_weekly(
+    enrollment: Enrollment, code: str, answered: QuestionnaireAssignment, *, now: datetime
+) -> int:
+    """One answer per window: weekly questionnaires of this instrument already open in any
+    of the patient's programs are answered by this one, so they are no longer asked."""
+    return (
+        QuestionnaireAssignment.objects.filter(
+            enrollment__patient_id=enrollment.patient_id,
+            instrument=code,
+            occasion__in=ANSWERED_BY_A_RECENT_ONE,
+            status__in=OPEN,
+            due_from__lte=now,
+        )
+        .exclude(pk=answered.pk)
+        .update(status=AssignmentStatus.CANCELLED, updated_at=now)
+    )
+
+
+class _Answers:
+    """The latest answers of each patient a clock job meets, read once per patient."""
+
+    def __init__(self) -> None:
+        self._latest: dict[Any, dict[str, QuestionnaireResponse]] = {}
+
+    def already(self, assignment: QuestionnaireAssignment) -> bool:
+        if assignment.occasion not in ANSWERED_BY_A_RECENT_ONE:
+            return False
+        patient = assignment.enrollment.patient_id
+        if patient not in self._latest:
+            self._latest[patient] = latest_answers(patient)
+        tz = patient_zone(assignment.enrollment)
+        return answered_already(assignment, self._latest[patient], tz)
+
+
+def _no_longer_asked(assignment: QuestionnaireAssignment, now: datetime) -> None:
+    """A scheduled questionnaire a recent answer stands for: cancelled, never announced
+    or marked overdue."""
+    QuestionnaireAssignment.objects.filter(pk=assignment.pk, status__in=OPEN).update(
+        status=AssignmentStatus.CANCELLED, updated_at=now
+    )
 
 
 # Clock jobs -------------------------------------------------------------------------
@@ -506,10 +551,14 @@ def announce_due(now: datetime) -> int:
             closes_at__gt=now,
         )
         .filter(_STILL_ASKED)
-        .select_related("enrollment")
+        .select_related("enrollment__organization")
     )
     count = 0
+    answers = _Answers()
     for assignment in candidates.iterator():
+        if answers.already(assignment):
+            _no_longer_asked(assignment, now)
+            continue
         with transaction.atomic():
             claimed = QuestionnaireAssignment.objects.filter(
                 pk=assignment.pk, due_event_written=False
@@ -535,10 +584,14 @@ def mark_overdue(now: datetime) -> int:
             overdue_after__lte=now,
         )
         .filter(_STILL_ASKED)
-        .select_related("enrollment")
+        .select_related("enrollment__organization")
     )
     count = 0
+    answers = _Answers()
     for assignment in candidates.iterator():
+        if answers.already(assignment):
+            _no_longer_asked(assignment, now)
+            continue
         with transaction.atomic():
             claimed = QuestionnaireAssignment.objects.filter(
                 pk=assignment.pk, status=AssignmentStatus.PENDING, overdue_event_written=False

@@ -69,11 +69,17 @@ def _planned_activities(states: dict[str, queries.StepState]) -> list[dict[str, 
 @send_to_onboarding
 def today(request: HttpRequest) -> HttpResponse:
     """The next step with its place in the story, a recap, and a shorter option."""
-    guards.require_patient(request)
+    user = guards.require_patient(request)
     enrollment = chosen_program(request)
     if enrollment is None:
         return no_program(request, _("Today"))
     now = timeutil.now()
+    for carried in services.carry_recent_answers(enrollment, actor=user, now=now):
+        messages.info(
+            request,
+            _("'%(title)s' counts as done: you answered the same questionnaire recently.")
+            % {"title": carried.title},
+        )
     plan = queries.today(enrollment, now)
     states = queries.step_states(enrollment, now)
     chapter_steps = [s for s in states.values() if s.step.chapter_id == plan.chapter.pk]

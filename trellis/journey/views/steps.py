@@ -238,6 +238,9 @@ def _step_page(
         # A questionnaire step shows the questionnaire itself (see trellis.measures).
         context["questionnaire_form"] = questionnaire_form or _questionnaire_form(step)
         context["crisis_resources"] = crisis_resources
+        context["answered_earlier"] = queries.answered_earlier(
+            enrollment, state.progress, timeutil.now()
+        )
     return render_page(request, "journey/step.html", context, status=status)
 
 
@@ -417,6 +420,8 @@ def step(request: HttpRequest, step_key: str) -> HttpResponse:
     the_step = step_or_404(enrollment, step_key)
     now = timeutil.now()
     services.view_step(enrollment, the_step, actor=user, now=now)
+    if the_step.kind == StepKind.QUESTIONNAIRE:
+        services.carry_recent_answers(enrollment, actor=user, now=now)
     return _step_page(request, enrollment, the_step, step_state(enrollment, the_step, now))
 
 

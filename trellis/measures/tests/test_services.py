@@ -292,7 +292,10 @@ def test_due_and_overdue_events_are_written_exactly_once(
     done = submit(alex_in_program, "PHQ-9", all_ones(9, 0), three_days + timedelta(hours=2))
     assert done.response.assignment_id == overdue.pk
     week1 = start + timedelta(days=7)
-    assert services.announce_due(week1) == 2  # weekly PHQ-9 and GAD-7 at 09:00 on Monday
+    # Week 1's PHQ-9 and GAD-7: both answered within the last 7 days, so not asked again.
+    assert services.announce_due(week1) == 0
+    week2 = start + timedelta(days=14)
+    assert services.announce_due(week2) == 2  # weekly PHQ-9 and GAD-7 at 09:00 on Monday
 
 
 def test_the_clock_jobs_are_registered() -> None:
