@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "trellis.accounts.middleware.SessionTimeoutMiddleware",
     "trellis.accounts.middleware.MfaRequiredMiddleware",
+    "trellis.accounts.language.PersonLanguageMiddleware",
     "trellis.care.middleware.ViewerZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -110,6 +111,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
@@ -254,9 +256,15 @@ EMAIL_URL = os.environ.get("EMAIL_URL", "" if PRODUCTION else "console://")
 MAILERS = mailers_from_url(EMAIL_URL)
 DEFAULT_FROM_EMAIL = os.environ.get("TRELLIS_FROM_EMAIL", "Trellis <no-reply@trellis.local>")
 
+# The interface speaks these languages (docs/languages.md). Each person's own choice
+# (User.language) wins; otherwise the browser's Accept-Language picks one of these, and
+# English is the fallback for anything not translated. Each name is written in its own
+# language, so a person can find theirs whatever language the page is in.
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English")]
+LANGUAGES = [("en", "English"), ("fi", "Suomi"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "trellis" / "locale"]
+LANGUAGE_COOKIE_SECURE = PRODUCTION
+LANGUAGE_COOKIE_HTTPONLY = True
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -64,6 +64,12 @@ ROUTES: list[Route] = [
     Route("accounts:security", OWN_ACCOUNT, reads=NO_PATIENT_DATA),
     Route("accounts:password_change", OWN_ACCOUNT, reads=NO_PATIENT_DATA),
     Route(
+        "accounts:language",
+        expect(ALLOWED),
+        note="anyone may choose a language; a signed-in person's choice is saved",
+        reads=NO_PATIENT_DATA,
+    ),
+    Route(
         "accounts:time_zone",
         expect(
             ALLOWED,

@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("mfa/verify/", views.mfa_verify, name="mfa_verify"),
     path("security/", views.security, name="security"),
     path("security/password/", views.password_change, name="password_change"),
+    path("language/", views.language, name="language"),
     path("security/time-zone/", views.time_zone, name="time_zone"),
     path("security/recovery-codes/", views.mfa_recovery_codes, name="mfa_recovery_codes"),
     path("security/mfa/disable/", views.mfa_disable, name="mfa_disable"),

@@ -20,9 +20,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import get_language, get_language_from_request, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -35,9 +36,11 @@ from trellis.accounts.forms import (
     PasswordResetRequestForm,
     SetPasswordForm,
 )
+from trellis.accounts.language import LanguageForm
 from trellis.accounts.middleware import IS_STAFF, LAST_SEEN, LOGIN_AT, SIGNED_OUT_REASON
 from trellis.accounts.models import User
 from trellis.accounts.queries import active_memberships, is_patient, is_staff
+from trellis.accounts.services import language as account_language
 from trellis.core import timeutil
 from trellis.core.errors import add_to_form
 from trellis.signin import queries
@@ -428,6 +431,7 @@ def security(request: HttpRequest) -> HttpResponse:
         "is_patient": is_patient(user),
         "recovery_codes_left": mfa_reads.unused_recovery_codes(user) if enabled else 0,
         "zone_form": _zone_form(user) if staff else None,
+        "language_form": LanguageForm(initial={"language": user.language}),
     }
     return render(request, "signin/security.html", context)
 
@@ -465,8 +469,55 @@ def time_zone(request: HttpRequest) -> HttpResponse:
         "is_patient": is_patient(user),
         "recovery_codes_left": mfa_reads.unused_recovery_codes(user) if enabled else 0,
         "zone_form": form,
+        "language_form": LanguageForm(initial={"language": user.language}),
     }
     return render(request, "signin/security.html", context, status=400)
+
+
+@never_cache
+@GET_POST
+def language(request: HttpRequest) -> HttpResponse:
+    """Choose the language of the pages: saved on the account of a signed-in person, and
+    remembered in a cookie for this browser (so the sign-in page speaks it too)."""
+    signed_in = request.user.is_authenticated
+    form = LanguageForm(
+        request.POST if request.method == "POST" else None,
+        signed_in=signed_in,
+        initial={"language": _user(request).language if signed_in else get_language()},
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            code = form.cleaned_data["language"]
+            try:
+                if signed_in:
+                    account_language.set_language(user=_user(request), language=code)
+            except ValidationError as error:
+                add_to_form(form, error)
+            else:
+                translation.activate(code or get_language_from_request(request))
+                response = redirect(_safe_next(request) or reverse("accounts:security"))
+                if code:
+                    response.set_cookie(
+                        settings.LANGUAGE_COOKIE_NAME,
+                        code,
+                        max_age=settings.LANGUAGE_COOKIE_AGE,
+                        secure=settings.LANGUAGE_COOKIE_SECURE,
+                        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                        samesite="Lax",
+                    )
+                else:
+                    response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
+                if signed_in:
+                    messages.success(request, _("Trellis now speaks the language you chose."))
+                return response
+        status = 400
+    return render(
+        request,
+        "signin/language.html",
+        {"form": form, "next": _safe_next(request)},
+        status=status,
+    )
 
 
 @never_cache
