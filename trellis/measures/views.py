@@ -50,7 +50,7 @@ from trellis.measures.models import (
 )
 from trellis.measures.queries import due_for, outcome_for, series
 from trellis.measures.services import crisis_resources
-from trellis.programs.instruments import Instrument, UnknownInstrument, get_instrument
+from trellis.programs.instruments import Instrument, UnknownInstrument, get_instrument, localized
 
 CHART_INSTRUMENTS = ("PHQ-9", "GAD-7")
 SOON = timedelta(days=7)
@@ -68,7 +68,7 @@ def _patient_render(
 
 def _instrument_or_none(code: str) -> Instrument | None:
     try:
-        return get_instrument(code)
+        return localized(get_instrument(code))
     except UnknownInstrument:
         return None
 
@@ -158,7 +158,8 @@ def score_story(instrument: Any, total: int | None, band: Any, prorated: bool) -
         total=total,
         maximum=maximum,
         prorated=prorated,
-        band_label=band_label,
+        # Band names are Trellis's words (stored in English), shown in the reader's language.
+        band_label=_(band_label) if band_label else "",
         band_low=low,
         band_high=high,
         missing=0,
@@ -277,7 +278,7 @@ def answer(request: HttpRequest, assignment_id: Any) -> HttpResponse:
     if assignment is None:
         raise Http404(_("There is no such questionnaire for you."))
     enrollment = assignment.enrollment
-    instrument = get_instrument(assignment.instrument)
+    instrument = localized(get_instrument(assignment.instrument))
     now = timeutil.now()
     context: dict[str, Any] = {"assignment": assignment, "instrument": instrument}
     if request.method == "POST":

@@ -48,7 +48,7 @@ from trellis.onboarding.forms import (
     SimpleModeChoiceForm,
 )
 from trellis.onboarding.services.invitations import invite_patient as invite
-from trellis.programs.instruments import get_instrument
+from trellis.programs.instruments import get_instrument, localized
 from trellis.programs.markdown import render as markdown
 from trellis.programs.queries import latest_version
 
@@ -177,7 +177,7 @@ def _answer_questionnaire(
     enrollment = care_queries.latest_enrollment(user)
     if enrollment is None:
         return None, _after_onboarding(user)
-    instrument = get_instrument(code)
+    instrument = localized(get_instrument(code))
     form = QuestionnaireForm(instrument, data=request.POST)
     form.is_valid()
     try:
@@ -283,7 +283,7 @@ def eheals(request: HttpRequest) -> HttpResponse:
     user, item, elsewhere = _at_step(request, "eheals")
     if elsewhere is not None or item is None:
         return elsewhere or _after_onboarding(user)
-    instrument = get_instrument(onboarding.EHEALS)
+    instrument = localized(get_instrument(onboarding.EHEALS))
     return _questionnaire_page(
         request, "eheals", instrument, _questionnaire_form(instrument), action=action
     )
@@ -353,7 +353,7 @@ def baseline(request: HttpRequest) -> HttpResponse:
         return _after_onboarding(user)
     if step not in ("phq9", "gad7"):
         return redirect(stage_url(pending))
-    instrument = get_instrument(onboarding.PHQ9 if step == "phq9" else onboarding.GAD7)
+    instrument = localized(get_instrument(onboarding.PHQ9 if step == "phq9" else onboarding.GAD7))
     return _questionnaire_page(
         request, step, instrument, _questionnaire_form(instrument), action=action
     )

@@ -10,6 +10,12 @@ Trellis ships PHQ-9, GAD-7, PHQ-2, GAD-2 and eHEALS in `trellis/programs/instrum
 A clinic adds its own (in the same format) in the folder named by the setting
 `TRELLIS_INSTRUMENTS_DIR`; `trellis content check FOLDER` reports every problem in such a
 file with its line. The format is described in docs/measures.md.
+
+A file may carry `translations`: the instrument's wording in another language, only from a
+published, validated translation, word for word, with its `source` named. Scoring never
+depends on the language (values, bands, safety rules are the English file's); `localized`
+gives the wording for the active language, or the English with a note saying why when no
+validated translation is shipped (docs/languages.md).
 """
 
 from __future__ import annotations
@@ -18,12 +24,14 @@ import functools
 import itertools
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 
 from trellis.programs.yamlfile import (
     FieldChecker,
@@ -69,6 +77,24 @@ TOP_OPTIONAL = (
     "reverse_items",
     "safety_rules",
     "loinc",
+    "translations",
+)
+TRANSLATION_REQUIRED = ("source", "title", "instructions", "items")
+TRANSLATION_OPTIONAL = ("short_title", "options")
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
+# Band labels are Trellis's words, not the instrument's: they are translated with the
+# interface (these names put the shipped ones in the catalogues).
+BAND_LABELS = (
+    gettext_noop("Minimal"),
+    gettext_noop("Mild"),
+    gettext_noop("Moderate"),
+    gettext_noop("Moderately severe"),
+    gettext_noop("Severe"),
+    gettext_noop("Negative screen"),
+    gettext_noop("Positive screen"),
+    gettext_noop("Inadequate"),
+    gettext_noop("Problematic"),
+    gettext_noop("Sufficient"),
 )
 ITEM_FIELDS = ("id", "text", "options", "scored", "required", "loinc")
 
@@ -124,6 +150,20 @@ class SafetyRule:
 
 
 @dataclass(frozen=True)
+class Translation:
+    """An instrument's wording in one language, from a published validated translation."""
+
+    language: str
+    source: str
+    title: str
+    short_title: str
+    instructions: str
+    option_labels: tuple[str, ...]
+    item_texts: tuple[tuple[str, str], ...]
+    item_option_labels: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
 class Instrument:
     """A questionnaire as published, and how Trellis scores it."""
 
@@ -147,6 +187,14 @@ class Instrument:
     safety_rules: tuple[SafetyRule, ...] = ()
     measures: str = ""
     source: str = field(default="", compare=False)
+    translations: tuple[Translation, ...] = field(default=(), compare=False)
+    # The language the wording is in, and when it is not the reader's, a note saying why.
+    language: str = field(default="en", compare=False)
+    language_note: str = field(default="", compare=False)
+
+    def translation(self, language: str) -> Translation | None:
+        base = language.split("-")[0]
+        return next((t for t in self.translations if t.language in (language, base)), None)
 
     def options_for(self, item: Item) -> tuple[Option, ...]:
         """The item's own options if it has them, else the instrument's."""
@@ -469,6 +517,7 @@ def _build(check: _Checker, doc: LineDict, source: str) -> Instrument | None:
                 )
             reverse.add(rid)
     rules = _safety_rules(check, doc, items, options)
+    translations = _translations(check, doc, items, options)
     loinc_panel = loinc_total = ""
     raw_loinc = doc.get("loinc")
     if "loinc" in doc:
@@ -501,6 +550,168 @@ def _build(check: _Checker, doc: LineDict, source: str) -> Instrument | None:
         safety_rules=tuple(rules),
         measures=measures,
         source=source,
+        translations=tuple(translations),
+    )
+
+
+def _translations(
+    check: _Checker, doc: LineDict, items: list[Item], options: tuple[Option, ...]
+) -> list[Translation]:
+    """Check the `translations` block: every item translated, the same number of options."""
+    if "translations" not in doc:
+        return []
+    raw = doc["translations"]
+    if not isinstance(raw, LineDict) or not raw:
+        check.add(
+            key_line(doc, "translations"),
+            "'translations' must map a language code (fi, es...) to that language's wording",
+        )
+        return []
+    found: list[Translation] = []
+    for language, block in raw.items():
+        line = key_line(raw, language)
+        where = f"translation '{language}'"
+        if not isinstance(language, str) or not LANGUAGE_RE.match(language) or language == "en":
+            check.add(line, f"{where}: use a language code other than en, such as fi or es")
+            continue
+        if not isinstance(block, LineDict):
+            check.add(line, f"{where} must be a mapping (source, title, instructions, items)")
+            continue
+        check.fields(block, where, TRANSLATION_REQUIRED, TRANSLATION_OPTIONAL)
+        source = check.text(block, "source", where)
+        title = check.text(block, "title", where, 200)
+        short_title = check.text(block, "short_title", where, 40)
+        instructions = check.text(block, "instructions", where)
+        labels = _labels(check, block, "options", where, len(options))
+        texts: list[tuple[str, str]] = []
+        item_labels: list[tuple[str, tuple[str, ...]]] = []
+        raw_items = block.get("items")
+        if "items" in block and not isinstance(raw_items, LineDict):
+            check.add(key_line(block, "items"), f"{where}: 'items' maps each item id to its text")
+            raw_items = None
+        if isinstance(raw_items, LineDict):
+            known = {i.id for i in items}
+            for item_id in raw_items:
+                if item_id not in known:
+                    check.add(key_line(raw_items, item_id), f"{where}: no item '{item_id}'")
+            for item in items:
+                if item.id not in raw_items:
+                    check.add(key_line(block, "items"), f"{where}: item '{item.id}' is missing")
+                    continue
+                value = raw_items[item.id]
+                item_where = f"{where}, item '{item.id}'"
+                if isinstance(value, LineDict):
+                    check.fields(value, item_where, ["text"], ["options"])
+                    text = check.text(value, "text", item_where)
+                    if item.options:
+                        own = _labels(check, value, "options", item_where, len(item.options))
+                        item_labels.append((item.id, own))
+                    elif "options" in value:
+                        check.add(
+                            key_line(value, "options"),
+                            f"{item_where}: the item has no options of its own to translate",
+                        )
+                elif isinstance(value, str) and value.strip():
+                    text = " ".join(value.split())
+                    if item.options:
+                        check.add(
+                            key_line(raw_items, item.id),
+                            f"{item_where}: give {{text, options}}; the item has its own options",
+                        )
+                else:
+                    check.add(key_line(raw_items, item.id), f"{item_where} must be a text")
+                    continue
+                texts.append((item.id, text))
+        if options and "options" not in block:
+            check.add(block.line, f"{where} is missing the translated 'options'")
+        found.append(
+            Translation(
+                language=language,
+                source=source,
+                title=title,
+                short_title=short_title,
+                instructions=instructions,
+                option_labels=labels,
+                item_texts=tuple(texts),
+                item_option_labels=tuple(item_labels),
+            )
+        )
+    return found
+
+
+def _labels(
+    check: _Checker, mapping: LineDict, name: str, where: str, count: int
+) -> tuple[str, ...]:
+    """A translated list of option labels, in the order of the English options' values."""
+    if name not in mapping:
+        return ()
+    raw = mapping[name]
+    if (
+        not isinstance(raw, LineList)
+        or len(raw) != count
+        or not all(isinstance(label, str) and label.strip() for label in raw)
+    ):
+        check.add(
+            key_line(mapping, name),
+            f"{where}: '{name}' must list {count} labels, in the order of the English options",
+        )
+        return ()
+    return tuple(" ".join(label.split()) for label in raw)
+
+
+# Wording for the reader's language ----------------------------------------------------
+
+
+def localized(instrument: Instrument, language: str | None = None) -> Instrument:
+    """The instrument worded for `language` (default: the active one).
+
+    With a shipped validated translation, its words; otherwise the English wording with a
+    note, in the reader's language, saying why. Values, bands and safety rules are the
+    same object's, so scoring and the safety pathway never depend on the language.
+    """
+    code = language or translation.get_language() or "en"
+    if code.split("-")[0] == "en":
+        return instrument
+    return _localized(instrument, code)
+
+
+@functools.lru_cache(maxsize=256)
+def _localized(instrument: Instrument, language: str) -> Instrument:
+    found = instrument.translation(language)
+    if found is None:
+        with translation.override(language):
+            note = gettext(
+                "This questionnaire is shown in English because its answers can only be "
+                "compared with other people's when it is asked in the exact words of a "
+                "tested translation, and we do not have one in your language yet. If a word "
+                "is unclear, your care team can help."
+            )
+        return replace(instrument, language="en", language_note=note)
+    texts = dict(found.item_texts)
+    own = dict(found.item_option_labels)
+
+    def relabel(options: tuple[Option, ...], labels: tuple[str, ...]) -> tuple[Option, ...]:
+        if len(labels) != len(options):
+            return options
+        return tuple(Option(o.value, label) for o, label in zip(options, labels, strict=True))
+
+    items = tuple(
+        replace(
+            item,
+            text=texts.get(item.id, item.text),
+            options=relabel(item.options, own.get(item.id, ())),
+        )
+        for item in instrument.items
+    )
+    return replace(
+        instrument,
+        title=found.title,
+        short_title=found.short_title or instrument.short_title,
+        instructions=found.instructions,
+        items=items,
+        options=relabel(instrument.options, found.option_labels),
+        language=found.language,
+        language_note="",
     )
 
 
