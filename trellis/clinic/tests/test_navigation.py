@@ -88,7 +88,7 @@ def test_staff_get_a_menu_disclosure_and_no_tab_bar(client_for: Any) -> None:
 
 def test_the_stylesheet_shows_one_menu_per_size_and_keeps_pages_clear_of_the_bar() -> None:
     css = (Path(__file__).parents[2] / "static/trellis/trellis.css").read_text(encoding="utf-8")
-    phone = css[css.index("@media (max-width: 47.99rem)") :]
+    phone = css[css.index("@media (max-width: 55.99rem)") :]
     assert ".tab-bar, .phone-menu { display: none; }" in css
     assert ".top-nav { display: none; }" in phone
     assert "body:has(.tab-bar) { padding-bottom: calc(" in phone
