@@ -46,9 +46,12 @@
       next.hidden = current === last;
       submit.hidden = current !== last;
       if (moveFocus) {
+        // The instructions, the question, its answers and Back/Next fill the screen
+        // together; focus goes to the question for screen readers.
+        (instructions || form).scrollIntoView({ block: "start" });
         var legend = items[current].querySelector("legend");
         legend.setAttribute("tabindex", "-1");
-        legend.focus();
+        legend.focus({ preventScroll: true });
       }
     }
 
