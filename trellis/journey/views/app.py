@@ -24,9 +24,10 @@ SHELL_FILES = (
     "journey/story.css",
     "journey/journey.js",
     *(f"journey/players/{name}.js" for name in sorted(PLAYERS)),
-    "journey/icons/icon.svg",
-    "journey/icons/icon-192.png",
-    "journey/icons/icon-512.png",
+    "trellis/icons/favicon.svg",
+    "trellis/icons/icon-192.png",
+    "trellis/icons/icon-512.png",
+    "trellis/icons/icon-maskable-512.png",
 )
 
 
@@ -50,24 +51,32 @@ def manifest(request: HttpRequest) -> HttpResponse:
         "display": "standalone",
         "background_color": "#fbfaf7",
         "theme_color": "#1f6b4f",
+        # Drawn by scripts/make_icons.py; tests/test_icons.py checks each size.
         "icons": [
             {
-                "src": static("journey/icons/icon-192.png"),
+                "src": static("trellis/icons/icon-192.png"),
                 "sizes": "192x192",
                 "type": "image/png",
+                "purpose": "any",
             },
             {
-                "src": static("journey/icons/icon-512.png"),
+                "src": static("trellis/icons/icon-512.png"),
                 "sizes": "512x512",
                 "type": "image/png",
+                "purpose": "any",
             },
             {
-                "src": static("journey/icons/icon-512.png"),
+                "src": static("trellis/icons/icon-maskable-512.png"),
                 "sizes": "512x512",
                 "type": "image/png",
                 "purpose": "maskable",
             },
-            {"src": static("journey/icons/icon.svg"), "sizes": "any", "type": "image/svg+xml"},
+            {
+                "src": static("trellis/icons/favicon.svg"),
+                "sizes": "any",
+                "type": "image/svg+xml",
+                "purpose": "any",
+            },
         ],
     }
     response = JsonResponse(body, content_type="application/manifest+json")
