@@ -185,3 +185,13 @@ def test_a_missing_trailing_slash_still_redirects(
     response = client.get("/accounts/login")
     assert response.status_code == 301
     assert response["Location"] == "/accounts/login/"
+
+
+@DEBUG_MODES
+def test_a_form_without_its_csrf_token_shows_the_friendly_403(settings: Any, debug: bool) -> None:
+    settings.DEBUG = debug
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/accounts/login/", {"username": "someone@example.org"})
+    body = _assert_friendly(response, 403, "This form has expired")
+    assert "Nothing was saved" in body
+    assert "CSRF" not in body

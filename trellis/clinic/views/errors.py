@@ -1,4 +1,5 @@
-"""The pages a person meets when something is not there or goes wrong (400, 403, 404, 500).
+"""The pages a person meets when something is not there or goes wrong (400, 403, 404, 500,
+and a form whose CSRF token no longer holds).
 
 Calm, in the site's layout, in plain words, and always with a way back: Today for a
 patient in a program, the caseload for a clinician, the start page for other staff, the
@@ -75,6 +76,20 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
         403,
         _("This page is not for you"),
         reason or _("You do not have access to this page."),
+    )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent without its valid CSRF token: most often a page left open past a sign-out
+    or a new sign-in in another tab. (Django's own page explains CSRF to developers.)"""
+    return _page(
+        request,
+        403,
+        _("This form has expired"),
+        _(
+            "The page was open for a long time, or you signed in or out in another tab. "
+            "Nothing was saved. Go back, reload the page and try again."
+        ),
     )
 
 
