@@ -13,10 +13,13 @@ Avery. Staff sign in with the code `trellis demo --totp EMAIL` prints, once each
 changes within the signed-in tab. Detail pages (records, alerts, steps) are found by
 following the links on the list pages, so the set grows with the demo.
 
+With --serve it also invites a new patient as Maria and follows the e-mailed link through
+getting started to Today.
+
 Files are named NNN-who-page[-language]-size[-dark].png, numbered in the order a person would meet
 the pages. The script prints the folder, the count, and any page that answered with an
-error, logged a console error or was wider than the phone. Nothing is changed in the
-clinic except sign-in records: the script only reads pages.
+error, logged a console error or was wider than the phone. Against a running demo nothing
+is changed in the clinic except sign-in records: the script only reads pages.
 """
 
 from __future__ import annotations
@@ -52,6 +55,9 @@ PEOPLE = {
     "avery": "avery.admin@riverside.example",
 }
 STAFF = {"maria", "ruth", "avery"}
+# The patient the script invites when it runs a demo of its own (--serve).
+NEW_PATIENT = "nina.novak@patients.example"
+NEW_PASSWORD = "a-long-walk-in-the-garden"  # noqa: S105 (a throwaway demo account)
 API_DOCS = ("/api/v1/docs", "/api/v1/docs/", "/api/docs/", "/api/docs")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 
@@ -275,7 +281,9 @@ def patient_pages(browser: Browser, shooter: Shooter, env: dict[str, str]) -> No
             shooter.shoot(page, who, "my story", "/story/")
 
 
-def therapist_pages(browser: Browser, shooter: Shooter, env: dict[str, str]) -> None:
+def therapist_pages(
+    browser: Browser, shooter: Shooter, env: dict[str, str], *, invite: bool
+) -> None:
     with person(browser, shooter, "maria") as page:
         sign_in(page, "maria", env, shooter)
         shooter.shoot(page, "maria", "home", "/")
@@ -298,6 +306,68 @@ def therapist_pages(browser: Browser, shooter: Shooter, env: dict[str, str]) -> 
             ("security", "/accounts/security/"),
         ]:
             shooter.shoot(page, "maria", name, path)
+        if invite:
+            invite_a_patient(page, shooter)
+
+
+def invite_a_patient(page: Page, shooter: Shooter) -> None:
+    """Maria invites NEW_PATIENT to the first program, coached, with herself as supporter."""
+    page.goto("/clinic/care/patients/invite/")
+    form = page.locator("main form").filter(has=page.locator("input[name=full_name]"))
+    form.locator("input[name=email]").fill(NEW_PATIENT)
+    form.locator("input[name=full_name]").fill("Nina Novak")
+    form.locator("input[name=support_level][value=coached]").check()
+    form.get_by_label("Maria Lindqvist").check()
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state("load")
+    shooter.shoot(page, "maria", "invitation sent")
+
+
+def invitation_link(log: Path, seconds: float = 30) -> str | None:
+    """The invitation link from the e-mail the demo printed to its log (console e-mail)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = re.findall(r"https?://\S+?(/invitations/[\w-]+/)", log.read_text(errors="replace"))
+        if found:
+            return found[-1]
+        time.sleep(0.5)
+    return None
+
+
+def getting_started_pages(browser: Browser, shooter: Shooter, log: Path) -> None:
+    """The new patient from the invitation link to Today, each page as they meet it. Each
+    form is answered with its first choice (an account, consent given, every question
+    answered), which is enough to move on."""
+    link = invitation_link(log)
+    if link is None:
+        shooter.problems.append("nina: no invitation e-mail in the demo's log")
+        return
+    with person(browser, shooter, "nina") as page:
+        shooter.shoot(page, "nina", "invitation", link)
+        for field in page.locator("main form input[type=password]").all():
+            field.fill(NEW_PASSWORD)
+        for field in page.locator("main form input[type=text]:visible").all():
+            if not field.input_value():
+                field.fill("Nina Novak")
+        page.locator("main form button[type=submit]").last.click()
+        shot: set[str] = set()
+        for _ in range(40):
+            page.wait_for_load_state("load")
+            path = urlsplit(page.url).path
+            if not path.startswith("/welcome/"):
+                break
+            if path not in shot:
+                shot.add(path)
+                shooter.shoot(page, "nina", f"getting started {path.strip('/').split('/')[-1]}")
+            # Simple mode (if chosen) shows one question at a time: answer what is shown.
+            form = page.locator("main form").filter(has=page.locator("button[type=submit]")).last
+            for group in form.locator("fieldset:visible").all():
+                radios = group.locator("input[type=radio]:visible")
+                if radios.count() and not group.locator("input[type=radio]:checked").count():
+                    radios.first.check()
+            send = form.locator("button[type=submit]:visible, button[data-next]:visible")
+            send.last.click()
+        shooter.shoot(page, "nina", "today, new")
 
 
 def supervisor_pages(browser: Browser, shooter: Shooter, env: dict[str, str]) -> None:
@@ -345,7 +415,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def own_demo(env: dict[str, str]) -> Iterator[str]:
+def own_demo(env: dict[str, str]) -> Iterator[tuple[str, Path]]:
     """`trellis demo` on a fresh SQLite database in a temporary folder, stopped at the end."""
     with tempfile.TemporaryDirectory(prefix="trellis-screenshots-") as var:
         env["TRELLIS_VAR_DIR"] = var
@@ -364,7 +434,7 @@ def own_demo(env: dict[str, str]) -> Iterator[str]:
             try:
                 url = f"http://127.0.0.1:{port}"
                 wait_for(url, 600)
-                yield url
+                yield url, log
             finally:
                 demo.send_signal(signal.SIGTERM)
                 try:
@@ -401,8 +471,9 @@ def main() -> int:
     env["PYTHONPATH"] = str(ROOT)
 
     with contextlib.ExitStack() as stack:
+        log: Path | None = None
         if args.serve:
-            url = stack.enter_context(own_demo(env))
+            url, log = stack.enter_context(own_demo(env))
         else:
             url = args.url.rstrip("/")
             wait_for(url, 5)
@@ -416,7 +487,9 @@ def main() -> int:
         stack.callback(browser.close)
         public_pages(browser, shooter)
         patient_pages(browser, shooter, env)
-        therapist_pages(browser, shooter, env)
+        therapist_pages(browser, shooter, env, invite=log is not None)
+        if log is not None:
+            getting_started_pages(browser, shooter, log)
         supervisor_pages(browser, shooter, env)
         admin_pages(browser, shooter, env)
 
