@@ -10,6 +10,7 @@ from django.core import signals
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import Resolver404, get_resolver, get_urlconf, resolve
+from django.utils.log import log_response
 
 request_logger = logging.getLogger("django.request")
 
@@ -50,14 +51,14 @@ class FriendlyErrorPagesMiddleware:
             try:
                 resolve(request.path_info, getattr(request, "urlconf", None))
             except Resolver404 as exception:
-                return _handler(404)(request, exception)
+                return _not_found(request, exception)
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not settings.DEBUG or isinstance(exception, PermissionDenied):
             return None  # Django itself shows handler403 in every mode
         if isinstance(exception, Http404):
-            return _handler(404)(request, exception)
+            return _not_found(request, exception)
         if isinstance(exception, (BadRequest, SuspiciousOperation)):
             return _handler(400)(request, exception)
         signals.got_request_exception.send(sender=None, request=request)
@@ -68,6 +69,12 @@ class FriendlyErrorPagesMiddleware:
             extra={"status_code": 500, "request": request},
         )
         return _handler(500)(request)
+
+
+def _not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    response = _handler(404)(request, exception)
+    log_response("Not Found: %s", request.path, response=response, request=request)
+    return response
 
 
 def _handler(status: int) -> Callable[..., HttpResponse]:

@@ -60,7 +60,7 @@ def test_serve_runs_a_real_server_that_answers_healthz(tmp_path):
         assert json.loads(body)["status"] == "ok"
         missing_status, missing_body = _get(f"http://127.0.0.1:{port}/no-such-page")
         assert missing_status == 404
-        assert b"Page not found" in missing_body  # Trellis's own error page
+        assert b"We could not find that page" in missing_body  # Trellis's own error page
     finally:
         server.terminate()
         try:
