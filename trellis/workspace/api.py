@@ -52,6 +52,16 @@ class CaseloadRowOut(Schema):
     support_level: SupportLevel
     program: str
     open_alerts: dict[str, int]
+    next_session: datetime | None
+    patient_zone: str = Field(description="The patient's own time zone, else their clinic's.")
+
+
+SORTS = tuple(
+    param
+    for column in caseload_queries.COLUMNS
+    if column.key != "need"
+    for param in (column.key, f"-{column.key}")
+)
 
 
 class CaseloadFilters(Schema):
@@ -63,6 +73,10 @@ class CaseloadFilters(Schema):
         "", description="Blank for any."
     )
     supporter: str = Field("", description="Supervisors: one supporter's id; blank for all.")
+    sort: Annotated[str, OneOf(("", *SORTS))] = Field(
+        "",
+        description="A column to order by, '-' first for descending; blank: most need first.",
+    )
 
 
 class CareNoteIn(RequestBody):
@@ -131,8 +145,12 @@ def _note_out(note: Any) -> NoteOut:
 def caseload(request: HttpRequest, filters: Query[CaseloadFilters]) -> list[CaseloadRowOut]:
     """The caller's caseload, the patient who needs them most first."""
     user = _clinician(request)
+    wanted = filters.dict()
     rows = caseload_queries.caseload(
-        user, now=timeutil.now(), filters=caseload_queries.Filters(**filters.dict())
+        user,
+        now=timeutil.now(),
+        filters=caseload_queries.Filters(**{k: v for k, v in wanted.items() if k != "sort"}),
+        sort=caseload_queries.Sort.parse(wanted["sort"]),
     )
     note_read(
         actor=user,
@@ -152,6 +170,8 @@ def caseload(request: HttpRequest, filters: Query[CaseloadFilters]) -> list[Case
             support_level=SupportLevel(row.support_level),
             program=row.program,
             open_alerts=row.open_alerts,
+            next_session=row.next_session,
+            patient_zone=row.patient_zone,
         )
         for row in rows
     ]

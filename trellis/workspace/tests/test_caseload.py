@@ -341,3 +341,15 @@ def test_every_sort_costs_the_same_queries_for_2_and_40_patients(
     small = cost()
     add_patients(cast, 38)
     assert cost() == small
+
+
+def test_the_api_sorts_like_the_page_and_refuses_an_unknown_sort_with_422(
+    cast: Any, client_for: Any
+) -> None:
+    _named_patients(cast, {"Ada": 9, "Bo": None, "Cy": 21})
+    client = client_for("therapist_maria")
+    response = client.get("/api/v1/care/caseload", {"sort": "-phq9"})
+    assert response.status_code == 200
+    assert [row["patient_name"] for row in response.json()] == ["Cy", "Ada", "Bo"]
+    assert {row["patient_zone"] for row in response.json()} == {"America/New_York"}
+    assert client.get("/api/v1/care/caseload", {"sort": "shoe-size"}).status_code == 422
