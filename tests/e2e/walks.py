@@ -22,6 +22,7 @@ from django.utils import translation
 from playwright.sync_api import expect
 
 from trellis.accounts.models import User
+from trellis.accounts.services.language import set_language
 from trellis.core.testing import current_totp
 from trellis.demo import personas
 
@@ -143,8 +144,8 @@ def walk(browser: Any, live_server: Any, language: str, size: str) -> Iterator[W
 
 
 def speaks(person: User, language: str) -> None:
-    """The person's own choice of language (as their settings page would store it)."""
-    User.objects.filter(pk=person.pk).update(language=language)
+    """The person's own choice of language, as their account page stores it."""
+    set_language(user=person, language=language)
 
 
 def sign_in(tab: Walk, person: User) -> None:
