@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from trellis.core.models import TimestampedModel, UUIDModel
+from trellis.programs import translations
 
 
 class StepKind(models.TextChoices):
@@ -47,6 +50,15 @@ class PublishedModel(models.Model):
                 f"{self._meta.label} {self.pk} is part of a published version and never changes"
             )
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_db(
+        cls, db: str | None, field_names: Any, values: Any, *, fetch_mode: Any = None
+    ) -> Any:
+        # A published row is shown in the reader's language where its version has a
+        # translation; it is never saved again, so the English in the database stays.
+        row = super().from_db(db, field_names, values, fetch_mode=fetch_mode)
+        return translations.localize(row)
 
 
 class Program(TimestampedModel):

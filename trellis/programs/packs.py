@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from trellis.programs import markdown
+from trellis.programs import markdown, translations
 from trellis.programs.exercises import EXERCISE_KINDS, known_instruments
 from trellis.programs.yamlfile import (
     FieldChecker,
@@ -212,7 +212,15 @@ def load_pack(path: Path | str) -> LoadedPack:
         checker.add(1, f"{PACK_FILE} must be a mapping of fields (slug, title, chapters...)")
         return pack
     pack.data = _program(checker, document)
-    pack.files = [PACK_FILE, *sorted(name for name, text in checker.texts.items() if text)]
+    # The pack's other languages (locale/<language>/), checked against the English keys.
+    words, translated_files, trouble = translations.load(root, pack.data)
+    pack.data["translations"] = words
+    checker.problems.extend(trouble)
+    pack.files = [
+        PACK_FILE,
+        *sorted(name for name, text in checker.texts.items() if text),
+        *sorted(translated_files),
+    ]
     checker.problems.sort(key=lambda p: (p.file != PACK_FILE, p.file, p.line))
     return pack
 
