@@ -11,6 +11,13 @@ no production route raises on purpose.
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +28,7 @@ from django.urls import path
 
 from trellis import urls as trellis_urls
 from trellis.core import timeutil
+from trellis.core.testing import free_port
 from trellis.demo import personas
 from trellis.journey.tests.factories import enroll_alex, publish_test_pack
 
@@ -195,3 +203,54 @@ def test_a_form_without_its_csrf_token_shows_the_friendly_403(settings: Any, deb
     body = _assert_friendly(response, 403, "This form has expired")
     assert "Nothing was saved" in body
     assert "CSRF" not in body
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_the_demo_server_with_debug_on_answers_with_the_friendly_404(tmp_path: Path) -> None:
+    """As `make demo` serves (TRELLIS_ENV=dev, DEBUG on, the production web server): a
+    mistyped address gets Trellis's page, not Django's list of every URL."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRELLIS_", "DATABASE_URL"))}
+    env.update(
+        TRELLIS_ENV="dev",
+        TRELLIS_VAR_DIR=str(tmp_path),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        DJANGO_SETTINGS_MODULE="trellis.settings",
+    )
+    trellis = [sys.executable, "-m", "trellis"]
+    subprocess.run([*trellis, "migrate", "--no-input", "-v", "0"], env=env, check=True, timeout=300)
+    port = free_port()
+    server = subprocess.Popen(
+        [*trellis, "serve", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, "the server stopped"
+            try:
+                status, body = _get(f"http://127.0.0.1:{port}/no-such-page/")
+                break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                assert time.monotonic() < deadline, "the server did not answer"
+                time.sleep(0.3)
+        assert status == 404
+        assert "We could not find that page" in body
+        assert "URLconf" not in body
+        icon_status, _icon = _get(f"http://127.0.0.1:{port}/static/trellis/icons/favicon.svg")
+        assert icon_status == 200
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
