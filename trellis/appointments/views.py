@@ -446,10 +446,11 @@ def _staff_page(
             }
         ),
         "problems": forms_.get("problems") or [],
-        "zone": zone,
+        # Sessions show in the reader's zone (their account's, else the clinic's); weekly
+        # availability keeps the zone it was entered in, which the slot form defaults to.
+        "zone": timezone.get_current_timezone(),
     }
-    with timezone.override(zone):
-        return render(request, template, context, status=status)
+    return render(request, template, context, status=status)
 
 
 def _change_availability(
