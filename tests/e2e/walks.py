@@ -14,6 +14,7 @@ import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from axe import describe, serious_violations
@@ -33,6 +34,8 @@ SIZES = {"phone": {"width": 390, "height": 844}, "desk": {"width": 1280, "height
 LOCALES = {"en": "en-US", "fi": "fi-FI"}
 WALKS = [(language, size) for language in LOCALES for size in SIZES]
 WALK_IDS = [f"{language}-{size}" for language, size in WALKS]
+# Where a failed walk leaves a screenshot of the page it stopped on (git ignores it).
+FAILURES = Path(__file__).resolve().parents[2] / "test-results"
 
 
 def offered(language: str) -> bool:
@@ -136,6 +139,15 @@ def walk(browser: Any, live_server: Any, language: str, size: str) -> Iterator[W
     page.on("console", on_console)
     try:
         yield tab
+    except BaseException:
+        # A step that could not be taken: keep what the walk saw up to there, and the page.
+        if tab.problems:
+            print(tab.report())
+        with contextlib.suppress(Exception):
+            FAILURES.mkdir(exist_ok=True)
+            page.screenshot(path=FAILURES / f"walk-{language}-{size}.png", full_page=True)
+            print(f"The page at the failed step: {FAILURES / f'walk-{language}-{size}.png'}")
+        raise
     finally:
         # Let a request still in flight finish before the test database is flushed.
         with contextlib.suppress(Exception):
