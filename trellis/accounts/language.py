@@ -34,6 +34,12 @@ def chosen_language(user: Any) -> str:
     return code if is_offered(code) else ""
 
 
+def language_for(user: Any, fallback: str = "") -> str:
+    """The language to write to this person in (an e-mail sent while someone else's page
+    is open): their own choice, else `fallback`, else the clinic default, English."""
+    return chosen_language(user) or fallback or settings.LANGUAGE_CODE
+
+
 class PersonLanguageMiddleware:
     """After authentication: switch to the signed-in person's chosen language.
 
@@ -60,7 +66,7 @@ class LanguageForm(forms.Form):
     """Choose the language of every page and e-mail; blank follows the browser."""
 
     language = forms.ChoiceField(
-        label=_("Language"),
+        label=_("Show Trellis in"),
         required=False,
         help_text=_("Pages and e-mails from Trellis use this language."),
         error_messages={"invalid_choice": _("Choose a language from the list.")},

@@ -47,6 +47,10 @@ IGNORE = [
     "var",
     "docs",
     "content",
+    # makemessages takes any folder named locale that it walks into as the catalogues of
+    # the files beside it; skipping them keeps extraction writing where it is told.
+    "locale",
+    "*/locale",
     "build",
     "dist",
 ]
