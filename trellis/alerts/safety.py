@@ -35,9 +35,11 @@ from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from trellis import audit
+from trellis.accounts.language import language_for
 from trellis.accounts.models import Membership, Organization, Role, User
 from trellis.alerts import queries
 from trellis.alerts.models import Alert, AlertKind, AlertState, SafetyEvent, Severity
@@ -565,10 +567,13 @@ def _notify_on_commit(alert: Alert, recipient: User, *, escalation: bool) -> Non
     url = alert_url(alert)
     email = recipient.email
     name = recipient.display_name
+    # The clinician's language, not that of the patient whose answer raised the alert.
+    language = language_for(recipient)
 
     def send() -> None:
         try:
-            _send_alert_email(email, name, url, escalation=escalation)
+            with translation.override(language):
+                _send_alert_email(email, name, url, escalation=escalation)
         except Exception:
             # The alert is stored and in the inbox; a mail server problem must not undo it
             # or break the patient's page. Log loudly so operators see it.

@@ -19,9 +19,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Q
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from trellis import audit
+from trellis.accounts.language import language_for
 from trellis.accounts.models import Organization, User
 from trellis.accounts.queries import get_or_404
 from trellis.care.models import Consent, ConsentDocument, ConsentKind, Enrollment, EnrollmentStatus
@@ -166,16 +168,18 @@ def _tell_care_team(enrollment: Enrollment, patient: User) -> None:
     emails = [m.supporter.email for m in supporters_of(enrollment) if m.supporter.email]
     if not emails:
         return
-    subject = _("A patient has stopped their program")
-    body = _(
-        "Hello,\n\n%(name)s has withdrawn their consent to take part in %(program)s at "
-        "%(clinic)s, so their program has stopped. Please get in touch with them about "
-        "other options for their care.\n\nThis message is from Trellis.\n"
-    ) % {
-        "name": patient.display_name,
-        "program": enrollment.program_version.title,
-        "clinic": enrollment.organization.name,
-    }
+    # Written in the clinic's language, not the patient's (the page that withdrew is theirs).
+    with translation.override(language_for(None, enrollment.organization.locale)):
+        subject = _("A patient has stopped their program")
+        body = _(
+            "Hello,\n\n%(name)s has withdrawn their consent to take part in %(program)s at "
+            "%(clinic)s, so their program has stopped. Please get in touch with them about "
+            "other options for their care.\n\nThis message is from Trellis.\n"
+        ) % {
+            "name": patient.display_name,
+            "program": enrollment.program_version.title,
+            "clinic": enrollment.organization.name,
+        }
     EmailMessage(subject=subject, body=body, to=emails).send()
 
 

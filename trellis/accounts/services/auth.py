@@ -19,12 +19,14 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
+from django.utils import translation
 from django.utils.crypto import salted_hmac
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from trellis import audit
+from trellis.accounts.language import language_for
 from trellis.accounts.models import PasswordResetRequest, User
 from trellis.accounts.queries import is_staff
 
@@ -234,6 +236,15 @@ def request_password_reset(*, email: str, now: datetime, ip: str | None = None) 
         return
     link = password_reset_link(user)
     minutes = max(1, int(settings.PASSWORD_RESET_TIMEOUT) // 60)
+    with translation.override(language_for(user, translation.get_language() or "")):
+        subject, body = _reset_mail(user, minutes, link)
+    recipient = user.email
+    transaction.on_commit(
+        lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient])
+    )
+
+
+def _reset_mail(user: User, minutes: int, link: str) -> tuple[str, str]:
     subject = _("Reset your Trellis password")
     body = _(
         "Hello %(name)s,\n\n"
@@ -244,10 +255,7 @@ def request_password_reset(*, email: str, now: datetime, ip: str | None = None) 
         "your password stays as it is.\n\n"
         "Trellis"
     ) % {"name": user.display_name, "minutes": minutes, "link": link}
-    recipient = user.email
-    transaction.on_commit(
-        lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient])
-    )
+    return subject, body
 
 
 @transaction.atomic

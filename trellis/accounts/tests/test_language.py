@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from email.header import decode_header, make_header
 from typing import Any
 
 from django.test import Client
+from django.utils import translation
 
+from trellis.alerts.tests.helpers import alex_with_maria, item9_event
 from trellis.audit.models import AuditEvent
 
 LOGIN = "/accounts/login/"
@@ -111,3 +114,42 @@ def test_my_account_shows_the_language_field(client_for: Any) -> None:
     text = client_for("patient_alex").get(ACCOUNT).content.decode()
     assert 'name="language"' in text
     assert "The same as my browser" in text
+
+
+# E-mails are written in their reader's language ------------------------------------------
+
+
+def test_a_password_reset_mail_is_in_the_persons_language(
+    cast: Any, smtp: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    alex = cast["patient_alex"]
+    alex.language = "es"
+    alex.save(update_fields=["language"])
+    with django_capture_on_commit_callbacks(execute=True):
+        Client().post(CHOOSE.replace("language/", "password-reset/"), {"email": alex.email})
+    [mail] = smtp.to(alex.email)
+    assert str(make_header(decode_header(mail.subject))) == "Restablece tu contraseña de Trellis"
+    assert "Hola, " in mail.body
+
+
+def test_a_safety_alert_mail_is_in_the_clinicians_language_not_the_patients(
+    cast: Any, smtp: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    alex = cast["patient_alex"]
+    alex.language = "fi"
+    alex.save(update_fields=["language"])
+    enrollment = alex_with_maria(cast)
+    with translation.override("fi"), django_capture_on_commit_callbacks(execute=True):
+        item9_event(enrollment, 1)
+    [mail] = smtp.to(cast["therapist_maria"].email)
+    assert mail.subject == "Urgent: a safety alert about a patient of yours"
+
+    maria = cast["therapist_maria"]
+    maria.language = "es"
+    maria.save(update_fields=["language"])
+    with translation.override("fi"), django_capture_on_commit_callbacks(execute=True):
+        item9_event(enrollment, 2)
+    subject = smtp.to(maria.email)[-1].subject
+    assert str(make_header(decode_header(subject))) == (
+        "Urgente: una alerta de seguridad sobre un paciente tuyo"
+    )
