@@ -259,6 +259,21 @@ def _short_alternative(
     return min(done_exercises, key=lambda s: (s.minutes, s.position))
 
 
+def _begun_by_patient(state: StepState) -> bool:
+    """Started or done by the patient (a questionnaire step that an earlier answer stood
+    for was not begun by them)."""
+    if state.status not in ("started", "completed"):
+        return False
+    response = state.progress.response if state.progress is not None else None
+    return not (isinstance(response, dict) and response.get("carried"))
+
+
+def chapter_begun(in_chapter: list[StepState]) -> bool:
+    """Whether the patient has begun any step of the chapter (its introduction is shown
+    until they have)."""
+    return any(_begun_by_patient(s) for s in in_chapter)
+
+
 def chapter_states(chapters: list[Chapter], states: list[StepState]) -> list[ChapterState]:
     """Each chapter with how far the patient has got and, when not open yet, why."""
     result: list[ChapterState] = []
@@ -317,8 +332,7 @@ def today(enrollment: Enrollment, now: datetime) -> Today:
         waiting_for=waiting,
         chapters_finished=sum(1 for c in chapter_list if c.status == "finished"),
         chapters=chapter_list,
-        intro_due=here.status == "open"
-        and not any(s.status in ("started", "completed") for s in in_chapter),
+        intro_due=here.status == "open" and not chapter_begun(in_chapter),
         just_finished=before.chapter if waiting_chapter and before is not None else None,
         next_chapter_opens=here.opens if waiting_chapter else "",
     )

@@ -193,3 +193,21 @@ def test_an_answer_sent_to_a_step_already_counted_done_is_still_acted_on(
     assert 'class="crisis' in page.content.decode()
     assert SafetyEvent.objects.filter(enrollment=phq9_step_open).count() == 1
     assert QuestionnaireResponse.objects.filter(enrollment=phq9_step_open).count() == 2
+
+
+def test_a_questionnaire_step_counted_done_does_not_begin_its_chapter() -> None:
+    """A chapter that opens with a questionnaire answered recently still opens with its
+    introduction: the patient has not begun it yet."""
+    carried = queries.StepState(
+        step=Step(key="gad7-calming"),
+        status="completed",
+        progress=StepProgress(status=ProgressStatus.COMPLETED, response={"carried": True}),
+    )
+    answered = queries.StepState(
+        step=Step(key="gad7-calming"),
+        status="completed",
+        progress=StepProgress(status=ProgressStatus.COMPLETED, response={"total": 4}),
+    )
+    opened = queries.StepState(step=Step(key="lesson"), status="available")
+    assert not queries.chapter_begun([carried, opened])
+    assert queries.chapter_begun([answered, opened])

@@ -245,17 +245,16 @@ def _step_page(
 
 
 def _chapter_opening(enrollment: Enrollment, step: Step, state: queries.StepState) -> bool:
-    """Whether this is the first step of a chapter the patient has not begun (its
-    introduction is shown above the step)."""
-    if state.status not in ("available", "locked") or state.progress is not None:
+    """Whether this open step is in a chapter the patient has not begun yet (the chapter's
+    introduction is offered above it)."""
+    if state.status != "available":
         return False
-    first = (
-        Step.objects.filter(version_id=enrollment.program_version_id, chapter_id=step.chapter_id)
-        .order_by("position")
-        .values_list("pk", flat=True)
-        .first()
-    )
-    return first == step.pk
+    in_chapter = [
+        s
+        for s in queries.step_states(enrollment, timeutil.now()).values()
+        if s.step.chapter_id == step.chapter_id
+    ]
+    return not queries.chapter_begun(in_chapter)
 
 
 def _questionnaire_form(step: Step, data: Any = None) -> Any:
