@@ -263,6 +263,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("TRELLIS_FROM_EMAIL", "Trellis <no-reply@tre
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("fi", "Suomi"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "trellis" / "locale"]
+# Where Trellis's date formats differ from Django's for a language (trellis/formats/).
+FORMAT_MODULE_PATH = ["trellis.formats"]
 LANGUAGE_COOKIE_SECURE = PRODUCTION
 LANGUAGE_COOKIE_HTTPONLY = True
 TIME_ZONE = "UTC"

@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from trellis import audit
+from trellis.accounts.language import language_for
 from trellis.accounts.models import CLINICAL_ROLES, Organization, User
 from trellis.accounts.queries import active_memberships
 from trellis.alerts.services import raise_alert
@@ -549,7 +550,8 @@ def record_attendance(
 
 
 def _when(moment: datetime) -> str:
-    return f"{date_format(moment, 'l j F Y')}, {date_format(moment, 'TIME_FORMAT')}"
+    day = f"{date_format(moment, 'l')} {date_format(moment, 'DATE_FORMAT')}"
+    return f"{day}, {date_format(moment, 'TIME_FORMAT')}"
 
 
 SUBJECTS = {
@@ -590,8 +592,9 @@ def send_invites(appointment: Appointment, *, kind: str, now: datetime) -> None:
         (patient, patient_zone(enrollment), False),
         (supporter, queries.supporter_zone(supporter, enrollment.organization), True),
     )
-    with translation.override(enrollment.organization.locale or "en"):
-        for person, zone, for_supporter in copies:
+    for person, zone, for_supporter in copies:
+        # Each copy in its reader's language (else the clinic's).
+        with translation.override(language_for(person, enrollment.organization.locale)):
             if not person.email:
                 continue
             local = appointment.starts_at.astimezone(zone)

@@ -65,7 +65,7 @@ def _opens_on(moment: datetime, now: datetime, tz: ZoneInfo) -> str:
         return _("Opens tomorrow")
     if days < 7:
         return _("Opens on %(weekday)s") % {"weekday": date_format(moment.astimezone(tz), "l")}
-    return _("Opens on %(date)s") % {"date": date_format(moment.astimezone(tz), "j F")}
+    return _("Opens on %(date)s") % {"date": date_format(moment.astimezone(tz), "MONTH_DAY_FORMAT")}
 
 
 def chapter_opens_on(number: int, moment: datetime, now: datetime, tz: ZoneInfo) -> str:
@@ -81,7 +81,10 @@ def chapter_opens_on(number: int, moment: datetime, now: datetime, tz: ZoneInfo)
             "n": number,
             "weekday": date_format(local, "l"),
         }
-    return _("Chapter %(n)s opens on %(date)s") % {"n": number, "date": date_format(local, "j F")}
+    return _("Chapter %(n)s opens on %(date)s") % {
+        "n": number,
+        "date": date_format(local, "MONTH_DAY_FORMAT"),
+    }
 
 
 @dataclass(frozen=True)

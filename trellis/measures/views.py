@@ -95,7 +95,8 @@ def not_open_reason(assignment: QuestionnaireAssignment, now: datetime, tz: tzin
 
 
 def _when(moment: datetime) -> str:
-    return f"{date_format(moment, 'l j F')}, {date_format(moment, 'TIME_FORMAT')}"
+    day = f"{date_format(moment, 'l')} {date_format(moment, 'MONTH_DAY_FORMAT')}"
+    return f"{day}, {date_format(moment, 'TIME_FORMAT')}"
 
 
 def safety_first(
