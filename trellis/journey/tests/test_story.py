@@ -330,3 +330,19 @@ def test_one_program_shows_no_switcher(client_for: Any, alex_enrollment: Enrollm
         "Your programs"
         not in client_for("patient_alex").get(reverse("journey:today")).content.decode()
     )
+
+
+def test_the_api_tells_the_story_too(paced_alex: tuple[Enrollment, Client]) -> None:
+    enrollment, alex = paced_alex
+    today = alex.get(f"/api/v1/journey/enrollments/{enrollment.pk}/today").json()
+    assert today["chapters_finished"] == 1
+    assert today["finished_chapter_key"] == "noticing"
+    assert "You have started to notice" in today["finished_chapter_closing_html"]
+    assert today["next_chapter_opens"] == "Chapter 2 opens tomorrow"
+    assert today["chapter_intro_html"] is None
+    story = alex.get(f"/api/v1/journey/enrollments/{enrollment.pk}/story").json()
+    assert [(c["key"], c["status"], c["min_days"]) for c in story["chapters"]] == [
+        ("noticing", "finished", 0),
+        ("coping", "locked", 5),
+    ]
+    assert story["chapters"][1]["opens"] == "Chapter 2 opens tomorrow"
