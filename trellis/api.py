@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -56,7 +57,7 @@ class TokenAuth(HttpBearer):
         if api_token is None:
             raise AuthenticationError(message="Unknown or revoked API token.")
         if request.method not in SAFE_METHODS and not api_token.can_write:
-            raise HttpError(403, "This API token is read-only.")
+            raise HttpError(403, _("This API token is read-only."))
         note_token_use(api_token, now=timeutil.now())
         request.api_token = api_token  # type: ignore[attr-defined]
         return api_token

@@ -21,6 +21,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from trellis.accounts.models import (
     CLINICAL_ROLES,
@@ -159,7 +160,7 @@ def get_or_404(queryset: QuerySet[Any], pk: Any) -> Any:
     try:
         return queryset.get(pk=pk)
     except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError):
-        raise Http404("Not found") from None
+        raise Http404(_("Not found")) from None
 
 
 def access_organization(user: Any, pk: Any) -> Organization:

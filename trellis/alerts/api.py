@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
@@ -94,7 +95,7 @@ class DismissIn(RequestBody):
 def _staff(request: HttpRequest) -> User:
     user = session_user(request)
     if not queries.uses_alerts(user):
-        raise PermissionDenied("Alerts are for the clinic's clinical staff.")
+        raise PermissionDenied(_("Alerts are for the clinic's clinical staff."))
     return user
 
 
@@ -141,7 +142,7 @@ def _act(request: HttpRequest, alert_id: uuid.UUID) -> tuple[User, Alert]:
     user = _staff(request)
     alert = queries.access_alert(user, alert_id)
     if not queries.may_handle(user, alert):
-        raise PermissionDenied("You may not act on this alert.")
+        raise PermissionDenied(_("You may not act on this alert."))
     return user, alert
 
 

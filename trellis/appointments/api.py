@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
@@ -92,7 +93,7 @@ def _own(request: HttpRequest, enrollment_id: uuid.UUID) -> tuple[User, Enrollme
     user = session_user(request)
     enrollment = access_enrollment(user, enrollment_id)
     if enrollment.patient_id != user.pk:
-        raise HttpError(403, "Only the patient books and moves their own sessions.")
+        raise HttpError(403, _("Only the patient books and moves their own sessions."))
     return user, enrollment
 
 
@@ -154,7 +155,7 @@ def book(request: HttpRequest, enrollment_id: uuid.UUID, payload: BookIn) -> Sta
     created = not queries.already_booked(enrollment, payload.client_id)
     supporter = queries.find_supporter(payload.supporter_id)
     if supporter is None:
-        raise HttpError(404, "Not found.")
+        raise HttpError(404, _("Not found."))
     try:
         appointment = services.book(
             enrollment,
@@ -194,7 +195,7 @@ def reschedule(
     user = session_user(request)
     appointment = queries.access_appointment(user, appointment_id)
     if appointment.enrollment.patient_id != user.pk:
-        raise HttpError(403, "Only the patient moves their own sessions.")
+        raise HttpError(403, _("Only the patient moves their own sessions."))
     try:
         moved = services.reschedule(
             appointment,

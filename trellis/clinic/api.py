@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import StrictBool
@@ -181,7 +182,7 @@ def change_access(request: HttpRequest, membership_id: uuid.UUID, payload: Acces
         raise HttpError(403, INTEGRATIONS_MAY_NOT_CHANGE_ACCESS)
     user = session_user(request)
     if not queries.organizations_with(user, Capability.MANAGE_PEOPLE).exists():
-        raise HttpError(403, "Only clinic admins can change people's access.")
+        raise HttpError(403, _("Only clinic admins can change people's access."))
     membership = queries.access_managed_membership(user, membership_id)
     if payload.role is None and payload.active is None:
         raise ValidationError({"role": "Give a role, or active true or false."})
@@ -235,7 +236,7 @@ def _invitations_in_reach(request: HttpRequest) -> Any:
         token is None
         and not queries.organizations_with(request.user, Capability.MANAGE_PEOPLE).exists()
     ):
-        raise HttpError(403, "Only clinic admins can see invitations.")
+        raise HttpError(403, _("Only clinic admins can see invitations."))
     return clinic_queries.invitations_in_reach(request.user, token)
 
 
@@ -243,7 +244,7 @@ def _inviting_clinic(request: HttpRequest, wanted: uuid.UUID | None) -> Organiza
     token = api_token_of(request)
     allowed = clinic_queries.inviting_clinics(request.user, token)
     if token is None and not allowed.exists():
-        raise HttpError(403, "Only clinic admins can invite people.")
+        raise HttpError(403, _("Only clinic admins can invite people."))
     if wanted is not None:
         org: Organization = queries.get_or_404(allowed, wanted)
         return org
@@ -289,5 +290,7 @@ def create_invitation(request: HttpRequest, payload: InvitationIn) -> Status[Any
         )
     except invitation_services.DuplicateInvitation as duplicate:
         errors = [ErrorItem(**row) for row in error_list(duplicate)]
-        return Status(409, ErrorOut(detail="There is already an open invitation.", errors=errors))
+        return Status(
+            409, ErrorOut(detail=_("There is already an open invitation."), errors=errors)
+        )
     return Status(201, InvitationOut.from_model(invitation, timeutil.now()))

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
@@ -65,15 +66,15 @@ def list_events(request: HttpRequest, filters: Query[EventFilters]) -> dict[str,
     family of actions (`auth` matches `auth.login`).
     """
     if getattr(request, "api_token", None) is not None:
-        raise HttpError(403, "Integration tokens cannot read the audit trail.")
+        raise HttpError(403, _("Integration tokens cannot read the audit trail."))
     clinics = list(audit_organizations(request.user))
     if not clinics:
-        raise HttpError(403, "Only clinic admins and supervisors can read the audit trail.")
+        raise HttpError(403, _("Only clinic admins and supervisors can read the audit trail."))
     clinic = next((c for c in clinics if c.pk == filters.clinic), clinics[0])
     if filters.clinic is not None and clinic.pk != filters.clinic:
-        raise HttpError(404, "Not found.")
+        raise HttpError(404, _("Not found."))
     if filters.since and filters.until and filters.since > filters.until:
-        raise HttpError(400, "The end date must not be before the start date.")
+        raise HttpError(400, _("The end date must not be before the start date."))
     event_filter = EventFilter(
         user=filters.user.strip()[:254],
         patient=filters.patient,

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
@@ -268,7 +269,7 @@ def _own(request: HttpRequest, enrollment_id: uuid.UUID) -> tuple[User, Enrollme
     """Writes are the patient's alone: supporters in reach get 403."""
     user, enrollment = _reach(request, enrollment_id)
     if enrollment.patient_id != user.pk:
-        raise HttpError(403, "Only the patient can do this in their program.")
+        raise HttpError(403, _("Only the patient can do this in their program."))
     return user, enrollment
 
 
@@ -394,9 +395,9 @@ def complete_step(
         return Status(
             409 if conflict else 422,
             StepRefusedOut(
-                detail="The request conflicts with what exists."
+                detail=_("The request conflicts with what exists.")
                 if conflict
-                else "The request is not valid.",
+                else _("The request is not valid."),
                 errors=[ErrorItem(**row) for row in error_list(refused)],
                 crisis_resources=getattr(refused, "crisis_resources", None),
             ),

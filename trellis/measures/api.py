@@ -19,6 +19,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
@@ -223,7 +224,7 @@ def _refused(error: ValidationError, crisis: str | None) -> Status[ResponseRefus
     return Status(
         422,
         ResponseRefusedOut(
-            detail="The request is not valid.",
+            detail=_("The request is not valid."),
             errors=[ErrorItem(**row) for row in error_list(error)],
             crisis_resources=crisis,
         ),
@@ -267,7 +268,7 @@ def submit_response(
     user = session_user(request)
     enrollment = access_enrollment(user, enrollment_id)
     if enrollment.patient_id != user.pk:
-        raise HttpError(403, "Only the patient answers their own questionnaires.")
+        raise HttpError(403, _("Only the patient answers their own questionnaires."))
     now = timeutil.now()
     first = services.act_on_safety_answers(
         enrollment,

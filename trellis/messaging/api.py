@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
@@ -148,6 +149,6 @@ def mark_read(request: HttpRequest, enrollment_id: uuid.UUID) -> ReadOut:
     """The caller has read the thread: the other side's messages get a read receipt."""
     user, enrollment = _reach(request, enrollment_id)
     if enrollment.patient_id != user.pk and not services.may_reply(enrollment, user):
-        raise HttpError(403, "Only the patient and their care team leave read receipts.")
+        raise HttpError(403, _("Only the patient and their care team leave read receipts."))
     marked = services.mark_read(enrollment, reader=user, now=timeutil.now(), via="api")
     return ReadOut(marked_read=marked)

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from trellis import audit
 from trellis.accounts.models import Membership, Role, User
@@ -129,7 +130,7 @@ def send_message(
     timeutil.ensure_aware(now)
     from_patient = enrollment.patient_id == sender.pk
     if not from_patient and not may_reply(enrollment, sender):
-        raise PermissionDenied("Only the patient and their care team can write in this thread.")
+        raise PermissionDenied(_("Only the patient and their care team can write in this thread."))
     key = _as_uuid(client_id)
     text = _clean_body(body)
     minutes = None if from_patient else _clean_minutes(support_minutes)

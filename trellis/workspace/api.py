@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
@@ -37,7 +38,7 @@ router = Router(tags=["caseload"])
 def _clinician(request: HttpRequest) -> User:
     user = session_user(request)
     if not caseload_queries.uses_caseload(user):
-        raise PermissionDenied("The caseload is for the clinic's coaches and therapists.")
+        raise PermissionDenied(_("The caseload is for the clinic's coaches and therapists."))
     return user
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from trellis import audit
 from trellis.accounts.models import CLINICAL_ROLES, Membership, Organization, Role, User
@@ -58,7 +59,9 @@ def _check_actor(actor: User | None, organization: Organization) -> None:
     if actor is None:
         return
     if not holds_role(actor, organization, CLINICAL_ROLES):
-        raise PermissionDenied("Only the clinic's coaches, therapists and supervisors may do this.")
+        raise PermissionDenied(
+            _("Only the clinic's coaches, therapists and supervisors may do this.")
+        )
 
 
 @transaction.atomic
