@@ -62,7 +62,7 @@ def raise_alert(
         raise ValidationError({"severity": f"Unknown severity {severity!r}."})
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "An alert needs its reason in words."})
+        raise ValidationError({"reason": _("An alert needs its reason in words.")})
     if (
         kind in RULE_KINDS
         and not setting_for(enrollment.organization_id, kind, enrollment.support_level).enabled
@@ -113,7 +113,7 @@ def close_alert(
     """Resolve or dismiss an alert. Dismissing needs a reason; a safety alert is never
     closed without a note of the action taken."""
     if state not in (AlertState.RESOLVED, AlertState.DISMISSED):
-        raise ValidationError({"state": "An alert is closed as resolved or dismissed."})
+        raise ValidationError({"state": _("An alert is closed as resolved or dismissed.")})
     if not queries.may_handle(actor, alert):
         raise PermissionDenied(_("You cannot close this alert."))
     reason = (reason or "").strip()

@@ -185,7 +185,7 @@ def change_access(request: HttpRequest, membership_id: uuid.UUID, payload: Acces
         raise HttpError(403, _("Only clinic admins can change people's access."))
     membership = queries.access_managed_membership(user, membership_id)
     if payload.role is None and payload.active is None:
-        raise ValidationError({"role": "Give a role, or active true or false."})
+        raise ValidationError({"role": _("Give a role, or active true or false.")})
     clinic_services.change_access(
         membership, role=payload.role, active=payload.active, actor=user, now=timeutil.now()
     )
@@ -275,7 +275,7 @@ def create_invitation(request: HttpRequest, payload: InvitationIn) -> Status[Any
     if payload.team is not None:
         team = clinic_queries.team_at(org, payload.team)
         if team is None:
-            raise ValidationError({"team": "No team with this id at this clinic."})
+            raise ValidationError({"team": _("No team with this id at this clinic.")})
     token = api_token_of(request)
     try:
         invitation, _secret = invitation_services.create_invitation(

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from trellis.core.errors import Conflict
 from trellis.engagement.models import Submission
@@ -31,7 +32,7 @@ def _as_uuid(client_id: Any) -> uuid.UUID:
     try:
         return client_id if isinstance(client_id, uuid.UUID) else uuid.UUID(str(client_id))
     except (ValueError, TypeError, AttributeError):
-        raise ValidationError({"client_id": "This is not a valid client id (a UUID)."}) from None
+        raise ValidationError({"client_id": _("This is not a valid client id (a UUID).")}) from None
 
 
 def _stored(submission: Submission, kind: str) -> dict[str, Any]:

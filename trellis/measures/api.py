@@ -280,7 +280,7 @@ def submit_response(
     )
     if first.client_id_made:
         return _refused(
-            ValidationError({"client_id": "Send a client_id: a UUID made by the app."}),
+            ValidationError({"client_id": _("Send a client_id: a UUID made by the app.")}),
             first.crisis_resources,
         )
     assignment = None
@@ -288,7 +288,7 @@ def submit_response(
         assignment = queries.assignment_in(enrollment, payload.assignment_id)
         if assignment is None:
             return _refused(
-                ValidationError({"assignment_id": "There is no such questionnaire."}),
+                ValidationError({"assignment_id": _("There is no such questionnaire.")}),
                 first.crisis_resources,
             )
     try:

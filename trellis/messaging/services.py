@@ -72,13 +72,13 @@ def _as_uuid(client_id: Any) -> uuid.UUID:
     try:
         return client_id if isinstance(client_id, uuid.UUID) else uuid.UUID(str(client_id))
     except (ValueError, TypeError, AttributeError):
-        raise ValidationError({"client_id": "This is not a valid client id (a UUID)."}) from None
+        raise ValidationError({"client_id": _("This is not a valid client id (a UUID).")}) from None
 
 
 def _clean_body(body: Any) -> str:
     text = (body or "").strip() if isinstance(body, str) else ""
     if not text:
-        raise ValidationError({"body": "Please write a message before sending."})
+        raise ValidationError({"body": _("Please write a message before sending.")})
     if len(text) > MAX_BODY:
         raise ValidationError(
             {
@@ -93,7 +93,7 @@ def _clean_minutes(minutes: Any) -> int | None:
     if minutes in (None, ""):
         return None
     if not isinstance(minutes, int) or isinstance(minutes, bool):
-        raise ValidationError({"support_minutes": "Enter the minutes as a whole number."})
+        raise ValidationError({"support_minutes": _("Enter the minutes as a whole number.")})
     if minutes < 0 or minutes > MAX_SUPPORT_MINUTES:
         raise ValidationError(
             {"support_minutes": f"Enter between 0 and {MAX_SUPPORT_MINUTES} minutes."}

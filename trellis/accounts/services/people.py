@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from trellis import audit
 from trellis.accounts.models import Membership, Organization, Role, Team, User
@@ -23,7 +24,7 @@ def create_organization(
 ) -> Organization:
     """Open a new clinic on this Trellis installation."""
     if not name.strip():
-        raise ValidationError({"name": "A clinic needs a name."})
+        raise ValidationError({"name": _("A clinic needs a name.")})
     if not timeutil.is_valid_zone(time_zone):
         raise ValidationError({"time_zone": f"Unknown time zone {time_zone!r}."})
     org = Organization(
@@ -64,10 +65,12 @@ def create_person(
     if role not in Role.values:
         raise ValidationError({"role": f"Unknown role {role!r}."})
     if team is not None and team.organization_id != organization.pk:
-        raise ValidationError({"team": "That team belongs to another clinic."})
+        raise ValidationError({"team": _("That team belongs to another clinic.")})
     email = User.objects.normalize_email(email.strip()).lower()
     if User.objects.filter(email__iexact=email).exists():
-        raise ValidationError({"email": "Someone with this email address already has an account."})
+        raise ValidationError(
+            {"email": _("Someone with this email address already has an account.")}
+        )
     user = User(
         email=email, full_name=full_name.strip(), preferred_name=preferred_name, phone=phone
     )
@@ -105,7 +108,7 @@ def change_role(*, membership: Membership, role: str, actor: User) -> Membership
             {"role": "A patient account cannot become a staff account, or the reverse."}
         )
     if membership.user_id == actor.pk:
-        raise ValidationError({"role": "You cannot change your own role; ask another admin."})
+        raise ValidationError({"role": _("You cannot change your own role; ask another admin.")})
     old = membership.role
     if old == role:
         return membership
@@ -125,7 +128,7 @@ def change_role(*, membership: Membership, role: str, actor: User) -> Membership
 def set_membership_active(*, membership: Membership, active: bool, actor: User) -> Membership:
     """Suspend or restore someone's access to a clinic."""
     if membership.user_id == actor.pk:
-        raise ValidationError({"is_active": "You cannot suspend your own access."})
+        raise ValidationError({"is_active": _("You cannot suspend your own access.")})
     if membership.is_active == active:
         return membership
     membership.is_active = active

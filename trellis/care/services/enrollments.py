@@ -38,7 +38,7 @@ def _patient_clinic(patient: User, organization: Organization | None) -> Organiz
         memberships = memberships.filter(organization=organization)
     membership = memberships.order_by("created_at").first()
     if membership is None:
-        raise ValidationError({"patient": "This person is not a patient of the clinic."})
+        raise ValidationError({"patient": _("This person is not a patient of the clinic.")})
     return membership.organization
 
 
@@ -87,7 +87,7 @@ def enroll(
     if support_level not in SupportLevel.values:
         raise ValidationError({"support_level": f"Unknown support level {support_level!r}."})
     if program_version is None or not ProgramVersion.objects.filter(pk=program_version.pk).exists():
-        raise ValidationError({"program_version": "That program version does not exist."})
+        raise ValidationError({"program_version": _("That program version does not exist.")})
     clinic = _patient_clinic(patient, organization)
     _check_actor(actor, clinic)
     supporters = list(dict.fromkeys(supporters))
@@ -221,13 +221,13 @@ def end_enrollment(
         )
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "Say briefly why the enrollment ends."})
+        raise ValidationError({"reason": _("Say briefly why the enrollment ends.")})
     if len(reason) > MAX_END_REASON:
         raise ValidationError({"reason": f"Keep the reason under {MAX_END_REASON} characters."})
     _check_actor(actor, enrollment.organization)
     locked = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
     if locked.status != EnrollmentStatus.ACTIVE:
-        raise ValidationError({"status": "This enrollment has already ended."})
+        raise ValidationError({"status": _("This enrollment has already ended.")})
     locked.status = status
     locked.ended_at = now
     locked.end_reason = reason
