@@ -399,7 +399,7 @@ def answered_earlier(enrollment: Enrollment, progress: StepProgress | None, now:
         return _("You answered this yesterday")
     if days < 7:
         return _("You answered this on %(weekday)s") % {"weekday": date_format(local, "l")}
-    return _("You answered this on %(date)s") % {"date": date_format(local, "j F")}
+    return _("You answered this on %(date)s") % {"date": date_format(local, "MONTH_DAY_FORMAT")}
 
 
 def active_days(enrollment: Enrollment) -> int:

@@ -35,7 +35,7 @@ from trellis.journey.views.common import (
 )
 from trellis.journey.views.steps import planned_for
 from trellis.measures.queries import due_for
-from trellis.programs.instruments import UnknownInstrument, get_instrument
+from trellis.programs.instruments import UnknownInstrument, get_instrument, localized
 
 
 def _planned_activities(states: dict[str, queries.StepState]) -> list[dict[str, Any]]:
@@ -144,7 +144,7 @@ def _due_questionnaires(enrollment: Enrollment, now: Any) -> list[dict[str, Any]
         if assignment.step_id is not None:
             continue
         try:
-            title = get_instrument(assignment.instrument).title
+            title = localized(get_instrument(assignment.instrument)).title
         except UnknownInstrument:
             title = assignment.instrument
         due.append({"assignment": assignment, "title": title})

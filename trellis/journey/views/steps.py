@@ -40,7 +40,7 @@ from trellis.journey.views.common import (
 from trellis.measures import views as measures_views
 from trellis.measures.forms import QuestionnaireForm
 from trellis.programs.exercises import EXERCISE_KINDS, SENSES
-from trellis.programs.instruments import UnknownInstrument, get_instrument
+from trellis.programs.instruments import UnknownInstrument, get_instrument, localized
 from trellis.programs.models import Step, StepKind
 
 PLAYERS = {
@@ -260,7 +260,7 @@ def _chapter_opening(enrollment: Enrollment, step: Step, state: queries.StepStat
 def _questionnaire_form(step: Step, data: Any = None) -> Any:
 
     try:
-        instrument = get_instrument(step.instrument)
+        instrument = localized(get_instrument(step.instrument))
     except UnknownInstrument:
         raise Http404(_("This questionnaire is not available.")) from None
     return QuestionnaireForm(instrument, data=data)
@@ -275,7 +275,7 @@ def _complete_questionnaire(
     result page itself, so crisis resources are in this very response when they apply."""
 
     try:
-        instrument = get_instrument(the_step.instrument)
+        instrument = localized(get_instrument(the_step.instrument))
     except UnknownInstrument:
         raise Http404(_("This questionnaire is not available.")) from None
     form, first = measures_views.safety_first(request, enrollment, instrument, now=now)
