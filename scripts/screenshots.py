@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import html
 import os
 import re
 import shutil
@@ -396,6 +397,30 @@ def admin_pages(browser: Browser, shooter: Shooter, env: dict[str, str]) -> None
             shooter.shoot(page, "avery", name, path)
 
 
+def write_index(folder: Path) -> None:
+    """index.html: every page in order, its screenshots side by side (phone, then desk)."""
+    pages: dict[str, list[str]] = {}
+    for shot in sorted(folder.glob("*.png")):
+        pages.setdefault(shot.name[:3], []).append(shot.name)
+    rows = []
+    for names in pages.values():
+        names.sort(key=lambda n: ("-desk" in n, n))
+        title = html.escape(names[0].rsplit("-phone", 1)[0].rsplit("-desk", 1)[0])
+        images = "".join(
+            f'<a href="{html.escape(n)}"><img src="{html.escape(n)}" alt="{html.escape(n)}" '
+            f'class="{"desk" if "-desk" in n else "phone"}" loading="lazy"></a>'
+            for n in names
+        )
+        rows.append(f"<section><h2>{title}</h2><div>{images}</div></section>")
+    (folder / "index.html").write_text(
+        "<!doctype html><html lang=en><meta charset=utf-8><title>Trellis screenshots</title>"
+        "<style>body{font:14px sans-serif;margin:1rem}div{display:flex;gap:8px;"
+        "align-items:flex-start;overflow-x:auto}img{border:1px solid #999}"
+        "img.phone{width:195px}img.desk{width:480px}h2{font-size:1rem}</style>"
+        f"<h1>Trellis screenshots ({len(pages)} pages)</h1>{''.join(rows)}</html>\n"
+    )
+
+
 def wait_for(url: str, seconds: float) -> None:
     parts = urlsplit(url)
     deadline = time.monotonic() + seconds
@@ -464,7 +489,7 @@ def main() -> int:
 
     folder = Path(args.out).resolve()
     if folder.exists():
-        for old in folder.glob("*.png"):
+        for old in [*folder.glob("*.png"), *folder.glob("index.html")]:
             old.unlink()
     folder.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "TRELLIS_ENV": os.environ.get("TRELLIS_ENV", "dev")}
@@ -493,7 +518,9 @@ def main() -> int:
         supervisor_pages(browser, shooter, env)
         admin_pages(browser, shooter, env)
 
+    write_index(folder)
     print(f"{shooter.taken} screenshots of {shooter.count} pages in {folder}")
+    print(f"Open {folder / 'index.html'} in a browser to see them side by side, in order.")
     if shooter.problems:
         print(f"\n{len(shooter.problems)} things to look at:")
         for problem in dict.fromkeys(shooter.problems):
