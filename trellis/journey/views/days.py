@@ -250,7 +250,7 @@ def mood(request: HttpRequest) -> HttpResponse:
     if done is not None:
         return done
     status = 400 if form.is_bound else 200
-    recent = queries.recent_moods(enrollment, limit=7)
+    recent = queries.recent_moods(enrollment, limit=30)  # a month of daily check-ins
     context = {"form": form, "recent": recent}
     return render_page(request, "journey/mood.html", context, status=status)
 
