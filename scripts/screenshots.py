@@ -203,6 +203,9 @@ def person(browser: Browser, shooter: Shooter, who: str) -> Iterator[Page]:
         base_url=shooter.base_url,
         viewport=SIZES["phone"],
         extra_http_headers={"Accept-Language": shooter.languages[0]},
+        # The patient app's service worker fetches pages itself, without the language
+        # headers this tab asks for; each page comes straight from the server instead.
+        service_workers="block",
     )
     context.set_default_timeout(20_000)
     page = context.new_page()
