@@ -58,6 +58,8 @@ ALLOWED_IN_PLAIN_TEXT: dict[str, str] = {
     "accounts.team.name": "a team's name, chosen by the clinic",
     "accounts.user.password": "an Argon2 hash, not the password",
     "accounts.user.email": "needed for sign-in lookup (unique)",
+    "accounts.user.language": "a language code from settings.LANGUAGES",
+    "accounts.user.time_zone": "an IANA time zone name",
     "accounts.user.full_name": "identity, beside the e-mail; staff find and sort people by it",
     "accounts.user.preferred_name": "identity: how Trellis greets the person",
     "accounts.invitation.email": "needed to send the invitation and match it at sign-up",
