@@ -23,6 +23,20 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+# The words drawn inside the charts. They are marked here, outside the f-strings that place
+# them (the catalogue's extractor does not read inside f-strings), and translated where drawn.
+SCORES_AXIS = gettext_noop("Higher score, more symptoms")
+NO_SCORES_MARK = gettext_noop("No scores yet")
+NO_SCORES = gettext_noop("No scores yet.")
+NO_SCORES_HINT = gettext_noop("Your chart appears here after your first questionnaire.")
+SCORES_TITLE = gettext_noop("Questionnaire scores over time")
+NO_MOODS = gettext_noop("No check-ins yet.")
+NO_MOODS_HINT = gettext_noop("Your mood chart appears here after your first check-in.")
+MOOD_TITLE = gettext_noop("Your mood over time")
+MOOD_HEADING = gettext_noop("Mood (1 very low, 10 very good)")
+MOOD_AXIS = gettext_noop("Higher is a better mood")
 
 # Geometry of one panel, in SVG user units. The chart is drawn for a phone: the viewBox is
 # about as wide as a phone's screen, so one unit is about one CSS pixel there and the text
@@ -235,14 +249,14 @@ def _panel(
         )
     out.append(
         f'<text class="axis-name" x="0" y="{_fmt(bottom + 42)}" fill="{MUTED}" '
-        f'font-size="{FONT}">{escape(_("Higher score, more symptoms"))}</text>'
+        f'font-size="{FONT}">{escape(_(SCORES_AXIS))}</text>'
     )
     points = place(series, scale, top, height)
     if not points:
         out.append(
             f'<text x="{_fmt((PLOT_LEFT + PLOT_RIGHT) / 2)}" y="{_fmt(top + height / 2)}" '
             f'text-anchor="middle" fill="{INK}" font-size="{FONT}">'
-            f"{escape(_('No scores yet'))}</text>"
+            f"{escape(_(NO_SCORES_MARK))}</text>"
         )
         out.append("</g>")
         return out
@@ -334,17 +348,14 @@ def trajectory_svg(
         if code in series_by_instrument
     ]
     if not any(scored_points(series) for _scale, series in panels):
-        return (
-            f'<p class="chart-empty">{escape(_("No scores yet."))} '
-            f"{escape(_('Your chart appears here after your first questionnaire.'))}</p>"
-        )
+        return f'<p class="chart-empty">{escape(_(NO_SCORES))} {escape(_(NO_SCORES_HINT))}</p>'
     height = PANEL_HEIGHT * len(panels)
     title_id, desc_id = f"{id_prefix}-title", f"{id_prefix}-desc"
     out: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart trajectory" role="img" '
         f'viewBox="0 0 {WIDTH} {height}" width="100%" preserveAspectRatio="xMinYMin meet" '
         f'aria-labelledby="{title_id} {desc_id}" font-family="system-ui, sans-serif">',
-        f'<title id="{title_id}">{escape(_("Questionnaire scores over time"))}</title>',
+        f'<title id="{title_id}">{escape(_(SCORES_TITLE))}</title>',
         f'<desc id="{desc_id}">{escape(_description(panels, tz))}</desc>',
     ]
     for index, (scale, series) in enumerate(panels):
@@ -422,10 +433,7 @@ def mood_svg(
     sentence instead of an empty chart. `tz` shows dates in the patient's time zone."""
     placed = mood_points(checkins)
     if not placed:
-        return (
-            f'<p class="chart-empty">{escape(_("No check-ins yet."))} '
-            f"{escape(_('Your mood chart appears here after your first check-in.'))}</p>"
-        )
+        return f'<p class="chart-empty">{escape(_(NO_MOODS))} {escape(_(NO_MOODS_HINT))}</p>'
     top, bottom = TOP, MOOD_HEIGHT - BOTTOM
     title_id, desc_id = f"{id_prefix}-title", f"{id_prefix}-desc"
     first, last = placed[0], placed[-1]
@@ -449,10 +457,10 @@ def mood_svg(
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart mood-chart" role="img" '
         f'viewBox="0 0 {WIDTH} {MOOD_HEIGHT}" width="100%" preserveAspectRatio="xMinYMin meet" '
         f'aria-labelledby="{title_id} {desc_id}" font-family="system-ui, sans-serif">',
-        f'<title id="{title_id}">{escape(_("Your mood over time"))}</title>',
+        f'<title id="{title_id}">{escape(_(MOOD_TITLE))}</title>',
         f'<desc id="{desc_id}">{escape(summary)}</desc>',
         f'<text x="0" y="20" fill="{INK}" font-size="{TITLE_FONT}" font-weight="700">'
-        f"{escape(_('Mood (1 very low, 10 very good)'))}</text>",
+        f"{escape(_(MOOD_HEADING))}</text>",
     ]
     for tick in MOOD_TICKS:
         y = top + (bottom - top) * (1 - (tick - MOOD_LOW) / (MOOD_HIGH - MOOD_LOW))
@@ -484,7 +492,7 @@ def mood_svg(
         )
     out.append(
         f'<text class="axis-name" x="0" y="{_fmt(bottom + 42)}" fill="{MUTED}" '
-        f'font-size="{FONT}">{escape(_("Higher is a better mood"))}</text>'
+        f'font-size="{FONT}">{escape(_(MOOD_AXIS))}</text>'
     )
     if len(placed) > 1:
         coords = " ".join(f"{_fmt(x)},{_fmt(y)}" for _when, _score, x, y in placed)

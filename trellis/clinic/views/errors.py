@@ -116,11 +116,12 @@ def server_error(request: HttpRequest) -> HttpResponse:
         # The layout needs the database (the menu, the way back); when that is what broke,
         # a short page still answers.
         logger.exception("The 500 page could not be drawn in the site layout")
+    way_back = _("Go to the start page")
     body = (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)} · Trellis</title></head><body><main>"
         f"<h1>{escape(title)}</h1><p>{escape(message)}</p>"
-        f'<p><a href="/">{escape(_("Go to the start page"))}</a></p></main></body></html>'
+        f'<p><a href="/">{escape(way_back)}</a></p></main></body></html>'
     )
     return HttpResponse(body, status=500)
