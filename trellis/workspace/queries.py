@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum, UUIDField
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -176,11 +176,32 @@ def _by_supporter(rows: QuerySet[Any, Any]) -> dict[Any, int]:
 
 
 def enrollments_to_reassign(organizations: list[Any]) -> QuerySet[Enrollment]:
-    """The clinics' active patients, by name, for the supervisor's reassigning list."""
+    """The clinics' active patients, by name, for the supervisor's reassigning list, each
+    with `current_supporter_id`, the primary supporter it has now (None if it has none)."""
     return (
         Enrollment.objects.filter(organization_id__in=organizations, status=EnrollmentStatus.ACTIVE)
+        .annotate(current_supporter_id=Subquery(_primary_supporter_id(), output_field=UUIDField()))
         .select_related("patient", "program_version")
         .order_by("patient__full_name", "program_version__title")[:REASSIGN_LIMIT]
+    )
+
+
+def _primary_supporter_id() -> QuerySet[CareTeamMember, Any]:
+    """The first active supporter of the enrollment in the outer query, primary first."""
+    return (
+        CareTeamMember.objects.filter(enrollment=OuterRef("pk"), active=True)
+        .order_by("role", "created_at")
+        .values("supporter_id")[:1]
+    )
+
+
+def current_supporter_id(enrollment: Enrollment) -> Any:
+    """The id of the enrollment's primary supporter now (None if it has none)."""
+    return (
+        CareTeamMember.objects.filter(enrollment=enrollment, active=True)
+        .order_by("role", "created_at")
+        .values_list("supporter_id", flat=True)
+        .first()
     )
 
 

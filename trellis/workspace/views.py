@@ -340,6 +340,22 @@ def reassign(request: HttpRequest, pk: Any) -> HttpResponse:
             {"error": _("Choose a coach, therapist or supervisor of this clinic.")},
             status=400,
         )
+    if to_supporter.pk == queries.current_supporter_id(enrollment):
+        return render(
+            request,
+            "workspace/reassign_error.html",
+            {
+                "error": _(
+                    "%(supporter)s already supports %(patient)s; nothing was changed. "
+                    "Choose someone else to reassign the patient."
+                )
+                % {
+                    "patient": enrollment.patient.display_name,
+                    "supporter": to_supporter.display_name,
+                }
+            },
+            status=400,
+        )
     try:
         care_services.reassign(
             enrollment, to_supporter=to_supporter, actor=user, now=timeutil.now()

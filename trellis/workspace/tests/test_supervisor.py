@@ -130,3 +130,42 @@ def test_supervision_costs_the_same_queries_for_1_and_5_supporters(db: None) -> 
         ] == [(1, 1, 24.0)] * count
         assert [row["minutes_per_patient_week"] for row in rows] == [2.5] * count
     assert costs[0] == costs[1]
+
+
+def test_each_reassign_selector_starts_on_the_patients_current_supporter(
+    cast: Any, client_for: Any
+) -> None:
+    enrollment = enroll_alex(cast)
+    page = client_for("supervisor_ruth").get(reverse("caseload:supervision")).content.decode()
+    start = page.index(f'id="to-{enrollment.pk}"')
+    select = page[start : page.index("</select>", start)]
+    maria = cast["therapist_maria"]
+    assert f'<option value="{maria.pk}" selected>' in select
+    assert select.count(" selected") == 1
+
+
+def test_reassigning_to_the_current_supporter_is_a_400_that_says_nothing_changed(
+    cast: Any, client_for: Any
+) -> None:
+    enrollment = enroll_alex(cast)
+    response = client_for("supervisor_ruth").post(
+        reverse("caseload:reassign", kwargs={"pk": enrollment.pk}),
+        {"to_supporter": str(cast["therapist_maria"].pk)},
+    )
+    assert response.status_code == 400
+    assert "already supports" in response.content.decode()
+    assert "nothing was changed" in response.content.decode()
+    assert not AuditEvent.objects.filter(action="enrollment.reassign").exists()
+    active = CareTeamMember.objects.filter(enrollment=enrollment, active=True)
+    assert [m.supporter for m in active] == [cast["therapist_maria"]]
+
+
+def test_submitting_no_choice_is_a_400_and_changes_nothing(cast: Any, client_for: Any) -> None:
+    enrollment = enroll_alex(cast)
+    response = client_for("supervisor_ruth").post(
+        reverse("caseload:reassign", kwargs={"pk": enrollment.pk}), {"to_supporter": ""}
+    )
+    assert response.status_code == 400
+    assert "Choose a coach, therapist or supervisor" in response.content.decode()
+    active = CareTeamMember.objects.filter(enrollment=enrollment, active=True)
+    assert [m.supporter for m in active] == [cast["therapist_maria"]]
