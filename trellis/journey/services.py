@@ -497,6 +497,16 @@ def record_activity_outcome(
     return StepProgress.objects.select_related("step").get(pk=result["progress"])
 
 
+def _stamp(row: JournalEntry | MoodCheckIn, now: datetime) -> None:
+    """Date a new entry at the moment the service was given, not the database clock.
+
+    `created_at` is filled automatically on insert, so it is set again here; the
+    journal, the mood chart and the record all read it.
+    """
+    type(row).objects.filter(pk=row.pk).update(created_at=now, updated_at=now)
+    row.created_at = row.updated_at = now
+
+
 @transaction.atomic
 def add_journal_entry(
     enrollment: Enrollment,
@@ -528,6 +538,7 @@ def add_journal_entry(
             step=step,
             client_id=idempotency._as_uuid(client_id),
         )
+        _stamp(entry, now)
         emit(
             locked_enrollment,
             EventType.JOURNAL_ENTRY,
@@ -601,6 +612,7 @@ def check_in_mood(
             note=note,
             client_id=idempotency._as_uuid(client_id),
         )
+        _stamp(mood, now)
         emit(locked_enrollment, EventType.MOOD_CHECKIN, at=now, value=str(score))
         audit.record(
             action="mood.create",

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from trellis.audit.models import AuditEvent
 from trellis.care.models import Enrollment
+from trellis.core import timeutil
 from trellis.engagement.models import EngagementEvent, Submission
 from trellis.journey import services
 from trellis.journey.models import JournalEntry, MoodCheckIn, StepProgress
@@ -249,6 +250,37 @@ def test_a_mood_check_in_writes_the_score_as_the_event_value(
         )
     assert "score" in refused.value.message_dict
     assert MoodCheckIn.objects.count() == 1
+
+
+def test_a_mood_check_in_and_a_journal_entry_are_dated_at_the_moment_given(
+    alex_enrollment: Enrollment,
+) -> None:
+    two_days_ago = timeutil.now() - timedelta(days=2, hours=3)
+    mood = services.check_in_mood(
+        alex_enrollment,
+        actor=alex_enrollment.patient,
+        score=4,
+        note="",
+        client_id=uuid.uuid4(),
+        now=two_days_ago,
+    )
+    entry = services.add_journal_entry(
+        alex_enrollment,
+        actor=alex_enrollment.patient,
+        body="A quiet evening.",
+        shared=True,
+        client_id=uuid.uuid4(),
+        now=two_days_ago,
+    )
+    assert mood.created_at == two_days_ago
+    assert MoodCheckIn.objects.get().created_at == two_days_ago
+    assert entry.created_at == two_days_ago
+    assert JournalEntry.objects.get().created_at == two_days_ago
+    assert set(
+        EngagementEvent.objects.filter(enrollment=alex_enrollment).values_list(
+            "occurred_at", flat=True
+        )
+    ) == {two_days_ago}
 
 
 def test_a_supporter_cannot_act_in_the_patients_program(
