@@ -198,3 +198,12 @@ def test_alert_page_links_the_record_and_a_known_phone(cast: Any, client_for: An
     enrollment.patient.save(update_fields=["phone"])
     page = client_for("coach_jordan").get(url).content.decode()
     assert 'href="tel:+447700900123"' in page
+
+
+def test_rules_page_checkboxes_sit_beside_their_labels_and_are_never_optional(
+    cast: Any, client_for: Any
+) -> None:
+    page = client_for("supervisor_ruth").get(reverse("alerts:rules")).content.decode()
+    box = 'class="field checkbox">\n  <input type="checkbox" name="inactivity__self_guided'
+    assert box in page
+    assert "(optional)" not in page
