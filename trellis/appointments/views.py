@@ -35,6 +35,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -104,6 +105,16 @@ def _open_times(enrollment: Enrollment, now: datetime) -> list[queries.OpenTime]
     return queries.open_times_for(enrollment, start=now, end=now + timedelta(days=62), now=now)
 
 
+def short_day(day: date) -> str:
+    """A day and an abbreviated month as the language writes them: "8 Dec", "8 jou", "8 dic".
+
+    Django's "M" capitalises every abbreviation ("8 Jou"), wrong in languages that write
+    month names in lower case; there "b" keeps the lower case.
+    """
+    lower = date_format(day, "F")[:1].islower()
+    return date_format(day, "j b" if lower else "j M")
+
+
 def _day_strip(
     times: list[queries.OpenTime], zone: tzinfo, url: str, chosen: date | None = None
 ) -> list[dict[str, Any]]:
@@ -115,6 +126,7 @@ def _day_strip(
     return [
         {
             "day": day,
+            "label": short_day(day),
             "count": count,
             "url": f"{url}?{urlencode({'day': day.isoformat()})}",
             "current": day == chosen,

@@ -4,18 +4,22 @@ is 4xx with nothing written, the availability editor, attendance, and API idempo
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
+from django.utils.formats import date_format
 
+from trellis.accounts.services.language import set_language
 from trellis.appointments.models import Appointment, AppointmentStatus, WeeklySlot
 from trellis.appointments.tests.helpers import (
     alex_booked_session,
     maria_every_day,
     open_times_ahead,
 )
+from trellis.appointments.views import short_day
 from trellis.core import timeutil
 
 
@@ -183,3 +187,37 @@ def test_api_cancel_and_reschedule_by_the_patient(cast: Any, client_for: Any) ->
         content_type="application/json",
     )
     assert again.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("language", "december", "january"),
+    [("en", "8 Dec", "1 Jan"), ("fi", "8 jou", "1 tam"), ("es", "8 dic", "1 ene")],
+)
+def test_the_day_strip_writes_month_abbreviations_as_the_language_does(
+    language: str, december: str, january: str
+) -> None:
+    with translation.override(language):
+        assert short_day(date(2026, 12, 8)) == december
+        assert short_day(date(2027, 1, 1)) == january
+
+
+def test_availability_dates_use_the_language_date_format(cast: Any, client_for: Any) -> None:
+    set_language(user=cast["therapist_maria"], language="fi")
+    client = client_for("therapist_maria")
+    day = timeutil.now().date() + timedelta(days=3)
+    slot = {
+        "weekday": "1",
+        "start_time": "09:00",
+        "end_time": "12:00",
+        "session_minutes": "45",
+        "time_zone": "Europe/Helsinki",
+        "valid_from": day.isoformat(),
+    }
+    assert client.post(reverse("sessions:slot_add"), slot).status_code == 302
+    day_off = client.post(reverse("sessions:exception_add"), {"day": day.isoformat()})
+    assert day_off.status_code == 302
+    page = client.get(reverse("sessions:availability")).content.decode()
+    with translation.override("fi"):
+        written = date_format(day)
+    assert written.count(".") == 1  # "8. joulukuuta 2026", Finnish with the genitive month
+    assert page.count(written) == 2  # the weekly time's first day and the day off
