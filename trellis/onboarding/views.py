@@ -58,6 +58,7 @@ STEP_TITLES = {
     "phq9": gettext_lazy("How you have been feeling"),
     "gad7": gettext_lazy("How anxious you have been feeling"),
     "preferences": gettext_lazy("Your preferences"),
+    onboarding.SIMPLE_MODE_STEP: gettext_lazy("Would simple mode help?"),
 }
 
 
@@ -101,10 +102,11 @@ def _at_step(
     return user, pending, None
 
 
-def _context(step: str, **extra: Any) -> dict[str, Any]:
+def _context(step: str, enrollment: Enrollment | None = None, **extra: Any) -> dict[str, Any]:
+    steps = onboarding.steps_for(enrollment)
     return {
-        "step_number": onboarding.step_number(step),
-        "step_count": len(onboarding.STEPS),
+        "step_number": onboarding.step_number(step, steps),
+        "step_count": len(steps),
         "step_title": STEP_TITLES[step],
         **extra,
     }
@@ -127,6 +129,7 @@ def _questionnaire_page(
     form: Any,
     *,
     action: str,
+    enrollment: Enrollment | None,
     crisis_resources: str | None = None,
     status: int = 200,
 ) -> HttpResponse:
@@ -135,6 +138,7 @@ def _questionnaire_page(
         "onboarding/steps/questionnaire.html",
         _context(
             step,
+            enrollment,
             instrument=instrument,
             form=form,
             action=action,
@@ -195,6 +199,7 @@ def _answer_questionnaire(
                 "onboarding/steps/crisis.html",
                 _context(
                     step,
+                    enrollment,
                     crisis_resources=refused.crisis_resources,
                     reason=_(
                         "You had already moved past these questions, so only your "
@@ -213,6 +218,7 @@ def _answer_questionnaire(
             instrument,
             form,
             action=action,
+            enrollment=enrollment,
             crisis_resources=getattr(error, "crisis_resources", None),
             status=400,
         )
@@ -285,7 +291,12 @@ def eheals(request: HttpRequest) -> HttpResponse:
         return elsewhere or _after_onboarding(user)
     instrument = localized(get_instrument(onboarding.EHEALS))
     return _questionnaire_page(
-        request, "eheals", instrument, _questionnaire_form(instrument), action=action
+        request,
+        "eheals",
+        instrument,
+        _questionnaire_form(instrument),
+        action=action,
+        enrollment=item.enrollment,
     )
 
 
@@ -315,7 +326,7 @@ def simple_mode(request: HttpRequest) -> HttpResponse:
     return _render(
         request,
         "onboarding/steps/simple_mode.html",
-        _context("eheals", form=form),
+        _context(onboarding.SIMPLE_MODE_STEP, item.enrollment, form=form),
         status=400 if form.is_bound and form.errors else 200,
     )
 
@@ -346,7 +357,11 @@ def baseline(request: HttpRequest) -> HttpResponse:
             return _render(
                 request,
                 "onboarding/steps/crisis.html",
-                _context(QUESTIONNAIRE_STEPS[code], crisis_resources=result.crisis_resources),
+                _context(
+                    QUESTIONNAIRE_STEPS[code],
+                    pending.enrollment if pending is not None else None,
+                    crisis_resources=result.crisis_resources,
+                ),
             )
         return redirect("onboarding:start")
     if pending is None:
@@ -355,7 +370,12 @@ def baseline(request: HttpRequest) -> HttpResponse:
         return redirect(stage_url(pending))
     instrument = localized(get_instrument(onboarding.PHQ9 if step == "phq9" else onboarding.GAD7))
     return _questionnaire_page(
-        request, step, instrument, _questionnaire_form(instrument), action=action
+        request,
+        step,
+        instrument,
+        _questionnaire_form(instrument),
+        action=action,
+        enrollment=pending.enrollment,
     )
 
 
@@ -415,7 +435,12 @@ def preferences(request: HttpRequest) -> HttpResponse:
     return _render(
         request,
         "onboarding/steps/preferences.html",
-        _context("preferences", form=form, action=reverse("onboarding:preferences")),
+        _context(
+            "preferences",
+            item.enrollment,
+            form=form,
+            action=reverse("onboarding:preferences"),
+        ),
         status=400 if form.is_bound and form.errors else 200,
     )
 

@@ -11,6 +11,7 @@ from trellis.onboarding.services.getting_started import (
     EHEALS_INADEQUATE_MAX,
     GAD7,
     PHQ9,
+    SIMPLE_MODE_STEP,
     STEPS,
     QuestionnaireResult,
     WrongStage,
@@ -27,6 +28,7 @@ from trellis.onboarding.services.getting_started import (
     save_preferences,
     start_onboarding,
     step_number,
+    steps_for,
     submit_baseline,
     submit_eheals,
 )
@@ -43,6 +45,7 @@ __all__ = [
     "EHEALS_INADEQUATE_MAX",
     "GAD7",
     "PHQ9",
+    "SIMPLE_MODE_STEP",
     "STEPS",
     "QuestionnaireResult",
     "WrongStage",
@@ -63,6 +66,7 @@ __all__ = [
     "save_preferences",
     "start_onboarding",
     "step_number",
+    "steps_for",
     "submit_baseline",
     "submit_eheals",
 ]

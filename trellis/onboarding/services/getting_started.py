@@ -57,8 +57,10 @@ BASELINE = (PHQ9, GAD7)
 # eHEALS totals 8 to 40; 8 to 20 is the band usually read as inadequate e-health literacy.
 EHEALS_INADEQUATE_MAX = 20
 
-# The five numbered steps a patient sees ("Step 2 of 5").
+# The numbered steps a patient sees ("Step 2 of 5"). A patient whose eHEALS answers
+# suggest simple mode is asked about it on a page of its own, numbered after eHEALS.
 STEPS = ("consent", "eheals", "phq9", "gad7", "preferences")
+SIMPLE_MODE_STEP = "simple_mode"
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,17 @@ def current_step(onboarding: Onboarding) -> str:
     return str(onboarding.stage)
 
 
-def step_number(step: str) -> int:
-    return STEPS.index(step) + 1
+def steps_for(enrollment: Enrollment | None) -> tuple[str, ...]:
+    """The patient's numbered steps: STEPS, with the simple-mode question after eHEALS
+    once their eHEALS total is in the inadequate band."""
+    if enrollment is not None and low_health_literacy(enrollment):
+        at = STEPS.index("eheals") + 1
+        return (*STEPS[:at], SIMPLE_MODE_STEP, *STEPS[at:])
+    return STEPS
+
+
+def step_number(step: str, steps: tuple[str, ...] = STEPS) -> int:
+    return steps.index(step) + 1
 
 
 def low_health_literacy(enrollment: Enrollment) -> bool:

@@ -174,11 +174,23 @@ def test_a_low_ehealth_score_offers_simple_mode_and_asks_for_a_walkthrough(cast:
     assert Preferences.objects.get(user=patient).simple_mode is True
 
 
+def test_each_getting_started_page_has_its_own_step_number(cast: Any) -> None:
+    client, _patient, _enrollment = new_patient(cast)
+    client.post(reverse("onboarding:consent"), agree_all())
+    assert b"Step 2 of 5" in client.get(reverse("onboarding:eheals")).content
+    _answer(client, "onboarding:eheals", EHEALS_INADEQUATE)
+    # The simple-mode question is a page of its own, after eHEALS.
+    assert b"Step 3 of 6" in client.get(reverse("onboarding:simple_mode")).content
+    client.post(reverse("onboarding:simple_mode"), {"choice": "no"})
+    assert b"Step 4 of 6" in client.get(reverse("onboarding:baseline")).content
+
+
 def test_a_good_ehealth_score_goes_straight_to_the_baseline(cast: Any) -> None:
     client, _patient, enrollment = new_patient(cast)
     client.post(reverse("onboarding:consent"), agree_all())
     response = _answer(client, "onboarding:eheals", EHEALS_SUFFICIENT)
     assert response["Location"] == reverse("onboarding:baseline")
+    assert b"Step 3 of 5" in client.get(reverse("onboarding:baseline")).content
     assert not Alert.objects.filter(enrollment=enrollment, kind="walkthrough").exists()
     assert client.get(reverse("onboarding:simple_mode"))["Location"] == reverse(
         "onboarding:baseline"
