@@ -30,6 +30,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    UUIDField,
     Value,
 )
 from django.db.models.functions import Coalesce, Greatest, NullIf
@@ -53,6 +54,8 @@ from trellis.journey.models import ProgressStatus, StepProgress
 from trellis.measures.models import QuestionnaireResponse
 from trellis.messaging.models import Message
 from trellis.programs.instruments import reliable_change
+from trellis.programs.models import Chapter, ProgramVersion
+from trellis.programs.translations import active_language
 
 SCORED = ("PHQ-9", "GAD-7")
 SEVERITY_RANK = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
@@ -309,6 +312,11 @@ def _annotated(qs: QuerySet[Enrollment], now: datetime) -> Any:
     chapter = (
         StepProgress.objects.filter(enrollment=OuterRef("pk"), status=ProgressStatus.COMPLETED)
         .order_by("-step__position")
+        .values("step__chapter_id")[:1]
+    )
+    chapter_title = (
+        StepProgress.objects.filter(enrollment=OuterRef("pk"), status=ProgressStatus.COMPLETED)
+        .order_by("-step__position")
         .values("step__chapter__title")[:1]
     )
     supporter = (
@@ -323,7 +331,8 @@ def _annotated(qs: QuerySet[Enrollment], now: datetime) -> Any:
         next_session=_next_session(now),
         patient_zone=Coalesce(NullIf(Subquery(own_zone), Value("")), F("organization__time_zone")),
         **_contact_annotations(),
-        chapter_title=Subquery(chapter),
+        chapter_id=Subquery(chapter, output_field=UUIDField()),
+        chapter_title=Subquery(chapter_title),
         primary_supporter=Subquery(supporter),
         phq9=latest_response("PHQ-9", "total"),
         phq9_band=latest_response("PHQ-9", "band"),
@@ -346,6 +355,7 @@ def _annotated(qs: QuerySet[Enrollment], now: datetime) -> Any:
         "waiting",
         "last_activity",
         "last_contact",
+        "chapter_id",
         "chapter_title",
         "primary_supporter",
         "phq9",
@@ -433,7 +443,8 @@ def caseload(
     limit: int | None = None,
     sort: Sort | None = None,
 ) -> list[CaseloadRow]:
-    """The person's caseload, the patient who needs them most first (four queries).
+    """The person's caseload, the patient who needs them most first (four queries; two
+    more for the titles of programs and chapters when the reader's language is not English).
 
     Ordering needs only alerts, waiting messages and last contact, so those are read for
     every enrollment; everything shown on a row is read only for the rows in
@@ -498,6 +509,7 @@ def caseload_page(
         )
     }
     levels = dict(Enrollment._meta.get_field("support_level").choices or [])
+    program_titles, chapter_titles = _titles(details.values())
     out: list[CaseloadRow] = []
     for key in chosen:
         values = details.get(key["pk"])
@@ -535,16 +547,36 @@ def caseload_page(
                 last_contact=values["last_contact"],
                 waiting_since=values["waiting"],
                 scores=scores,
-                chapter=values["chapter_title"] or _("Not started yet"),
+                chapter=chapter_titles.get(values["chapter_id"], values["chapter_title"])
+                or _("Not started yet"),
                 support_level=values["support_level"],
                 support_level_label=str(levels.get(values["support_level"], "")),
-                program=values["program_title"],
+                program=program_titles.get(values["program_version_id"], values["program_title"]),
                 open_alerts=dict(counts),
                 next_session=values["next_session"],
                 patient_zone=values["patient_zone"] or "",
             )
         )
     return out, len(keys)
+
+
+def _titles(rows: Any) -> tuple[dict[Any, str], dict[Any, str]]:
+    """The titles of the rows' programs and chapters in the reader's language, as the record
+    shows them (a published version or chapter is translated as it is loaded). In English
+    the titles read with the rows are the right ones, so nothing more is read."""
+    if not active_language():
+        return {}, {}
+    rows = list(rows)
+    versions = ProgramVersion.objects.filter(
+        pk__in={row["program_version_id"] for row in rows}
+    ).only("pk", "title", "source")
+    chapters = Chapter.objects.filter(
+        pk__in={row["chapter_id"] for row in rows if row["chapter_id"] is not None}
+    ).only("pk", "key", "title", "version_id")
+    return (
+        {version.pk: version.title for version in versions},
+        {chapter.pk: chapter.title for chapter in chapters},
+    )
 
 
 LEVEL_ORDER = {level: n for n, level in enumerate(SupportLevel.values)}

@@ -11,16 +11,21 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from trellis.accounts.models import User
 from trellis.alerts.services import raise_alert
 from trellis.care.models import CareTeamMember, Enrollment, SupportLevel
 from trellis.core import timeutil
+from trellis.journey.models import ProgressStatus, StepProgress
 from trellis.journey.tests.factories import PACK, enroll_alex, publish_test_pack
 from trellis.measures.models import QuestionnaireResponse
 from trellis.onboarding.services import enroll_patient
+from trellis.programs import translations
 from trellis.programs.instruments import get_instrument, reliable_change
+from trellis.programs.models import Chapter, ProgramVersion, Step
 from trellis.programs.services import publish_pack
+from trellis.programs.tests.test_pack_translations import CALMER
 from trellis.workspace.caseload import Filters, caseload, caseload_page
 
 pytestmark = pytest.mark.django_db
@@ -353,3 +358,33 @@ def test_the_api_sorts_like_the_page_and_refuses_an_unknown_sort_with_422(
     assert [row["patient_name"] for row in response.json()] == ["Cy", "Ada", "Bo"]
     assert {row["patient_zone"] for row in response.json()} == {"America/New_York"}
     assert client.get("/api/v1/care/caseload", {"sort": "shoe-size"}).status_code == 422
+
+
+def test_the_caseload_names_program_and_chapter_in_the_readers_language_as_the_record_does(
+    cast: Any, client_for: Any
+) -> None:
+    translations.clear_cache()
+    version = publish_pack(CALMER, actor=None)
+    enrollment = enroll_patient(
+        patient=cast["patient_alex"],
+        program_version=version,
+        support_level=SupportLevel.THERAPIST_ASSISTED,
+        supporters=[cast["therapist_maria"]],
+        actor=cast["therapist_maria"],
+        now=timeutil.now(),
+    )
+    first_step = Step.objects.filter(version=version).order_by("position").first()
+    assert first_step is not None
+    StepProgress.objects.update_or_create(
+        enrollment=enrollment, step=first_step, defaults={"status": ProgressStatus.COMPLETED}
+    )
+    with translation.override("fi"):
+        rows = caseload(cast["therapist_maria"], now=timeutil.now())
+        chapter = Chapter.objects.get(pk=first_step.chapter_id)
+        assert ProgramVersion.objects.get(pk=version.pk).title == "Rauhallisemmat päivät"
+    row = next(r for r in rows if r.enrollment.pk == enrollment.pk)
+    assert row.program == "Rauhallisemmat päivät"
+    assert row.chapter == chapter.title
+    assert row.chapter != Chapter.objects.get(pk=first_step.chapter_id).title  # English
+    rows = caseload(cast["therapist_maria"], now=timeutil.now())
+    assert next(r for r in rows if r.enrollment.pk == enrollment.pk).program == version.title
