@@ -14,6 +14,7 @@ from django.utils.formats import date_format
 
 from trellis.accounts.services.language import set_language
 from trellis.appointments.models import Appointment, AppointmentStatus, WeeklySlot
+from trellis.appointments.templatetags.session_dates import weekday_day
 from trellis.appointments.tests.helpers import (
     alex_booked_session,
     maria_every_day,
@@ -213,11 +214,26 @@ def test_availability_dates_use_the_language_date_format(cast: Any, client_for: 
         "time_zone": "Europe/Helsinki",
         "valid_from": day.isoformat(),
     }
-    assert client.post(reverse("sessions:slot_add"), slot).status_code == 302
-    day_off = client.post(reverse("sessions:exception_add"), {"day": day.isoformat()})
-    assert day_off.status_code == 302
-    page = client.get(reverse("sessions:availability")).content.decode()
+    # A Finnish page activates Finnish for the rest of the thread; "en" is restored after.
+    with translation.override("en"):
+        assert client.post(reverse("sessions:slot_add"), slot).status_code == 302
+        day_off = client.post(reverse("sessions:exception_add"), {"day": day.isoformat()})
+        assert day_off.status_code == 302
+        page = client.get(reverse("sessions:availability")).content.decode()
     with translation.override("fi"):
         written = date_format(day)
     assert written.count(".") == 1  # "8. joulukuuta 2026", Finnish with the genitive month
     assert page.count(written) == 2  # the weekly time's first day and the day off
+
+
+@pytest.mark.parametrize(
+    ("language", "written"),
+    [
+        ("en", "Tuesday 8 December"),
+        ("fi", "tiistai 8. joulukuuta"),
+        ("es", "martes 8 de diciembre"),
+    ],
+)
+def test_a_session_day_reads_as_the_language_writes_it(language: str, written: str) -> None:
+    with translation.override(language):
+        assert weekday_day(date(2026, 12, 8)) == written
