@@ -123,3 +123,15 @@ def test_a_colleague_on_the_team_may_read_but_not_reply(
     )
     assert refused.status_code == 403
     assert not Message.objects.exists()
+
+
+def test_an_empty_staff_thread_says_so_in_a_plain_sentence_with_no_stray_separator(
+    client_for: Any, alex_enrollment: Enrollment
+) -> None:
+    page = client_for("therapist_maria").get(thread_url(alex_enrollment))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert '<p class="thread-empty">No messages yet.</p>' in body
+    assert "message-thread" not in body
+    conversation = body[body.index('id="thread-heading"') : body.index("No messages yet.")]
+    assert "·" not in conversation
