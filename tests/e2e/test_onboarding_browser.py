@@ -74,7 +74,7 @@ def walk_to_today(page: Any, check: Any) -> None:
     page.get_by_role("button", name="Finish and go to Today").click()
 
     expect(page).to_have_url(re.compile(r"/today/$"))
-    expect(page.locator(".story-place")).to_contain_text("Chapter 1 of")
+    expect(page.locator(".next-card .story-place")).to_contain_text("Chapter 1 of")
     check(page, "Today")
 
 

@@ -75,7 +75,7 @@ def test_admin_invites_a_therapist_and_the_emailed_link_works_once(
     page = visitor.get(_path(link))
     assert page.status_code == 200
     assert (
-        "Avery Quinn invited you to join Riverside Community Clinic as Therapist"
+        "Avery Quinn invited you to join Riverside Community Clinic as therapist"
         in page.content.decode()
     )
 
