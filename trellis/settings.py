@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "trellis.onboarding",
     "trellis.signin",
     "trellis.measures",
+    "trellis.nudges",
     "trellis.insights",
     "trellis.messaging",
     "trellis.appointments",

@@ -117,7 +117,7 @@ class ReminderChannel(models.TextChoices):
 
 
 class Preferences(TimestampedModel):
-    """How a patient likes Trellis to work for them (later issues add channels, quiet hours)."""
+    """How a patient likes Trellis to work for them and to reach them."""
 
     user = models.OneToOneField(
         "accounts.User", on_delete=models.CASCADE, related_name="preferences"
@@ -134,6 +134,12 @@ class Preferences(TimestampedModel):
         null=True, blank=True, help_text=_("No reminders from this time (the patient's zone).")
     )
     quiet_hours_end = models.TimeField(null=True, blank=True)
+    reminder_time = models.TimeField(
+        null=True, blank=True, help_text=_("When today's exercise reminder comes (their zone).")
+    )
+    weekly_summary = models.BooleanField(
+        default=False, help_text=_("A short 'your week' summary once a week.")
+    )
 
     def __str__(self) -> str:
         return f"Preferences of {self.user}"
