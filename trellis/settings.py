@@ -17,7 +17,7 @@ import dj_database_url
 import structlog
 from django.utils.csp import CSP
 
-from trellis.core.config import env_bool, env_int, mailers_from_url
+from trellis.core.config import env_bool, env_int, mailers_from_url, tasks_from_env
 from trellis.core.files import PrivateSQLiteConnection, private_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -161,8 +161,18 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Background work: django.tasks on the database queue (django-tasks-db).
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Background work: django.tasks on the database queue (django-tasks-db) by default, or on
+# Celery with Redis or RabbitMQ (TRELLIS_TASK_BACKEND=celery; docs/nudges-worker.md).
+TASKS = tasks_from_env(
+    os.environ.get("TRELLIS_TASK_BACKEND", "database"),
+    broker_url=os.environ.get("TRELLIS_BROKER_URL", "") or REDIS_URL,
+    visibility_timeout=env_int("TRELLIS_BROKER_VISIBILITY_TIMEOUT", 600),
+)
+# The nudges worker (docs/nudges-worker.md): a worker's lease on the deliveries it claimed,
+# how many it claims at a time, and how many sending tasks each minute's batch fans out to.
+TRELLIS_NUDGES_LEASE_SECONDS = env_int("TRELLIS_NUDGES_LEASE_SECONDS", 60)
+TRELLIS_NUDGES_BATCH = env_int("TRELLIS_NUDGES_BATCH", 100)
+TRELLIS_NUDGES_SENDERS = env_int("TRELLIS_NUDGES_SENDERS", 2)
 
 AUTH_USER_MODEL = "accounts.User"
 # django-axes first: any authenticate() call is refused while its client is held back.

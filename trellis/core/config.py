@@ -68,3 +68,29 @@ def mailers_from_url(url: str) -> dict[str, Any]:
             },
         }
     }
+
+
+def tasks_from_env(backend: str, *, broker_url: str, visibility_timeout: int) -> dict[str, Any]:
+    """Turn TRELLIS_TASK_BACKEND into Django's TASKS setting.
+
+    `database` (the default): django-tasks-db, the queue is a table of the database.
+    `celery`: the distributed queue, Celery on the broker at `broker_url` (Redis or
+    RabbitMQ); see docs/nudges-worker.md.
+    """
+    choice = (backend or "database").strip().lower()
+    if choice == "database":
+        return {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    if choice != "celery":
+        raise RuntimeError(f"TRELLIS_TASK_BACKEND must be database or celery; got {backend!r}")
+    scheme = urlparse(broker_url).scheme.lower()
+    if scheme not in {"redis", "rediss", "amqp", "amqps", "pyamqp"}:
+        raise RuntimeError(
+            "TRELLIS_TASK_BACKEND=celery needs TRELLIS_BROKER_URL (or REDIS_URL) of a Redis "
+            f"(redis://) or RabbitMQ (amqp://) broker; got {broker_url!r}"
+        )
+    return {
+        "default": {
+            "BACKEND": "trellis.core.celery_backend.CeleryBackend",
+            "OPTIONS": {"BROKER_URL": broker_url, "VISIBILITY_TIMEOUT": visibility_timeout},
+        }
+    }
