@@ -224,10 +224,19 @@ class Delivery(TimestampedModel):
     delivered_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
+    # The worker's lease (docs/nudges-worker.md): a worker that claimed this delivery and
+    # until when; another worker takes it over only after `claimed_until` has passed.
+    claimed_by = models.CharField(max_length=64, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="nudges_delivery_due"),
+            models.Index(
+                fields=["not_before"],
+                condition=models.Q(status="queued"),
+                name="nudges_delivery_queued",
+            ),
             models.Index(fields=["recipient", "created_at"], name="nudges_delivery_by_person"),
             models.Index(fields=["channel", "provider_id"], name="nudges_delivery_provider"),
             models.Index(fields=["organization", "created_at"], name="nudges_delivery_by_org"),
