@@ -1,0 +1,75 @@
+"""E-mail over SMTP through Django's mailers: plain text plus HTML, a Message-ID fixed by
+the delivery key, and one-click unsubscribe (RFC 8058: `List-Unsubscribe` with an https
+link and a mailto, and `List-Unsubscribe-Post`)."""
+
+from __future__ import annotations
+
+import smtplib
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+
+from trellis.nudges import tokens
+from trellis.nudges.channels.base import Message, Outcome
+
+if TYPE_CHECKING:
+    from trellis.nudges.models import Delivery
+
+
+def _smtp_code_outcome(code: int, text: str) -> Outcome:
+    reason = f"smtp {code}: {text}"[:80]
+    if 500 <= code < 600:
+        return Outcome("permanent", reason=reason)
+    return Outcome("temporary", reason=reason)
+
+
+class EmailSender:
+    channel = "email"
+
+    def headers(self, delivery: Delivery) -> dict[str, str]:
+        token = tokens.unsubscribe_token(delivery.recipient_id)
+        https = tokens.unsubscribe_url(delivery.recipient_id)
+        mailto = f"mailto:unsubscribe@{tokens.mail_domain()}?subject=unsubscribe%20{token}"
+        return {
+            "Message-ID": tokens.message_id(delivery.key),
+            "List-Unsubscribe": f"<{https}>, <{mailto}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Auto-Submitted": "auto-generated",
+        }
+
+    def send(self, delivery: Delivery, message: Message) -> Outcome:
+        address = delivery.recipient.email
+        if not address:
+            return Outcome("permanent", reason="no e-mail address")
+        mail = EmailMultiAlternatives(
+            subject=message.subject,
+            body=message.text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[address],
+            headers=self.headers(delivery),
+        )
+        mail.attach_alternative(message.html, "text/html")
+        try:
+            mail.send()
+        except smtplib.SMTPRecipientsRefused as error:
+            codes = [code for code, _text in error.recipients.values()]
+            code, text = next(iter(error.recipients.values()))
+            if codes and all(500 <= c < 600 for c in codes):
+                return _smtp_code_outcome(code, text.decode(errors="replace"))
+            return _smtp_code_outcome(min(codes or [451]), text.decode(errors="replace"))
+        except smtplib.SMTPResponseException as error:
+            # A refusal of the sender or of the message itself is the clinic's mail set-up,
+            # not the person's address: try again later rather than block the person.
+            message_text = (
+                error.smtp_error.decode(errors="replace")
+                if isinstance(error.smtp_error, bytes)
+                else str(error.smtp_error)
+            )
+            return Outcome("temporary", reason=f"smtp {error.smtp_code}: {message_text}"[:80])
+        except (TimeoutError, smtplib.SMTPException, OSError) as error:
+            return Outcome("temporary", reason=f"smtp: {type(error).__name__}"[:80])
+        return Outcome("sent", provider_id=tokens.message_id(delivery.key))
+
+
+sender = EmailSender()
