@@ -36,6 +36,7 @@ from trellis.core.errors import add_to_form
 from trellis.journey.queries import journal_for, story
 from trellis.measures import charts
 from trellis.measures.queries import outcome_for, series
+from trellis.nudges import queries as nudges_queries
 from trellis.workspace import caseload as caseload_queries
 from trellis.workspace import queries
 from trellis.workspace import record as record_queries
@@ -168,6 +169,7 @@ def _record_context(enrollment: Enrollment, user: User) -> dict[str, Any]:
         "patient": enrollment.patient,
         "supporters": supporters_of(enrollment),
         "timeline": record_queries.timeline(enrollment),
+        "deliveries": nudges_queries.delivery_log(enrollment),
         "chart": charts.trajectory_svg(by_instrument, tz=tz, id_prefix="record"),
         "rows": charts.table_rows(by_instrument, tz),
         "outcome": outcome_for(enrollment),
