@@ -155,6 +155,12 @@ ROUTES: list[Route] = [
         reads=NO_PATIENT_DATA,
     ),
     Route("clinic:settings", _ADMIN_ONLY, reads=NO_PATIENT_DATA),
+    Route(
+        "clinic:delivery_rates",
+        _ADMIN_ONLY,
+        note="counts of reminders per channel and template; names no patient",
+        reads=NO_PATIENT_DATA,
+    ),
     Route("clinic:tokens", _ADMIN_ONLY, reads=NO_PATIENT_DATA),
     Route(
         "clinic:token_revoke", _ADMIN_ONLY, method="POST", kwargs=_api_token, reads=NO_PATIENT_DATA

@@ -3,6 +3,7 @@
 from django.urls import URLPattern, URLResolver, path
 
 from trellis.clinic.views import clinic as views
+from trellis.clinic.views import outreach
 
 app_name = "clinic"
 
@@ -16,6 +17,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("clinic/invitations/<uuid:pk>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path("invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
     path("clinic/settings/", views.clinic_settings, name="settings"),
+    path("clinic/deliveries/", outreach.delivery_rates_page, name="delivery_rates"),
     path("clinic/tokens/", views.tokens, name="tokens"),
     path("clinic/tokens/<uuid:pk>/revoke/", views.token_revoke, name="token_revoke"),
 ]
