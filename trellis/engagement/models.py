@@ -25,6 +25,31 @@ class EventType(models.TextChoices):
     APPOINTMENT_ATTENDED = "appointment_attended", _("Attended a live session")
     APPOINTMENT_MISSED = "appointment_missed", _("Missed a live session")
     MESSAGE_SENT = "message_sent", _("Sent a message to the care team")
+    REMINDER_SENT = "reminder_sent", _("A reminder was sent")
+    REMINDER_OPENED = "reminder_opened", _("Opened a reminder")
+
+
+# The one list of what the patient did themselves (the rest Trellis writes on its own:
+# a questionnaire falling due or overdue, a missed session, a safety event raised from an
+# answer, a reminder sent). Activity, inactivity and the proximal outcome of a nudge count
+# only these; docs/events.md and docs/nudges.md say the same.
+PATIENT_INITIATED: frozenset[str] = frozenset(
+    {
+        EventType.LOGIN,
+        EventType.STEP_VIEWED,
+        EventType.STEP_STARTED,
+        EventType.STEP_COMPLETED,
+        EventType.EXERCISE_RATED,
+        EventType.ACTIVITY_DONE,
+        EventType.JOURNAL_ENTRY,
+        EventType.MOOD_CHECKIN,
+        EventType.QUESTIONNAIRE_SUBMITTED,
+        EventType.MESSAGE_SENT,
+        EventType.APPOINTMENT_ATTENDED,
+        EventType.REMINDER_OPENED,
+        EventType.SIMPLE_MODE_CHANGED,
+    }
+)
 
 
 class EngagementEvent(models.Model):

@@ -64,7 +64,12 @@ from trellis.programs.instruments import reliable_change
 
 LIVE = (AlertState.OPEN, AlertState.ACKNOWLEDGED)
 # Event types written by Trellis itself, not by the patient: they are not activity.
-NOT_PATIENT_ACTIVITY = ("questionnaire_due", "questionnaire_overdue", "appointment_missed")
+NOT_PATIENT_ACTIVITY = (
+    "questionnaire_due",
+    "questionnaire_overdue",
+    "appointment_missed",
+    "reminder_sent",
+)
 PHQ9, GAD7 = "PHQ-9", "GAD-7"
 
 
