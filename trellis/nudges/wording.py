@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from trellis.nudges.models import RuleKind
 
-# The templates of the rules (named like the rule kinds) and of the one-off texts.
+# The templates of the rules (named like the rule kinds) and of the one-off nudges.
 TEMPLATES: dict[str, Promise] = {
     RuleKind.EXERCISE_TODAY: _("Reminder of today's exercise"),
     RuleKind.QUESTIONNAIRE_DUE: _("A questionnaire is due"),
@@ -26,53 +26,51 @@ TEMPLATES: dict[str, Promise] = {
     RuleKind.MESSAGE_WAITING: _("A message from the care team is waiting"),
     RuleKind.WEEKLY_SUMMARY: _("Your week (summary)"),
     RuleKind.SUPPORTER_DIGEST: _("Digest of what needs a supporter"),
-    "appointment_reminder": _("Live session reminder"),
-    "appointment_confirmed": _("Live session confirmed (answer to a reply)"),
-    "appointment_cancelled": _("Live session cancelled (answer to a reply)"),
-    "appointment_rebook": _("Link to choose another time"),
-    "reply_help": _("Help with the reply words"),
-    "stop_confirmation": _("Confirmation of STOP"),
-    "start_confirmation": _("Confirmation of START"),
-    "delivery_failed": _("A patient cannot be reached (to the supporter)"),
-    "welcome": _("Welcome"),
+    "contact_failed": _("A patient cannot be reached (to the supporter)"),
 }
 
-# Why a delivery was not sent (suppressed) or failed.
+# Why a delivery was not sent (suppressed) or failed: the codes the pipeline, the
+# channels and the providers write.
 REASONS: dict[str, Promise] = {
-    "quiet_hours": _("in the patient's quiet hours"),
-    "outside_hours": _("outside the hours the clinic allows"),
-    "outside_allowed_hours": _("outside the hours the clinic allows"),
-    "daily_cap": _("already reached today's limit"),
-    "cap_daily": _("already reached today's limit"),
-    "weekly_cap": _("already reached this week's limit"),
-    "cap_weekly": _("already reached this week's limit"),
-    "stop": _("the patient replied STOP"),
-    "stopped": _("the patient replied STOP"),
-    "unsubscribed": _("the patient unsubscribed"),
-    "blocked": _("this channel is blocked for the patient"),
-    "channel_blocked": _("this channel is blocked for the patient"),
-    "permanent_failure": _("the address does not work"),
-    "no_channel": _("no channel the patient allows"),
-    "channel_not_allowed": _("the patient did not choose this channel"),
-    "no_address": _("no address or number for this channel"),
-    "no_phone": _("no phone number"),
-    "no_email": _("no e-mail address"),
-    "no_subscription": _("no device subscribed to notifications"),
-    "not_enrolled": _("not in a program"),
-    "not_active": _("the program is not active"),
-    "inactive": _("the program is not active"),
-    "discharged": _("discharged"),
-    "ended": _("the program has ended"),
-    "consent_withdrawn": _("consent withdrawn"),
-    "no_consent": _("no consent"),
-    "expired": _("too late to be useful"),
-    "expired_in_quiet_hours": _("quiet hours lasted past the moment it was useful"),
+    # The person or their program
     "inactive_account": _("the account is suspended"),
-    "retries_exhausted": _("still failing after the last attempt"),
+    "enrollment_completed": _("the program is completed"),
+    "enrollment_withdrawn": _("the patient left the program"),
+    "enrollment_discharged": _("discharged"),
+    "consent_withdrawn": _("consent withdrawn"),
+    # Blocks and channel choices
+    "blocked_stop": _("the patient replied STOP"),
+    "blocked_unsubscribed": _("the patient unsubscribed"),
+    "blocked_permanent_failure": _("an earlier message could not reach this address"),
+    "channel_opted_out": _("the patient did not choose this channel"),
+    "no_channel": _("no channel the patient allows"),
+    "no_address": _("no address or number for this channel"),
+    "unknown_channel": _("a channel Trellis does not have"),
+    # Hours and caps
+    "quiet_hours": _("in the patient's quiet hours"),
+    "outside_allowed_hours": _("outside the hours the clinic allows"),
+    "no_allowed_hours": _("no hour is allowed for this patient"),
+    "daily_cap": _("already reached today's limit"),
+    "weekly_cap": _("already reached this week's limit"),
+    "expired": _("too late to be useful"),
+    "session_changed": _("the session was moved or cancelled"),
     "held_by_trial": _("held back by the trial's random draw"),
+    # What a channel or a provider answered
+    "no e-mail address": _("no e-mail address"),
+    "no_phone": _("no phone number"),
+    "invalid_number": _("the phone number does not work"),
+    "unsubscribed": _("the number has opted out with the provider"),
+    "empty_message": _("the message was empty"),
     "rate_limited": _("the provider asked to slow down"),
-    "temporary": _("a temporary failure"),
+    "provider_unreachable": _("the provider could not be reached"),
+    "provider_answer_unreadable": _("the provider's answer could not be read"),
+    "sms_not_configured": _("text messages are not set up"),
+    "push_not_configured": _("notifications on devices are not set up"),
+    "no_push_subscription": _("no device subscribed to notifications"),
+    "push_subscription_gone": _("the device no longer accepts notifications"),
+    "permanent_failure": _("the address does not work"),
 }
+GAVE_UP = "gave up after"
 
 
 def template_words(template: str) -> str:
@@ -88,8 +86,16 @@ def reason_words(reason: str) -> str:
     """Why, in plain words; a code the provider answered is shown as it came (tidied)."""
     if not reason:
         return ""
-    code = reason.split(":", 1)[0].strip()
-    words = REASONS.get(code) or REASONS.get(reason)
+    if reason.startswith(GAVE_UP):
+        # "gave up after 5 attempts: provider_unreachable"
+        _head, _colon, last = reason.partition(":")
+        last = last.strip()
+        if last:
+            return gettext("still failing after the last attempt (%(why)s)") % {
+                "why": reason_words(last)
+            }
+        return gettext("still failing after the last attempt")
+    words = REASONS.get(reason)
     if words is not None:
         return str(words)
     return gettext("other: %(reason)s") % {"reason": reason.replace("_", " ")}
