@@ -267,6 +267,20 @@ EMAIL_URL = os.environ.get("EMAIL_URL", "" if PRODUCTION else "console://")
 MAILERS = mailers_from_url(EMAIL_URL)
 DEFAULT_FROM_EMAIL = os.environ.get("TRELLIS_FROM_EMAIL", "Trellis <no-reply@trellis.local>")
 
+# Web push (docs/nudges-push.md): the VAPID key pair from `trellis keys vapid`, and the
+# contact the push services see (mailto: or https:; blank: the sender address above).
+# Outside production, with no pair set, one is made once and kept in VAR_DIR.
+TRELLIS_VAPID_PRIVATE_KEY = os.environ.get("TRELLIS_VAPID_PRIVATE_KEY", "")
+TRELLIS_VAPID_PUBLIC_KEY = os.environ.get("TRELLIS_VAPID_PUBLIC_KEY", "")
+TRELLIS_VAPID_SUBJECT = os.environ.get("TRELLIS_VAPID_SUBJECT", "")
+# Hosts (and their subdomains) a push subscription may point at, comma-separated; blank:
+# the browsers' own push services. Outside production, http on 127.0.0.1 is accepted too.
+TRELLIS_PUSH_SERVICE_HOSTS = [
+    h.strip().lower()
+    for h in os.environ.get("TRELLIS_PUSH_SERVICE_HOSTS", "").split(",")
+    if h.strip()
+]
+
 # The interface speaks these languages (docs/languages.md). Each person's own choice
 # (User.language) wins; otherwise the browser's Accept-Language picks one of these, and
 # English is the fallback for anything not translated. Each name is written in its own

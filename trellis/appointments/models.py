@@ -138,6 +138,13 @@ class Appointment(TimestampedModel):
     )
     attendance_recorded_at = models.DateTimeField(null=True, blank=True)
     support_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The patient's answer to a reminder (a text reply or the link in it), for the supporter.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_via = models.CharField(
+        max_length=8, blank=True, help_text=_("How the patient confirmed: sms or link.")
+    )
+    another_time_requested_at = models.DateTimeField(null=True, blank=True)
+    another_time_requested_via = models.CharField(max_length=8, blank=True)
 
     class Meta:
         ordering = ["starts_at"]

@@ -456,9 +456,22 @@ def reschedule(
         before = locked.starts_at
         locked.starts_at, locked.ends_at = opening.starts_at, opening.ends_at
         locked.ical_sequence += 1
+        # A new time needs a new answer from the patient.
+        locked.confirmed_at, locked.confirmed_via = None, ""
+        locked.another_time_requested_at, locked.another_time_requested_via = None, ""
         try:
             with transaction.atomic():
-                locked.save(update_fields=["starts_at", "ends_at", "ical_sequence"])
+                locked.save(
+                    update_fields=[
+                        "starts_at",
+                        "ends_at",
+                        "ical_sequence",
+                        "confirmed_at",
+                        "confirmed_via",
+                        "another_time_requested_at",
+                        "another_time_requested_via",
+                    ]
+                )
         except IntegrityError:
             raise SlotTaken() from None
         audit.record(
@@ -475,6 +488,69 @@ def reschedule(
 
     once(user=actor, client_id=client_id, kind="appointment.reschedule", act=move)
     locked.refresh_from_db()
+    return locked
+
+
+REPLY_CHANNELS = ("sms", "link")
+
+
+def _check_reply(appointment: Appointment, actor: User, via: str, now: datetime) -> None:
+    if not _is_patient(actor, appointment.enrollment):
+        raise PermissionDenied(_("Only the patient answers for their session."))
+    if via not in REPLY_CHANNELS:
+        raise ValidationError({"via": _("Answer by text or by the link in a reminder.")})
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise ValidationError(_("This session is no longer booked."))
+    if appointment.starts_at <= now:
+        raise ValidationError(_("This session has already started."))
+
+
+@transaction.atomic
+def confirm_by_patient(
+    appointment: Appointment, *, actor: User, via: str, now: datetime
+) -> Appointment:
+    """The patient says they will come, answering a reminder (a text reply C or the link
+    in it). Their supporter sees it on their Sessions page. Saying so twice changes nothing."""
+    locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    _check_reply(locked, actor, via, now)
+    if locked.confirmed_at is not None:
+        return locked
+    locked.confirmed_at, locked.confirmed_via = now, via
+    locked.save(update_fields=["confirmed_at", "confirmed_via"])
+    audit.record(
+        action="sessions.confirmed",
+        actor=actor,
+        subject=locked,
+        patient=locked.enrollment.patient_id,
+        organization=locked.enrollment.organization_id,
+        details={"via": via, "starts_at": locked.starts_at.isoformat()},
+        at=now,
+    )
+    return locked
+
+
+@transaction.atomic
+def ask_for_another_time(
+    appointment: Appointment, *, actor: User, via: str, now: datetime
+) -> Appointment:
+    """The patient asks for another time, answering a reminder (a text reply R or the link
+    in it); the session stays booked until they or their supporter move or cancel it, and
+    the supporter sees the request on their Sessions page. Asking twice changes nothing."""
+    locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    _check_reply(locked, actor, via, now)
+    if locked.another_time_requested_at is not None:
+        return locked
+    locked.another_time_requested_at, locked.another_time_requested_via = now, via
+    locked.save(update_fields=["another_time_requested_at", "another_time_requested_via"])
+    audit.record(
+        action="sessions.another_time_requested",
+        actor=actor,
+        subject=locked,
+        patient=locked.enrollment.patient_id,
+        organization=locked.enrollment.organization_id,
+        details={"via": via, "starts_at": locked.starts_at.isoformat()},
+        at=now,
+    )
     return locked
 
 

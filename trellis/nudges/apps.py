@@ -5,3 +5,8 @@ class NudgesConfig(AppConfig):
     name = "trellis.nudges"
     label = "nudges"
     verbose_name = "Reminders and nudges"
+
+    def ready(self) -> None:
+        # Register the message templates of the session reminders (appointment_24h, _1h)
+        # wherever a delivery may be rendered: the web process and every worker.
+        from trellis.nudges import appointment_reminders  # noqa: F401

@@ -11,6 +11,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from trellis.nudges.channels import email, in_app
+from trellis.nudges.channels import push as push
 from trellis.nudges.channels import sms as sms
 from trellis.nudges.channels.base import Message, Outcome, Sender
 from trellis.nudges.models import Channel

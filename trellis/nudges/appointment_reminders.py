@@ -1,0 +1,244 @@
+"""Reminders of a booked live session, 24 hours and 1 hour before, that the patient can
+answer: by a text reply (C to confirm, R for another time, X to cancel; `replies`) or by
+the one-tap link in the reminder, which opens a page that works without signing in.
+
+`due_appointment_reminders(now)` runs on the clock (every few minutes). It is set-based: one
+query finds the booked sessions whose reminder is due and not yet queued, one finds the
+reminders already queued for them; each new reminder goes through `services.queue_nudge`
+as a transactional nudge (not counted against the caps, still stopped by STOP and quiet
+hours) with the key (session, 24h or 1h, calendar sequence), so a rescheduled session gets
+fresh reminders and a repeated run queues nothing twice. Reminders still queued for a
+session that was cancelled or moved since are suppressed ("session_changed").
+
+The words never name the kind of care: "your session", the day and time in the patient's
+own time zone, and how to answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core import signing
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.formats import date_format, time_format
+from django.utils.translation import gettext as _
+
+from trellis.appointments.models import Appointment, AppointmentStatus
+from trellis.care.queries import patient_zone
+from trellis.nudges import messages, phones, services, tokens
+from trellis.nudges.channels.base import Message
+from trellis.nudges.models import Delivery, DeliveryStatus
+
+TEMPLATE_24H = "appointment_24h"
+TEMPLATE_1H = "appointment_1h"
+TEMPLATES = (TEMPLATE_24H, TEMPLATE_1H)
+ANSWER_SALT = "trellis.nudges.session-answer"
+
+
+@dataclass(frozen=True)
+class Lead:
+    """One reminder: how long before the session it goes, the least time left for it to be
+    worth sending, and the template."""
+
+    name: str
+    template: str
+    before: timedelta
+    at_least: timedelta
+
+
+LEADS = (
+    # The day-before reminder is not sent once the hour-before one is due.
+    Lead("24h", TEMPLATE_24H, timedelta(hours=24), timedelta(hours=1)),
+    Lead("1h", TEMPLATE_1H, timedelta(hours=1), timedelta(minutes=5)),
+)
+
+
+def reminder_key(appointment: Appointment, lead: Lead) -> str:
+    return f"appointment:{appointment.pk}:{lead.name}:{appointment.ical_sequence}"
+
+
+# One-tap answers ----------------------------------------------------------------------
+
+
+def answer_token(appointment: Appointment) -> str:
+    """A signed token for the answer page of this session at its current time."""
+    return signing.dumps(
+        {"a": str(appointment.pk), "s": appointment.ical_sequence}, salt=ANSWER_SALT
+    )
+
+
+def read_answer_token(token: str) -> tuple[uuid.UUID, int]:
+    """(session id, calendar sequence) of a valid token; signing.BadSignature otherwise."""
+    try:
+        payload = signing.loads(token, salt=ANSWER_SALT)
+        return uuid.UUID(str(payload["a"])), int(payload["s"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise signing.BadSignature("not a session answer token") from error
+
+
+def answer_path(appointment: Appointment) -> str:
+    return reverse("nudges_sms:answer", args=[answer_token(appointment)])
+
+
+def answer_url(appointment: Appointment) -> str:
+    return tokens.absolute(answer_path(appointment))
+
+
+# What the reminder says ---------------------------------------------------------------
+
+
+def when_words(appointment: Appointment) -> str:
+    """The session's day and time in the patient's zone, in the active language."""
+    local = appointment.starts_at.astimezone(patient_zone(appointment.enrollment))
+    day = f"{date_format(local, 'l')} {date_format(local, 'MONTH_DAY_FORMAT')}"
+    return _("%(day)s at %(time)s") % {"day": day, "time": time_format(local, "H:i")}
+
+
+def _appointment_of(delivery: Delivery) -> Appointment:
+    if delivery.appointment_id is None:
+        raise LookupError(f"{delivery.template} needs a session (delivery {delivery.pk})")
+    return Appointment.objects.select_related("enrollment__organization", "supporter").get(
+        pk=delivery.appointment_id
+    )
+
+
+def _build(delivery: Delivery, lead: Lead) -> Message:
+    appointment = _appointment_of(delivery)
+    changed = appointment.status != AppointmentStatus.BOOKED or appointment.ical_sequence != (
+        delivery.context or {}
+    ).get("sequence")
+    if changed and delivery.status == DeliveryStatus.QUEUED:
+        # Cancelled or moved since it was queued (and the sweep has not caught it yet):
+        # not worth sending. Once sent, the message still renders for its opening link.
+        raise LookupError("session_changed")
+    when = when_words(appointment)
+    link = answer_url(appointment)
+    how = _("Reply C to confirm, R for another time, X to cancel")
+    if lead.name == "1h":
+        subject = _("Your session starts in an hour")
+        first = _("Your session starts in about an hour, %(when)s.") % {"when": when}
+    else:
+        subject = _("Reminder of your session")
+        first = _("A reminder of your session on %(when)s.") % {"when": when}
+    short = f"{first} {how}. {_('Or tap:')} {link}"
+    text = "\n\n".join(
+        [
+            _("Hello,"),
+            first,
+            _(
+                "Can you come? Confirm, ask for another time or cancel on this page, "
+                "without signing in: %(link)s"
+            )
+            % {"link": link},
+            _("If you chose text messages, you can also reply to our text: %(how)s.")
+            % {"how": how},
+        ]
+    )
+    return Message(subject=subject, text=text, html="", short=short, link=answer_path(appointment))
+
+
+def build_24h(delivery: Delivery) -> Message:
+    return _build(delivery, LEADS[0])
+
+
+def build_1h(delivery: Delivery) -> Message:
+    return _build(delivery, LEADS[1])
+
+
+messages.register(TEMPLATE_24H, build_24h)
+messages.register(TEMPLATE_1H, build_1h)
+
+
+# What is due ---------------------------------------------------------------------------
+
+
+def _due(lead: Lead, now: datetime) -> list[Appointment]:
+    """Booked sessions inside this lead's window with no reminder queued at their current
+    calendar sequence (two queries, whatever the number of sessions)."""
+    candidates = list(
+        Appointment.objects.filter(
+            status=AppointmentStatus.BOOKED,
+            starts_at__gt=now + lead.at_least,
+            starts_at__lte=now + lead.before,
+            enrollment__ended_at__isnull=True,
+        ).select_related("enrollment__organization", "enrollment__patient")
+    )
+    if not candidates:
+        return []
+    queued = {
+        (appointment_id, (context or {}).get("sequence"))
+        for appointment_id, context in Delivery.objects.filter(
+            appointment_id__in=[a.pk for a in candidates], template=lead.template
+        ).values_list("appointment_id", "context")
+    }
+    return [a for a in candidates if (a.pk, a.ical_sequence) not in queued]
+
+
+def suppress_stale(now: datetime) -> int:
+    """Reminders still queued for a session that was cancelled or moved since: suppressed."""
+    waiting = list(
+        Delivery.objects.filter(
+            status=DeliveryStatus.QUEUED, template__in=TEMPLATES, appointment_id__isnull=False
+        ).values_list("pk", "appointment_id", "context")
+    )
+    if not waiting:
+        return 0
+    current: dict[uuid.UUID | None, int] = {
+        pk: sequence
+        for pk, sequence in Appointment.objects.filter(
+            pk__in={a for _pk, a, _c in waiting}, status=AppointmentStatus.BOOKED
+        ).values_list("pk", "ical_sequence")
+    }
+    stale = [
+        pk
+        for pk, appointment_id, context in waiting
+        if current.get(appointment_id) != (context or {}).get("sequence")
+    ]
+    if not stale:
+        return 0
+    return Delivery.objects.filter(pk__in=stale, status=DeliveryStatus.QUEUED).update(
+        status=DeliveryStatus.SUPPRESSED, reason="session_changed", updated_at=now
+    )
+
+
+def due_appointment_reminders(now: datetime) -> int:
+    """Queue every appointment reminder that is due at `now`; returns how many sessions
+    got a reminder queued (a repeat at the same moment queues none)."""
+    suppress_stale(now)
+    due = [(lead, appointment) for lead in LEADS for appointment in _due(lead, now)]
+    if not due:
+        return 0
+    phones.refresh_phone_index({a.enrollment.patient for _lead, a in due})
+    for lead, appointment in due:
+        enrollment = appointment.enrollment
+        services.queue_nudge(
+            recipient=enrollment.patient,
+            organization=enrollment.organization,
+            template=lead.template,
+            context={"sequence": appointment.ical_sequence, "lead": lead.name},
+            key=reminder_key(appointment, lead),
+            enrollment=enrollment,
+            appointment_id=appointment.pk,
+            not_before=max(now, appointment.starts_at - lead.before),
+            expires_at=appointment.starts_at
+            - (LEADS[1].before if lead.name == "24h" else timedelta(0)),
+            transactional=True,
+        )
+    return len(due)
+
+
+def upcoming_for(user_ids: list[uuid.UUID], now: datetime) -> Appointment | None:
+    """The next booked session of any of these patients (a shared phone may name two)."""
+    return (
+        Appointment.objects.filter(
+            Q(enrollment__patient_id__in=user_ids),
+            status=AppointmentStatus.BOOKED,
+            starts_at__gt=now,
+        )
+        .select_related("enrollment__organization", "enrollment__patient", "supporter")
+        .order_by("starts_at")
+        .first()
+    )
