@@ -1,4 +1,5 @@
 """`trellis keys generate | status | rotate`: the data keys that encrypt free text at rest.
+`trellis keys vapid` prints a new key pair for web push (docs/nudges-push.md).
 
 Rotating a key:
   1. `trellis keys generate --id k2` prints a new key line.
@@ -18,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from trellis import audit
-from trellis.core import crypto, rotation
+from trellis.core import crypto, rotation, vapid
 
 
 class Command(BaseCommand):
@@ -26,7 +27,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         sub = parser.add_subparsers(
-            dest="subcommand", required=True, metavar="{generate,status,rotate}"
+            dest="subcommand", required=True, metavar="{generate,status,rotate,vapid}"
         )
         generate = sub.add_parser(
             "generate",
@@ -34,6 +35,10 @@ class Command(BaseCommand):
         )
         generate.add_argument("--id", default="", help="Key id (letters, digits, - and _).")
         sub.add_parser("status", help="Count stored values under each key, per field.")
+        sub.add_parser(
+            "vapid",
+            help="Print a new web-push (VAPID) key pair as TRELLIS_VAPID_* settings lines.",
+        )
         rotate = sub.add_parser("rotate", help="Re-encrypt every value under the newest key.")
         rotate.add_argument("--batch-size", type=int, default=500, help="Rows per transaction.")
         rotate.add_argument(
@@ -51,6 +56,10 @@ class Command(BaseCommand):
                 self.status()
             case "rotate":
                 self.rotate(options["batch_size"], options["limit"])
+            case "vapid":
+                private, public = vapid.generate_pair()
+                self.stdout.write(f"TRELLIS_VAPID_PRIVATE_KEY={private}")
+                self.stdout.write(f"TRELLIS_VAPID_PUBLIC_KEY={public}")
 
     def _ring(self) -> crypto.KeyRing:
         try:

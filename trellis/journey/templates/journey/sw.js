@@ -46,3 +46,26 @@ self.addEventListener("fetch", function (event) {
   }
   // Everything else goes straight to the network and is never cached.
 });
+
+// Web push (docs/nudges-push.md). A notification says only that something new is waiting
+// (title and body come from Trellis, never with health details); a tap opens its link on
+// this site, which records the nudge as opened and goes on to the page it is about.
+var ICON = SHELL.filter(function (path) { return path.indexOf("icon-192") !== -1; })[0];
+
+self.addEventListener("push", function (event) {
+  var data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (error) { data = {}; }
+  event.waitUntil(self.registration.showNotification(data.title || "Trellis", {
+    body: data.body || "",
+    icon: ICON,
+    data: { url: data.url || "/" }
+  }));
+});
+
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  var target = new URL((event.notification.data && event.notification.data.url) || "/",
+    self.location.origin);
+  if (target.origin !== self.location.origin) { target = new URL("/", self.location.origin); }
+  event.waitUntil(self.clients.openWindow(target.href));
+});
