@@ -14,6 +14,10 @@ import sys
 
 ALIASES = {"check": "deploycheck", "django-check": "check"}
 
+# What the demo would send is written to files under Trellis's var directory instead
+# (README, "Trying the demo"), unless the environment already says where mail goes.
+DEMO_OUTBOX = {"EMAIL_URL": "file://outbox/email", "TRELLIS_SMS_OUTBOX": "outbox/sms"}
+
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trellis.settings")
@@ -21,6 +25,9 @@ def main(argv: list[str] | None = None) -> None:
     args[0] = "trellis"
     if len(args) > 1 and args[1] in ALIASES:
         args[1] = ALIASES[args[1]]
+    if len(args) > 1 and args[1] == "demo":
+        for name, value in DEMO_OUTBOX.items():
+            os.environ.setdefault(name, value)
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(args)

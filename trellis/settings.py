@@ -264,7 +264,8 @@ TRELLIS_AUDIT_ANCHOR_FILE = os.environ.get(
 
 # Email: EMAIL_URL such as smtp://user:pass@host:587?tls=1, or console:// in development.
 EMAIL_URL = os.environ.get("EMAIL_URL", "" if PRODUCTION else "console://")
-MAILERS = mailers_from_url(EMAIL_URL)
+# file://outbox/email writes each e-mail to a file under VAR_DIR (what `trellis demo` does).
+MAILERS = mailers_from_url(EMAIL_URL, base=VAR_DIR)
 DEFAULT_FROM_EMAIL = os.environ.get("TRELLIS_FROM_EMAIL", "Trellis <no-reply@trellis.local>")
 
 # Web push (docs/nudges-push.md): the VAPID key pair from `trellis keys vapid`, and the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -33,16 +34,28 @@ def env_int(name: str, default: int) -> int:
         raise RuntimeError(f"{name} must be a whole number; got {raw!r}") from None
 
 
-def mailers_from_url(url: str) -> dict[str, Any]:
+def mailers_from_url(url: str, *, base: Path | None = None) -> dict[str, Any]:
     """Turn EMAIL_URL into Django's MAILERS setting.
 
     smtp://user:password@host:port?tls=1 (STARTTLS) or smtps://... (implicit TLS),
-    console:// (print to the terminal), memory:// (kept in memory, for tests).
+    console:// (print to the terminal), memory:// (kept in memory, for tests),
+    file://FOLDER (each e-mail written to a file in FOLDER; a relative FOLDER is under
+    `base`, Trellis's var directory: the demo writes to file://outbox/email).
     An empty URL sends nothing, which `trellis check` reports in production.
     """
     backends = "django.core.mail.backends."
     if not url:
         return {"default": {"BACKEND": backends + "dummy.EmailBackend"}}
+    if url.lower().startswith("file://"):
+        folder = Path(unquote(url[len("file://") :]))
+        if not folder.is_absolute():
+            folder = (base or Path.cwd()) / folder
+        return {
+            "default": {
+                "BACKEND": backends + "filebased.EmailBackend",
+                "OPTIONS": {"file_path": str(folder)},
+            }
+        }
     parsed = urlparse(url)
     scheme = parsed.scheme.lower()
     if scheme == "console":
@@ -51,7 +64,7 @@ def mailers_from_url(url: str) -> dict[str, Any]:
         return {"default": {"BACKEND": backends + "locmem.EmailBackend"}}
     if scheme not in {"smtp", "smtps"}:
         raise RuntimeError(
-            f"EMAIL_URL must start with smtp://, smtps:// or console://; got {scheme}://"
+            f"EMAIL_URL must start with smtp://, smtps://, console:// or file://; got {scheme}://"
         )
     query = parse_qs(parsed.query)
     return {

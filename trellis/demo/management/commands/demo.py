@@ -33,6 +33,7 @@ from trellis.core import timeutil
 from trellis.demo import personas
 from trellis.demo.alerts import seed_supporter_workspace
 from trellis.demo.journeys import seed_journeys
+from trellis.demo.outreach import OutreachSeeded, outbox_folders, seed_outreach
 from trellis.demo.sessions import seed_availability
 
 DEFAULT_HOST = "127.0.0.1"
@@ -169,7 +170,10 @@ class Command(BaseCommand):
         seed_supporter_workspace(cast, timeutil.now())
 
         seed_availability(cast, timeutil.now())
+
+        outreach = seed_outreach(cast, timeutil.now())
         self.print_logins(f"http://{host}:{port}")
+        self.print_outreach(outreach)
         if options["no_serve"]:
             return
         self.serve(host, port)
@@ -218,6 +222,26 @@ class Command(BaseCommand):
             "No phone at hand? `trellis demo --totp EMAIL` prints the current code, "
             "for example: trellis demo --totp maria.therapist@riverside.example"
         )
+        out.write("")
+
+    def print_outreach(self, outreach: OutreachSeeded) -> None:
+        """Where the reminders are to be seen: in Trellis, and as the files of what it sent."""
+        out = self.stdout
+        out.write(
+            f"Reminders: {outreach.rules} rules across the demo clinics; "
+            f"{outreach.deliveries} deliveries so far, {outreach.notifications} in-app "
+            f"notifications ({outreach.unread} unread). Alex's record shows them under "
+            "'Reminders and messages sent'; Notifications is in every menu."
+        )
+        folders = outbox_folders()
+        if folders["email"]:
+            out.write(f"E-mails the demo sends are written to files in {folders['email']}/")
+        else:
+            out.write("E-mails the demo sends go where EMAIL_URL says (not to files).")
+        if folders["sms"]:
+            out.write(f"Text messages are written to files in {folders['sms']}/")
+        else:
+            out.write("Text messages go to the SMS provider set in TRELLIS_SMS_* (if any).")
         out.write("")
 
     def serve(self, host: str, port: int) -> None:
