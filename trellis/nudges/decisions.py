@@ -75,6 +75,10 @@ class Decision:
     not_before: datetime | None = None
     expires_at: datetime | None = None
     decision_id: int | None = None
+    # Dry run only: when the nudge would really go (after quiet hours), or why it would
+    # not go at all (the same reckoning `services.queue_nudge` makes).
+    waits_until: datetime | None = None
+    suppressed: str = ""
     deliveries: list[Delivery] = field(default_factory=list)
     claimed: bool = True
 
@@ -164,10 +168,12 @@ def decide(
         decision.not_before = max(now, due.send_from)
         decision.expires_at = _expiry(rule.kind, decision.not_before)
     if dry_run:
+        if action == Action.SEND:
+            _reckon_hours(decision, enrollment)
         if ledger is not None:
             ledger.claimed.add((rule.pk, due.enrollment_id, due.period))
-            if action == Action.SEND:
-                ledger.sent.append((recipient.pk, decision.not_before or now))
+            if action == Action.SEND and not decision.suppressed:
+                ledger.sent.append((recipient.pk, decision.waits_until or now))
         return decision
     try:
         with transaction.atomic():
@@ -201,6 +207,24 @@ def decide(
         # Another clock claimed this (rule, enrollment, period) first: it decides.
         decision.claimed = False
     return decision
+
+
+def _reckon_hours(decision: Decision, enrollment: Enrollment) -> None:
+    """Where quiet hours or the allowed hours would move a dry run's nudge, as
+    `services.queue_nudge` moves a real one."""
+    recipient = enrollment.patient
+    hours = services.hours_for(
+        recipient, enrollment.organization, services.preferences_of(recipient)
+    )
+    wanted = decision.not_before or decision.decided_at
+    decision.waits_until = hours.next_allowed(wanted)
+    if decision.waits_until is None:
+        decision.suppressed = "no_allowed_hours"
+    elif decision.expires_at is not None and decision.waits_until >= decision.expires_at:
+        decision.suppressed = hours.why_not(wanted) or "expired"
+    rule_channels = list(decision.due.rule.channels)
+    if rule_channels:
+        decision.channels = [c for c in decision.channels if c in rule_channels]
 
 
 def _enrollments(ids: Iterable[Any]) -> dict[Any, Enrollment]:
