@@ -16,23 +16,22 @@ from trellis.care.models import Enrollment
 from trellis.nudges.models import Channel, Delivery, DeliveryStatus
 from trellis.nudges.wording import reason_words, template_words
 
-# How many deliveries the record shows: the newest, in one query.
-LOG_SHOWN = 25
+# How many deliveries the record reads (the newest, in one query); a nudge sent by three
+# channels is three of them, shown as one line.
+LOG_SHOWN = 40
 
 
 @dataclass(frozen=True)
 class LoggedDelivery:
-    """One line of the record's log of reminders and messages sent to a patient.
+    """How one channel of a nudge went: its status, and why for one failed or not sent.
 
     `at` is the moment of its status (sent, delivered, failed; for one still queued, when
-    it is due; for one not sent, when that was decided)."""
+    it is due; for one not sent, when it was due)."""
 
     id: uuid.UUID
     at: datetime
     channel: str
     channel_words: str
-    template: str
-    what: str
     status: str
     status_words: str
     reason: str
@@ -40,9 +39,30 @@ class LoggedDelivery:
     attempts: int
     opened_at: datetime | None
 
+
+@dataclass(frozen=True)
+class LoggedNudge:
+    """One line of the record's log: one reminder or message, by each channel it took."""
+
+    key: str
+    template: str
+    what: str
+    at: datetime
+    deliveries: list[LoggedDelivery]
+
     @property
-    def is_problem(self) -> bool:
-        return self.status == DeliveryStatus.FAILED
+    def opened(self) -> LoggedDelivery | None:
+        """The first of its deliveries the patient opened, if any."""
+        opened = [d for d in self.deliveries if d.opened_at is not None]
+        return min(opened, key=lambda d: d.opened_at or d.at) if opened else None
+
+    @property
+    def has_failure(self) -> bool:
+        return any(d.status == DeliveryStatus.FAILED for d in self.deliveries)
+
+    @property
+    def is_queued(self) -> bool:
+        return all(d.status == DeliveryStatus.QUEUED for d in self.deliveries)
 
 
 def _moment(delivery: Delivery) -> datetime:
@@ -52,14 +72,15 @@ def _moment(delivery: Delivery) -> datetime:
         return delivery.failed_at
     if delivery.status == DeliveryStatus.DELIVERED and delivery.delivered_at:
         return delivery.delivered_at
-    return delivery.sent_at or delivery.created_at
+    return delivery.sent_at or delivery.not_before
 
 
-def delivery_log(enrollment: Enrollment, *, limit: int = LOG_SHOWN) -> list[LoggedDelivery]:
+def delivery_log(enrollment: Enrollment, *, limit: int = LOG_SHOWN) -> list[LoggedNudge]:
     """The newest reminders and messages Trellis sent (or decided not to send) to the
-    patient of an enrollment, newest first, in one query: those about this enrollment and
-    those about no enrollment in particular (an appointment text, a reply to STOP), at the
-    enrollment's clinic. Never the message text: only what it was about."""
+    patient of an enrollment, newest first (by when each was due), one line per nudge with
+    how each channel went, in one query: those about this enrollment and those about no
+    enrollment in particular (an appointment text, a reply to STOP), at the enrollment's
+    clinic. Never the message text: only what it was about."""
     rows = (
         Delivery.objects.filter(
             Q(enrollment=enrollment) | Q(enrollment__isnull=True),
@@ -68,6 +89,7 @@ def delivery_log(enrollment: Enrollment, *, limit: int = LOG_SHOWN) -> list[Logg
         )
         .only(
             "id",
+            "key",
             "channel",
             "template",
             "status",
@@ -81,26 +103,42 @@ def delivery_log(enrollment: Enrollment, *, limit: int = LOG_SHOWN) -> list[Logg
             "opened_at",
             "created_at",
         )
-        .order_by("-created_at", "-id")[:limit]
+        .order_by("-not_before", "-created_at", "key")[:limit]
     )
     channels = dict(Channel.choices)
     statuses = dict(DeliveryStatus.choices)
-    return [
-        LoggedDelivery(
-            id=row.pk,
-            at=_moment(row),
-            channel=row.channel,
-            channel_words=str(channels.get(row.channel, row.channel)),
-            template=row.template,
-            what=template_words(row.template),
-            status=row.status,
-            status_words=str(statuses.get(row.status, row.status)),
-            reason=row.reason,
-            why=reason_words(row.reason)
-            if row.status in (DeliveryStatus.SUPPRESSED, DeliveryStatus.FAILED)
-            else "",
-            attempts=row.attempts,
-            opened_at=row.opened_at,
+    order = {channel: n for n, channel in enumerate(Channel.values)}
+    nudges: dict[str, list[Delivery]] = {}
+    for row in rows:
+        # A nudge's deliveries share its key, one per channel: "<nudge key>:<channel>".
+        nudges.setdefault(row.key.rsplit(":", 1)[0], []).append(row)
+    log = []
+    for key, members in nudges.items():
+        members.sort(key=lambda d: order.get(d.channel, len(order)))
+        lines = [
+            LoggedDelivery(
+                id=row.pk,
+                at=_moment(row),
+                channel=row.channel,
+                channel_words=str(channels.get(row.channel, row.channel)),
+                status=row.status,
+                status_words=str(statuses.get(row.status, row.status)),
+                reason=row.reason,
+                why=reason_words(row.reason)
+                if row.status in (DeliveryStatus.SUPPRESSED, DeliveryStatus.FAILED)
+                else "",
+                attempts=row.attempts,
+                opened_at=row.opened_at,
+            )
+            for row in members
+        ]
+        log.append(
+            LoggedNudge(
+                key=key,
+                template=members[0].template,
+                what=template_words(members[0].template),
+                at=min(line.at for line in lines),
+                deliveries=lines,
+            )
         )
-        for row in rows
-    ]
+    return log

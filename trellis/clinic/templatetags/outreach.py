@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from django import template
 from django.utils.formats import number_format
 
@@ -14,4 +16,7 @@ def percent(rate: float | None) -> str:
     if rate is None:
         return "—"
     value = rate * 100
-    return f"{number_format(value, 0 if value in (0, 100) or value >= 10 else 1)}%"
+    digits = 0 if value in (0, 100) or value >= 10 else 1
+    scale = 10**digits
+    rounded = math.floor(value * scale + 0.5) / scale  # half up: 12.5% reads 13%
+    return f"{number_format(rounded, digits)}%"

@@ -14,8 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from trellis.audit.models import AuditEvent
-from trellis.care.models import Enrollment
+from trellis.care.models import Enrollment, Preferences
 from trellis.journey.tests.factories import enroll_alex
+from trellis.nudges import dispatch, services
 from trellis.nudges.models import Delivery
 from trellis.nudges.queries import LOG_SHOWN, delivery_log
 
@@ -91,9 +92,10 @@ def test_the_log_names_each_delivery_in_plain_words_with_why_it_was_not_sent(
     assert "the address does not work" in log
     assert "after 3 attempts" in log
     assert "Text message" in log and "E-mail" in log
-    assert 'class="delivery-failed"' in log
+    assert 'class="nudge-failed"' in log
     assert "exercise_today" not in log  # the code never shows where words exist
     assert log.count("not yet") == 2  # the two that were not opened
+    assert "E-mail</span>" in log and "Text message:" in log
 
 
 def test_times_are_in_the_readers_zone(cast: Any, client_for: Any) -> None:
@@ -134,12 +136,13 @@ def test_the_log_is_one_query_newest_first_and_bounded(
     enrollment = enroll_alex(cast)
     alex, org = cast["patient_alex"], enrollment.organization
     for n in range(LOG_SHOWN + 5):
-        row = _delivery(enrollment, alex, org, template=f"t{n}")
-        Delivery.objects.filter(pk=row.pk).update(created_at=SENT + timedelta(minutes=n))
+        at = SENT + timedelta(minutes=(n * 7) % 60, hours=n)
+        _delivery(enrollment, alex, org, template=f"t{n}", not_before=at, sent_at=at)
     with django_assert_num_queries(1):
         log = delivery_log(enrollment)
     assert len(log) == LOG_SHOWN
     assert log[0].template == f"t{LOG_SHOWN + 4}"
+    assert [nudge.at for nudge in log] == sorted((nudge.at for nudge in log), reverse=True)
 
 
 def test_the_record_costs_the_same_queries_with_a_long_log(cast: Any, client_for: Any) -> None:
@@ -169,3 +172,54 @@ def test_reading_the_log_is_the_audited_read_of_the_record(cast: Any, client_for
     assert AuditEvent.objects.filter(action="record.view").count() == before + 1
     assert str(event.patient_id) == str(cast["patient_alex"].pk)
     assert str(event.actor_id) == str(cast["coach_jordan"].pk)
+
+
+def test_a_nudge_by_several_channels_is_one_line_through_the_real_pipeline(
+    cast: Any, client_for: Any
+) -> None:
+    """Queued and delivered by the pipeline: Alex chose e-mail and Trellis, and has no
+    number, so the text is not sent; one line says how each channel went."""
+    enrollment = enroll_alex(cast, now=SENT - timedelta(days=3))
+    alex = cast["patient_alex"]
+    Preferences.objects.update_or_create(
+        user=alex, defaults={"reminder_channels": ["in_app", "email", "sms"]}
+    )
+    rows = services.queue_nudge(
+        recipient=alex,
+        organization=enrollment.organization,
+        template="questionnaire_due",
+        context={},
+        key="log:check-in",
+        enrollment=enrollment,
+        not_before=SENT,
+    )
+    for row in rows:
+        dispatch.deliver(row.pk, now=SENT)
+    [nudge] = delivery_log(enrollment)
+    assert [(d.channel, d.status) for d in nudge.deliveries] == [
+        ("email", "sent"),
+        ("sms", "suppressed"),
+        ("in_app", "delivered"),
+    ]
+    log = _log_section(_record(client_for("therapist_maria"), enrollment))
+    assert log.count('<th scope="row">') == 1
+    assert "A questionnaire is due" in log
+    assert "no address or number for this channel" in log
+
+
+def test_a_failure_after_the_last_attempt_says_why_in_words(cast: Any, client_for: Any) -> None:
+    enrollment = enroll_alex(cast)
+    _delivery(
+        enrollment,
+        cast["patient_alex"],
+        enrollment.organization,
+        channel="sms",
+        status="failed",
+        reason="gave up after 5 attempts: provider_unreachable",
+        attempts=5,
+        sent_at=None,
+        failed_at=SENT,
+    )
+    log = _log_section(_record(client_for("therapist_maria"), enrollment))
+    assert "still failing after the last attempt (the provider could not be reached)" in log
+    assert "after 5 attempts" in log
