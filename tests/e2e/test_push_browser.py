@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from trellis.audit.models import AuditEvent
 from trellis.demo import personas
 from trellis.nudges import dispatch
 from trellis.nudges.models import Delivery, DeliveryStatus, PushSubscription
@@ -34,30 +35,39 @@ from trellis.nudges.tests.push_setup import AT, alex_enrolled, choose_push, queu
 pytestmark = pytest.mark.browser
 
 # Replaces PushManager.subscribe/getSubscription with a subscription at the fake service.
+# Like a browser's, the subscription outlives the page (kept in sessionStorage).
 STUB = """
 (() => {
   const made = %s;
-  let current = null;
   const toB64url = (bytes) => btoa(String.fromCharCode(...bytes))
     .replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
   const fromB64url = (text) => Uint8Array.from(
     atob(text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) %% 4)),
     (c) => c.charCodeAt(0));
+  const build = (key) => ({
+    endpoint: made.endpoint,
+    expirationTime: null,
+    options: { userVisibleOnly: true, applicationServerKey: fromB64url(key).buffer },
+    getKey: (name) => fromB64url(made.keys[name]).buffer,
+    toJSON: () => made,
+    unsubscribe: () => {
+      sessionStorage.removeItem("stub-push-key");
+      return Promise.resolve(true);
+    },
+  });
   PushManager.prototype.subscribe = function (options) {
-    const key = new Uint8Array(options.applicationServerKey.buffer || options.applicationServerKey);
-    window.__applicationServerKey = toB64url(key);
+    const raw = options.applicationServerKey;
+    const key = toB64url(new Uint8Array(raw.buffer || raw));
+    sessionStorage.setItem("stub-push-key", key);
+    sessionStorage.setItem("stub-push-subscribed", String(
+      Number(sessionStorage.getItem("stub-push-subscribed") || "0") + 1));
     window.__userVisibleOnly = options.userVisibleOnly;
-    current = {
-      endpoint: made.endpoint,
-      expirationTime: null,
-      options: { userVisibleOnly: true, applicationServerKey: key.buffer },
-      getKey: (name) => fromB64url(made.keys[name]).buffer,
-      toJSON: () => made,
-      unsubscribe: () => { current = null; return Promise.resolve(true); },
-    };
-    return Promise.resolve(current);
+    return Promise.resolve(build(key));
   };
-  PushManager.prototype.getSubscription = function () { return Promise.resolve(current); };
+  PushManager.prototype.getSubscription = function () {
+    const key = sessionStorage.getItem("stub-push-key");
+    return Promise.resolve(key ? build(key) : null);
+  };
 })();
 """
 
@@ -136,7 +146,7 @@ def test_a_patient_turns_on_reminders_on_this_device_and_a_due_reminder_arrives(
     expect(page.get_by_role("button", name="Stop reminders on this device")).to_be_visible()
 
     # The page subscribed with Trellis's public key, through the registered service worker.
-    assert page.evaluate("window.__applicationServerKey") == keys.public
+    assert page.evaluate("sessionStorage.getItem('stub-push-key')") == keys.public
     assert page.evaluate("window.__userVisibleOnly") is True
     stored = PushSubscription.objects.get()
     assert stored.user == alex
@@ -145,7 +155,7 @@ def test_a_patient_turns_on_reminders_on_this_device_and_a_due_reminder_arrives(
         device.p256dh,
         device.auth,
     )
-    device.application_server_key = page.evaluate("window.__applicationServerKey")
+    device.application_server_key = page.evaluate("sessionStorage.getItem('stub-push-key')")
 
     # A due reminder, queued and delivered as the worker does.
     row = queue_push(cast, template="exercise_today")
@@ -178,4 +188,43 @@ def test_the_box_stays_hidden_where_the_browser_has_no_push(
     page.goto("/notifications/")
     expect(page.get_by_role("heading", name="Notifications")).to_be_visible()
     expect(page.get_by_role("button", name="Get reminders on this device")).to_be_hidden()
+    assert not page.problems, page.problems
+
+
+def test_a_subscribed_device_is_kept_on_each_visit_and_renewed_after_a_key_change(
+    page: Any,
+    cast: personas.Cast,
+    live_server: Any,
+    service: FakePushService,
+    settings: Any,
+) -> None:
+    use_new_keys(settings)
+    alex = cast["patient_alex"]
+    device = service.new_device()
+    page.context.grant_permissions(["notifications"], origin=live_server.url)
+    page.context.add_init_script(STUB % json.dumps(device.subscription()))
+    sign_in_patient(page, alex.email)
+    page.goto("/notifications/")
+    page.get_by_role("button", name="Get reminders on this device").click()
+    on = page.get_by_role("status").filter(has_text="This device gets your reminders.")
+    expect(on).to_be_visible()
+
+    # Back on the page later: the device is still on, nothing new is written.
+    page.reload()
+    expect(on).to_be_visible()
+    assert PushSubscription.objects.count() == 1
+    assert AuditEvent.objects.filter(action="push.subscribe").count() == 1
+
+    # The clinic changed its key: the page drops the old subscription and makes a new
+    # one with the new key, without asking.
+    renewed = use_new_keys(settings)
+    page.reload()
+    expect(on).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('stub-push-key')") == renewed.public
+    assert page.evaluate("sessionStorage.getItem('stub-push-subscribed')") == "2"
+
+    # Stopping: the device is forgotten.
+    page.get_by_role("button", name="Stop reminders on this device").click()
+    expect(page.get_by_role("status").filter(has_text="does not get reminders")).to_be_visible()
+    assert not PushSubscription.objects.exists()
     assert not page.problems, page.problems

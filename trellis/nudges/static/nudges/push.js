@@ -74,23 +74,29 @@
     });
   }
 
+  // This device's subscription under Trellis's current key (one made with an older key
+  // is dropped and made again), handed to Trellis.
+  function subscribeHere() {
+    return worker().then(function (registration) {
+      return registration.pushManager.getSubscription().then(function (existing) {
+        if (existing && !sameKey(existing)) {
+          return existing.unsubscribe().then(function () { return null; });
+        }
+        return existing;
+      }).then(function (existing) {
+        return existing || registration.pushManager.subscribe({
+          userVisibleOnly: true,
+          applicationServerKey: bytes(publicKey)
+        });
+      });
+    }).then(store);
+  }
+
   function subscribe() {
     on.disabled = true;
     Notification.requestPermission().then(function (permission) {
       if (permission !== "granted") { show(false, text("denied")); return null; }
-      return worker().then(function (registration) {
-        return registration.pushManager.getSubscription().then(function (existing) {
-          if (existing && !sameKey(existing)) {
-            return existing.unsubscribe().then(function () { return null; });
-          }
-          return existing;
-        }).then(function (existing) {
-          return existing || registration.pushManager.subscribe({
-            userVisibleOnly: true,
-            applicationServerKey: bytes(publicKey)
-          });
-        });
-      }).then(store);
+      return subscribeHere();
     }).catch(function () {
       show(false, text("failed"));
     }).then(function () { on.disabled = false; });
@@ -114,7 +120,8 @@
   }
 
   // Show the box only once Trellis has a key to send with; a device already subscribed
-  // hands its subscription over again (a browser may have renewed its keys).
+  // hands its subscription over again (a browser may have renewed its keys), made afresh
+  // if it was made with an older Trellis key.
   fetch(box.getAttribute("data-key-url"), { credentials: "same-origin" }).then(function (r) {
     return r.ok ? r.json() : null;
   }).then(function (answer) {
@@ -128,8 +135,8 @@
     return worker().then(function (registration) {
       return registration.pushManager.getSubscription();
     }).then(function (subscription) {
-      if (subscription && sameKey(subscription)) { return store(subscription); }
-      return null;
+      if (!subscription) { return null; }
+      return sameKey(subscription) ? store(subscription) : subscribeHere();
     });
   }).catch(function () { /* the box stays as it is; reminders still come by other ways */ });
 })();
