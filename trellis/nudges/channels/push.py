@@ -190,12 +190,7 @@ class PushSender:
 def _outcome(results: list[DeviceResult]) -> Outcome:
     sent = [r for r in results if r.result == "sent"]
     if sent:
-        others = len(results) - len(sent)
-        return Outcome(
-            "sent",
-            provider_id=sent[0].location[:120],
-            reason=f"{others} of {len(results)} devices did not take it" if others else "",
-        )
+        return Outcome("sent", provider_id=sent[0].location[:120])
     waiting = [r for r in results if r.result == "temporary"]
     if waiting:
         delays = [r.retry_after for r in waiting if r.retry_after is not None]
