@@ -134,6 +134,11 @@ class PushSender:
             self._one(subscription, data, signer, keys.subject, delivery, now)
             for subscription in subscriptions
         ]
+        # Forgotten only once every device has been tried: the audit row it writes holds
+        # the audit chain until this delivery's transaction ends.
+        for subscription, result in zip(subscriptions, results, strict=True):
+            if result.result == "gone" and result.status is not None:
+                devices.expire(subscription, status=result.status, at=now)
         return _outcome(results)
 
     def _one(
@@ -160,7 +165,7 @@ class PushSender:
                 requests_session=_session(),
             )
         except WebPushException as error:
-            return self._refusal(subscription, error, now)
+            return self._refusal(error, now)
         except requests.RequestException as error:
             log.warning("push service unreachable (%s)", type(error).__name__)
             return DeviceResult("temporary")
@@ -170,12 +175,9 @@ class PushSender:
             "sent", status=response.status_code, location=response.headers.get("Location", "")
         )
 
-    def _refusal(
-        self, subscription: PushSubscription, error: WebPushException, now: datetime
-    ) -> DeviceResult:
+    def _refusal(self, error: WebPushException, now: datetime) -> DeviceResult:
         status = error.status_code
         if status in (404, 410):
-            devices.expire(subscription, status=status, at=now)
             return DeviceResult("gone", status=status)
         if status is None or status == 429 or status >= 500:
             return DeviceResult(
