@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from axe import describe, serious_violations
 from playwright.sync_api import expect
 
 from trellis.audit.models import AuditEvent
@@ -144,6 +145,8 @@ def test_a_patient_turns_on_reminders_on_this_device_and_a_due_reminder_arrives(
         page.get_by_role("status").filter(has_text="This device gets your reminders.")
     ).to_be_visible()
     expect(page.get_by_role("button", name="Stop reminders on this device")).to_be_visible()
+    violations = serious_violations(page)
+    assert not violations, describe(violations)
 
     # The page subscribed with Trellis's public key, through the registered service worker.
     assert page.evaluate("sessionStorage.getItem('stub-push-key')") == keys.public
