@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.checks import ERROR
 from django.core.management import call_command
 from django.test import Client
 
 from trellis.core import vapid
-from trellis.nudges import webpush
+from trellis.nudges import checks, webpush
 from trellis.nudges.tests.push_setup import use_new_keys
 
 
@@ -135,3 +136,14 @@ def test_without_keys_in_production_the_key_endpoint_says_so(settings: Any, clie
     response = client.get("/nudges/push/key/")
     assert response.status_code == 404
     assert "not set up" in response.json()["errors"][0]["message"]
+
+
+def test_trellis_check_refuses_push_keys_that_are_set_but_unusable(settings: Any) -> None:
+    settings.TRELLIS_VAPID_PRIVATE_KEY = ""
+    assert checks.vapid_keys() == []
+    use_new_keys(settings)
+    assert checks.vapid_keys() == []
+    settings.TRELLIS_VAPID_PUBLIC_KEY = vapid.generate_pair()[1]
+    [problem] = checks.vapid_keys()
+    assert (problem.level, problem.id) == (ERROR, "push.E001")
+    assert "trellis keys vapid" in (problem.hint or "")
