@@ -8,8 +8,8 @@ class NudgesConfig(AppConfig):
 
     def ready(self) -> None:
         # Register the message templates of the session reminders (appointment_24h, _1h)
-        # wherever a delivery may be rendered: the web process and every worker.
-        # Register the web-push keys check that `trellis check` runs.
+        # wherever a delivery may be rendered: the web process and every worker; and the
+        # web-push keys check that `trellis check` runs.
         from trellis.nudges import (
             appointment_reminders,  # noqa: F401
             checks,  # noqa: F401
