@@ -15,12 +15,12 @@ When in the day a rule speaks (the patient's zone; Preferences.time_zone, else t
 - exercise_today: at the patient's reminder time (Preferences.reminder_time, else the rule's
   `send_at`), once a local day, when a step of the program is still to do and none was
   completed that day;
-- questionnaire_due / questionnaire_overdue: from the rule's `send_at`, once for each time a
+- questionnaire_due / questionnaire_overdue: from the rule's `send_at`, for each time a
   questionnaire falls due (or overdue);
-- inactivity: from `send_at`, once per spell of `inactivity_days` days without anything the
+- inactivity: from `send_at`, for each spell of `inactivity_days` days without anything the
   patient did (engagement.PATIENT_INITIATED; the enrollment's start counts as activity);
-- message_waiting: inside the rule's window, once per unread message from the care team,
-  after it has waited `MESSAGE_WAITING_AFTER`;
+- message_waiting: inside the rule's window, for each unread message from the care team
+  (the oldest), once it has waited `MESSAGE_WAITING_AFTER`;
 - weekly_summary: for patients who asked for it, once a week on `SUMMARY_WEEKDAY` at their
   reminder time (else `send_at`);
 - supporter_digest: for supporters, daily or weekly (Mondays) at `send_at` in their zone,
@@ -28,6 +28,11 @@ When in the day a rule speaks (the patient's zone; Preferences.time_zone, else t
 
 A moment of the day is kept inside the rule's own window (`window_from`..`window_until`):
 a reminder time before the window waits for its start, after it comes at its end.
+
+Questionnaires, inactivity and waiting messages are episodes: each is decided at most once
+a local day, and once the patient was found available (the nudge sent, or held back by a
+trial's draw) the episode has had its decision. A decision that found the patient
+unavailable (a cap already reached, quiet hours) leaves the episode open for the next day.
 """
 
 from __future__ import annotations
@@ -469,8 +474,29 @@ def _decided(rule: ReminderRule, **match: Any) -> Exists:
     return Exists(DecisionPoint.objects.filter(rule=rule, enrollment=OuterRef("pk"), **match))
 
 
-def _period_of(kind: str, moment: datetime) -> str:
-    return f"{kind}:{moment.astimezone(timeutil.UTC).isoformat()}"
+def _episode_period(prefix: str, since: datetime, day: date) -> str:
+    """The claim of one day's decision within an episode (a questionnaire falling due, a
+    spell of inactivity, a message waiting), e.g. `idle:20260302T140000Z/2026-03-06`."""
+    return f"{prefix}:{since.astimezone(timeutil.UTC):%Y%m%dT%H%M%SZ}/{day.isoformat()}"
+
+
+def _episode_zones(rule: ReminderRule, clocks: list[Local], *, moment_based: bool) -> Q:
+    """Per time zone: the rule's moment has come (or, without a moment, its window is
+    open) and no decision of this rule was made for the patient today (their local day)."""
+    zone_q = Q(pk__in=[])
+    for local in clocks:
+        if not _window_open(rule, local):
+            continue
+        here = Q(zone=local.zone, moment__lte=local.clock) if moment_based else Q(zone=local.zone)
+        zone_q |= here & ~Q(_decided(rule, decided_at__gte=_since_local_midnight(local)))
+    return zone_q
+
+
+def _episode_decided(rule: ReminderRule) -> Exists:
+    """A decision of this rule found the patient available since the episode began: the
+    episode has had its nudge (sent or held back by a trial). An unavailable decision (a
+    cap, quiet hours) leaves the episode open for the next day."""
+    return _decided(rule, available=True, decided_at__gte=OuterRef("since"))
 
 
 def due(
@@ -591,24 +617,21 @@ def _questionnaire(
     count = Subquery(
         open_ones.order_by().values("enrollment").annotate(n=Count("pk")).values("n")[:1]
     )
-    zone_q = Q(pk__in=[])
-    for local in clocks:
-        if _window_open(rule, local):
-            zone_q |= Q(zone=local.zone, moment__lte=local.clock)
     found = (
         rows.annotate(moment=_moment(rule, patient_time=False), since=since, waiting=count)
         .filter(since__isnull=False)
-        .filter(zone_q)
-        .exclude(_decided(rule, decided_at__gte=OuterRef("since")))
+        .filter(_episode_zones(rule, clocks, moment_based=True))
+        .exclude(_episode_decided(rule))
         .values_list("pk", "patient_id", "zone", "moment", "since", "waiting")
     )
     by_zone = {local.zone: local for local in clocks}
+    prefix = "qover" if overdue else "qdue"
     return [
         Due(
             rule,
             pk,
             patient,
-            _period_of(rule.kind, since_at),
+            _episode_period(prefix, since_at, by_zone[zone].day),
             zone,
             max(_send_from(by_zone[zone], moment), since_at),
             {"questionnaires": waiting},
@@ -642,19 +665,15 @@ def _inactivity(
         .order_by("-occurred_at")
         .values("occurred_at")[:1]
     )
-    zone_q = Q(pk__in=[])
-    for local in clocks:
-        if _window_open(rule, local):
-            zone_q |= Q(zone=local.zone, moment__lte=local.clock)
     found = (
         rows.annotate(
             moment=_moment(rule, patient_time=False),
-            last_active=Coalesce(last_event, F("started_at")),
+            since=Coalesce(last_event, F("started_at")),
         )
-        .filter(last_active__lte=now - timedelta(days=days))
-        .filter(zone_q)
-        .exclude(_decided(rule, decided_at__gt=OuterRef("last_active")))
-        .values_list("pk", "patient_id", "zone", "moment", "last_active")
+        .filter(since__lte=now - timedelta(days=days))
+        .filter(_episode_zones(rule, clocks, moment_based=True))
+        .exclude(_episode_decided(rule))
+        .values_list("pk", "patient_id", "zone", "moment", "since")
     )
     by_zone = {local.zone: local for local in clocks}
     return [
@@ -662,7 +681,7 @@ def _inactivity(
             rule,
             pk,
             patient,
-            _period_of("idle", last),
+            _episode_period("idle", last, by_zone[zone].day),
             zone,
             _send_from(by_zone[zone], moment),
             {"days": days},
@@ -681,17 +700,16 @@ def _message_waiting(
         .order_by("sent_at")
         .values("sent_at")[:1]
     )
-    open_zones = [local.zone for local in clocks if _window_open(rule, local)]
-    if not open_zones:
-        return []
     found = (
         rows.annotate(since=oldest)
-        .filter(Q(zone__in=open_zones), since__lte=now - MESSAGE_WAITING_AFTER)
-        .exclude(_decided(rule, decided_at__gte=OuterRef("since")))
+        .filter(since__lte=now - MESSAGE_WAITING_AFTER)
+        .filter(_episode_zones(rule, clocks, moment_based=False))
+        .exclude(_episode_decided(rule))
         .values_list("pk", "patient_id", "zone", "since")
     )
+    by_zone = {local.zone: local for local in clocks}
     return [
-        Due(rule, pk, patient, _period_of("message", since), zone, now)
+        Due(rule, pk, patient, _episode_period("msg", since, by_zone[zone].day), zone, now)
         for pk, patient, zone, since in found
     ]
 

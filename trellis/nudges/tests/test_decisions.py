@@ -21,6 +21,7 @@ from trellis.nudges.models import (
     Delivery,
     DeliveryStatus,
     OutreachSettings,
+    ReminderRule,
     RuleKind,
 )
 from trellis.nudges.tests.decision_helpers import enroll_persona, only_rule, prefer, seeded
@@ -153,3 +154,28 @@ def test_the_supporters_digest_counts_what_needs_them_without_names(cast: Any) -
     assert context["counts"] == {"messages": 1, "questionnaires": 0, "alerts": 0}
     assert "Alex" not in str(context)
     assert DecisionPoint.objects.count() == 0
+
+
+def test_an_unavailable_decision_leaves_the_spell_open_for_the_next_day(cast: Any) -> None:
+    """Inactivity is decided once per spell; but if the patient was not available (here:
+    today's one nudge already went out), the next day decides again."""
+    enroll_persona(cast)
+    prefer(cast["patient_alex"], reminder_time=time(9, 0))
+    riverside = cast.clinics["riverside"]
+    rules.ensure_default_rules(riverside)
+    only_rule(riverside, RuleKind.INACTIVITY, inactivity_days=3)
+    only_rule(riverside, RuleKind.EXERCISE_TODAY)  # switches the others off
+    ReminderRule.objects.filter(kind=RuleKind.INACTIVITY).update(enabled=True)
+    five_pm = datetime(2026, 3, 5, 22, 0, tzinfo=UTC)  # Thursday 17:00 in New York
+    decisions.evaluate_rules(five_pm - timedelta(hours=8), draws=seeded())  # 09:00 exercise
+    decisions.evaluate_rules(five_pm, draws=seeded())
+    decisions.evaluate_rules(five_pm + timedelta(minutes=5), draws=seeded())
+    idle = DecisionPoint.objects.filter(rule__kind=RuleKind.INACTIVITY)
+    assert list(idle.values_list("available", "unavailable_reason")) == [(False, "daily_cap")]
+    ReminderRule.objects.filter(kind=RuleKind.EXERCISE_TODAY).update(enabled=False)
+    decisions.evaluate_rules(five_pm + timedelta(days=1), draws=seeded())
+    decisions.evaluate_rules(five_pm + timedelta(days=2), draws=seeded())
+    assert list(idle.order_by("decided_at").values_list("period", "available")) == [
+        ("idle:20260302T140000Z/2026-03-05", False),
+        ("idle:20260302T140000Z/2026-03-06", True),
+    ]

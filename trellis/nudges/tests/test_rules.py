@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -153,11 +154,11 @@ def test_inactivity_is_due_once_per_spell_without_patient_activity(cast: Any) ->
     emit(alex, "reminder_sent", at=T0 + timedelta(days=2), value="email")  # not activity
     assert due_now(rule, datetime(2026, 3, 4, 23, 0, tzinfo=UTC)) == []
     [found] = due_now(rule, datetime(2026, 3, 5, 23, 0, tzinfo=UTC))
-    assert found.period == f"idle:{T0.isoformat()}"
+    assert found.period == "idle:20260302T140000Z/2026-03-05"
     emit(alex, "mood_checkin", at=datetime(2026, 3, 6, 1, 0, tzinfo=UTC), value="6")
     assert due_now(rule, datetime(2026, 3, 7, 23, 0, tzinfo=UTC)) == []
     [later] = due_now(rule, datetime(2026, 3, 9, 23, 0, tzinfo=UTC))
-    assert later.period == "idle:2026-03-06T01:00:00+00:00"
+    assert later.period == "idle:20260306T010000Z/2026-03-09"
 
 
 def test_questionnaire_due_and_overdue_read_the_measures_schedule(cast: Any) -> None:
@@ -175,7 +176,8 @@ def test_questionnaire_due_and_overdue_read_the_measures_schedule(cast: Any) -> 
     assert first is not None
     later = first.overdue_after + timedelta(days=1)
     [overdue] = due_now(overdue_rule, later.replace(hour=15, minute=0))
-    assert overdue.period == f"questionnaire_overdue:{first.overdue_after.isoformat()}"
+    day = later.astimezone(ZoneInfo("America/New_York")).date()
+    assert overdue.period == f"qover:{first.overdue_after:%Y%m%dT%H%M%SZ}/{day}"
 
 
 def test_message_waiting_is_due_for_an_unread_message_from_the_care_team(cast: Any) -> None:
@@ -191,7 +193,7 @@ def test_message_waiting_is_due_for_an_unread_message_from_the_care_team(cast: A
     )
     assert due_now(rule, sent_at + timedelta(hours=1)) == []
     [found] = due_now(rule, sent_at + timedelta(hours=2))
-    assert found.period == f"message:{sent_at.isoformat()}"
+    assert found.period == "msg:20260303T140000Z/2026-03-03"
     Message.objects.filter(thread__enrollment=alex).update(read_at=sent_at + timedelta(hours=3))
     assert due_now(rule, sent_at + timedelta(hours=4)) == []
 
