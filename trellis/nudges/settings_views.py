@@ -52,8 +52,10 @@ def _rule_rows(org: Organization) -> list[dict[str, Any]]:
         .annotate(n=Count("pk"))
         .values_list("rule_id", "n")
     )
+    order = {kind: n for n, kind in enumerate(RuleKind.values)}
+    found = ReminderRule.objects.filter(organization=org)
     rows = []
-    for rule in ReminderRule.objects.filter(organization=org).order_by("kind", "program_key"):
+    for rule in sorted(found, key=lambda r: (order.get(r.kind, 99), r.program_key)):
         rows.append(
             {
                 "rule": rule,
@@ -132,6 +134,7 @@ def edit_rule(request: HttpRequest, pk: UUID) -> HttpResponse:
         "rule": rule,
         "label": RuleKind(rule.kind).label,
         "program": dict(_programs()).get(rule.program_key, rule.program_key),
+        "limits": rules.outreach_settings(org),
         "form": form,
     }
     return render(request, "nudges/reminder_rule.html", context, status=status)
