@@ -47,9 +47,9 @@ def test_the_exercise_reminder_keeps_its_local_time_across_the_change(
     end = moment + timedelta(days=6)
     while moment < end:
         decisions.evaluate_rules(moment, draws=draws)
-        # Every five minutes around the reminder time, every half hour otherwise.
+        # Every five minutes around the reminder time, every hour otherwise.
         near = time(8, 0) <= moment.astimezone(tz).time() < time(10, 0)
-        moment += timedelta(minutes=5 if near else 30)
+        moment += timedelta(minutes=5 if near else 60)
 
     points = list(DecisionPoint.objects.order_by("decided_at"))
     assert [p.period for p in points] == [
