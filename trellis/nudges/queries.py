@@ -9,11 +9,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Q
+from django.shortcuts import get_object_or_404
 
 from trellis.care.models import Enrollment
-from trellis.nudges.models import Channel, Delivery, DeliveryStatus
+from trellis.nudges.models import Channel, Delivery, DeliveryStatus, Notification
 from trellis.nudges.wording import reason_words, template_words
 
 # How many deliveries the record reads (the newest, in one query); a nudge sent by three
@@ -142,3 +144,36 @@ def delivery_log(enrollment: Enrollment, *, limit: int = LOG_SHOWN) -> list[Logg
             )
         )
     return log
+
+
+# ---------------------------------------------------------------------------------------
+# The signed-in person's own notifications (a person only ever reads their own).
+
+NOTIFICATIONS_SHOWN = 50
+
+
+def unread_count(user: Any) -> int:
+    """How many in-app notifications the person has not read: one indexed count, for the
+    navigation of every page."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return 0
+    return Notification.objects.filter(user_id=user.pk, read_at__isnull=True).count()
+
+
+def notifications_for(user: Any, *, limit: int = NOTIFICATIONS_SHOWN) -> list[Notification]:
+    """The person's newest notifications, newest first."""
+    return list(Notification.objects.filter(user_id=user.pk).order_by("-created_at")[:limit])
+
+
+def access_notification(user: Any, pk: Any) -> Notification:
+    """One of the person's own notifications; 404 for anyone else's."""
+    return get_object_or_404(Notification, pk=pk, user_id=user.pk)
+
+
+def access_own_delivery(user: Any, pk: Any) -> Delivery:
+    """A nudge sent to this person (to open its link); 404 for anyone else's."""
+    return get_object_or_404(
+        Delivery.objects.select_related("recipient", "organization", "enrollment"),
+        pk=pk,
+        recipient_id=user.pk,
+    )
