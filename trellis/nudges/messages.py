@@ -241,7 +241,8 @@ def build_contact_failed(delivery: Delivery) -> Message:
         subject=_("A patient cannot be reached by %(channel)s") % values,
         text=text,
         html="",
-        short=_("A patient cannot be reached by %(channel)s.") % values,
+        # In-app only (inside Trellis, for the care team): it may name the patient.
+        short=_("Reminders to %(name)s by %(channel)s cannot be delivered.") % values,
         link=path,
     )
 

@@ -76,7 +76,7 @@ class Hours:
         a wall time skipped by a spring-forward jump opens at the first real minute after
         it, an ambiguous autumn one at its first occurrence.
         """
-        timeutil.ensure_aware(moment)
+        moment = timeutil.ensure_aware(moment).astimezone(timeutil.UTC)
         if self.allows(moment):
             return moment
         day = moment.astimezone(self.zone).date()
@@ -97,7 +97,9 @@ class Hours:
 
 
 def _at(day: date, clock: time, zone: ZoneInfo) -> datetime:
-    return timeutil.at_local_time(day, clock, zone.key)
+    """The instant, in UTC (aware datetimes sharing a zone compare and subtract by their
+    wall clocks, which is wrong across a daylight-saving change)."""
+    return timeutil.at_local_time(day, clock, zone.key).astimezone(timeutil.UTC)
 
 
 def local_day_bounds(moment: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:

@@ -1,0 +1,70 @@
+"""Fixtures of the delivery pipeline's tests: patient_alex enrolled with his reminder
+preferences, and an SMTP server that refuses recipients with a chosen reply."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, time
+from typing import Any
+
+from trellis.care.models import Enrollment, Preferences
+from trellis.core.testing import SmtpServer, free_port
+from trellis.journey.tests.factories import enroll_alex
+
+
+def alex_with(
+    cast: Any,
+    *,
+    now: datetime,
+    channels: list[str] | None = None,
+    zone: str = "",
+    quiet: tuple[time, time] | None = None,
+    language: str = "",
+) -> Enrollment:
+    """patient_alex in the test program with therapist_maria, reached by `channels`
+    (default e-mail and in-app), in `zone` (blank: the clinic's, New York)."""
+    enrollment = enroll_alex(cast, now=now)
+    prefs, _created = Preferences.objects.get_or_create(user=cast["patient_alex"])
+    prefs.reminder_channels = ["email", "in_app"] if channels is None else channels
+    prefs.time_zone = zone
+    prefs.quiet_hours_start, prefs.quiet_hours_end = quiet or (None, None)
+    prefs.save()
+    if language:
+        alex = cast["patient_alex"]
+        alex.language = language
+        alex.save(update_fields=["language"])
+    return enrollment
+
+
+@contextmanager
+def refusing_smtp(code: int, text: str = "refused") -> Iterator[SmtpServer]:
+    """A real SMTP server on localhost that answers every RCPT TO with `code`."""
+    from aiosmtpd.controller import Controller
+
+    server = SmtpServer(host="127.0.0.1", port=free_port())
+
+    class Handler:
+        async def handle_RCPT(
+            self, smtp: Any, session: Any, envelope: Any, address: str, options: Any
+        ) -> str:
+            return f"{code} {text}"
+
+        async def handle_DATA(self, smtp: Any, session: Any, envelope: Any) -> str:
+            return "250 accepted"
+
+    controller = Controller(Handler(), hostname=server.host, port=server.port)
+    controller.start()
+    try:
+        yield server
+    finally:
+        controller.stop()
+
+
+def mail_settings(settings: Any, server: SmtpServer) -> None:
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": server.host, "port": server.port, "timeout": 5},
+        }
+    }
