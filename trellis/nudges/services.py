@@ -37,7 +37,7 @@ from trellis.care.queries import supporters_of
 from trellis.core import timeutil
 from trellis.engagement.events import emit
 from trellis.nudges import respect
-from trellis.nudges.channels import Outcome, sender_for
+from trellis.nudges.channels import Outcome, sender_for, sms
 from trellis.nudges.messages import render
 from trellis.nudges.models import (
     BlockReason,
@@ -176,6 +176,8 @@ def _channel_reason(
         return "channel_opted_out"
     if not _has_address(recipient, channel):
         return "no_address"
+    if channel == Channel.SMS and not sms.configured():
+        return "sms_not_configured"  # no provider settings (docs/nudges-sms.md)
     return ""
 
 

@@ -168,6 +168,14 @@ def test_without_settings_texts_are_not_available(cast: Any, settings: Any) -> N
     settings.TRELLIS_SMS = {"BASE_URL": "https://api.twilio.com", "ACCOUNT": "", "TOKEN": ""}
     assert not sms.configured()
     assert sms.unavailable_reason(alex) == "sms_not_configured"
+    appointment = wednesday_session(cast)
+    reach = services.availability(
+        recipient=alex, enrollment=appointment.enrollment, at=TUESDAY_9, transactional=True
+    )
+    assert (reach.available, reach.reason) == (False, "no_channel")
+    due_appointment_reminders(TUESDAY_9)
+    [reminder] = Delivery.objects.filter(appointment_id=appointment.pk)
+    assert (reminder.status, reminder.reason) == (DeliveryStatus.SUPPRESSED, "sms_not_configured")
 
 
 def test_without_a_number_texts_are_not_available(cast: Any, provider: FakeSmsProvider) -> None:
