@@ -15,6 +15,7 @@ from trellis.accounts.queries import Capability
 from trellis.alerts.queries import open_urgent_count
 from trellis.care.queries import current_enrollment
 from trellis.messaging.queries import unread_count
+from trellis.nudges import queries as nudges_queries
 
 register = template.Library()
 
@@ -86,8 +87,24 @@ def nav_links(context: Any) -> list[dict[str, Any]]:
         items.append(("clinic:settings", _("Clinic settings")))
     if Capability.VIEW_AUDIT in capabilities:
         items.append(("audit:events", _("Audit trail")))
+    # In-app notifications (a patient's reminders; a supporter's digest, or a patient who
+    # cannot be reached): under "More" on a patient's phone.
+    notices = nudges_queries.unread_count(user)
+    counts["nudges:notifications"] = notices
+    items.append(
+        (
+            "nudges:notifications",
+            _("Notifications (%(count)s new)") % {"count": notices}
+            if notices
+            else _("Notifications"),
+        )
+    )
     items.append(("accounts:security", _("My account")))
-    short = {"messaging:mine": _("Messages"), "alerts:inbox": _("Alerts")}
+    short = {
+        "messaging:mine": _("Messages"),
+        "alerts:inbox": _("Alerts"),
+        "nudges:notifications": _("Notifications"),
+    }
     links = []
     for name, label in items:
         url = reverse(name)
@@ -111,11 +128,18 @@ def nav_links(context: Any) -> list[dict[str, Any]]:
 def patient_tabs(context: Any) -> dict[str, Any] | None:
     """The phone's tab bar for someone who is only a patient: `tabs` (the places they go
     most, in PATIENT_TABS order), `more` (the rest of their menu) and `more_current` (the
-    page is one of the rest). None for staff and for anyone without a menu."""
+    page is one of the rest), `more_count` (what is new behind "More"). None for staff and
+    for anyone without a menu."""
     links = nav_links(context)
     if not links or not getattr(context.get("request"), "_trellis_patient_only", False):
         return None
     by_name = {link["name"]: link for link in links}
     tabs = [by_name[name] for name in PATIENT_TABS if name in by_name]
     more = [link for link in links if link["name"] not in PATIENT_TABS]
-    return {"tabs": tabs, "more": more, "more_current": any(link["current"] for link in more)}
+    return {
+        "tabs": tabs,
+        "more": more,
+        "more_current": any(link["current"] for link in more),
+        # Unread notifications sit under "More": the tab shows their count too.
+        "more_count": sum(link["count"] for link in more),
+    }
