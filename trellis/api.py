@@ -32,6 +32,7 @@ from trellis.core.errors import Conflict, error_list
 from trellis.journey.api import router as journey_router
 from trellis.measures.api import router as measures_router
 from trellis.messaging.api import router as messaging_router
+from trellis.nudges.api import router as notifications_router
 from trellis.workspace.api import router as care_router
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -146,6 +147,7 @@ def register_routers() -> None:
     api.add_router("/measures", measures_router)
     api.add_router("/sessions", sessions_router)
     api.add_router("/messaging", messaging_router)
+    api.add_router("/notifications", notifications_router)
 
 
 register_routers()

@@ -7,6 +7,8 @@ Decisions:
   touches the caller's own.
 - Marking one notification read and opening a nudge's link name patient_alex's own
   notification and delivery: only he may; for everyone else it looks like nothing (404).
+- The API (api/v1/notifications) follows the pages: a signed-in person's own list and
+  marks; integration tokens get 403 (notifications are a person's, not a clinic's).
 - Unsubscribe needs no sign-in: the signed token in the e-mail's link is the proof. A GET
   shows the confirmation page, a POST (RFC 8058 one-click, declared here) stops e-mails:
   both answer anyone holding the link (API tokens mean nothing to it). The GET is tested
@@ -20,6 +22,7 @@ from typing import Any
 
 from tests.authorization.matrix import (
     ALLOWED,
+    FORBIDDEN,
     LOGIN,
     NO_PATIENT_DATA,
     NOT_FOUND,
@@ -34,6 +37,10 @@ _NO_HTML = {"anonymous": LOGIN, "token_read": LOGIN, "token_write": LOGIN}
 _SIGNED_IN = expect(ALLOWED, **_NO_HTML)
 _ALEX_ONLY = expect(NOT_FOUND, **_NO_HTML, patient=ALLOWED)
 _ANYONE = expect(ALLOWED)
+_API_NO_TOKENS = {"anonymous": LOGIN, "token_read": FORBIDDEN, "token_write": FORBIDDEN}
+_API_SIGNED_IN = expect(ALLOWED, **_API_NO_TOKENS)
+_API_ALEX_ONLY = expect(NOT_FOUND, **_API_NO_TOKENS, patient=ALLOWED)
+API = "/api/v1/notifications"
 
 AT = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)  # 10:00 in New York, inside allowed hours
 
@@ -85,5 +92,13 @@ ROUTES: list[Route] = [
         data=_one_click,
         reads=NO_PATIENT_DATA,
         note="RFC 8058 one-click: no sign-in, no CSRF cookie",
+    ),
+    Route(f"GET {API}", _API_SIGNED_IN, reads=NO_PATIENT_DATA),
+    Route(f"POST {API}/read", _API_SIGNED_IN, reads=NO_PATIENT_DATA),
+    Route(
+        f"POST {API}/{{notification_id}}/read",
+        _API_ALEX_ONLY,
+        kwargs=lambda cast: {"notification_id": _notification(cast)["pk"]},
+        reads=NO_PATIENT_DATA,
     ),
 ]

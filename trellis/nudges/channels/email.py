@@ -4,8 +4,9 @@ link and a mailto, and `List-Unsubscribe-Post`)."""
 
 from __future__ import annotations
 
+import email.policy
 import smtplib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -22,6 +23,19 @@ def _smtp_code_outcome(code: int, text: str) -> Outcome:
     if 500 <= code < 600:
         return Outcome("permanent", reason=reason)
     return Outcome("temporary", reason=reason)
+
+
+class NudgeEmail(EmailMultiAlternatives):
+    """An e-mail whose headers are folded only where RFC 5322 requires (998 characters).
+
+    The SMTP policy folds at 78 and, for a header it cannot break, such as
+    `List-Unsubscribe` with its long signed link, falls back to an RFC 2047 encoded word,
+    which mail programs do not read as a link. A long line is allowed; an encoded link is
+    not one.
+    """
+
+    def message(self, *, policy: Any = email.policy.default) -> Any:
+        return super().message(policy=policy.clone(max_line_length=998))
 
 
 class EmailSender:
@@ -42,7 +56,7 @@ class EmailSender:
         address = delivery.recipient.email
         if not address:
             return Outcome("permanent", reason="no e-mail address")
-        mail = EmailMultiAlternatives(
+        mail = NudgeEmail(
             subject=message.subject,
             body=message.text,
             from_email=settings.DEFAULT_FROM_EMAIL,
