@@ -27,13 +27,16 @@ from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 
 from trellis.appointments.models import Appointment, AppointmentStatus
+from trellis.appointments.queries import supporter_zone
 from trellis.care.queries import patient_zone
 from trellis.nudges import messages, phones, services, tokens
+from trellis.nudges.channels import sender_for
 from trellis.nudges.channels.base import Message
-from trellis.nudges.models import Delivery, DeliveryStatus
+from trellis.nudges.models import Channel, Delivery, DeliveryStatus, ReminderRule
 
 TEMPLATE_24H = "appointment_24h"
 TEMPLATE_1H = "appointment_1h"
+TEMPLATE_ANOTHER_TIME = "another_time_asked"
 TEMPLATES = (TEMPLATE_24H, TEMPLATE_1H)
 ANSWER_SALT = "trellis.nudges.session-answer"
 
@@ -148,8 +151,52 @@ def build_1h(delivery: Delivery) -> Message:
     return _build(delivery, LEADS[1])
 
 
+def build_another_time_asked(delivery: Delivery) -> Message:
+    """To the supporter: a patient answered a reminder asking for another time."""
+    values = {
+        "name": str(delivery.context.get("patient_name", "")),
+        "when": str(delivery.context.get("when", "")),
+    }
+    text = _("%(name)s asked for another time for the session on %(when)s.") % values
+    return Message(
+        subject=_("A patient asked for another session time"),
+        text=text,
+        html="",
+        short=_("A patient asked for another session time."),
+        link=reverse("sessions:clinic"),
+    )
+
+
 messages.register(TEMPLATE_24H, build_24h)
 messages.register(TEMPLATE_1H, build_1h)
+messages.register(TEMPLATE_ANOTHER_TIME, build_another_time_asked)
+
+
+def tell_supporter_another_time(appointment: Appointment, *, at: datetime) -> list[Delivery]:
+    """The session's supporter finds an in-app notification that the patient asked for
+    another time (once per session time), besides the answer on their Sessions page."""
+    supporter = appointment.supporter
+    organization = appointment.enrollment.organization
+    local = appointment.starts_at.astimezone(supporter_zone(supporter, organization))
+    rows = services.queue_nudge(
+        recipient=supporter,
+        organization=organization,
+        template=TEMPLATE_ANOTHER_TIME,
+        context={
+            "patient_name": appointment.enrollment.patient.display_name,
+            "when": f"{date_format(local, 'D j M')} {time_format(local, 'H:i')}",
+        },
+        key=f"another_time:{appointment.pk}:{appointment.ical_sequence}",
+        channels=[Channel.IN_APP],
+        not_before=at,
+        transactional=True,
+    )
+    for row in rows:
+        if row.status == DeliveryStatus.QUEUED:
+            # In-app interrupts nobody, so it waits for no hours (as services.tell_supporters).
+            outcome = sender_for(Channel.IN_APP).send(row, messages.render(row))
+            services.record_outcome(row, outcome, at=at)
+    return rows
 
 
 # What is due ---------------------------------------------------------------------------
@@ -157,14 +204,20 @@ messages.register(TEMPLATE_1H, build_1h)
 
 def _due(lead: Lead, now: datetime) -> list[Appointment]:
     """Booked sessions inside this lead's window with no reminder queued at their current
-    calendar sequence (two queries, whatever the number of sessions)."""
+    calendar sequence (three queries, whatever the number of sessions). A clinic that
+    turned this reminder off (its clinic-wide rule disabled) gets none."""
+    switched_off = ReminderRule.objects.filter(
+        kind=lead.template, program_key="", enabled=False
+    ).values("organization_id")
     candidates = list(
         Appointment.objects.filter(
             status=AppointmentStatus.BOOKED,
             starts_at__gt=now + lead.at_least,
             starts_at__lte=now + lead.before,
             enrollment__ended_at__isnull=True,
-        ).select_related("enrollment__organization", "enrollment__patient")
+        )
+        .exclude(enrollment__organization_id__in=switched_off)
+        .select_related("enrollment__organization", "enrollment__patient")
     )
     if not candidates:
         return []

@@ -38,7 +38,11 @@ from trellis.accounts.models import User
 from trellis.appointments import services as sessions
 from trellis.appointments.models import Appointment
 from trellis.nudges import phones, services, tokens
-from trellis.nudges.appointment_reminders import upcoming_for, when_words
+from trellis.nudges.appointment_reminders import (
+    tell_supporter_another_time,
+    upcoming_for,
+    when_words,
+)
 from trellis.nudges.models import BlockReason, InboundText
 
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
@@ -195,7 +199,10 @@ def _answer_session(person: User, word: str, appointment: Appointment, *, at: da
                 pk,
             )
         if word == ANOTHER_TIME:
-            sessions.ask_for_another_time(appointment, actor=person, via="sms", now=at)
+            before = appointment.another_time_requested_at
+            asked = sessions.ask_for_another_time(appointment, actor=person, via="sms", now=at)
+            if before is None:
+                tell_supporter_another_time(asked, at=at)
             link = tokens.absolute(reverse("sessions:reschedule", args=[pk]))
             return Answer(
                 "another_time",

@@ -203,7 +203,12 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
                 sessions.confirm_by_patient(appointment, actor=patient, via="link", now=now)
                 context["done"] = _("Thank you. Your session is confirmed.")
             elif action == "another_time":
-                sessions.ask_for_another_time(appointment, actor=patient, via="link", now=now)
+                before = appointment.another_time_requested_at
+                asked = sessions.ask_for_another_time(
+                    appointment, actor=patient, via="link", now=now
+                )
+                if before is None:
+                    appointment_reminders.tell_supporter_another_time(asked, at=now)
                 return HttpResponseRedirect(reverse("sessions:reschedule", args=[appointment.pk]))
             else:
                 sessions.cancel(

@@ -19,7 +19,13 @@ from trellis.appointments.tests.helpers import NOW, WEDNESDAY_9, alex_booked_ses
 from trellis.audit.models import AuditEvent
 from trellis.nudges import appointment_reminders, messages, services
 from trellis.nudges.appointment_reminders import answer_path, due_appointment_reminders
-from trellis.nudges.models import BlockReason, Delivery, DeliveryStatus
+from trellis.nudges.models import (
+    BlockReason,
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    ReminderRule,
+)
 from trellis.nudges.tests.sms_setup import (
     TUESDAY_9,
     alex_texts,
@@ -28,6 +34,17 @@ from trellis.nudges.tests.sms_setup import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def texts_set_up(settings: Any) -> None:
+    """Texts are available (a provider is configured); these tests send nothing."""
+    settings.TRELLIS_SMS = {
+        "BASE_URL": "http://127.0.0.1:9",
+        "ACCOUNT": "AC" + "0" * 32,
+        "TOKEN": "token",
+        "FROM": "+15005550006",
+    }
 
 
 def reminders_of(appointment: Appointment) -> list[Delivery]:
@@ -98,6 +115,19 @@ def test_a_cancelled_session_gets_no_reminder(cast: Any) -> None:
     assert due_appointment_reminders(TUESDAY_9 + timedelta(minutes=1)) == 0
     [reminder] = reminders_of(appointment)
     assert (reminder.status, reminder.reason) == (DeliveryStatus.SUPPRESSED, "session_changed")
+
+
+def test_a_clinic_that_turned_the_reminder_off_gets_none(cast: Any) -> None:
+    alex_texts(cast)
+    appointment = wednesday_session(cast)
+    ReminderRule.objects.create(
+        organization=appointment.enrollment.organization,
+        kind="appointment_24h",
+        enabled=False,
+    )
+    assert due_appointment_reminders(TUESDAY_9) == 0
+    assert due_appointment_reminders(WEDNESDAY_9 - timedelta(hours=1)) == 1
+    assert [r.template for r in reminders_of(appointment)] == ["appointment_1h"]
 
 
 def test_stop_still_stops_a_session_reminder(cast: Any) -> None:
@@ -182,6 +212,7 @@ def test_another_time_records_the_request_and_leads_to_the_booking_page(
     assert response["Location"] == reverse("sessions:reschedule", args=[appointment.pk])
     appointment.refresh_from_db()
     assert appointment.another_time_requested_via == "link"
+    assert Notification.objects.filter(user=cast["therapist_maria"]).count() == 1
 
 
 def test_a_made_up_or_stale_link_is_404_and_an_unknown_answer_400(cast: Any, client: Any) -> None:

@@ -19,7 +19,7 @@ from trellis.appointments.tests.helpers import alex_booked_session
 from trellis.audit.models import AuditEvent
 from trellis.core import timeutil
 from trellis.nudges import replies, services
-from trellis.nudges.models import BlockReason, ContactBlock, InboundText
+from trellis.nudges.models import BlockReason, ContactBlock, InboundText, Notification
 from trellis.nudges.tests.fake_sms_provider import FakeSmsProvider, new_sid, twiml_messages
 from trellis.nudges.tests.sms_setup import (
     ALEX_PHONE,
@@ -110,6 +110,9 @@ def test_r_asks_for_another_time_with_a_link_to_choose_one(
     assert session.another_time_requested_at is not None
     assert session.another_time_requested_via == "sms"
     assert session.status == AppointmentStatus.BOOKED
+    text(client, provider, "R")
+    [told] = Notification.objects.filter(user=session.supporter)
+    assert told.title == "A patient asked for another session time"
 
 
 def test_x_cancels_through_the_sessions_service(
