@@ -33,7 +33,8 @@ pytestmark = pytest.mark.django_db
 def outbox(settings: Any, tmp_path: Path) -> Path:
     """E-mails and texts written to folders under tmp_path, as `trellis demo` does."""
     settings.MAILERS = mailers_from_url("file://outbox/email", base=tmp_path)
-    settings.TRELLIS_SMS = {**django_settings.TRELLIS_SMS, "OUTBOX": str(tmp_path / "outbox/sms")}
+    sms = getattr(django_settings, "TRELLIS_SMS", None) or {}
+    settings.TRELLIS_SMS = {**sms, "OUTBOX": str(tmp_path / "outbox/sms")}
     return tmp_path / "outbox"
 
 
