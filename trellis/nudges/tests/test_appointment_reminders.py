@@ -218,10 +218,7 @@ def test_another_time_records_the_request_and_leads_to_the_booking_page(
 def test_a_made_up_or_stale_link_is_404_and_an_unknown_answer_400(cast: Any, client: Any) -> None:
     appointment = alex_booked_session(cast)
     assert client.get(reverse("nudges_sms:answer", args=["made-up"])).status_code == 404
-    stale = appointment_reminders.signing.dumps(
-        {"a": str(appointment.pk), "s": appointment.ical_sequence + 1},
-        salt=appointment_reminders.ANSWER_SALT,
-    )
+    stale = appointment_reminders.answer_token(appointment, sequence=appointment.ical_sequence + 1)
     assert client.get(reverse("nudges_sms:answer", args=[stale])).status_code == 404
     assert client.post(answer_path(appointment), {"action": "delete"}).status_code == 400
     assert client.post(answer_path(appointment), {}).status_code == 400
