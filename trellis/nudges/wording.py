@@ -27,6 +27,7 @@ TEMPLATES: dict[str, Promise] = {
     RuleKind.WEEKLY_SUMMARY: _("Your week (summary)"),
     RuleKind.SUPPORTER_DIGEST: _("Digest of what needs a supporter"),
     "contact_failed": _("A patient cannot be reached (to the supporter)"),
+    "another_time_asked": _("A patient asked for another session time (to the supporter)"),
 }
 
 # Why a delivery was not sent (suppressed) or failed: the codes the pipeline, the
