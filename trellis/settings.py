@@ -268,6 +268,22 @@ EMAIL_URL = os.environ.get("EMAIL_URL", "" if PRODUCTION else "console://")
 MAILERS = mailers_from_url(EMAIL_URL, base=VAR_DIR)
 DEFAULT_FROM_EMAIL = os.environ.get("TRELLIS_FROM_EMAIL", "Trellis <no-reply@trellis.local>")
 
+# Text messages through a provider's REST API (docs/nudges-sms.md): its base URL, the
+# account, the auth token (also the key of its signed callbacks) and the clinic's sending
+# number (E.164). Without account, token and number, texts are not available.
+TRELLIS_SMS = {
+    "BASE_URL": os.environ.get("TRELLIS_SMS_BASE_URL", "https://api.twilio.com"),
+    "ACCOUNT": os.environ.get("TRELLIS_SMS_ACCOUNT", ""),
+    "TOKEN": os.environ.get("TRELLIS_SMS_TOKEN", ""),
+    "FROM": os.environ.get("TRELLIS_SMS_FROM", ""),
+    "TIMEOUT": env_int("TRELLIS_SMS_TIMEOUT", 10),
+    # A folder (relative: under VAR_DIR) where texts are written as files instead of sent
+    # to the provider; `trellis demo` uses outbox/sms (trellis/nudges/channels/outbox.py).
+    "OUTBOX": str(VAR_DIR / os.environ["TRELLIS_SMS_OUTBOX"])
+    if os.environ.get("TRELLIS_SMS_OUTBOX")
+    else "",
+}
+
 # Web push (docs/nudges-push.md): the VAPID key pair from `trellis keys vapid`, and the
 # contact the push services see (mailto: or https:; blank: the sender address above).
 # Outside production, with no pair set, one is made once and kept in VAR_DIR.

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("trellis.measures.urls")),
     path("", include("trellis.messaging.urls")),
     path("", include("trellis.appointments.urls")),
+    path("", include("trellis.nudges.sms_urls")),
     path("", include("trellis.nudges.urls")),
     path("", include("trellis.nudges.push_urls")),
     path("api/v1/", api.urls),
