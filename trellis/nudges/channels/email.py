@@ -4,12 +4,15 @@ link and a mailto, and `List-Unsubscribe-Post`)."""
 
 from __future__ import annotations
 
+import contextlib
 import email.policy
+import json
 import smtplib
+import threading
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, mailers
 
 from trellis.nudges import tokens
 from trellis.nudges.channels.base import Message, Outcome
@@ -36,6 +39,53 @@ class NudgeEmail(EmailMultiAlternatives):
 
     def message(self, *, policy: Any = email.policy.default) -> Any:
         return super().message(policy=policy.clone(max_line_length=998))
+
+
+class _Connections(threading.local):
+    """One open connection to the mail server per worker thread, reused from one e-mail to
+    the next (a worker sending a batch does not dial the server for every message); a
+    change of the mail settings opens a new one."""
+
+    def __init__(self) -> None:
+        self.key = ""
+        self.mailer: Any = None
+
+    def get(self) -> tuple[Any, bool]:
+        """The open connection, and whether it was opened just now."""
+        config = getattr(settings, "MAILERS", {}).get("default", {})
+        key = json.dumps(config, sort_keys=True, default=str)
+        if self.mailer is not None and key == self.key:
+            return self.mailer, False
+        self.close()
+        self.key, self.mailer = key, mailers.default
+        self.mailer.open()
+        return self.mailer, True
+
+    def close(self) -> None:
+        mailer, self.mailer = self.mailer, None
+        if mailer is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):  # already broken
+                mailer.close()
+
+
+_connections = _Connections()
+
+
+def _send_on_open_connection(mail: EmailMultiAlternatives) -> None:
+    """Send through this thread's open connection. A reused connection that turns out to
+    be broken (the server dropped it while idle, or restarted) is dialled again once; a
+    fresh connection that fails is a failure."""
+    while True:
+        mailer, fresh = _connections.get()
+        try:
+            mailer.send_messages([mail])
+            return
+        except smtplib.SMTPRecipientsRefused:
+            raise  # the server answered; the connection is fine
+        except (smtplib.SMTPException, OSError):
+            _connections.close()
+            if fresh:
+                raise
 
 
 class EmailSender:
@@ -65,7 +115,7 @@ class EmailSender:
         )
         mail.attach_alternative(message.html, "text/html")
         try:
-            mail.send()
+            _send_on_open_connection(mail)
         except smtplib.SMTPRecipientsRefused as error:
             codes = [code for code, _text in error.recipients.values()]
             code, text = next(iter(error.recipients.values()))

@@ -68,3 +68,42 @@ def mail_settings(settings: Any, server: SmtpServer) -> None:
             "OPTIONS": {"host": server.host, "port": server.port, "timeout": 5},
         }
     }
+
+
+@contextmanager
+def counting_smtp(port: int | None = None) -> Iterator[tuple[SmtpServer, list[str]]]:
+    """A real SMTP server on localhost that accepts everything and counts the connections
+    made to it (one "ehlo" per connection)."""
+    from email import message_from_bytes
+
+    from aiosmtpd.controller import Controller
+
+    from trellis.core.testing import CapturedMail
+
+    server = SmtpServer(host="127.0.0.1", port=port or free_port())
+    greetings: list[str] = []
+
+    class Handler:
+        async def handle_EHLO(
+            self, smtp: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+        ) -> list[str]:
+            greetings.append(hostname)
+            session.host_name = hostname
+            return responses
+
+        async def handle_DATA(self, smtp: Any, session: Any, envelope: Any) -> str:
+            server.messages.append(
+                CapturedMail(
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    message_from_bytes(envelope.content),
+                )
+            )
+            return "250 accepted"
+
+    controller = Controller(Handler(), hostname=server.host, port=server.port)
+    controller.start()
+    try:
+        yield server, greetings
+    finally:
+        controller.stop()

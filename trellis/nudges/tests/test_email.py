@@ -15,7 +15,7 @@ from trellis.audit.models import AuditEvent
 from trellis.core.testing import SmtpServer
 from trellis.nudges import dispatch, messages, services, tokens
 from trellis.nudges.models import BlockReason, ContactBlock, Delivery
-from trellis.nudges.tests.pipeline_helpers import alex_with
+from trellis.nudges.tests.pipeline_helpers import alex_with, counting_smtp, mail_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -179,3 +179,44 @@ def test_other_posts_still_need_the_csrf_token(cast: Any, client_for: Any) -> No
     client = client_for("patient_alex")
     client.handler.enforce_csrf_checks = True
     assert client.post("/notifications/read/").status_code == 403
+
+
+# The connection to the mail server ---------------------------------------------------------
+
+
+def queue_email(cast: Any, key: str) -> Delivery:
+    enrollment = alex_with(cast, now=TUESDAY)
+    [row] = services.queue_nudge(
+        recipient=cast["patient_alex"],
+        organization=enrollment.organization,
+        template="message_waiting",
+        context={},
+        key=key,
+        enrollment=enrollment,
+        channels=["email"],
+        not_before=TUESDAY,
+        transactional=True,
+    )
+    return row
+
+
+def test_a_batch_of_emails_shares_one_connection(cast: Any, settings: Any) -> None:
+    rows = [queue_email(cast, f"batch{i}") for i in range(3)]
+    with counting_smtp() as (server, greetings):
+        mail_settings(settings, server)
+        for row in rows:
+            assert dispatch.deliver(row.pk, now=TUESDAY).status == "sent"
+    assert len(server.messages) == 3
+    assert len(greetings) == 1
+
+
+def test_a_connection_the_server_dropped_is_dialled_again(cast: Any, settings: Any) -> None:
+    first, second = queue_email(cast, "one"), queue_email(cast, "two")
+    with counting_smtp() as (server, _greetings):
+        mail_settings(settings, server)
+        assert dispatch.deliver(first.pk, now=TUESDAY).status == "sent"
+    # The server restarts on the same port; the worker's open connection is now dead.
+    with counting_smtp(port=server.port) as (restarted, greetings):
+        done = dispatch.deliver(second.pk, now=TUESDAY)
+    assert (done.status, done.attempts) == ("sent", 1)
+    assert len(restarted.messages) == 1 and len(greetings) == 1
