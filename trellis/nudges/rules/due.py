@@ -288,9 +288,11 @@ def _questionnaire(
     overdue: bool,
 ) -> list[Due]:
     if overdue:
+        # Past `overdue_after` and not answered, whether or not the measures clock has
+        # marked it overdue yet (so the preview sees what lies ahead too).
         open_ones = QuestionnaireAssignment.objects.filter(
             enrollment=OuterRef("pk"),
-            status=AssignmentStatus.OVERDUE,
+            status__in=(AssignmentStatus.PENDING, AssignmentStatus.OVERDUE),
             overdue_after__lte=now,
             closes_at__gt=now,
         )
