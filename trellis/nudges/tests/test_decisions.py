@@ -15,6 +15,7 @@ import pytest
 from trellis.engagement.events import emit
 from trellis.messaging.services import send_message
 from trellis.nudges import decisions, rules
+from trellis.nudges.messages import render
 from trellis.nudges.models import (
     Action,
     DecisionPoint,
@@ -153,6 +154,9 @@ def test_the_supporters_digest_counts_what_needs_them_without_names(cast: Any) -
     context = deliveries[0].context
     assert context["counts"] == {"messages": 1, "questionnaires": 0, "alerts": 0}
     assert "Alex" not in str(context)
+    message = render(deliveries[0])
+    assert "Alex" not in message.subject + message.text + message.short
+    assert "Patients waiting for your reply: 1" in message.text
     assert DecisionPoint.objects.count() == 0
 
 
