@@ -131,8 +131,9 @@ def expire(subscription: PushSubscription, *, status: int, at: datetime) -> None
 
 
 def record_success(subscription: PushSubscription, *, at: datetime) -> None:
-    subscription.last_success_at = at
-    subscription.save(update_fields=["last_success_at", "updated_at"])
+    """The push service took a message for this device (an update by id: the person may
+    have removed the device a moment ago, and that is no failure of the sending)."""
+    PushSubscription.objects.filter(pk=subscription.pk).update(last_success_at=at, updated_at=at)
 
 
 # The link a notification opens -----------------------------------------------------------
