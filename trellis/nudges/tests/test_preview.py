@@ -89,6 +89,10 @@ def test_preview_refuses_an_unknown_enrollment(cast: Any) -> None:
         preview("--enrollment", "nobody")
     with pytest.raises(CommandError, match="No enrollment"):
         preview("--enrollment", "00000000-0000-0000-0000-000000000000")
+    with pytest.raises(CommandError, match="--days must be between 1 and 60"):
+        preview("--enrollment", "00000000-0000-0000-0000-000000000000", "--days", "0")
+    with pytest.raises(CommandError, match="is not a date and time"):
+        preview("--enrollment", "00000000-0000-0000-0000-000000000000", "--from", "soon")
 
 
 def test_preview_of_quiet_hours_says_the_nudge_would_wait(cast: Any) -> None:

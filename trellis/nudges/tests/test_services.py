@@ -290,7 +290,7 @@ def test_suppressed_nudges_do_not_count_toward_the_caps(cast: Any) -> None:
     queue(cast, enrollment, "first", TUESDAY)
     queue(cast, enrollment, "second", TUESDAY)  # suppressed by the daily cap
     assert (
-        services._cap_reason(
+        services.cap_reason(
             cast["patient_alex"], enrollment.organization, NEW_YORK, TUESDAY + timedelta(days=1)
         )
         == ""
@@ -334,7 +334,7 @@ def test_appointment_texts_are_not_capped(cast: Any) -> None:
     assert {r.status for r in rows} == {"queued"}
     # ... and they do not use up the patient's cap either.
     assert (
-        services._cap_reason(
+        services.cap_reason(
             cast["patient_alex"], enrollment.organization, NEW_YORK, TUESDAY + timedelta(days=1)
         )
         == ""
