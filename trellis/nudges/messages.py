@@ -79,8 +79,7 @@ def render(delivery: Delivery) -> Message:
 
 def _footer(delivery: Delivery) -> str:
     return _(
-        "You get these e-mails because you chose e-mail reminders from %(clinic)s. "
-        "To stop them: %(link)s"
+        "This e-mail comes from %(clinic)s through Trellis. To get no more of them: %(link)s"
     ) % {
         "clinic": delivery.organization.name,
         "link": tokens.unsubscribe_url(delivery.recipient_id),
