@@ -294,6 +294,9 @@ def twiml_messages(answer: str) -> list[str]:
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeSmsProvider
     protocol_version = "HTTP/1.1"
+    # What the request carried, for the record made when it is answered.
+    _form: dict[str, str] = {}
+    _authorized_request = False
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet in tests
         return
@@ -302,6 +305,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _json(self, status: int, body: Mapping[str, Any], headers: Mapping[str, str] = {}) -> None:
         data = json.dumps(body).encode()
+        # Recorded before the answer leaves, so a test reading `requests` after its call
+        # returned always finds it.
+        self._record(self._form, status, self._authorized_request)
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
@@ -349,35 +355,35 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length).decode() if length else ""
         form = {k: v[-1] for k, v in urllib.parse.parse_qs(raw, keep_blank_values=True).items()}
+        self._form, self._authorized_request = form, False
         match = _MESSAGES.match(urllib.parse.urlparse(self.path).path)
         if match is None:
-            self._record(form, self._error(20404), False)
+            self._error(20404)
             return
-        authorized = self._authorized(match.group(1))
-        if not authorized:
-            self._record(form, self._error(20003), False)
+        self._authorized_request = self._authorized(match.group(1))
+        if not self._authorized_request:
+            self._error(20003)
             return
         if match.group(1) != self.fake.account_sid:
-            self._record(form, self._error(20404), True)
+            self._error(20404)
             return
         failure = self.fake._take_failure()
         if failure is not None:
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
-            status = self._error(failure.code or 20500, status=failure.status, headers=headers)
-            self._record(form, status, True)
+            self._error(failure.code or 20500, status=failure.status, headers=headers)
             return
         to, body = form.get("To", "").strip(), form.get("Body", "")
         if not to:
-            self._record(form, self._error(21604), True)
+            self._error(21604)
             return
         if not body:
-            self._record(form, self._error(21602), True)
+            self._error(21602)
             return
         if not E164.match(to) or to in self.fake.invalid_numbers:
-            self._record(form, self._error(21211, to=to), True)
+            self._error(21211, to=to)
             return
         if to in self.fake.unsubscribed:
-            self._record(form, self._error(21610), True)
+            self._error(21610)
             return
         message = SentMessage(
             sid=new_sid(),
@@ -389,23 +395,23 @@ class _Handler(BaseHTTPRequestHandler):
         with self.fake._lock:
             self.fake.messages.append(message)
         self._json(201, _resource(self.fake, message))
-        self._record(form, 201, True)
 
     def do_GET(self) -> None:
+        self._form, self._authorized_request = {}, False
         match = _ONE_MESSAGE.match(urllib.parse.urlparse(self.path).path)
         if match is None:
-            self._record({}, self._error(20404), False)
+            self._error(20404)
             return
-        if not self._authorized(match.group(1)):
-            self._record({}, self._error(20003), False)
+        self._authorized_request = self._authorized(match.group(1))
+        if not self._authorized_request:
+            self._error(20003)
             return
         try:
             message = self.fake.message(match.group(2))
         except KeyError:
-            self._record({}, self._error(20404), True)
+            self._error(20404)
             return
         self._json(200, _resource(self.fake, message))
-        self._record({}, 200, True)
 
 
 def _resource(fake: FakeSmsProvider, message: SentMessage) -> dict[str, Any]:
