@@ -4,16 +4,19 @@ channel opt-outs, blocks, caps in the patient's local day and week, discharge an
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
 
 from trellis.audit.models import AuditEvent
 from trellis.care.consent import current_documents, give_consent, withdraw_consent
 from trellis.care.models import ConsentKind, EnrollmentStatus
 from trellis.care.services import end_enrollment
+from trellis.core.testing import need_postgres
 from trellis.engagement.models import EngagementEvent
 from trellis.nudges import services
 from trellis.nudges.models import (
@@ -450,3 +453,34 @@ def test_opening_a_nudge_is_recorded_once_with_its_engagement_event(cast: Any) -
     assert rows["email"].opened_at == opened_at
     events = EngagementEvent.objects.filter(enrollment=enrollment, type="reminder_opened")
     assert [(e.occurred_at, e.value) for e in events] == [(opened_at, "email")]
+
+
+# Two rules at the same moment (PostgreSQL: real row locks) --------------------------------
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_two_nudges_queued_at_once_take_the_last_place_under_the_cap_once(cast: Any) -> None:
+    need_postgres()
+    enrollment = alex_with(cast, now=TUESDAY)
+    workers = 4
+    barrier = threading.Barrier(workers)
+    errors: list[BaseException] = []
+
+    def rule(n: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            queue(cast, enrollment, f"rule{n}", TUESDAY)
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=rule, args=(n,)) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    statuses = sorted(Delivery.objects.filter(channel="email").values_list("status", "reason"))
+    assert statuses == [("queued", "")] + [("suppressed", "daily_cap")] * (workers - 1)
