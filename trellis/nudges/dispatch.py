@@ -46,7 +46,8 @@ def deliver(delivery_id: uuid.UUID | str, *, now: datetime) -> Delivery:
     timeutil.ensure_aware(now)
     delivery = (
         Delivery.objects.select_for_update(of=("self",))
-        .select_related("recipient", "organization", "enrollment")
+        # The person's preferences and the clinic's limits come in the same query.
+        .select_related("recipient__preferences", "organization__outreach_settings", "enrollment")
         .get(pk=delivery_id)
     )
     if not is_due(delivery, now):

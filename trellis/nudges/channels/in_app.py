@@ -23,14 +23,15 @@ class InAppSender:
     channel = "in_app"
 
     def send(self, delivery: Delivery, message: Message) -> Outcome:
-        notification, _created = Notification.objects.get_or_create(
+        # Called with the delivery's row locked and still queued, in the transaction that
+        # records it delivered: no notification can exist for it yet (one would break the
+        # one-to-one, and the whole delivery would roll back rather than show twice).
+        notification = Notification.objects.create(
             delivery=delivery,
-            defaults={
-                "user_id": delivery.recipient_id,
-                "title": message.subject[:140],
-                "body": message.short[:400],
-                "link": _local_path(message.link)[:300],
-            },
+            user_id=delivery.recipient_id,
+            title=message.subject[:140],
+            body=message.short[:400],
+            link=_local_path(message.link)[:300],
         )
         return Outcome("delivered", provider_id=str(notification.pk))
 

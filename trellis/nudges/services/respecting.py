@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ObjectDoesNotExist
+
 from trellis.accounts.models import Organization, User
 from trellis.care.consent import latest_consents
 from trellis.care.models import ConsentKind, Enrollment, Preferences
@@ -47,13 +49,30 @@ class Availability:
 # What Trellis knows about the person and their clinic
 
 
+def _joined(instance: Any, attribute: str) -> tuple[bool, Any]:
+    """(True, the row or None) if `instance` was read with its one-to-one `attribute`
+    joined in (select_related, as the worker reads a delivery), else (False, None)."""
+    descriptor = getattr(type(instance), attribute, None)
+    if descriptor is None or not descriptor.is_cached(instance):
+        return False, None
+    try:
+        return True, getattr(instance, attribute)
+    except ObjectDoesNotExist:
+        return True, None
+
+
 def outreach_settings(organization: Organization | Any) -> OutreachSettings:
     """The clinic's outreach limits (the defaults, unsaved, if it never changed them)."""
-    found = OutreachSettings.objects.filter(organization_id=organization.pk).first()
+    joined, found = _joined(organization, "outreach_settings")
+    if not joined:
+        found = OutreachSettings.objects.filter(organization_id=organization.pk).first()
     return found or OutreachSettings(organization_id=organization.pk)
 
 
 def preferences_of(user: User | Any) -> Preferences | None:
+    joined, found = _joined(user, "preferences")
+    if joined:
+        return found
     return Preferences.objects.filter(user_id=user.pk).first()
 
 

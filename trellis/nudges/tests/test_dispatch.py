@@ -206,3 +206,15 @@ def test_a_template_trellis_does_not_know_fails_without_blocking(cast: Any) -> N
     assert done.status == "failed"
     assert "no_such_template" in done.reason
     assert not ContactBlock.objects.exists()
+
+
+def test_delivering_one_email_costs_a_handful_of_queries(
+    cast: Any, smtp: SmtpServer, django_assert_max_num_queries: Any
+) -> None:
+    """The row with the person's preferences and the clinic's limits in one read, the
+    consents, the blocks, the update and the engagement event (the worker's budget of
+    1,000 deliveries a second leaves no room for a query per setting)."""
+    enrollment = alex_with(cast, now=TUESDAY)
+    row = queue(cast, enrollment, channels=["email"])
+    with django_assert_max_num_queries(7):
+        assert dispatch.deliver(row.pk, now=TUESDAY).status == "sent"
