@@ -173,6 +173,8 @@ TASKS = tasks_from_env(
 TRELLIS_NUDGES_LEASE_SECONDS = env_int("TRELLIS_NUDGES_LEASE_SECONDS", 60)
 TRELLIS_NUDGES_BATCH = env_int("TRELLIS_NUDGES_BATCH", 100)
 TRELLIS_NUDGES_SENDERS = env_int("TRELLIS_NUDGES_SENDERS", 2)
+# Tries of a reminder that fails for now (backoff in between) before it counts as failed.
+TRELLIS_NUDGES_MAX_ATTEMPTS = env_int("TRELLIS_NUDGES_MAX_ATTEMPTS", 5)
 
 AUTH_USER_MODEL = "accounts.User"
 # django-axes first: any authenticate() call is refused while its client is held back.

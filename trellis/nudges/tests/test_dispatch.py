@@ -218,3 +218,15 @@ def test_delivering_one_email_costs_a_handful_of_queries(
     row = queue(cast, enrollment, channels=["email"])
     with django_assert_max_num_queries(7):
         assert dispatch.deliver(row.pk, now=TUESDAY).status == "sent"
+
+
+def test_the_number_of_attempts_is_configurable(cast: Any, settings: Any) -> None:
+    settings.TRELLIS_NUDGES_MAX_ATTEMPTS = 2
+    enrollment = alex_with(cast, now=TUESDAY)
+    row = queue(cast, enrollment, channels=["email"])
+    with refusing_smtp(421, "try later") as server:
+        mail_settings(settings, server)
+        first = dispatch.deliver(row.pk, now=TUESDAY)
+        assert first.next_attempt_at is not None
+        second = dispatch.deliver(row.pk, now=first.next_attempt_at)
+    assert (first.status, second.status, second.attempts) == ("queued", "failed", 2)
