@@ -1,7 +1,8 @@
 """Every due reminder is sent once, none twice, none lost, when a worker is killed with
 SIGKILL in the middle of a batch: real `trellis worker` processes on each task queue (the
 database queue on PostgreSQL, Celery on the real Redis of this machine), a real SMTP
-server counting messages by Message-ID.
+server counting messages by Message-ID, and the fake SMS provider (its HTTP API on a local
+port) counting texts by number: every text arrives exactly once in every case.
 
 The kill is placed exactly, by the SMTP server itself, at the 15th message of 40 (the
 worker claims 10 at a time, so it dies holding a lease on the rest of its batch):
@@ -43,11 +44,13 @@ from trellis.core.testing import free_port, need_postgres, need_service, port_op
 from trellis.nudges import tokens
 from trellis.nudges.models import Delivery, DeliveryStatus, OutreachSettings
 from trellis.nudges.tasks import send_deliveries
+from trellis.nudges.tests.fake_sms_provider import FakeSmsProvider
 
 pytestmark = pytest.mark.services
 
 ROOT = Path(__file__).resolve().parents[3]
 DELIVERIES = 40
+TEXTS = 10  # the first ten patients also get a text, through the fake SMS provider
 KILL_AT = 15
 BATCH = 10
 LEASE_SECONDS = 4
@@ -163,9 +166,47 @@ def due_emails(count: int) -> list[Delivery]:
     )
 
 
-def worker_env(backend: str, sink: KillingSink, tmp_path: Path) -> dict[str, str]:
+def add_texts(count: int) -> dict[str, str]:
+    """A text reminder for each of the first `count` patients; their numbers by key."""
+    first = Delivery.objects.order_by("key").select_related("recipient")[:1].get()
+    numbers = {}
+    texts = []
+    for n in range(count):
+        person = User.objects.get(email=f"patient{n}@harbour.example")
+        person.phone = f"+1555010{n:04d}"
+        person.save(update_fields=["phone"])
+        key = f"exactly-once:{n}:sms"
+        numbers[key] = person.phone
+        texts.append(
+            Delivery(
+                key=key,
+                organization_id=first.organization_id,
+                recipient=person,
+                channel="sms",
+                template="exercise_today",
+                not_before=first.not_before,
+            )
+        )
+    Delivery.objects.bulk_create(texts)
+    return numbers
+
+
+@pytest.fixture
+def sms_provider() -> Iterator[FakeSmsProvider]:
+    with FakeSmsProvider() as provider:
+        yield provider
+
+
+def worker_env(
+    backend: str, sink: KillingSink, sms: FakeSmsProvider, tmp_path: Path
+) -> dict[str, str]:
     env = dict(os.environ)
+    provider = sms.settings()
     env.update(
+        TRELLIS_SMS_BASE_URL=provider["BASE_URL"],
+        TRELLIS_SMS_ACCOUNT=provider["ACCOUNT"],
+        TRELLIS_SMS_TOKEN=provider["TOKEN"],
+        TRELLIS_SMS_FROM=provider["FROM"],
         TRELLIS_ENV="test",
         DATABASE_URL=database_url(),
         EMAIL_URL=f"smtp://127.0.0.1:{sink.port}",
@@ -216,11 +257,13 @@ def logs(tmp_path: Path) -> str:
 
 
 def run_and_kill(
-    backend: str, sink: KillingSink, tmp_path: Path
+    backend: str, sink: KillingSink, sms: FakeSmsProvider, tmp_path: Path
 ) -> tuple[Counter[str], dict[str, str]]:
-    """One worker until the sink kills it mid-batch, then two more until all is sent."""
+    """One worker until the sink kills it mid-batch, then two more until all is sent.
+    Every text must arrive exactly once too (the kill lands in an SMTP exchange)."""
     expected = {d.key: tokens.message_id(d.key) for d in due_emails(DELIVERIES)}
-    env = worker_env(backend, sink, tmp_path)
+    numbers = add_texts(TEXTS)
+    env = worker_env(backend, sink, sms, tmp_path)
     first = start_worker("first", env, tmp_path)
     sink.victim = first
     others: list[subprocess.Popen[bytes]] = []
@@ -245,6 +288,9 @@ def run_and_kill(
     finally:
         for process in [first, *others]:
             stop(process)
+    texted = Counter(m.to for m in sms.messages)
+    assert texted == Counter(numbers.values()), logs(tmp_path)
+    assert Delivery.objects.filter(channel="sms", status=DeliveryStatus.SENT).count() == TEXTS
     return Counter(sink.accepted), expected
 
 
@@ -266,17 +312,21 @@ def prepare(backend: str) -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_worker_killed_mid_batch_before_the_server_accepts_loses_and_repeats_nothing(
-    backend: str, transactional_db: Any, sink_factory: Any, tmp_path: Path
+    backend: str,
+    transactional_db: Any,
+    sink_factory: Any,
+    sms_provider: FakeSmsProvider,
+    tmp_path: Path,
 ) -> None:
     prepare(backend)
     sink = sink_factory(accept_the_killed_one=False)
-    counted, expected = run_and_kill(backend, sink, tmp_path)
+    counted, expected = run_and_kill(backend, sink, sms_provider, tmp_path)
     losses, duplicates = summary(counted, expected)
     assert sink.killed_message in expected.values()
     assert losses == set(), logs(tmp_path)
     assert duplicates == {}
     assert sum(counted.values()) == DELIVERIES
-    sent = Delivery.objects.filter(status=DeliveryStatus.SENT)
+    sent = Delivery.objects.filter(status=DeliveryStatus.SENT, channel="email")
     assert sent.count() == DELIVERIES
     assert {d.provider_id for d in sent} == set(expected.values())
     assert not Delivery.objects.filter(status=DeliveryStatus.QUEUED).exists()
@@ -284,17 +334,23 @@ def test_a_worker_killed_mid_batch_before_the_server_accepts_loses_and_repeats_n
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_worker_killed_after_the_server_accepted_repeats_exactly_that_message_once(
-    backend: str, transactional_db: Any, sink_factory: Any, tmp_path: Path
+    backend: str,
+    transactional_db: Any,
+    sink_factory: Any,
+    sms_provider: FakeSmsProvider,
+    tmp_path: Path,
 ) -> None:
     prepare(backend)
     sink = sink_factory(accept_the_killed_one=True)
-    counted, expected = run_and_kill(backend, sink, tmp_path)
+    counted, expected = run_and_kill(backend, sink, sms_provider, tmp_path)
     losses, duplicates = summary(counted, expected)
     assert losses == set(), logs(tmp_path)
     # The stated window: accepted, then killed before the outcome was committed. The
     # delivery is sent again with the same Message-ID, and nothing else repeats.
     assert duplicates == {sink.killed_message: 1}
     assert sum(counted.values()) == DELIVERIES + 1
-    assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == DELIVERIES
+    assert Delivery.objects.filter(status=DeliveryStatus.SENT, channel="email").count() == (
+        DELIVERIES
+    )
     again = Delivery.objects.get(provider_id=sink.killed_message)
     assert again.attempts == 1  # the first attempt died with its transaction
