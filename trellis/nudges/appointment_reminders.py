@@ -132,7 +132,8 @@ def _build(delivery: Delivery, lead: Lead) -> Message:
     else:
         subject = _("Reminder of your session")
         first = _("A reminder of your session on %(when)s.") % {"when": when}
-    short = f"{first} {how}. {_('Or tap:')} {link}"
+    or_tap = _("Or tap:")
+    short = f"{first} {how}. {or_tap} {link}"
     text = "\n\n".join(
         [
             _("Hello,"),
