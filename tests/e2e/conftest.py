@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -105,3 +106,35 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
             tab.wait_for_load_state("networkidle", timeout=5_000)
         context.close()
         time.sleep(0.2)
+
+
+@pytest.fixture(autouse=True)
+def _live_server_idle_before_flush(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Let the live server finish what the browser sent before the database is emptied.
+
+    A page may still have a request in flight when a test closes its browser context (a
+    player reporting progress, a service worker, a beacon on unload). On PostgreSQL the
+    flush that ends a live-server test then waits for that request's locks while the
+    request waits for the flush's: a deadlock. This waits, briefly, for the server's
+    request threads to end first.
+    """
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    server = request.getfixturevalue("live_server")
+    yield
+    httpd = getattr(server.thread, "httpd", None)
+    if httpd is None:
+        return
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        busy = [
+            thread
+            for thread in threading.enumerate()
+            if getattr(getattr(thread, "_target", None), "__self__", None) is httpd
+        ]
+        if not busy:
+            return
+        for thread in busy:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
