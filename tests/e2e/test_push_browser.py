@@ -89,28 +89,41 @@ def sign_in_patient(page: Any, email: str) -> None:
 
 def show_in_service_worker(page: Any, origin: str, data: str) -> list[list[str]]:
     """Deliver `data` to the page's service worker as a push message; the notifications it
-    then shows, as [title, body, url]."""
+    then shows, as [title, body, url].
+
+    The message goes only to a registration whose worker Chromium reports as activated: a
+    push handed to a worker still installing (its shell cache filling, slow on a busy
+    machine) is dropped without a word."""
     cdp = page.context.new_cdp_session(page)
     registrations: list[str] = []
+    activated: set[str] = set()
     cdp.on(
         "ServiceWorker.workerRegistrationUpdated",
         lambda event: registrations.extend(
             r["registrationId"] for r in event["registrations"] if not r.get("isDeleted")
         ),
     )
+    cdp.on(
+        "ServiceWorker.workerVersionUpdated",
+        lambda event: activated.update(
+            v["registrationId"] for v in event["versions"] if v.get("status") == "activated"
+        ),
+    )
     cdp.send("ServiceWorker.enable")
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    deadline = 50
-    while not registrations and deadline:
+    ready = [r for r in registrations if r in activated]
+    for _ in range(150):
+        ready = [r for r in registrations if r in activated]
+        if ready:
+            break
         page.wait_for_timeout(100)
-        deadline -= 1
-    assert registrations, "the page registered no service worker"
+    assert ready, "the page's service worker never became active"
     cdp.send(
         "ServiceWorker.deliverPushMessage",
-        {"origin": origin + "/", "registrationId": registrations[-1], "data": data},
+        {"origin": origin + "/", "registrationId": ready[-1], "data": data},
     )
     shown: list[list[str]] = []
-    for _ in range(50):
+    for _ in range(150):
         shown = page.evaluate(
             "navigator.serviceWorker.ready.then(r => r.getNotifications())"
             ".then(list => list.map(n => [n.title, n.body, n.data.url]))"
