@@ -4,6 +4,8 @@ recipient's language."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +16,7 @@ from django.test import Client
 from trellis.audit.models import AuditEvent
 from trellis.core.testing import SmtpServer
 from trellis.nudges import dispatch, messages, services, tokens
+from trellis.nudges.channels.email import NudgeEmail
 from trellis.nudges.models import BlockReason, ContactBlock, Delivery
 from trellis.nudges.tests.pipeline_helpers import alex_with, counting_smtp, mail_settings
 
@@ -224,3 +227,32 @@ def test_a_connection_the_server_dropped_is_dialled_again(cast: Any, settings: A
         done = dispatch.deliver(second.pk, now=TUESDAY)
     assert (done.status, done.attempts) == ("sent", 1)
     assert len(restarted.messages) == 1 and len(greetings) == 1
+
+
+def test_a_subject_in_another_script_goes_as_an_encoded_word_and_reads_back() -> None:
+    mail = NudgeEmail(
+        "Päivän harjoitus odottaa",
+        "Hei",
+        "Trellis <noreply@example.org>",
+        ["Äli <ali@example.org>"],
+    )
+    raw = mail.message().as_bytes()
+    assert raw.isascii()
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["Subject"] == "Päivän harjoitus odottaa"
+    assert parsed["To"].addresses[0].display_name == "Äli"
+    assert parsed.get_body(("plain",)).get_content().strip() == "Hei"
+
+
+@pytest.mark.parametrize("field", ["subject", "header", "to"])
+def test_a_line_break_in_a_header_value_is_refused_not_sent_as_a_header(field: str) -> None:
+    smuggled = "Hello\r\nBcc: someone@example.org"
+    mail = NudgeEmail(
+        smuggled if field == "subject" else "Hello",
+        "Body",
+        "Trellis <noreply@example.org>",
+        [smuggled if field == "to" else "ali@example.org"],
+        headers={"X-Trellis": smuggled} if field == "header" else {},
+    )
+    with pytest.raises(ValueError, match=r"line break|not an e-mail address"):
+        mail.message()
