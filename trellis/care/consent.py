@@ -11,6 +11,7 @@ withdraw them later on their account pages.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -99,15 +100,24 @@ def current_documents(organization: Organization | None, locale: str = "en") -> 
 
 def latest_consents(user: Any) -> list[Consent]:
     """The person's most recent answer for each kind of consent, newest document first."""
-    latest: dict[str, Consent] = {}
+    return latest_consents_of([user.pk]).get(user.pk, [])
+
+
+def latest_consents_of(user_ids: Iterable[Any]) -> dict[Any, list[Consent]]:
+    """`latest_consents` for many people in one query, by user id (people who never
+    answered are left out)."""
+    latest: dict[Any, dict[str, Consent]] = {}
     for consent in (
-        Consent.objects.filter(user=user)
+        Consent.objects.filter(user_id__in=list(user_ids))
         .select_related("document")
         .order_by("-answered_at", "-created_at")
     ):
-        latest.setdefault(consent.document.kind, consent)
+        latest.setdefault(consent.user_id, {}).setdefault(consent.document.kind, consent)
     order = list(ConsentKind.values)
-    return sorted(latest.values(), key=lambda c: order.index(c.document.kind))
+    return {
+        user_id: sorted(kinds.values(), key=lambda c: order.index(c.document.kind))
+        for user_id, kinds in latest.items()
+    }
 
 
 def has_consent(user: Any, kind: str) -> bool:

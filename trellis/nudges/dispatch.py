@@ -16,6 +16,7 @@ import uuid
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from trellis.core import timeutil
 from trellis.nudges import services
@@ -31,9 +32,26 @@ def is_due(delivery: Delivery, now: datetime) -> bool:
     return delivery.status == DeliveryStatus.QUEUED and due_at <= now
 
 
+def for_sending(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
+    """Deliveries locked for sending, each with what deciding it needs in the same read:
+    the recipient and their preferences, the clinic and its limits, the enrollment."""
+    return deliveries.select_for_update(of=("self",)).select_related(
+        "recipient__preferences", "organization__outreach_settings", "enrollment"
+    )
+
+
 @transaction.atomic
 def deliver(delivery_id: uuid.UUID | str, *, now: datetime) -> Delivery:
-    """Send one due, claimed delivery through its channel and record the outcome.
+    """Lock one delivery and send it if it is due (`send_locked`), in one transaction."""
+    return send_locked(for_sending(Delivery.objects.filter(pk=delivery_id)).get(), now=now)
+
+
+def send_locked(
+    delivery: Delivery, *, now: datetime, standing: services.Standing | None = None
+) -> Delivery:
+    """Send one due delivery through its channel and record the outcome; call inside the
+    transaction that holds its row lock (`for_sending`). `standing`: the recipient's
+    consents and blocks, when the caller read them for many deliveries at once.
 
     sent or delivered: the `reminder_sent` engagement event; a temporary failure: one
     more attempt, the next after an exponential backoff (or the provider's Retry-After),
@@ -44,15 +62,9 @@ def deliver(delivery_id: uuid.UUID | str, *, now: datetime) -> Delivery:
     waits for them to end.
     """
     timeutil.ensure_aware(now)
-    delivery = (
-        Delivery.objects.select_for_update(of=("self",))
-        # The person's preferences and the clinic's limits come in the same query.
-        .select_related("recipient__preferences", "organization__outreach_settings", "enrollment")
-        .get(pk=delivery_id)
-    )
     if not is_due(delivery, now):
         return delivery
-    reason = services.send_time_reason(delivery, at=now)
+    reason = services.send_time_reason(delivery, at=now, standing=standing)
     if reason:
         return services.suppress(delivery, reason, at=now)
     hours = services.hours_of_delivery(delivery)

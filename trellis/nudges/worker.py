@@ -6,9 +6,11 @@ Read docs/nudges-worker.md for the whole story; in short:
    passed, no retry waiting, no live lease) are selected with `FOR UPDATE SKIP LOCKED`, so
    two workers claiming at the same moment take different rows, and stamped with this
    worker's lease (`claimed_by`, `claimed_until`).
-2. **Send** (one transaction per delivery): the row is locked again, still ours and still
-   queued, then `dispatch.deliver` sends it and records the outcome, and the transaction
-   commits at once. While it is locked no other worker can claim it (SKIP LOCKED), so a
+2. **Send** (one transaction per delivery): the recipients' consents and blocks are read
+   once for the batch; then each row is locked again, still ours and still queued, in one
+   read with what deciding it needs (and whether its recipient's standing changed since
+   the batch read it), `dispatch.send_locked` sends it and records the outcome, and the
+   transaction commits at once. While it is locked no other worker can claim it (SKIP LOCKED), so a
    worker whose lease ran out while it was sending still sends alone; once committed the
    row is no longer queued.
 3. **Crash**: a worker killed at any point loses its database connection, PostgreSQL rolls
@@ -25,8 +27,10 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
@@ -34,7 +38,7 @@ from django.db import transaction
 from django.db.models import Min, Q
 
 from trellis.core import timeutil
-from trellis.nudges import dispatch
+from trellis.nudges import dispatch, services
 from trellis.nudges.models import Delivery, DeliveryStatus
 
 logger = logging.getLogger(__name__)
@@ -75,20 +79,51 @@ def claim(worker: str, *, now: datetime, limit: int, lease: timedelta) -> list[U
     return ids
 
 
-def send_claimed(delivery_id: UUID, worker: str) -> bool:
+# A standing read for a batch is checked again for each delivery at its lock: a consent or
+# block changed this long before the batch was read counts as changed (the web and worker
+# hosts' clocks may differ, and a change committed just after the read is stamped before).
+STANDING_MARGIN = timedelta(minutes=5)
+
+
+def send_claimed(
+    delivery_id: UUID,
+    worker: str,
+    *,
+    known: Mapping[Any, services.Standing] | None = None,
+    read_at: datetime | None = None,
+) -> bool:
     """Send one delivery this worker claimed; False if it is no longer ours or no longer
-    queued (another worker took it over after our lease ran out, or it was sent)."""
+    queued (another worker took it over after our lease ran out, or it was sent).
+
+    `known`: the standing (consents, blocks) of the batch's recipients, read at `read_at`.
+    The read that locks the row also asks whether the recipient's standing changed since;
+    if it did, it is read afresh, so a withdrawal or a STOP is never missed.
+    """
     with transaction.atomic():
-        still_ours = (
-            Delivery.objects.select_for_update()
-            .filter(id=delivery_id, claimed_by=worker, status=DeliveryStatus.QUEUED)
-            .exists()
+        rows = dispatch.for_sending(
+            Delivery.objects.filter(id=delivery_id, claimed_by=worker, status=DeliveryStatus.QUEUED)
         )
-        if not still_ours:
+        if known is not None and read_at is not None:
+            rows = rows.annotate(
+                standing_changed=services.standing_changed_since(read_at - STANDING_MARGIN)
+            )
+        delivery = rows.first()
+        if delivery is None:
             return False
-        dispatch.deliver(delivery_id, now=timeutil.now())
+        standing = None
+        if known is not None and not getattr(delivery, "standing_changed", True):
+            standing = known.get(delivery.recipient_id)
+        dispatch.send_locked(delivery, now=timeutil.now(), standing=standing)
     # Committed: the outcome is on record the moment after the provider answered.
     return True
+
+
+def standings_of_batch(ids: list[UUID]) -> tuple[dict[Any, services.Standing], datetime]:
+    """The standing of every recipient of a claimed batch (three queries), and when it was
+    read."""
+    read_at = timeutil.now()
+    recipients = Delivery.objects.filter(id__in=ids).values_list("recipient_id", flat=True)
+    return services.standings(recipients), read_at
 
 
 def release(ids: list[UUID], worker: str) -> None:
@@ -161,11 +196,12 @@ def drain(*, budget_seconds: float, worker: str | None = None) -> DrainOutcome:
         lease_ends = time.monotonic() + lease.total_seconds() - margin
         broken: set[UUID] = set()
         try:
+            known, read_at = standings_of_batch(ids)
             for delivery_id in ids:
                 if time.monotonic() >= lease_ends:
                     break
                 try:
-                    if send_claimed(delivery_id, me):
+                    if send_claimed(delivery_id, me, known=known, read_at=read_at):
                         outcome.sent += 1
                     else:
                         outcome.lost_lease += 1

@@ -19,6 +19,7 @@ from trellis.nudges.models import (
     DeliveryStatus,
 )
 from trellis.nudges.services.respecting import (
+    Standing,
     active_blocks,
     block_on,
     cap_reason,
@@ -125,15 +126,18 @@ def suppress(delivery: Delivery, reason: str, *, at: datetime) -> Delivery:
     return delivery
 
 
-def send_time_reason(delivery: Delivery, *, at: datetime) -> str:
+def send_time_reason(delivery: Delivery, *, at: datetime, standing: Standing | None = None) -> str:
     """Why a queued delivery must not go now after all (something changed since it was
-    queued), or blank. Caps are not counted again: they were decided when it was queued."""
+    queued), or blank. Caps are not counted again: they were decided when it was queued.
+    `standing`: the recipient's, when the caller has read it already."""
     if delivery.expires_at is not None and at >= delivery.expires_at:
         return "expired"
-    reason = person_reason(delivery.recipient, delivery.enrollment)
+    withdrawn = None if standing is None else standing.consent_withdrawn
+    reason = person_reason(delivery.recipient, delivery.enrollment, withdrawn=withdrawn)
     if reason:
         return reason
-    found = block_on(active_blocks(delivery.recipient), delivery.channel)
+    blocks = active_blocks(delivery.recipient) if standing is None else list(standing.blocks)
+    found = block_on(blocks, delivery.channel)
     if found is not None:
         return f"blocked_{found.reason}"
     return ""

@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Exists, OuterRef, Q
 
 from trellis.accounts.models import Organization, User
-from trellis.care.consent import latest_consents
-from trellis.care.models import ConsentKind, Enrollment, Preferences
+from trellis.care.consent import latest_consents, latest_consents_of
+from trellis.care.models import Consent, ConsentKind, Enrollment, Preferences
 from trellis.core import timeutil
 from trellis.nudges import respect
 from trellis.nudges.channels import sms
@@ -133,24 +135,66 @@ def has_address(user: User | Any, channel: str) -> bool:
     return True
 
 
+def _withdrawn(consents: list[Consent]) -> bool:
+    return any(
+        consent.document.kind in CONSENTS_FOR_NUDGES
+        and (not consent.agreed or consent.withdrawn_at is not None)
+        for consent in consents
+    )
+
+
 def consent_withdrawn(user: User | Any) -> bool:
-    for consent in latest_consents(user):
-        if consent.document.kind in CONSENTS_FOR_NUDGES and (
-            not consent.agreed or consent.withdrawn_at is not None
-        ):
-            return True
-    return False
+    return _withdrawn(latest_consents(user))
 
 
-def person_reason(recipient: User | Any, enrollment: Enrollment | None) -> str:
-    """Why this person may not be nudged at all, or blank."""
+@dataclass(frozen=True)
+class Standing:
+    """What stops nudges to a person whatever the delivery: a withdrawn consent and the
+    blocks in force. The worker reads it for a whole batch at once (`standings`)."""
+
+    consent_withdrawn: bool
+    blocks: tuple[ContactBlock, ...]
+
+
+def standing_of(user: User | Any) -> Standing:
+    return Standing(consent_withdrawn(user), tuple(active_blocks(user)))
+
+
+def standings(user_ids: Iterable[Any]) -> dict[Any, Standing]:
+    """The standing of many people in two queries, by user id."""
+    ids = list(dict.fromkeys(user_ids))
+    consents = latest_consents_of(ids)
+    blocks: dict[Any, list[ContactBlock]] = {}
+    for found in ContactBlock.objects.filter(user_id__in=ids, lifted_at__isnull=True):
+        blocks.setdefault(found.user_id, []).append(found)
+    return {
+        user_id: Standing(_withdrawn(consents.get(user_id, [])), tuple(blocks.get(user_id, [])))
+        for user_id in ids
+    }
+
+
+def standing_changed_since(moment: datetime) -> Q:
+    """For a query of deliveries: whether the recipient answered or withdrew a consent, or
+    a block was set or lifted, at `moment` or later (a standing read before then may be
+    out of date). Both tables stamp `updated_at` on every change."""
+    person = OuterRef("recipient_id")
+    return Exists(Consent.objects.filter(user_id=person, updated_at__gte=moment)) | Exists(
+        ContactBlock.objects.filter(user_id=person, updated_at__gte=moment)
+    )
+
+
+def person_reason(
+    recipient: User | Any, enrollment: Enrollment | None, *, withdrawn: bool | None = None
+) -> str:
+    """Why this person may not be nudged at all, or blank (`withdrawn`: whether a consent
+    is withdrawn, when the caller has read it already)."""
     if not recipient.is_active:
         return "inactive_account"
     if enrollment is None:
         return ""
     if not enrollment.is_active:
         return f"enrollment_{enrollment.status}"
-    if consent_withdrawn(recipient):
+    if consent_withdrawn(recipient) if withdrawn is None else withdrawn:
         return "consent_withdrawn"
     return ""
 
