@@ -132,11 +132,15 @@ def decide(
     draws: Draws,
     dry_run: bool = False,
     ledger: Ledger | None = None,
+    standing: services.Standing | None = None,
 ) -> Decision:
-    """Record one decision point (and queue its nudge when the action is `send`)."""
+    """Record one decision point (and queue its nudge when the action is `send`).
+    `standing`: the patient's consents and blocks, read with their neighbours'."""
     rule = due.rule
     recipient = enrollment.patient
-    found = services.availability(recipient=recipient, enrollment=enrollment, at=now)
+    found = services.availability(
+        recipient=recipient, enrollment=enrollment, at=now, standing=standing
+    )
     available, reason = found.available, found.reason
     if available and dry_run and ledger is not None:
         # The dry run writes no deliveries, so its own earlier nudges count here.
@@ -202,6 +206,7 @@ def decide(
                     channels=list(rule.channels) or None,
                     not_before=decision.not_before or now,
                     expires_at=decision.expires_at,
+                    standing=standing,
                 )
     except IntegrityError:
         # Another clock claimed this (rule, enrollment, period) first: it decides.
@@ -227,8 +232,18 @@ def _reckon_hours(decision: Decision, enrollment: Enrollment) -> None:
         decision.channels = [c for c in decision.channels if c in rule_channels]
 
 
+# Due enrollments are decided in slices of this many; the patients' consents and blocks
+# are read once for a slice (a slice takes a few seconds, so the reading stays fresh, and
+# the worker checks them again before sending anything).
+SLICE = 200
+
+
 def _enrollments(ids: Iterable[Any]) -> dict[Any, Enrollment]:
-    return Enrollment.objects.select_related("patient", "organization").in_bulk(list(ids))
+    """The enrollments with what deciding needs in the same read: the patient and their
+    preferences, the clinic and its outreach limits."""
+    return Enrollment.objects.select_related(
+        "patient__preferences", "organization__outreach_settings"
+    ).in_bulk(list(ids))
 
 
 def evaluate_rules(
@@ -259,18 +274,23 @@ def evaluate_rules(
         )
         if not found:
             continue
-        enrollments = _enrollments(d.enrollment_id for d in found)
-        for item in found:
-            decision = decide(
-                item,
-                now=now,
-                enrollment=enrollments[item.enrollment_id],
-                draws=draws,
-                dry_run=dry_run,
-                ledger=ledger,
-            )
-            result.decisions.append(decision)
-            result.lost_claims += not decision.claimed
+        for start in range(0, len(found), SLICE):
+            part = found[start : start + SLICE]
+            enrollments = _enrollments(d.enrollment_id for d in part)
+            standings = services.standings(e.patient_id for e in enrollments.values())
+            for item in part:
+                enrollment = enrollments[item.enrollment_id]
+                decision = decide(
+                    item,
+                    now=now,
+                    enrollment=enrollment,
+                    draws=draws,
+                    dry_run=dry_run,
+                    ledger=ledger,
+                    standing=standings[enrollment.patient_id],
+                )
+                result.decisions.append(decision)
+                result.lost_claims += not decision.claimed
     if digests and not dry_run and ids is None:
         result.digests = send_digests(now, organization=organization)
     return result

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from trellis.accounts.models import Organization, User
 from trellis.care.models import Enrollment
@@ -49,13 +49,16 @@ def queue_nudge(
     not_before: datetime,
     expires_at: datetime | None = None,
     transactional: bool = False,
+    standing: Standing | None = None,
 ) -> list[Delivery]:
     """One Delivery per channel, keyed f"{key}:{channel}": queued, or suppressed with its
     reason. Calling again with the same key returns the same rows and changes nothing.
 
     `channels` blank: the channels the person chose. A nudge that falls in quiet hours or
     outside the allowed hours waits (`not_before` moves to the next allowed moment) and is
-    suppressed if that is after `expires_at`.
+    suppressed if that is after `expires_at`. `standing`: the recipient's consents and
+    blocks, when the caller read them for many people at once (the worker checks them
+    again before sending).
     """
     timeutil.ensure_aware(not_before)
     if not key or len(key) > 150:
@@ -69,14 +72,15 @@ def queue_nudge(
         # One patient's nudges are counted against the caps one at a time.
         User.objects.select_for_update().filter(pk=recipient.pk).exists()
     prefs = preferences_of(recipient)
-    blocks = active_blocks(recipient)
+    blocks = active_blocks(recipient) if standing is None else list(standing.blocks)
     patient = enrollment is not None
     chosen = chosen_channels(prefs, patient=patient)
     wanted = list(dict.fromkeys(channels)) if channels else chosen
     unknown = [c for c in wanted if c not in Channel.values]
     if unknown:
         raise ValueError(f"unknown channel {unknown[0]!r}")
-    reason = person_reason(recipient, enrollment)
+    withdrawn = None if standing is None else standing.consent_withdrawn
+    reason = person_reason(recipient, enrollment, withdrawn=withdrawn)
     hours = hours_for(recipient, organization, prefs)
     send_at: datetime | None = not_before
     if not reason:
@@ -95,25 +99,30 @@ def queue_nudge(
     rows = []
     for channel in wanted:
         why = reason or channel_reason(recipient, channel, chosen, blocks)
-        row, _created = Delivery.objects.get_or_create(
-            key=f"{key}:{channel}",
-            defaults={
-                "organization_id": organization.pk,
-                "recipient_id": recipient.pk,
-                "enrollment": enrollment,
-                "decision": decision,
-                "appointment_id": appointment_id,
-                "channel": channel,
-                "template": template,
-                "context": values,
-                "status": DeliveryStatus.SUPPRESSED if why else DeliveryStatus.QUEUED,
-                "reason": why,
-                "not_before": send_at or not_before,
-                "expires_at": expires_at,
-                "next_attempt_at": None if why else send_at,
-            },
+        rows.append(
+            Delivery(
+                key=f"{key}:{channel}",
+                organization_id=organization.pk,
+                recipient_id=recipient.pk,
+                enrollment=enrollment,
+                decision=decision,
+                appointment_id=appointment_id,
+                channel=channel,
+                template=template,
+                context=values,
+                status=DeliveryStatus.SUPPRESSED if why else DeliveryStatus.QUEUED,
+                reason=why,
+                not_before=send_at or not_before,
+                expires_at=expires_at,
+                next_attempt_at=None if why else send_at,
+            )
         )
-        rows.append(row)
+    try:
+        with transaction.atomic():
+            Delivery.objects.bulk_create(rows)
+    except IntegrityError:
+        # The same nudge was queued by another caller at the same moment: theirs stands.
+        return list(Delivery.objects.filter(key__in=[r.key for r in rows]).order_by("channel"))
     return rows
 
 

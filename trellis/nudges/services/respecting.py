@@ -260,20 +260,23 @@ def availability(
     enrollment: Enrollment | None,
     at: datetime,
     transactional: bool = False,
+    standing: Standing | None = None,
 ) -> Availability:
     """Whether `recipient` may be nudged at `at`, and through which channels.
 
     Available means: the enrollment is active, no consent withdrawn, no STOP, at least one
     channel the person chose that is not blocked and has an address, under the clinic's
     caps (unless transactional: an appointment text), inside the clinic's allowed hours
-    and outside the person's quiet hours.
+    and outside the person's quiet hours. `standing`: the person's consents and blocks,
+    when the caller read them for many people at once.
     """
     timeutil.ensure_aware(at)
-    reason = person_reason(recipient, enrollment)
+    withdrawn = None if standing is None else standing.consent_withdrawn
+    reason = person_reason(recipient, enrollment, withdrawn=withdrawn)
     if reason:
         return Availability(False, reason, [])
     prefs = preferences_of(recipient)
-    blocks = active_blocks(recipient)
+    blocks = active_blocks(recipient) if standing is None else list(standing.blocks)
     everywhere = next((b for b in blocks if b.channel == ""), None)
     if everywhere is not None:
         return Availability(False, f"blocked_{everywhere.reason}", [])

@@ -11,6 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from trellis.engagement.events import emit
 from trellis.messaging.services import send_message
@@ -25,7 +27,13 @@ from trellis.nudges.models import (
     ReminderRule,
     RuleKind,
 )
-from trellis.nudges.tests.decision_helpers import enroll_persona, only_rule, prefer, seeded
+from trellis.nudges.tests.decision_helpers import (
+    enroll_persona,
+    more_patients,
+    only_rule,
+    prefer,
+    seeded,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -183,3 +191,30 @@ def test_an_unavailable_decision_leaves_the_spell_open_for_the_next_day(cast: An
         ("idle:20260302T140000Z/2026-03-05", False),
         ("idle:20260302T140000Z/2026-03-06", True),
     ]
+
+
+def _statements_to_decide(cast: Any, patients: int, prefix: str) -> tuple[int, int]:
+    riverside = cast.clinics["riverside"]
+    for enrollment in more_patients(riverside, patients, prefix=prefix):
+        prefer(enrollment.patient, reminder_time=time(9, 0), reminder_channels=["in_app", "email"])
+    with CaptureQueriesContext(connection) as statements:
+        made = decisions.evaluate_rules(NINE_NY, draws=seeded(), enrollment_ids=None)
+    sent = sum(d.action == Action.SEND for d in made.decisions)
+    return len(statements), sent
+
+
+def test_deciding_costs_the_same_few_statements_per_patient(cast: Any) -> None:
+    """Preferences, the clinic's limits, consents and blocks are read for a slice of due
+    patients at once; each decision then writes its point and its deliveries and counts
+    the caps (the rules' budget: thousands of patients sharing one reminder time)."""
+    only_rule(cast.clinics["riverside"], RuleKind.EXERCISE_TODAY)
+    few, sent_few = _statements_to_decide(cast, 2, "few")
+    DecisionPoint.objects.all().delete()
+    Delivery.objects.all().delete()
+    many, sent_many = _statements_to_decide(cast, 6, "many")
+    assert (sent_few, sent_many) == (2, 8)  # the first two are due again, with six more
+    per_decision = (many - few) / (sent_many - sent_few)
+    # The caps counted twice (when deciding, and for the moment it will go), the point,
+    # the patient's row lock, the check for a nudge already queued, one insert of its two
+    # deliveries, and the savepoints a test's transaction turns BEGIN and COMMIT into.
+    assert per_decision <= 12
