@@ -4,7 +4,8 @@ tests/test_authorization_matrix.py).
 Decisions:
 - "Notifications" (notifications/) is every signed-in person's own list: anyone signed
   in may see theirs, patient or staff; nobody sees anyone else's. Marking all read only
-  touches the caller's own.
+  touches the caller's own, and so does resuming paused reminders (an unsubscribe or a
+  failed address of the caller's own; with nothing paused it changes nothing).
 - Marking one notification read and opening a nudge's link name patient_alex's own
   notification and delivery: only he may; for everyone else it looks like nothing (404).
 - The API (api/v1/notifications) follows the pages: a signed-in person's own list and
@@ -73,6 +74,10 @@ def _token(cast: Any) -> dict[str, Any]:
     return {"token": tokens.unsubscribe_token(cast["patient_alex"].pk)}
 
 
+def _email_channel(cast: Any) -> dict[str, Any]:
+    return {"channel": "email"}
+
+
 def _one_click(cast: Any) -> dict[str, Any]:
     return {"List-Unsubscribe": "One-Click"}
 
@@ -80,6 +85,14 @@ def _one_click(cast: Any) -> dict[str, Any]:
 ROUTES: list[Route] = [
     Route("nudges:notifications", _SIGNED_IN, reads=NO_PATIENT_DATA),
     Route("nudges:mark_all_read", _SIGNED_IN, method="POST", reads=NO_PATIENT_DATA),
+    Route(
+        "nudges:resume",
+        _SIGNED_IN,
+        method="POST",
+        data=_email_channel,
+        reads=NO_PATIENT_DATA,
+        note="lifts only the caller's own unsubscribe or failed address",
+    ),
     Route(
         "nudges:mark_read", _ALEX_ONLY, method="POST", kwargs=_notification, reads=NO_PATIENT_DATA
     ),

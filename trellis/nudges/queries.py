@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
 from trellis.care.models import Enrollment
-from trellis.nudges.models import Channel, Delivery, DeliveryStatus, Notification
+from trellis.nudges.models import Channel, ContactBlock, Delivery, DeliveryStatus, Notification
 from trellis.nudges.wording import reason_words, template_words
 
 # How many deliveries the record reads (the newest, in one query); a nudge sent by three
@@ -163,6 +163,14 @@ def unread_count(user: Any) -> int:
 def notifications_for(user: Any, *, limit: int = NOTIFICATIONS_SHOWN) -> list[Notification]:
     """The person's newest notifications, newest first."""
     return list(Notification.objects.filter(user_id=user.pk).order_by("-created_at")[:limit])
+
+
+def paused_for(user: Any) -> list[ContactBlock]:
+    """The person's own blocks in force (a STOP, an unsubscribe, an address that failed),
+    oldest first, for their notifications page."""
+    return list(
+        ContactBlock.objects.filter(user_id=user.pk, lifted_at__isnull=True).order_by("created_at")
+    )
 
 
 def access_notification(user: Any, pk: Any) -> Notification:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.mark_all_read, name="mark_all_read"),
     path("notifications/<uuid:pk>/read/", views.mark_read, name="mark_read"),
+    path("notifications/resume/", views.resume, name="resume"),
     path("n/<uuid:pk>/", views.open_nudge, name="open"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

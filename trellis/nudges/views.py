@@ -1,7 +1,8 @@
 """The pages of nudges: a person's notifications, opening a nudge's link, and the
 one-click unsubscribe of an e-mail (RFC 8058).
 
-The notifications page is for anyone signed in and shows only their own notifications.
+The notifications page is for anyone signed in and shows only their own notifications,
+and the reminders they paused, with a button to resume those they may lift themselves.
 Opening a nudge (/n/<delivery>/) is for the person it was sent to: it records the nudge
 opened and goes on to where the nudge leads. Unsubscribing needs no sign-in: the signed
 token in the link names the person; a GET shows a page to confirm, a POST (the mail
@@ -29,17 +30,46 @@ from trellis.nudges import queries, services, tokens
 from trellis.nudges.models import Channel
 
 
-@never_cache
-@login_required
-@require_GET
-def notifications(request: HttpRequest) -> HttpResponse:
-    """The signed-in person's notifications, newest first, unread ones marked."""
+def _notifications_page(request: HttpRequest, *, status: int = 200) -> HttpResponse:
     rows = queries.notifications_for(request.user)
     return render(
         request,
         "nudges/notifications.html",
-        {"notifications": rows, "unread": sum(1 for n in rows if n.read_at is None)},
+        {
+            "notifications": rows,
+            "unread": sum(1 for n in rows if n.read_at is None),
+            "paused": queries.paused_for(request.user),
+            "resumable": services.RESUMABLE_REASONS,
+        },
+        status=status,
     )
+
+
+@never_cache
+@login_required
+@require_GET
+def notifications(request: HttpRequest) -> HttpResponse:
+    """The signed-in person's notifications, newest first, unread ones marked; above them,
+    any reminders they paused (a STOP, an unsubscribe, an address that failed)."""
+    return _notifications_page(request)
+
+
+@login_required
+@require_POST
+def resume(request: HttpRequest) -> HttpResponse:
+    """Reminders on a channel again, at the person's own request."""
+    try:
+        lifted = services.resume(
+            request.user,  # type: ignore[arg-type]
+            channel=request.POST.get("channel", ""),
+            at=timeutil.now(),
+        )
+    except ValueError:
+        messages.error(request, _("Choose one of the paused reminders listed."))
+        return _notifications_page(request, status=400)
+    if lifted:
+        messages.success(request, _("Reminders on that channel will reach you again."))
+    return redirect("nudges:notifications")
 
 
 @login_required

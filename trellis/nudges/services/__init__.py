@@ -21,7 +21,14 @@ The package's modules: `respecting` (who may be nudged, when, by which channel),
 reading). Everything is imported here, so callers write `services.queue_nudge(...)`.
 """
 
-from trellis.nudges.services.blocks import block, lift, unsubscribe
+from trellis.nudges.services.blocks import (
+    RESUMABLE_CHANNELS,
+    RESUMABLE_REASONS,
+    block,
+    lift,
+    resume,
+    unsubscribe,
+)
 from trellis.nudges.services.outcomes import (
     PROVIDER_STATUSES,
     mark_all_read,
@@ -66,6 +73,8 @@ __all__ = [
     "COUNTED",
     "PATIENT_DEFAULT_CHANNELS",
     "PROVIDER_STATUSES",
+    "RESUMABLE_CHANNELS",
+    "RESUMABLE_REASONS",
     "STAFF_DEFAULT_CHANNELS",
     "Availability",
     "Standing",
@@ -89,6 +98,7 @@ __all__ = [
     "queue_nudge",
     "record_outcome",
     "record_provider_status",
+    "resume",
     "send_time_reason",
     "standing_changed_since",
     "standing_of",

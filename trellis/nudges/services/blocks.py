@@ -103,6 +103,23 @@ def lift(
     return len(lifted)
 
 
+# What a person may lift themselves, from their notifications page. A STOP is lifted only
+# by texting START (carriers' rules); an address that failed may be tried again.
+RESUMABLE_REASONS = (BlockReason.UNSUBSCRIBED, BlockReason.PERMANENT_FAILURE)
+RESUMABLE_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.PUSH)
+
+
+@transaction.atomic
+def resume(user: User, *, channel: str, at: datetime) -> int:
+    """The person asks for reminders on `channel` again: their own unsubscribe, or the
+    block of an address that failed, is lifted (audited with them as the actor). Returns
+    how many blocks were lifted; a STOP stays. Raises ValueError for a channel that is
+    never paused."""
+    if channel not in RESUMABLE_CHANNELS:
+        raise ValueError(f"not a channel that can be resumed: {channel!r}")
+    return sum(lift(user, channel, reason=reason, by=user, at=at) for reason in RESUMABLE_REASONS)
+
+
 @transaction.atomic
 def unsubscribe(user_id: uuid.UUID, *, channel: str, at: datetime) -> ContactBlock | None:
     """The person asked, from a link in an e-mail, to get no more nudges on that channel."""
