@@ -255,6 +255,7 @@ def patient_pages(browser: Browser, shooter: Shooter, env: dict[str, str]) -> No
             ("journal", "/journal/"),
             ("messages", "/messages/"),
             ("sessions", "/sessions/"),
+            ("notifications", "/notifications/"),
         ]:
             shooter.shoot(page, "alex", name, path)
         day_links = page.eval_on_selector_all(

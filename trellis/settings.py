@@ -292,6 +292,9 @@ TRELLIS_SMS = {
 TRELLIS_VAPID_PRIVATE_KEY = os.environ.get("TRELLIS_VAPID_PRIVATE_KEY", "")
 TRELLIS_VAPID_PUBLIC_KEY = os.environ.get("TRELLIS_VAPID_PUBLIC_KEY", "")
 TRELLIS_VAPID_SUBJECT = os.environ.get("TRELLIS_VAPID_SUBJECT", "")
+# A mailbox someone reads and acts on, offered in List-Unsubscribe beside the one-click link
+# for mail programs that only unsubscribe by e-mail (docs/nudges-delivery.md); blank: none.
+TRELLIS_UNSUBSCRIBE_MAILBOX = os.environ.get("TRELLIS_UNSUBSCRIBE_MAILBOX", "").strip()
 # Hosts (and their subdomains) a push subscription may point at, comma-separated; blank:
 # the browsers' own push services. Outside production, http on 127.0.0.1 is accepted too.
 TRELLIS_PUSH_SERVICE_HOSTS = [

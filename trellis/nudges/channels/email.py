@@ -1,6 +1,7 @@
 """E-mail over SMTP through Django's mailers: plain text plus HTML, a Message-ID fixed by
 the delivery key, and one-click unsubscribe (RFC 8058: `List-Unsubscribe` with an https
-link and a mailto, and `List-Unsubscribe-Post`)."""
+link, a mailto only where the clinic names a mailbox someone reads, and
+`List-Unsubscribe-Post`)."""
 
 from __future__ import annotations
 
@@ -138,12 +139,15 @@ class EmailSender:
     channel = "email"
 
     def headers(self, delivery: Delivery) -> dict[str, str]:
-        token = tokens.unsubscribe_token(delivery.recipient_id)
-        https = tokens.unsubscribe_url(delivery.recipient_id)
-        mailto = f"mailto:unsubscribe@{tokens.mail_domain()}?subject=unsubscribe%20{token}"
+        links = [f"<{tokens.unsubscribe_url(delivery.recipient_id)}>"]
+        mailbox = getattr(settings, "TRELLIS_UNSUBSCRIBE_MAILBOX", "")
+        if mailbox:
+            # Only where someone reads that mailbox: an unread one would swallow the request.
+            token = tokens.unsubscribe_token(delivery.recipient_id)
+            links.append(f"<mailto:{mailbox}?subject=unsubscribe%20{token}>")
         return {
             "Message-ID": tokens.message_id(delivery.key),
-            "List-Unsubscribe": f"<{https}>, <{mailto}>",
+            "List-Unsubscribe": ", ".join(links),
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "Auto-Submitted": "auto-generated",
         }

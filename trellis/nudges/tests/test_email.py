@@ -86,11 +86,22 @@ def test_the_email_offers_one_click_unsubscribe(cast: Any, smtp: SmtpServer) -> 
     [mail] = smtp.messages
     header = mail.message["List-Unsubscribe"]
     assert "=?" not in header, "the links must not be hidden in an encoded word"
-    https, mailto = re.findall(r"<([^>]+)>", header)
+    [https] = re.findall(r"<([^>]+)>", header)
     assert https.startswith("http://127.0.0.1:8000/unsubscribe/")
-    assert mailto.startswith("mailto:unsubscribe@trellis.local?subject=unsubscribe%20")
     assert mail.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert https in mail.body
+
+
+def test_a_mailto_is_offered_only_for_a_mailbox_the_clinic_reads(
+    cast: Any, smtp: SmtpServer, settings: Any
+) -> None:
+    settings.TRELLIS_UNSUBSCRIBE_MAILBOX = "stop-emails@riverside.example"
+    send(cast)
+    [mail] = smtp.messages
+    https, mailto = re.findall(r"<([^>]+)>", mail.message["List-Unsubscribe"])
+    assert https.startswith("http://127.0.0.1:8000/unsubscribe/")
+    token = https.rstrip("/").rsplit("/", 1)[1]
+    assert mailto == f"mailto:stop-emails@riverside.example?subject=unsubscribe%20{token}"
 
 
 @pytest.mark.parametrize("template", PATIENT_TEMPLATES)
