@@ -16,7 +16,7 @@ from trellis.core import timeutil
 from trellis.demo import personas
 from trellis.journey.tests.factories import enroll_alex
 from trellis.nudges import dispatch, queries, services
-from trellis.nudges.models import Delivery, OutreachSettings
+from trellis.nudges.models import BlockReason, ContactBlock, Delivery, OutreachSettings
 
 pytestmark = pytest.mark.browser
 
@@ -76,4 +76,31 @@ def test_a_patient_opens_a_reminder_from_the_notifications_page(
     expect(page.get_by_text("All notifications are marked as read.")).to_be_visible()
     expect(page.get_by_text("You have 0 unread notifications.")).to_be_visible()
     assert queries.unread_count(alex) == 0
+    assert not page.problems, page.problems
+
+
+def test_a_patient_resumes_email_reminders_they_unsubscribed_from(
+    page: Any, cast: personas.Cast, live_server: Any
+) -> None:
+    alex = cast["patient_alex"]
+    enroll_alex(cast)
+    services.unsubscribe(alex.pk, channel="email", at=timeutil.now())
+    services.block(alex, channel="sms", reason=BlockReason.PERMANENT_FAILURE)
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, alex.email)
+    page.goto("/notifications/")
+    expect(page.get_by_role("heading", name="Paused reminders")).to_be_visible()
+    violations = serious_violations(page)
+    assert not violations, describe(violations)
+
+    page.get_by_role("button", name="Get reminders by e-mail again").click()
+    expect(page.get_by_text("Reminders on that channel will reach you again.")).to_be_visible()
+    expect(page.get_by_role("button", name="Get reminders by e-mail again")).to_have_count(0)
+    expect(page.get_by_role("button", name="Get reminders by text message again")).to_be_visible()
+    assert set(
+        ContactBlock.objects.filter(user=alex, lifted_at__isnull=True).values_list(
+            "channel", flat=True
+        )
+    ) == {"sms"}
     assert not page.problems, page.problems
