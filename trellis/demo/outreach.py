@@ -162,6 +162,10 @@ def _send(cast: Any, nudge: DemoNudge, now: datetime) -> list[Delivery]:
         due = row.next_attempt_at or row.not_before
         if row.status == DeliveryStatus.QUEUED and row.attempts == 0 and due <= now:
             row = dispatch.deliver(row.pk, now=max(due, moment))
+            if row.sent_at is not None:
+                # The notification is stamped by the database clock as it is written;
+                # in the demo's past it belongs to the moment its nudge went.
+                Notification.objects.filter(delivery=row).update(created_at=row.sent_at)
         delivered.append(row)
     # The person followed the link of one of them (the in-app one, if it was sent).
     reached = [r for r in delivered if r.status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)]

@@ -87,6 +87,17 @@ def test_demo_patients_have_notifications_and_their_record_shows_the_log(
     assert "already reached today&#x27;s limit" in log
 
 
+def test_each_demo_notification_is_dated_when_its_nudge_went(cast: Any, outbox: Path) -> None:
+    _seed(cast)
+    notifications = list(Notification.objects.select_related("delivery"))
+    assert notifications
+    for notification in notifications:
+        assert notification.created_at == notification.delivery.sent_at
+        assert notification.created_at < NOW
+    # Spread over the demo's past days, not all stamped at the moment of seeding.
+    assert len({n.created_at.date() for n in notifications}) >= 3
+
+
 def test_the_outbox_holds_the_emails_and_texts_that_were_sent(cast: Any, outbox: Path) -> None:
     _seed(cast)
     # The file backend writes each e-mail in full, then a line of 79 dashes; e-mails sent
