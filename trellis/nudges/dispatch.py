@@ -32,12 +32,17 @@ def is_due(delivery: Delivery, now: datetime) -> bool:
     return delivery.status == DeliveryStatus.QUEUED and due_at <= now
 
 
-def for_sending(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
-    """Deliveries locked for sending, each with what deciding it needs in the same read:
-    the recipient and their preferences, the clinic and its limits, the enrollment."""
-    return deliveries.select_for_update(of=("self",)).select_related(
+def with_what_deciding_needs(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
+    """Deliveries with what deciding them needs in the same read: the recipient and their
+    preferences, the clinic and its limits, the enrollment."""
+    return deliveries.select_related(
         "recipient__preferences", "organization__outreach_settings", "enrollment"
     )
+
+
+def for_sending(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
+    """`with_what_deciding_needs`, the deliveries' rows locked for sending."""
+    return with_what_deciding_needs(deliveries).select_for_update(of=("self",))
 
 
 @transaction.atomic

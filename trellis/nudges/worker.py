@@ -6,11 +6,13 @@ Read docs/nudges-worker.md for the whole story; in short:
    passed, no retry waiting, no live lease) are selected with `FOR UPDATE SKIP LOCKED`, so
    two workers claiming at the same moment take different rows, and stamped with this
    worker's lease (`claimed_by`, `claimed_until`).
-2. **Send** (one transaction per delivery): the recipients' consents and blocks are read
-   once for the batch; then each row is locked again, still ours and still queued, in one
-   read with what deciding it needs (and whether its recipient's standing changed since
-   the batch read it), `dispatch.send_locked` sends it and records the outcome, and the
-   transaction commits at once. While it is locked no other worker can claim it (SKIP LOCKED), so a
+2. **Send** (one transaction per delivery): ten deliveries at a time are read ahead,
+   without locks, with what deciding them needs and their recipients' consents and
+   blocks; then each row is locked again in one statement that checks it is still ours,
+   still queued and unchanged since it was read, and that its recipient's consents and
+   blocks did not change (if anything did, it is read afresh under the lock);
+   `dispatch.send_locked` sends it and records the outcome, and the transaction commits at
+   once. While it is locked no other worker can claim it (SKIP LOCKED), so a
    worker whose lease ran out while it was sending still sends alone; once committed the
    row is no longer queued.
 3. **Crash**: a worker killed at any point loses its database connection, PostgreSQL rolls
@@ -27,7 +29,6 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -79,51 +80,89 @@ def claim(worker: str, *, now: datetime, limit: int, lease: timedelta) -> list[U
     return ids
 
 
-# A standing read for a batch is checked again for each delivery at its lock: a consent or
-# block changed this long before the batch was read counts as changed (the web and worker
-# hosts' clocks may differ, and a change committed just after the read is stamped before).
+# Deliveries are read this many at a time, ahead of sending them: the read is at most
+# this many sends old when a delivery is locked and checked against it.
+READ_AHEAD = 10
+
+# A recipient's consents and blocks read ahead are checked again at the lock: a change
+# stamped this long before the read counts as a change (the web and worker hosts' clocks
+# may differ, and a change committed just after the read may be stamped before it).
 STANDING_MARGIN = timedelta(minutes=5)
 
 
-def send_claimed(
-    delivery_id: UUID,
-    worker: str,
-    *,
-    known: Mapping[Any, services.Standing] | None = None,
-    read_at: datetime | None = None,
-) -> bool:
+@dataclass
+class ReadAhead:
+    """A few claimed deliveries read together, without locks, with what deciding them
+    needs (`dispatch.with_what_deciding_needs`) and their recipients' consents and blocks
+    (`services.standings`), at `read_at`."""
+
+    rows: dict[UUID, Delivery]
+    standings: dict[Any, services.Standing]
+    read_at: datetime
+
+
+def read_ahead(ids: list[UUID], worker: str) -> ReadAhead:
+    """Read these deliveries of `worker`'s batch that are still its own and queued (three
+    queries, whatever their number)."""
+    read_at = timeutil.now()
+    rows = {
+        delivery.pk: delivery
+        for delivery in dispatch.with_what_deciding_needs(
+            Delivery.objects.filter(id__in=ids, claimed_by=worker, status=DeliveryStatus.QUEUED)
+        )
+    }
+    recipients = [delivery.recipient_id for delivery in rows.values()]
+    return ReadAhead(rows, services.standings(recipients), read_at)
+
+
+def _unchanged_since_read(delivery: Delivery, worker: str, ahead: ReadAhead) -> bool:
+    """Lock the row of a delivery read ahead. True if it is still ours, still queued and
+    not changed since it was read (the same `updated_at`), and its recipient's consents
+    and blocks did not change since shortly before the read. One statement."""
+    changed = (
+        Delivery.objects.select_for_update()
+        .filter(
+            pk=delivery.pk,
+            claimed_by=worker,
+            status=DeliveryStatus.QUEUED,
+            updated_at=delivery.updated_at,
+        )
+        .annotate(changed=services.standing_changed_since(ahead.read_at - STANDING_MARGIN))
+        .values_list("changed", flat=True)
+        .first()
+    )
+    return changed is False
+
+
+def send_claimed(delivery_id: UUID, worker: str, *, ahead: ReadAhead | None = None) -> bool:
     """Send one delivery this worker claimed; False if it is no longer ours or no longer
     queued (another worker took it over after our lease ran out, or it was sent).
 
-    `known`: the standing (consents, blocks) of the batch's recipients, read at `read_at`.
-    The read that locks the row also asks whether the recipient's standing changed since;
-    if it did, it is read afresh, so a withdrawal or a STOP is never missed.
+    With `ahead`, the delivery as read ahead is used once its row is locked and found
+    unchanged (`_unchanged_since_read`); otherwise, or if anything changed, the row is
+    read afresh under the lock with the recipient's consents and blocks, so a change
+    since the read (a withdrawal, a STOP, a retry moved later) is never missed.
     """
     with transaction.atomic():
-        rows = dispatch.for_sending(
-            Delivery.objects.filter(id=delivery_id, claimed_by=worker, status=DeliveryStatus.QUEUED)
-        )
-        if known is not None and read_at is not None:
-            rows = rows.annotate(
-                standing_changed=services.standing_changed_since(read_at - STANDING_MARGIN)
-            )
-        delivery = rows.first()
-        if delivery is None:
-            return False
-        standing = None
-        if known is not None and not getattr(delivery, "standing_changed", True):
-            standing = known.get(delivery.recipient_id)
+        delivery = ahead.rows.get(delivery_id) if ahead is not None else None
+        standing: services.Standing | None = None
+        if (
+            ahead is not None
+            and delivery is not None
+            and _unchanged_since_read(delivery, worker, ahead)
+        ):
+            standing = ahead.standings.get(delivery.recipient_id)
+        else:
+            delivery = dispatch.for_sending(
+                Delivery.objects.filter(
+                    id=delivery_id, claimed_by=worker, status=DeliveryStatus.QUEUED
+                )
+            ).first()
+            if delivery is None:
+                return False
         dispatch.send_locked(delivery, now=timeutil.now(), standing=standing)
     # Committed: the outcome is on record the moment after the provider answered.
     return True
-
-
-def standings_of_batch(ids: list[UUID]) -> tuple[dict[Any, services.Standing], datetime]:
-    """The standing of every recipient of a claimed batch (three queries), and when it was
-    read."""
-    read_at = timeutil.now()
-    recipients = Delivery.objects.filter(id__in=ids).values_list("recipient_id", flat=True)
-    return services.standings(recipients), read_at
 
 
 def release(ids: list[UUID], worker: str) -> None:
@@ -196,12 +235,14 @@ def drain(*, budget_seconds: float, worker: str | None = None) -> DrainOutcome:
         lease_ends = time.monotonic() + lease.total_seconds() - margin
         broken: set[UUID] = set()
         try:
-            known, read_at = standings_of_batch(ids)
-            for delivery_id in ids:
+            ahead: ReadAhead | None = None
+            for index, delivery_id in enumerate(ids):
                 if time.monotonic() >= lease_ends:
                     break
+                if index % READ_AHEAD == 0:
+                    ahead = read_ahead(ids[index : index + READ_AHEAD], me)
                 try:
-                    if send_claimed(delivery_id, me, known=known, read_at=read_at):
+                    if send_claimed(delivery_id, me, ahead=ahead):
                         outcome.sent += 1
                     else:
                         outcome.lost_lease += 1

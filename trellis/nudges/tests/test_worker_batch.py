@@ -1,6 +1,7 @@
-"""The worker's batch: the recipients' consents and blocks are read once for the batch, each
-delivery then costs one locking read, its update and its engagement event; and a consent
-withdrawn or a STOP after the batch was read still stops the delivery."""
+"""The worker's batch: deliveries are read ahead ten at a time with their recipients'
+consents and blocks; each delivery then costs one locking check, its update and its
+engagement event; and anything changed since the read (a consent withdrawn, a STOP, a
+retry moved later) is read afresh, so it still decides."""
 
 from __future__ import annotations
 
@@ -45,25 +46,34 @@ def claimed_email(cast: Any, settings: Any, smtp: Any, *, key: str = "batch") ->
     return row
 
 
-def test_a_delivery_of_a_batch_costs_a_lock_an_update_and_an_event(
+def read_long_ago(row: Delivery) -> worker.ReadAhead:
+    """The row read ahead, as if well after the last change to the person's consents and
+    blocks (in a clinic consents are days old): the read is what decides."""
+    ahead = worker.read_ahead([row.pk], "worker-a")
+    ahead.read_at = timeutil.now() + worker.STANDING_MARGIN + timedelta(seconds=1)
+    return ahead
+
+
+def give_automation_consent(cast: Any, row: Delivery) -> Any:
+    [automation] = [d for d in current_documents(row.organization) if d.kind == "automation"]
+    return give_consent(automation, actor=cast["patient_alex"], now=TUESDAY)
+
+
+def test_a_delivery_read_ahead_costs_a_lock_an_update_and_an_event(
     cast: Any, settings: Any, smtp: Any, django_assert_num_queries: Any
 ) -> None:
     row = claimed_email(cast, settings, smtp)
-    [automation] = [d for d in current_documents(row.organization) if d.kind == "automation"]
-    give_consent(automation, actor=cast["patient_alex"], now=TUESDAY)
-    known, _read_at = worker.standings_of_batch([row.pk])
-    # As if read well after the consent was given (in a clinic consents are days old):
-    # nothing changed since, so the batch's reading is used.
-    read_at = timeutil.now() + worker.STANDING_MARGIN + timedelta(seconds=1)
+    give_automation_consent(cast, row)
+    ahead = read_long_ago(row)
     # The savepoint pair stands in for the transaction's BEGIN and COMMIT in a test.
     with django_assert_num_queries(5):
-        assert worker.send_claimed(row.pk, "worker-a", known=known, read_at=read_at)
+        assert worker.send_claimed(row.pk, "worker-a", ahead=ahead)
     row.refresh_from_db()
     assert row.status == DeliveryStatus.SENT
     assert len(smtp.messages) == 1
 
 
-def test_without_the_batch_reading_the_consents_and_blocks_are_read_for_the_delivery(
+def test_without_reading_ahead_the_delivery_is_read_under_its_lock(
     cast: Any, settings: Any, smtp: Any, django_assert_num_queries: Any
 ) -> None:
     row = claimed_email(cast, settings, smtp)
@@ -72,68 +82,80 @@ def test_without_the_batch_reading_the_consents_and_blocks_are_read_for_the_deli
     assert len(smtp.messages) == 1
 
 
-def test_the_batchs_reading_decides_when_nothing_changed_since(
+def test_what_was_read_ahead_decides_when_nothing_changed_since(
     cast: Any, settings: Any, smtp: Any
 ) -> None:
     row = claimed_email(cast, settings, smtp)
-    later = timeutil.now() + worker.STANDING_MARGIN + timedelta(seconds=1)
+    ahead = read_long_ago(row)
     # A reading that says withdrawn (nothing in the database says so) is what decides.
-    known = {row.recipient_id: services.Standing(consent_withdrawn=True, blocks=())}
-    assert worker.send_claimed(row.pk, "worker-a", known=known, read_at=later)
+    ahead.standings[row.recipient_id] = services.Standing(consent_withdrawn=True, blocks=())
+    assert worker.send_claimed(row.pk, "worker-a", ahead=ahead)
     row.refresh_from_db()
     assert (row.status, row.reason) == (DeliveryStatus.SUPPRESSED, "consent_withdrawn")
     assert smtp.messages == []
 
 
-def test_a_standing_changed_since_the_batch_read_it_is_read_again(
+def test_consents_changed_since_the_read_are_read_again(
     cast: Any, settings: Any, smtp: Any
 ) -> None:
     row = claimed_email(cast, settings, smtp)
-    read_at = timeutil.now()
-    # The same out-of-date reading, but a consent was answered after it was taken.
-    known = {row.recipient_id: services.Standing(consent_withdrawn=True, blocks=())}
-    [automation] = [d for d in current_documents(row.organization) if d.kind == "automation"]
-    give_consent(automation, actor=cast["patient_alex"], now=TUESDAY)
-    assert worker.send_claimed(row.pk, "worker-a", known=known, read_at=read_at)
+    ahead = worker.read_ahead([row.pk], "worker-a")
+    ahead.standings[row.recipient_id] = services.Standing(consent_withdrawn=True, blocks=())
+    give_automation_consent(cast, row)  # answered after the read
+    assert worker.send_claimed(row.pk, "worker-a", ahead=ahead)
     row.refresh_from_db()
     assert row.status == DeliveryStatus.SENT
     assert len(smtp.messages) == 1
 
 
-def test_a_consent_withdrawn_after_the_batch_was_read_stops_the_delivery(
+def test_a_consent_withdrawn_after_the_read_stops_the_delivery(
     cast: Any, settings: Any, smtp: Any
 ) -> None:
     row = claimed_email(cast, settings, smtp)
     alex = cast["patient_alex"]
-    [automation] = [d for d in current_documents(row.organization) if d.kind == "automation"]
-    consent = give_consent(automation, actor=alex, now=TUESDAY)
-    known, read_at = worker.standings_of_batch([row.pk])
-    assert known[alex.pk].consent_withdrawn is False
+    consent = give_automation_consent(cast, row)
+    ahead = worker.read_ahead([row.pk], "worker-a")
+    assert ahead.standings[alex.pk].consent_withdrawn is False
     withdraw_consent(consent, actor=alex, now=timeutil.now())
-    assert worker.send_claimed(row.pk, "worker-a", known=known, read_at=read_at)
+    assert worker.send_claimed(row.pk, "worker-a", ahead=ahead)
     row.refresh_from_db()
     assert (row.status, row.reason) == (DeliveryStatus.SUPPRESSED, "consent_withdrawn")
     assert smtp.messages == []
 
 
-def test_a_stop_after_the_batch_was_read_stops_the_delivery(
-    cast: Any, settings: Any, smtp: Any
-) -> None:
+def test_a_stop_after_the_read_stops_the_delivery(cast: Any, settings: Any, smtp: Any) -> None:
     row = claimed_email(cast, settings, smtp)
-    known, read_at = worker.standings_of_batch([row.pk])
-    assert known[row.recipient_id].blocks == ()
+    ahead = read_long_ago(row)
+    assert ahead.standings[row.recipient_id].blocks == ()
     services.block(row.recipient, reason=BlockReason.STOP)
     # The block suppressed what was queued; the worker finds the row no longer queued.
-    assert worker.send_claimed(row.pk, "worker-a", known=known, read_at=read_at) is False
+    assert worker.send_claimed(row.pk, "worker-a", ahead=ahead) is False
     row.refresh_from_db()
     assert (row.status, row.reason) == (DeliveryStatus.SUPPRESSED, "blocked_stop")
     assert smtp.messages == []
 
 
-def test_the_standings_of_a_batch_are_read_in_three_queries(
+def test_a_delivery_changed_since_the_read_is_read_again(
+    cast: Any, settings: Any, smtp: Any
+) -> None:
+    row = claimed_email(cast, settings, smtp)
+    ahead = read_long_ago(row)
+    # A provider's report moved the next attempt later after the read: the row read ahead
+    # still says due, the row itself does not.
+    later = timeutil.now() + timedelta(hours=1)
+    Delivery.objects.filter(pk=row.pk).update(next_attempt_at=later, updated_at=timeutil.now())
+    assert worker.send_claimed(row.pk, "worker-a", ahead=ahead)
+    row.refresh_from_db()
+    assert (row.status, row.next_attempt_at) == (DeliveryStatus.QUEUED, later)
+    assert smtp.messages == []
+
+
+def test_reading_ahead_takes_three_queries_and_only_the_workers_own_queued_rows(
     cast: Any, settings: Any, smtp: Any, django_assert_num_queries: Any
 ) -> None:
     row = claimed_email(cast, settings, smtp)
     with django_assert_num_queries(3):
-        known, _ = worker.standings_of_batch([row.pk])
-    assert set(known) == {row.recipient_id}
+        ahead = worker.read_ahead([row.pk], "worker-a")
+    assert set(ahead.rows) == {row.pk}
+    assert set(ahead.standings) == {row.recipient_id}
+    assert worker.read_ahead([row.pk], "worker-b").rows == {}
