@@ -8,9 +8,9 @@ Read docs/nudges-worker.md for the whole story; in short:
    worker's lease (`claimed_by`, `claimed_until`).
 2. **Send** (one transaction per delivery): ten deliveries at a time are read ahead,
    without locks, with what deciding them needs and their recipients' consents and
-   blocks; then each row is locked again in one statement that checks it is still ours,
-   still queued and unchanged since it was read, and that its recipient's consents and
-   blocks did not change (if anything did, it is read afresh under the lock);
+   blocks (a read is used for two seconds at most); then each row is locked again in one
+   statement that checks it is still ours, still queued and unchanged since it was read
+   (if it changed, it is read afresh under the lock);
    `dispatch.send_locked` sends it and records the outcome, and the transaction commits at
    once. While it is locked no other worker can claim it (SKIP LOCKED), so a
    worker whose lease ran out while it was sending still sends alone; once committed the
@@ -80,14 +80,11 @@ def claim(worker: str, *, now: datetime, limit: int, lease: timedelta) -> list[U
     return ids
 
 
-# Deliveries are read this many at a time, ahead of sending them: the read is at most
-# this many sends old when a delivery is locked and checked against it.
+# Deliveries are read this many at a time, ahead of sending them, and a read is used for
+# at most this long: what decides a delivery was read at most ten sends and two seconds
+# before it goes (a slow mail server cannot stretch that).
 READ_AHEAD = 10
-
-# A recipient's consents and blocks read ahead are checked again at the lock: a change
-# stamped this long before the read counts as a change (the web and worker hosts' clocks
-# may differ, and a change committed just after the read may be stamped before it).
-STANDING_MARGIN = timedelta(minutes=5)
+READ_AHEAD_FOR = timedelta(seconds=2)
 
 
 @dataclass
@@ -99,6 +96,9 @@ class ReadAhead:
     rows: dict[UUID, Delivery]
     standings: dict[Any, services.Standing]
     read_at: datetime
+
+    def fresh(self, now: datetime) -> bool:
+        return now - self.read_at <= READ_AHEAD_FOR
 
 
 def read_ahead(ids: list[UUID], worker: str) -> ReadAhead:
@@ -115,11 +115,10 @@ def read_ahead(ids: list[UUID], worker: str) -> ReadAhead:
     return ReadAhead(rows, services.standings(recipients), read_at)
 
 
-def _unchanged_since_read(delivery: Delivery, worker: str, ahead: ReadAhead) -> bool:
-    """Lock the row of a delivery read ahead. True if it is still ours, still queued and
-    not changed since it was read (the same `updated_at`), and its recipient's consents
-    and blocks did not change since shortly before the read. One statement."""
-    changed = (
+def _unchanged_since_read(delivery: Delivery, worker: str) -> bool:
+    """Lock the row of a delivery read ahead; True if it is still ours, still queued and
+    unchanged since it was read (the same `updated_at`). One statement."""
+    return (
         Delivery.objects.select_for_update()
         .filter(
             pk=delivery.pk,
@@ -127,29 +126,29 @@ def _unchanged_since_read(delivery: Delivery, worker: str, ahead: ReadAhead) -> 
             status=DeliveryStatus.QUEUED,
             updated_at=delivery.updated_at,
         )
-        .annotate(changed=services.standing_changed_since(ahead.read_at - STANDING_MARGIN))
-        .values_list("changed", flat=True)
-        .first()
+        .exists()
     )
-    return changed is False
 
 
 def send_claimed(delivery_id: UUID, worker: str, *, ahead: ReadAhead | None = None) -> bool:
     """Send one delivery this worker claimed; False if it is no longer ours or no longer
     queued (another worker took it over after our lease ran out, or it was sent).
 
-    With `ahead`, the delivery as read ahead is used once its row is locked and found
-    unchanged (`_unchanged_since_read`); otherwise, or if anything changed, the row is
-    read afresh under the lock with the recipient's consents and blocks, so a change
-    since the read (a withdrawal, a STOP, a retry moved later) is never missed.
+    With a fresh `ahead`, the delivery as read ahead is used once its row is locked and
+    found unchanged: a STOP or an unsubscribe suppresses the row itself, a provider's
+    report or another worker changes it, so none of them is missed. Otherwise, or if the
+    row changed, it is read afresh under the lock with the recipient's consents and
+    blocks.
     """
     with transaction.atomic():
+        now = timeutil.now()
         delivery = ahead.rows.get(delivery_id) if ahead is not None else None
         standing: services.Standing | None = None
         if (
             ahead is not None
             and delivery is not None
-            and _unchanged_since_read(delivery, worker, ahead)
+            and ahead.fresh(now)
+            and _unchanged_since_read(delivery, worker)
         ):
             standing = ahead.standings.get(delivery.recipient_id)
         else:
@@ -160,7 +159,7 @@ def send_claimed(delivery_id: UUID, worker: str, *, ahead: ReadAhead | None = No
             ).first()
             if delivery is None:
                 return False
-        dispatch.send_locked(delivery, now=timeutil.now(), standing=standing)
+        dispatch.send_locked(delivery, now=now, standing=standing)
     # Committed: the outcome is on record the moment after the provider answered.
     return True
 
@@ -236,11 +235,13 @@ def drain(*, budget_seconds: float, worker: str | None = None) -> DrainOutcome:
         broken: set[UUID] = set()
         try:
             ahead: ReadAhead | None = None
+            read_until = 0
             for index, delivery_id in enumerate(ids):
                 if time.monotonic() >= lease_ends:
                     break
-                if index % READ_AHEAD == 0:
+                if ahead is None or index >= read_until or not ahead.fresh(timeutil.now()):
                     ahead = read_ahead(ids[index : index + READ_AHEAD], me)
+                    read_until = index + READ_AHEAD
                 try:
                     if send_claimed(delivery_id, me, ahead=ahead):
                         outcome.sent += 1

@@ -10,7 +10,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Exists, OuterRef, Q
 
 from trellis.accounts.models import Organization, User
 from trellis.care.consent import latest_consents, latest_consents_of
@@ -171,16 +170,6 @@ def standings(user_ids: Iterable[Any]) -> dict[Any, Standing]:
         user_id: Standing(_withdrawn(consents.get(user_id, [])), tuple(blocks.get(user_id, [])))
         for user_id in ids
     }
-
-
-def standing_changed_since(moment: datetime) -> Q:
-    """For a query of deliveries: whether the recipient answered or withdrew a consent, or
-    a block was set or lifted, at `moment` or later (a standing read before then may be
-    out of date). Both tables stamp `updated_at` on every change."""
-    person = OuterRef("recipient_id")
-    return Exists(Consent.objects.filter(user_id=person, updated_at__gte=moment)) | Exists(
-        ContactBlock.objects.filter(user_id=person, updated_at__gte=moment)
-    )
 
 
 def person_reason(

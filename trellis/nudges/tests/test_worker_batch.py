@@ -1,7 +1,8 @@
 """The worker's batch: deliveries are read ahead ten at a time with their recipients'
-consents and blocks; each delivery then costs one locking check, its update and its
-engagement event; and anything changed since the read (a consent withdrawn, a STOP, a
-retry moved later) is read afresh, so it still decides."""
+consents and blocks, and a read is used for two seconds at most; each delivery then costs
+one locking check, its update and its engagement event; a delivery whose row changed
+since the read (a STOP suppressed it, a retry moved later) is read afresh, and so is one
+whose read is too old."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from trellis.core import timeutil
 from trellis.nudges import services, worker
 from trellis.nudges.models import BlockReason, Delivery, DeliveryStatus, OutreachSettings
 from trellis.nudges.tests.pipeline_helpers import alex_with, mail_settings
+from trellis.nudges.tests.test_exactly_once import due_emails
 
 pytestmark = pytest.mark.django_db
 
@@ -46,12 +48,8 @@ def claimed_email(cast: Any, settings: Any, smtp: Any, *, key: str = "batch") ->
     return row
 
 
-def read_long_ago(row: Delivery) -> worker.ReadAhead:
-    """The row read ahead, as if well after the last change to the person's consents and
-    blocks (in a clinic consents are days old): the read is what decides."""
-    ahead = worker.read_ahead([row.pk], "worker-a")
-    ahead.read_at = timeutil.now() + worker.STANDING_MARGIN + timedelta(seconds=1)
-    return ahead
+def read_now(row: Delivery) -> worker.ReadAhead:
+    return worker.read_ahead([row.pk], "worker-a")
 
 
 def give_automation_consent(cast: Any, row: Delivery) -> Any:
@@ -64,7 +62,7 @@ def test_a_delivery_read_ahead_costs_a_lock_an_update_and_an_event(
 ) -> None:
     row = claimed_email(cast, settings, smtp)
     give_automation_consent(cast, row)
-    ahead = read_long_ago(row)
+    ahead = read_now(row)
     # The savepoint pair stands in for the transaction's BEGIN and COMMIT in a test.
     with django_assert_num_queries(5):
         assert worker.send_claimed(row.pk, "worker-a", ahead=ahead)
@@ -86,7 +84,7 @@ def test_what_was_read_ahead_decides_when_nothing_changed_since(
     cast: Any, settings: Any, smtp: Any
 ) -> None:
     row = claimed_email(cast, settings, smtp)
-    ahead = read_long_ago(row)
+    ahead = read_now(row)
     # A reading that says withdrawn (nothing in the database says so) is what decides.
     ahead.standings[row.recipient_id] = services.Standing(consent_withdrawn=True, blocks=())
     assert worker.send_claimed(row.pk, "worker-a", ahead=ahead)
@@ -95,37 +93,48 @@ def test_what_was_read_ahead_decides_when_nothing_changed_since(
     assert smtp.messages == []
 
 
-def test_consents_changed_since_the_read_are_read_again(
-    cast: Any, settings: Any, smtp: Any
-) -> None:
-    row = claimed_email(cast, settings, smtp)
-    ahead = worker.read_ahead([row.pk], "worker-a")
-    ahead.standings[row.recipient_id] = services.Standing(consent_withdrawn=True, blocks=())
-    give_automation_consent(cast, row)  # answered after the read
-    assert worker.send_claimed(row.pk, "worker-a", ahead=ahead)
-    row.refresh_from_db()
-    assert row.status == DeliveryStatus.SENT
-    assert len(smtp.messages) == 1
-
-
-def test_a_consent_withdrawn_after_the_read_stops_the_delivery(
-    cast: Any, settings: Any, smtp: Any
-) -> None:
+def test_a_read_older_than_two_seconds_is_not_used(cast: Any, settings: Any, smtp: Any) -> None:
     row = claimed_email(cast, settings, smtp)
     alex = cast["patient_alex"]
     consent = give_automation_consent(cast, row)
-    ahead = worker.read_ahead([row.pk], "worker-a")
+    ahead = read_now(row)
     assert ahead.standings[alex.pk].consent_withdrawn is False
     withdraw_consent(consent, actor=alex, now=timeutil.now())
+    # The read is now older than its limit (a slow mail server held the batch): the
+    # delivery is read afresh under its lock, and the withdrawal decides.
+    ahead.read_at -= worker.READ_AHEAD_FOR + timedelta(seconds=1)
     assert worker.send_claimed(row.pk, "worker-a", ahead=ahead)
     row.refresh_from_db()
     assert (row.status, row.reason) == (DeliveryStatus.SUPPRESSED, "consent_withdrawn")
     assert smtp.messages == []
 
 
+def test_a_slow_batch_reads_ahead_again_once_a_read_grows_old(
+    db: Any, smtp: Any, settings: Any, monkeypatch: Any
+) -> None:
+    """drain reads ahead every ten deliveries, and sooner when its read is older than two
+    seconds (here every read is made to look three seconds old)."""
+    mail_settings(settings, smtp)
+    due_emails(3)
+    reads: list[int] = []
+    real_read_ahead = worker.read_ahead
+
+    def aged(ids: list[Any], who: str) -> worker.ReadAhead:
+        reads.append(len(ids))
+        ahead = real_read_ahead(ids, who)
+        ahead.read_at -= timedelta(seconds=3)
+        return ahead
+
+    monkeypatch.setattr(worker, "read_ahead", aged)
+    outcome = worker.drain(budget_seconds=30, worker="worker-a")
+    assert outcome.sent == 3
+    assert reads == [3, 2, 1]
+    assert len(smtp.messages) == 3
+
+
 def test_a_stop_after_the_read_stops_the_delivery(cast: Any, settings: Any, smtp: Any) -> None:
     row = claimed_email(cast, settings, smtp)
-    ahead = read_long_ago(row)
+    ahead = read_now(row)
     assert ahead.standings[row.recipient_id].blocks == ()
     services.block(row.recipient, reason=BlockReason.STOP)
     # The block suppressed what was queued; the worker finds the row no longer queued.
@@ -139,7 +148,7 @@ def test_a_delivery_changed_since_the_read_is_read_again(
     cast: Any, settings: Any, smtp: Any
 ) -> None:
     row = claimed_email(cast, settings, smtp)
-    ahead = read_long_ago(row)
+    ahead = read_now(row)
     # A provider's report moved the next attempt later after the read: the row read ahead
     # still says due, the row itself does not.
     later = timeutil.now() + timedelta(hours=1)
