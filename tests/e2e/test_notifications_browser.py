@@ -17,6 +17,7 @@ from trellis.demo import personas
 from trellis.journey.tests.factories import enroll_alex
 from trellis.nudges import dispatch, queries, services
 from trellis.nudges.models import BlockReason, ContactBlock, Delivery, OutreachSettings
+from trellis.nudges.tests.pipeline_helpers import queue_one
 
 pytestmark = pytest.mark.browser
 
@@ -30,17 +31,7 @@ def sign_in(page: Any, email: str) -> None:
 
 def in_app(cast: personas.Cast, enrollment: Any, key: str, template: str) -> Delivery:
     now = timeutil.now()
-    [row] = services.queue_nudge(
-        recipient=cast["patient_alex"],
-        organization=enrollment.organization,
-        template=template,
-        context={},
-        key=key,
-        enrollment=enrollment,
-        channels=["in_app"],
-        not_before=now,
-        transactional=True,
-    )
+    row = queue_one(cast, enrollment, key=key, not_before=now, channel="in_app", template=template)
     return dispatch.deliver(row.pk, now=now)
 
 

@@ -11,8 +11,9 @@ import pytest
 from django.urls import reverse
 
 from trellis.journey.tests.factories import enroll_alex
-from trellis.nudges import dispatch, services
+from trellis.nudges import dispatch
 from trellis.nudges.models import Notification
+from trellis.nudges.tests.pipeline_helpers import queue_one
 
 pytestmark = pytest.mark.django_db
 
@@ -21,19 +22,9 @@ AT = datetime(2026, 7, 1, 15, 0, tzinfo=UTC)
 
 
 def _notify(cast: Any, enrollment: Any, key: str, template: str = "exercise_today") -> None:
-    rows = services.queue_nudge(
-        recipient=cast["patient_alex"],
-        organization=enrollment.organization,
-        template=template,
-        context={},
-        key=key,
-        enrollment=enrollment,
-        channels=["in_app"],
-        not_before=AT,
-        transactional=True,  # not counted against the daily cap: two in one day
-    )
-    for row in rows:
-        dispatch.deliver(row.pk, now=AT)
+    # Not counted against the daily cap: two in one day.
+    row = queue_one(cast, enrollment, key=key, not_before=AT, channel="in_app", template=template)
+    dispatch.deliver(row.pk, now=AT)
 
 
 def _more_menu(page: str) -> str:

@@ -11,6 +11,8 @@ from typing import Any
 from trellis.care.models import Enrollment, Preferences
 from trellis.core.testing import SmtpServer, free_port
 from trellis.journey.tests.factories import enroll_alex
+from trellis.nudges import services
+from trellis.nudges.models import Delivery
 
 
 def alex_with(
@@ -35,6 +37,33 @@ def alex_with(
         alex.language = language
         alex.save(update_fields=["language"])
     return enrollment
+
+
+def queue_one(
+    cast: Any,
+    enrollment: Enrollment,
+    *,
+    key: str,
+    not_before: datetime,
+    channel: str = "email",
+    template: str = "exercise_today",
+    expires_at: datetime | None = None,
+) -> Delivery:
+    """One nudge to patient_alex on one channel, queued as an appointment text is (not
+    counted against the caps), so a test can queue as many as it needs."""
+    [row] = services.queue_nudge(
+        recipient=cast["patient_alex"],
+        organization=enrollment.organization,
+        template=template,
+        context={},
+        key=key,
+        enrollment=enrollment,
+        channels=[channel],
+        not_before=not_before,
+        expires_at=expires_at,
+        transactional=True,
+    )
+    return row
 
 
 @contextmanager

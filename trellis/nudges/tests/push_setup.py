@@ -10,9 +10,10 @@ from trellis.accounts.models import User
 from trellis.care.models import Enrollment, Preferences
 from trellis.core import timeutil, vapid
 from trellis.journey.tests.factories import enroll_alex
-from trellis.nudges import push, services, webpush
+from trellis.nudges import push, webpush
 from trellis.nudges.models import Delivery
 from trellis.nudges.tests.fake_push_service import Device, FakePushService
+from trellis.nudges.tests.pipeline_helpers import queue_one
 
 # Tuesday 3 March 2026, 10:00 in New York: inside every allowed hour.
 AT = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
@@ -59,17 +60,12 @@ def queue_push(
     at: datetime = AT,
     expires_at: datetime | None = None,
 ) -> Delivery:
-    enrollment = alex_enrolled(cast)
-    [row] = services.queue_nudge(
-        recipient=cast["patient_alex"],
-        organization=enrollment.organization,
-        template=template,
-        context={},
+    return queue_one(
+        cast,
+        alex_enrolled(cast),
         key=key,
-        enrollment=enrollment,
-        channels=["push"],
         not_before=at,
+        channel="push",
+        template=template,
         expires_at=expires_at,
-        transactional=True,
     )
-    return row

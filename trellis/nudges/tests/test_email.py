@@ -18,7 +18,12 @@ from trellis.core.testing import SmtpServer
 from trellis.nudges import dispatch, messages, services, tokens
 from trellis.nudges.channels.email import NudgeEmail
 from trellis.nudges.models import BlockReason, ContactBlock, Delivery
-from trellis.nudges.tests.pipeline_helpers import alex_with, counting_smtp, mail_settings
+from trellis.nudges.tests.pipeline_helpers import (
+    alex_with,
+    counting_smtp,
+    mail_settings,
+    queue_one,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -204,18 +209,7 @@ def test_other_posts_still_need_the_csrf_token(cast: Any, client_for: Any) -> No
 
 def queue_email(cast: Any, key: str) -> Delivery:
     enrollment = alex_with(cast, now=TUESDAY)
-    [row] = services.queue_nudge(
-        recipient=cast["patient_alex"],
-        organization=enrollment.organization,
-        template="message_waiting",
-        context={},
-        key=key,
-        enrollment=enrollment,
-        channels=["email"],
-        not_before=TUESDAY,
-        transactional=True,
-    )
-    return row
+    return queue_one(cast, enrollment, key=key, not_before=TUESDAY, template="message_waiting")
 
 
 def test_a_batch_of_emails_shares_one_connection(cast: Any, settings: Any) -> None:

@@ -10,9 +10,9 @@ import pytest
 from django.test import Client
 
 from trellis.engagement.models import EngagementEvent
-from trellis.nudges import dispatch, queries, services
+from trellis.nudges import dispatch, queries
 from trellis.nudges.models import Delivery, Notification
-from trellis.nudges.tests.pipeline_helpers import alex_with
+from trellis.nudges.tests.pipeline_helpers import alex_with, queue_one
 
 pytestmark = pytest.mark.django_db
 
@@ -21,16 +21,8 @@ TUESDAY = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)  # 10:00 in New York
 
 def nudge(cast: Any, key: str, template: str = "message_waiting") -> Delivery:
     enrollment = alex_with(cast, now=TUESDAY)
-    [row] = services.queue_nudge(
-        recipient=cast["patient_alex"],
-        organization=enrollment.organization,
-        template=template,
-        context={},
-        key=key,
-        enrollment=enrollment,
-        channels=["in_app"],
-        not_before=TUESDAY,
-        transactional=True,
+    row = queue_one(
+        cast, enrollment, key=key, not_before=TUESDAY, channel="in_app", template=template
     )
     return dispatch.deliver(row.pk, now=TUESDAY)
 

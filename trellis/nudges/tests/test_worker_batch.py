@@ -15,7 +15,7 @@ from trellis.care.consent import current_documents, give_consent, withdraw_conse
 from trellis.core import timeutil
 from trellis.nudges import services, worker
 from trellis.nudges.models import BlockReason, Delivery, DeliveryStatus, OutreachSettings
-from trellis.nudges.tests.pipeline_helpers import alex_with, mail_settings
+from trellis.nudges.tests.pipeline_helpers import alex_with, mail_settings, queue_one
 from trellis.nudges.tests.test_exactly_once import due_emails
 
 pytestmark = pytest.mark.django_db
@@ -33,17 +33,7 @@ def claimed_email(cast: Any, settings: Any, smtp: Any, *, key: str = "batch") ->
         organization=enrollment.organization,
         defaults={"allowed_from": time(0), "allowed_until": time(23, 59, 59, 999999)},
     )
-    [row] = services.queue_nudge(
-        recipient=cast["patient_alex"],
-        organization=enrollment.organization,
-        template="exercise_today",
-        context={},
-        key=key,
-        enrollment=enrollment,
-        channels=["email"],
-        not_before=TUESDAY,
-        transactional=True,
-    )
+    row = queue_one(cast, enrollment, key=key, not_before=TUESDAY)
     assert worker.claim("worker-a", now=timeutil.now(), limit=10, lease=LEASE) == [row.pk]
     return row
 
