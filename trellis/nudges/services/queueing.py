@@ -20,7 +20,6 @@ from trellis.nudges.models import (
 )
 from trellis.nudges.services.respecting import (
     Standing,
-    active_blocks,
     block_on,
     cap_reason,
     channel_reason,
@@ -28,6 +27,7 @@ from trellis.nudges.services.respecting import (
     hours_for,
     person_reason,
     preferences_of,
+    standing_of,
 )
 
 # ---------------------------------------------------------------------------------------
@@ -72,15 +72,15 @@ def queue_nudge(
         # One patient's nudges are counted against the caps one at a time.
         User.objects.select_for_update().filter(pk=recipient.pk).exists()
     prefs = preferences_of(recipient)
-    blocks = active_blocks(recipient) if standing is None else list(standing.blocks)
+    standing = standing or standing_of(recipient)
+    blocks = list(standing.blocks)
     patient = enrollment is not None
     chosen = chosen_channels(prefs, patient=patient)
     wanted = list(dict.fromkeys(channels)) if channels else chosen
     unknown = [c for c in wanted if c not in Channel.values]
     if unknown:
         raise ValueError(f"unknown channel {unknown[0]!r}")
-    withdrawn = None if standing is None else standing.consent_withdrawn
-    reason = person_reason(recipient, enrollment, withdrawn=withdrawn)
+    reason = person_reason(recipient, enrollment, withdrawn=standing.consent_withdrawn)
     hours = hours_for(recipient, organization, prefs)
     send_at: datetime | None = not_before
     if not reason:
@@ -141,12 +141,13 @@ def send_time_reason(delivery: Delivery, *, at: datetime, standing: Standing | N
     `standing`: the recipient's, when the caller has read it already."""
     if delivery.expires_at is not None and at >= delivery.expires_at:
         return "expired"
-    withdrawn = None if standing is None else standing.consent_withdrawn
-    reason = person_reason(delivery.recipient, delivery.enrollment, withdrawn=withdrawn)
+    standing = standing or standing_of(delivery.recipient)
+    reason = person_reason(
+        delivery.recipient, delivery.enrollment, withdrawn=standing.consent_withdrawn
+    )
     if reason:
         return reason
-    blocks = active_blocks(delivery.recipient) if standing is None else list(standing.blocks)
-    found = block_on(blocks, delivery.channel)
+    found = block_on(list(standing.blocks), delivery.channel)
     if found is not None:
         return f"blocked_{found.reason}"
     return ""

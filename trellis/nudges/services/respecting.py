@@ -260,12 +260,12 @@ def availability(
     when the caller read them for many people at once.
     """
     timeutil.ensure_aware(at)
-    withdrawn = None if standing is None else standing.consent_withdrawn
-    reason = person_reason(recipient, enrollment, withdrawn=withdrawn)
+    standing = standing or standing_of(recipient)
+    reason = person_reason(recipient, enrollment, withdrawn=standing.consent_withdrawn)
     if reason:
         return Availability(False, reason, [])
     prefs = preferences_of(recipient)
-    blocks = active_blocks(recipient) if standing is None else list(standing.blocks)
+    blocks = list(standing.blocks)
     everywhere = next((b for b in blocks if b.channel == ""), None)
     if everywhere is not None:
         return Availability(False, f"blocked_{everywhere.reason}", [])
