@@ -16,6 +16,11 @@ reminders that never arrived. Prints each run and the median of the runs.
     ... bench/nudges.py --runs 3 --backend celery --broker redis://127.0.0.1:6379/11
 
 Target: at least 1,000 deliveries per second with 2 workers, 0 duplicates, 0 losses.
+
+Each run also prints the CPU milliseconds a delivery costs the workers, the sinks and the
+rest of the machine (PostgreSQL above all). `--floor` prints what the machine does with no
+Trellis in the way: one ready-made e-mail sent again and again over one SMTP connection
+to the same sink, and the CPU each message costs the sender and the sink.
 """
 
 from __future__ import annotations
@@ -209,6 +214,67 @@ def queue_reminders(clinic: Any, per_enrollment: int, sms: bool) -> dict[str, se
     }
 
 
+# --- where the machine's time goes ---------------------------------------------------
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user and system) a running process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def machine_cpu() -> float:
+    """CPU seconds all cores of the machine have been busy since boot."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / TICKS
+
+
+# --- the floor: what the machine does with no Trellis in the way ----------------------
+
+
+def floor(messages: int, workdir: Path) -> dict[str, float]:
+    """Send one ready-made e-mail `messages` times over one SMTP connection to the same
+    sink, with no database, no decision and no rendering: the most a sending loop in
+    Python can do here, and the sink's own CPU for each message."""
+    import smtplib
+    from email import policy
+    from email.message import EmailMessage
+
+    sink = Sink("smtp", workdir)
+    message = EmailMessage()
+    message["From"] = "Trellis <no-reply@trellis.example>"
+    message["To"] = "patient@patients.example"
+    message["Subject"] = "Today's step is ready"
+    message["Message-ID"] = "<floor@trellis.example>"
+    message.set_content("Hello,\n\nToday's step in your program is ready.\n" * 3)
+    message.add_alternative("<p>Today's step in your program is ready.</p>\n" * 20, subtype="html")
+    started_cpu = time.process_time()
+    data = b""
+    for _ in range(messages):
+        data = message.as_bytes(policy=policy.SMTP)
+    build_cpu = time.process_time() - started_cpu
+    smtp = smtplib.SMTP("127.0.0.1", sink.info["port"])
+    sink_before = process_cpu(sink.process.pid)
+    started_cpu, started = time.process_time(), time.monotonic()
+    for _ in range(messages):
+        smtp.sendmail("no-reply@trellis.example", ["patient@patients.example"], data)
+    elapsed = time.monotonic() - started
+    client_cpu = time.process_time() - started_cpu
+    sink_cpu = process_cpu(sink.process.pid) - sink_before
+    smtp.quit()
+    sink.stop()
+    return {
+        "per_second": messages / elapsed,
+        "build_ms": 1000 * build_cpu / messages,
+        "client_ms": 1000 * client_cpu / messages,
+        "sink_ms": 1000 * sink_cpu / messages,
+    }
+
+
 # --- one run -------------------------------------------------------------------------
 
 
@@ -260,6 +326,12 @@ def one_run(args: argparse.Namespace, clinic: Any, workdir: Path) -> dict[str, A
     try:
         time.sleep(4)  # the workers start (Django, the broker connection)
         started = time.monotonic()
+        parts = {
+            "workers": [w.pid for w in workers],
+            "sinks": [smtp.process.pid, sms.process.pid],
+        }
+        cpu_before = {k: sum(process_cpu(p) for p in pids) for k, pids in parts.items()}
+        machine_before = machine_cpu()
         for _ in range(args.workers):
             if args.backend == "celery":
                 queue = CeleryBackend("bench", {"OPTIONS": {"BROKER_URL": args.broker}})
@@ -280,6 +352,9 @@ def one_run(args: argparse.Namespace, clinic: Any, workdir: Path) -> dict[str, A
                 break
             time.sleep(0.25)
         elapsed = time.monotonic() - started
+        cpu = {k: sum(process_cpu(p) for p in pids) - cpu_before[k] for k, pids in parts.items()}
+        cpu["machine"] = machine_cpu() - machine_before
+        cpu["database and the rest"] = cpu["machine"] - cpu["workers"] - cpu["sinks"]
     finally:
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
@@ -303,6 +378,7 @@ def one_run(args: argparse.Namespace, clinic: Any, workdir: Path) -> dict[str, A
         "duplicates": duplicates,
         "losses": losses,
         "statuses": statuses,
+        "cpu_ms": {k: round(1000 * v / total, 2) for k, v in cpu.items()},
     }
 
 
@@ -317,6 +393,11 @@ def main() -> None:
     parser.add_argument("--backend", choices=["database", "celery"], default="database")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/11")
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="only the floor: a ready-made e-mail sent again and again to the sink",
+    )
     parser.add_argument("--serve-smtp", type=Path)
     parser.add_argument("--serve-sms", type=Path)
     args = parser.parse_args()
@@ -329,6 +410,22 @@ def main() -> None:
         return
     if args.serve_sms:
         serve_sms(args.serve_sms)
+        return
+    if args.floor:
+        runs = []
+        with tempfile.TemporaryDirectory() as workdir:
+            for n in range(args.runs):
+                runs.append(floor(5000, Path(workdir)))
+                print(
+                    f"floor run {n + 1}: {runs[-1]['per_second']:.0f} e-mails/s from one "
+                    f"process; CPU milliseconds an e-mail: building {runs[-1]['build_ms']:.2f}, "
+                    f"sending {runs[-1]['client_ms']:.2f}, the sink {runs[-1]['sink_ms']:.2f}",
+                    flush=True,
+                )
+        print(
+            "median: "
+            + ", ".join(f"{k} {statistics.median(r[k] for r in runs):.2f}" for k in runs[0])
+        )
         return
 
     from django.db import connection
@@ -360,6 +457,11 @@ def main() -> None:
                     f"{result['seconds']:.1f} s = {result['per_second']:.0f}/s, "
                     f"{result['duplicates']} duplicates, {result['losses']} losses "
                     f"{result['statuses']}",
+                    flush=True,
+                )
+                print(
+                    "  CPU milliseconds a delivery: "
+                    + ", ".join(f"{k} {v}" for k, v in result["cpu_ms"].items()),
                     flush=True,
                 )
         print(
