@@ -467,7 +467,7 @@ def _store(
         EventType.QUESTIONNAIRE_SUBMITTED,
         at=now,
         step=step,
-        value="" if result.total is None else str(result.total),
+        value=f"{instrument.code}:" + ("" if result.total is None else str(result.total)),
     )
     audit.record(
         action="measures.submit",

@@ -105,7 +105,7 @@ def test_a_valid_response_is_scored_stored_and_completes_what_was_due(
     assert done.crisis_resources is None and done.safety_events == []
     assert response.assignment.occasion == "baseline"
     assert response.assignment.status == AssignmentStatus.COMPLETED
-    assert events(alex_in_program, "questionnaire_submitted") == ["14"]
+    assert events(alex_in_program, "questionnaire_submitted") == ["GAD-7:14"]
     audit = AuditEvent.objects.get(action="measures.submit")
     assert audit.patient_id == alex_in_program.patient_id
     assert queries.latest_scores(alex_in_program) == {"GAD-7": 14}
@@ -119,7 +119,7 @@ def test_the_same_client_id_twice_stores_one_response(
     again = submit(alex_in_program, "GAD-7", GAD7_TWOS, start, client_id=client_id)
     assert again.response.pk == first.response.pk and not again.created
     assert QuestionnaireResponse.objects.count() == 1
-    assert events(alex_in_program, "questionnaire_submitted") == ["14"]
+    assert events(alex_in_program, "questionnaire_submitted") == ["GAD-7:14"]
 
 
 @pytest.mark.parametrize(
