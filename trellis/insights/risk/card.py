@@ -109,3 +109,73 @@ def summary(labels: np.ndarray, risks: np.ndarray) -> dict[str, Any]:
         "ece": ece(labels, risks) if len(labels) else None,
         "calibration": calibration(labels, risks),
     }
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+KINDS = {
+    "trees": "gradient-boosted trees (LightGBM)",
+    "logistic": "regularised logistic regression",
+}
+
+
+def as_text(card: dict[str, Any]) -> str:
+    """The model card as Markdown: what a supporter, a clinic and a reviewer read."""
+    data, test = card["data"], card["test"]
+    interval = test.get("auc_95") or [None, None]
+    lines = [
+        "# Model card: dropout risk",
+        "",
+        "Predicts the chance that an enrollment has no patient-initiated event in the 14 "
+        "days after the end of day D (D days after it started).",
+        "",
+        "## Data",
+        "",
+        f"- Trained {card['trained_at']} on {data['enrollments']} enrollments "
+        f"({data['examples']} examples at as-of days {', '.join(map(str, data['as_of_days']))}), "
+        f"started {data['started_from'][:10]} to {data['started_until'][:10]}.",
+        f"- Split by start date: {data['train_enrollments']} earliest to learn from, "
+        f"{data['validation_enrollments']} next to choose and calibrate, "
+        f"{data['test_enrollments']} latest held out for the figures below.",
+        f"- Share with no activity in the next 14 days: {_pct(data['dropped_rate'])}.",
+        "",
+        "## Model",
+        "",
+        f"- Chosen: {KINDS.get(card['kind'], card['kind'])}"
+        f" (validation AUC: logistic {_num(card['validation_auc'].get('logistic'))}, "
+        f"trees {_num(card['validation_auc'].get('trees'))}); isotonic calibration.",
+        "",
+        "## How good it is (held-out enrollments)",
+        "",
+        f"- AUC {_num(test['auc'])} (95% interval {_num(interval[0])} to {_num(interval[1])}), "
+        f"expected calibration error {_num(test['ece'])}, {test['count']} examples.",
+        "",
+        "| as-of day | examples | rate | AUC | 95% interval | ECE |",
+        "|---|---|---|---|---|---|",
+    ]
+    for day, row in card.get("test_by_day", {}).items():
+        low, high = row.get("auc_95") or [None, None]
+        lines.append(
+            f"| {day} | {row['count']} | {_pct(row['rate'])} | {_num(row['auc'])} | "
+            f"{_num(low)} to {_num(high)} | {_num(row['ece'])} |"
+        )
+    lines += ["", "Calibration (held out):", "", "| predicted | observed | count |"]
+    lines.append("|---|---|---|")
+    for row in test["calibration"]:
+        lines.append(f"| {_pct(row['predicted'])} | {_pct(row['observed'])} | {row['count']} |")
+    lines += ["", "## Subgroups (held out)", "", "| group | value | count | rate | AUC |"]
+    lines.append("|---|---|---|---|---|")
+    for name, rows in card.get("subgroups", {}).items():
+        for row in rows:
+            lines.append(
+                f"| {name} | {row['group'] or 'not known'} | {row['count']} | "
+                f"{_pct(row['rate'])} | {_num(row['auc'])} |"
+            )
+    lines += ["", "## Known limits", ""] + [f"- {limit}" for limit in card.get("limits", [])]
+    return "\n".join(lines) + "\n"

@@ -29,7 +29,7 @@ import polars as pl
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-from trellis.insights.risk import card, features
+from trellis.insights.risk import card, features, reasons
 
 MIN_ENROLLMENTS = 500
 TRAIN_DAYS = (7, 10, 14, 21, 28, 35, 42)
@@ -344,3 +344,40 @@ LIMITS = [
     "means a patient needs no one.",
     "Subgroups smaller than 50 people have no AUC: too few to judge.",
 ]
+
+
+class BeyondTheData(ValueError):
+    """No enrollment has reached the end of the as-of day by the last event."""
+
+
+def score(
+    model: Model, events: pl.DataFrame, enrollments: pl.DataFrame, as_of_day: int
+) -> pl.DataFrame:
+    """`enrollment_id, as_of_day, risk, reasons` for every enrollment scored at day D:
+    not ended by the end of day D, which the data reach (the last event is after it)."""
+    if as_of_day < 1:
+        raise BeyondTheData("the as-of day is 1 or more (day D ends D days after the start)")
+    end = features.data_end(events)
+    reached = (
+        enrollments
+        if end is None
+        else enrollments.filter(pl.col("started_at") + pl.duration(days=as_of_day) <= pl.lit(end))
+    )
+    if end is None or reached.height == 0:
+        raise BeyondTheData(
+            f"day {as_of_day} is beyond the data: no enrollment reaches the end of day "
+            f"{as_of_day} by the last event ({end or 'there are no events'})"
+        )
+    rows = features.at_day(events, reached, as_of_day)
+    x = matrix(rows)
+    risks = model.risk(x) if rows.height else np.zeros(0)
+    parts = model.contributions(x) if rows.height else np.zeros((0, len(features.NAMES)))
+    words = ["; ".join(reasons.explain(features.NAMES, x[i], parts[i])) for i in range(rows.height)]
+    return pl.DataFrame(
+        {
+            "enrollment_id": rows["enrollment_id"],
+            "as_of_day": pl.Series([as_of_day] * rows.height, dtype=pl.Int64),
+            "risk": pl.Series(np.round(risks, 4), dtype=pl.Float64),
+            "reasons": pl.Series(words, dtype=pl.String),
+        }
+    )
