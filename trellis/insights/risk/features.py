@@ -73,7 +73,9 @@ NAMES = [
 
 
 def _since_start(events: pl.DataFrame, enrollments: pl.DataFrame) -> pl.LazyFrame:
-    """Events joined to their enrollment's start, with `t`: days since the start."""
+    """Events joined to their enrollment's start, with `t`: days since the start, oldest
+    first (the latest mood or score is the latest in time, whatever the file's order and
+    the join's)."""
     return (
         events.lazy()
         .join(enrollments.lazy().select("enrollment_id", "started_at"), on="enrollment_id")
@@ -81,6 +83,7 @@ def _since_start(events: pl.DataFrame, enrollments: pl.DataFrame) -> pl.LazyFram
             t=(pl.col("occurred_at") - pl.col("started_at")).dt.total_microseconds() / DAY_US,
             patient=pl.col("type").is_in(list(PATIENT_INITIATED)),
         )
+        .sort("enrollment_id", "occurred_at", maintain_order=True)
     )
 
 

@@ -62,7 +62,8 @@ class Linear:
 
     def margin(self, x: np.ndarray) -> np.ndarray:
         z, flags = self._parts(x)
-        return z @ self.weights + flags @ self.flag_weights + self.intercept
+        # `intercept` is the margin at the training average (flags at their means).
+        return z @ self.weights + (flags - self.flag_means) @ self.flag_weights + self.intercept
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """Each feature's exact share of the margin, against the training average."""
@@ -114,8 +115,9 @@ def fit_trees(
 ) -> lightgbm.Booster:
     params = {
         "objective": "binary",
-        "learning_rate": 0.05,
+        "learning_rate": 0.1,
         "num_leaves": 31,
+        "max_depth": 5,
         "min_data_in_leaf": 50,
         "feature_fraction": 0.9,
         "lambda_l2": 1.0,

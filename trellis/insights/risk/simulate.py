@@ -211,7 +211,10 @@ def simulate(patients: int, weeks: int, *, seed: int, start_spread_days: int = 1
     discharged_on = np.where(silent_28.any(axis=1), silent_28.argmax(axis=1), -1)
     open_days = np.where(discharged_on >= 0, discharged_on, days)
     in_enrollment = np.arange(days)[None, :] < open_days[:, None]
+    # A discharged enrollment logs nothing more, whatever its patient would have done.
     reminded &= in_enrollment
+    active &= in_enrollment
+    opened &= in_enrollment
 
     ids = np.array([f"sim-{seed}-{i:07d}" for i in range(n)], dtype=object)
     start_seconds = rng.integers(0, start_spread_days * 86400, n)

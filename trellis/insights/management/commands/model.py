@@ -37,6 +37,11 @@ def _days(raw: str) -> tuple[int, ...]:
     return days
 
 
+def _auc(value: float | None) -> str:
+    """An AUC to print; none when the enrollments had one outcome only."""
+    return "-" if value is None else f"{value:.3f}"
+
+
 class Command(BaseCommand):
     help = "Train, apply and check the dropout-risk model on interchange-format files."
 
@@ -162,16 +167,16 @@ class Command(BaseCommand):
             risks = model.risk(learn.matrix(rows))
             labels = rows["dropped"].to_numpy()
             found = card.summary(labels, risks)
-            low, high = found["auc_95"] or (float("nan"), float("nan"))
+            low, high = found["auc_95"] or (None, None)
             line = (
                 f"day {day}: {found['count']} enrollments, {found['rate']:.1%} with no activity "
-                f"in the next 14 days; AUC {found['auc']:.3f} (95% {low:.3f} to {high:.3f}), "
-                f"ECE {found['ece']:.3f}"
+                f"in the next 14 days; AUC {_auc(found['auc'])} (95% {_auc(low)} to "
+                f"{_auc(high)}), ECE {found['ece']:.3f}"
             )
             if truth is not None:
                 oracle = self._oracle(events, enrollments, truth, rows, day)
                 oracle_auc, oracle_ece = card.auc(labels, oracle), card.ece(labels, oracle)
-                line += f"; the simulator's oracle: AUC {oracle_auc:.3f}, ECE {oracle_ece:.3f}"
+                line += f"; the simulator's oracle: AUC {_auc(oracle_auc)}, ECE {oracle_ece:.3f}"
             self.stdout.write(line)
             raw = rows.select("enrollment_id").join(enrollments, on="enrollment_id", how="left")
             groups = card.subgroups(
