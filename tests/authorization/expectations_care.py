@@ -87,6 +87,13 @@ ROUTES: list[Route] = [
         kwargs=_enrolled,
         reads=NO_PATIENT_DATA,
     ),
+    Route(
+        "onboarding:agree_current",
+        _PATIENT_PAGE,
+        method="POST",
+        kwargs=_enrolled,
+        reads=NO_PATIENT_DATA,
+    ),
     Route("onboarding:my_preferences", _PATIENT_PAGE, kwargs=_enrolled, reads=NO_PATIENT_DATA),
     Route("care:invite_patient", _CLINICIANS, reads=NO_PATIENT_DATA),
     Route(

@@ -120,6 +120,28 @@ def latest_consents_of(user_ids: Iterable[Any]) -> dict[Any, list[Consent]]:
     }
 
 
+# The first version of the automated-features text that describes the dropout-risk
+# estimate: the estimate is made only for people whose yes in force is to this version or a
+# later one (consent_texts/automation.v3.en.md).
+MODEL_DESCRIBED_FROM = 3
+
+
+def agreed_to_the_model(user_ids: Iterable[Any]) -> set[Any]:
+    """Who among these people has a yes in force to an automated-features text that
+    describes the dropout-risk estimate (version MODEL_DESCRIBED_FROM or later)."""
+    agreed = set()
+    for user_id, answers in latest_consents_of(user_ids).items():
+        for consent in answers:
+            if (
+                consent.document.kind == ConsentKind.AUTOMATION
+                and consent.agreed
+                and consent.withdrawn_at is None
+                and consent.document.version >= MODEL_DESCRIBED_FROM
+            ):
+                agreed.add(user_id)
+    return agreed
+
+
 def has_consent(user: Any, kind: str) -> bool:
     """Whether the person's latest answer on this kind of consent is a yes still in force."""
     for consent in latest_consents(user):
@@ -161,12 +183,13 @@ def withdrawal_consequence(kind: str) -> str:
             "your health record, as the law requires."
         )
     if kind == ConsentKind.AUTOMATION:
-        # Only what exists: no estimates are made, and the checks the text describes keep
-        # running (the safety check above all), so the patient is told exactly that.
+        # The estimate stops; the checks the text describes keep running (the safety check
+        # above all), so the patient is told exactly that.
         return _(
-            "No new automated feature will be used for you. The checks described in the text "
-            "keep running as part of your care, so that your care team still hears if you "
-            "need help. Your program and your care team's support carry on as before."
+            "No estimate of how likely you are to stop using the program will be made for "
+            "you any more. The checks described in the text keep running as part of your "
+            "care, so that your care team still hears if you need help. Your program and "
+            "your care team's support carry on as before."
         )
     return _(
         "Your information will not be used in new research from now on. Your program and "

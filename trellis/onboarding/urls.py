@@ -15,6 +15,7 @@ onboarding_patterns: list[URLPattern | URLResolver] = [
     path("account/consent/", views.my_consents, name="my_consents"),
     path("account/consent/<uuid:pk>/withdraw/", views.withdraw_consent, name="withdraw_consent"),
     path("account/consent/research/", views.agree_research, name="agree_research"),
+    path("account/consent/current/", views.agree_current, name="agree_current"),
     path("account/preferences/", views.my_preferences, name="my_preferences"),
 ]
 

@@ -17,7 +17,7 @@ from typing import Any, cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -526,6 +526,31 @@ def agree_research(request: HttpRequest) -> HttpResponse:
     if docs and not care_consent.has_consent(user, ConsentKind.RESEARCH):
         care_consent.give_consent(docs[0], actor=user, now=timeutil.now())
         messages.success(request, _("Thank you. You have agreed to take part in research."))
+    return redirect("onboarding:my_consents")
+
+
+@login_required
+@require_POST
+def agree_current(request: HttpRequest) -> HttpResponse:
+    """Agree to the current version of a text the patient answered in an earlier version
+    (a new automated-features text, say). Only a current document of their clinic is
+    accepted; anything else is a 400."""
+    user = guards.require_patient(request)
+    enrollment = current_enrollment(user)
+    org = enrollment.organization if enrollment else None
+    current = {
+        str(d.pk): d for d in care_consent.current_documents(org, org.locale if org else "en")
+    }
+    document = current.get(request.POST.get("document", ""))
+    if document is None:
+        return HttpResponseBadRequest(_("That is not a current consent text."))
+    latest = {c.document.kind: c for c in care_consent.latest_consents(user)}
+    answer = latest.get(document.kind)
+    if not (
+        answer and answer.document_id == document.pk and answer.agreed and not answer.withdrawn_at
+    ):
+        care_consent.give_consent(document, actor=user, now=timeutil.now())
+    messages.success(request, _("Thank you. Your answer is saved."))
     return redirect("onboarding:my_consents")
 
 

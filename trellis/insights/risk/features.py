@@ -150,7 +150,9 @@ def at_day(events: pl.DataFrame, enrollments: pl.DataFrame, as_of_day: int) -> p
         reminders_opened_7=((typ == "reminder_opened") & last_7).sum(),
         weekend_share=(pl.col("occurred_at").dt.weekday() >= 6).mean(),
     )
-    # Gaps and streaks from the distinct active days (day -1 stands for the start).
+    # Gaps and streaks from the distinct active days (day -1, before the start, counts as
+    # day 0). A gap is the days without activity: between two active days, before the
+    # first, and after the last up to the end of day D.
     days = (
         mine.select("enrollment_id", day.clip(lower_bound=0).alias("day"))
         .unique()
@@ -160,7 +162,9 @@ def at_day(events: pl.DataFrame, enrollments: pl.DataFrame, as_of_day: int) -> p
     )
     gaps = days.group_by("enrollment_id").agg(
         longest_gap=pl.max_horizontal(
-            pl.col("gap").max().fill_null(0), d - pl.col("day").max(), pl.col("day").min()
+            (pl.col("gap").max() - 1).fill_null(0),
+            d - 1 - pl.col("day").max(),
+            pl.col("day").min(),
         ),
         longest_streak=pl.col("run").value_counts().struct.field("count").max(),
     )

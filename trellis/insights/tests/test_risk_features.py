@@ -10,7 +10,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from trellis.insights.risk import features
-from trellis.insights.tests.risk_frames import START, at, enrollment, enrollments, event, events
+from trellis.insights.tests.risk_frames import at, enrollment, enrollments, event, events
 
 BLAIR_START = at(5, 6)  # Saturday 7 March 2026, 06:00 UTC
 
@@ -38,7 +38,8 @@ LOG = events(
         event("alex", at(2, 9.1), "step_started", step_kind="grounding"),
         event("alex", at(2, 9.2), "step_started", step_kind="journaling"),
         event("alex", at(2, 9.5), "step_completed", step_kind="grounding", duration_s=300),
-        # Day 4: only what Trellis and the supporter write; Alex does nothing.
+        # Days 3 and 4: only what Trellis and the supporter write; Alex does nothing.
+        event("alex", at(3, 9), "reminder_sent", "email"),
         event("alex", at(4, 9), "questionnaire_due"),
         event("alex", at(4, 10), "safety_event", "1"),
         event("alex", at(4, 15), "appointment_missed"),
@@ -58,12 +59,13 @@ LOG = events(
         # The very moment day 10 ends, and the day after: not seen at the end of day 10.
         event("alex", at(10), "login"),
         event("alex", at(11, 9), "mood_checkin", "1"),
-        # Blair starts on a Saturday: four of six actions fall on the weekend.
+        # Blair starts on a Saturday: four of seven actions fall on the weekend.
         event("blair", blair_at(0.1), "login"),
         event("blair", blair_at(0.2), "questionnaire_submitted", "PHQ-9:12"),
         event("blair", blair_at(1.5), "journal_entry", "40"),
         event("blair", blair_at(1.6), "message_sent", "120"),
         event("blair", blair_at(5.4), "appointment_attended", "30", duration_s=1800),
+        event("blair", blair_at(6.5), "mood_checkin", "5"),  # Friday, 18:00
         event("blair", blair_at(9.25), "questionnaire_submitted", "PHQ-9:15"),
     ]
 )
@@ -115,7 +117,7 @@ def test_alex_activity_at_the_end_of_day_10(day_10: pl.DataFrame) -> None:
     assert alex["events_3"] == 8  # 5 on day 7, 3 on day 8
     assert alex["events_7"] == 8
     assert alex["events_prev_7"] == 12  # 6 on day 0, 2 on day 1, 4 on day 2
-    assert alex["longest_gap"] == 5  # from day 2 to day 7
+    assert alex["longest_gap"] == 4  # days 3 to 6
     assert alex["longest_streak"] == 3  # days 0 to 2
 
 
@@ -149,9 +151,9 @@ def test_alex_what_trellis_wrote_and_who_alex_is(day_10: pl.DataFrame) -> None:
     assert alex["sessions_missed"] == 1
     assert alex["sessions_attended"] == 0
     assert alex["messages_sent"] == 0
-    assert alex["reminders_sent_7"] == 2  # days 8 and 9; day 1's is older
+    assert alex["reminders_sent_7"] == 3  # days 3, 8 and 9; day 1's is older
     assert alex["reminders_opened_7"] == 1
-    assert alex["reminder_open_rate"] == pytest.approx(1 / 3)
+    assert alex["reminder_open_rate"] == pytest.approx(1 / 4)
     assert alex["weekend_share"] == 0
     assert alex["support_level"] == features.SUPPORT_CODES["coached"]
     assert alex["baseline_phq9"] == 15
@@ -166,10 +168,10 @@ def test_blair_weekend_share_gaps_and_score_change_without_a_baseline(
 ) -> None:
     blair = row(day_10, "blair")
     assert blair["days_since_active"] == pytest.approx(0.75)
-    assert blair["active_days"] == 4  # days 0, 1, 5, 9
-    assert blair["longest_gap"] == 4
+    assert blair["active_days"] == 5  # days 0, 1, 5, 6, 9
+    assert blair["longest_gap"] == 3  # days 2 to 4
     assert blair["longest_streak"] == 2
-    assert blair["weekend_share"] == pytest.approx(4 / 6)
+    assert blair["weekend_share"] == pytest.approx(4 / 7)
     assert blair["phq9_last"] == 15
     assert blair["phq9_change"] == 3  # against the first PHQ-9, 12
     assert blair["messages_sent"] == 1
@@ -194,12 +196,37 @@ def test_an_enrollment_without_any_action_is_never_active(day_10: pl.DataFrame) 
     assert drew["phq9_last"] is None
 
 
+@pytest.mark.parametrize(
+    ("active_on", "gap", "streak"),
+    [
+        (list(range(10)), 0, 10),  # every day: no gap at all
+        ([3, 4], 5, 2),  # days 5 to 9, after the last action
+        ([6, 7, 8, 9], 6, 4),  # days 0 to 5, before the first
+        ([0, 5, 9], 4, 1),  # days 1 to 4, between two actions
+    ],
+)
+def test_longest_gap_counts_days_without_activity(
+    active_on: list[int], gap: int, streak: int
+) -> None:
+    log = events([event("gale", at(day, 12), "login") for day in active_on])
+    gale = row(features.at_day(log, enrollments(enrollment("gale")), 10), "gale")
+    assert (gale["longest_gap"], gale["longest_streak"]) == (gap, streak)
+
+
 def test_events_at_or_after_the_end_of_day_d_are_not_seen() -> None:
     day_11 = row(features.at_day(LOG, PEOPLE, 11), "alex")
     assert day_11["days_since_active"] == pytest.approx(1.0)  # the login at day 10's end
     assert day_11["mood_last"] == 6  # day 11's mood comes at 09:00 on day 11
     day_12 = row(features.at_day(LOG, PEOPLE, 12), "alex")
     assert day_12["mood_last"] == 1
+
+
+def test_the_week_before_the_last_is_days_d_minus_14_to_d_minus_8() -> None:
+    alex = row(features.at_day(LOG, PEOPLE, 14), "alex")
+    assert alex["events_7"] == 10  # days 7 to 13: 5 + 3 on days 7 and 8, then 1 and 1
+    assert alex["events_prev_7"] == 12  # days 0 to 6
+    assert alex["steps_7"] == 1
+    assert alex["steps_prev_7"] == 2
 
 
 def test_an_enrollment_ended_by_the_end_of_day_d_is_not_scored() -> None:

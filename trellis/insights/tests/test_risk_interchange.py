@@ -180,7 +180,7 @@ def test_an_empty_enrollment_id_is_refused(tmp_path: Path) -> None:
         ,2026-03-02T09:00:00Z,login
         """,
     )
-    with pytest.raises(interchange.FileProblem, match="line 3, column enrollment_id: .* empty"):
+    with pytest.raises(interchange.FileProblem, match=r"line 3, column enrollment_id: .* empty"):
         interchange.read_events(path)
 
 
@@ -254,9 +254,9 @@ def test_a_missing_file_or_another_format_is_refused(tmp_path: Path) -> None:
     with pytest.raises(interchange.FileProblem, match="no such file"):
         interchange.read_events(tmp_path / "events.csv")
     other = write_text(tmp_path / "events.json", "[]")
-    with pytest.raises(interchange.FileProblem, match="neither .csv nor .parquet"):
+    with pytest.raises(interchange.FileProblem, match=r"neither \.csv nor \.parquet"):
         interchange.read_events(other)
-    with pytest.raises(ValueError, match="write .csv or .parquet"):
+    with pytest.raises(ValueError, match=r"write \.csv or \.parquet"):
         interchange.write(ALEX_LOG, tmp_path / "events.json")
 
 

@@ -48,12 +48,12 @@ def accept(client: Client, path: str) -> Any:
     )
 
 
-def new_patient(cast: Any) -> tuple[Client, User, Enrollment]:
+def new_patient(cast: Any, email: str = NEW_EMAIL) -> tuple[Client, User, Enrollment]:
     """A freshly invited patient, signed in, at the consent step."""
     client = Client()
-    response = accept(client, invite(cast))
+    response = accept(client, invite(cast, email))
     assert response.status_code == 302, response.content
-    patient = User.objects.get(email=NEW_EMAIL)
+    patient = User.objects.get(email=email)
     return client, patient, Enrollment.objects.get(patient=patient)
 
 

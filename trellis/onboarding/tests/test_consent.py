@@ -29,8 +29,8 @@ def test_the_default_consent_documents_are_seeded_once_per_kind(db: Any) -> None
     assert [d.kind for d in documents] == list(ConsentKind.values)
     assert [d.required for d in documents] == [True, True, True, False]
     automation = next(d for d in documents if d.kind == ConsentKind.AUTOMATION)
-    assert automation.version == 2
-    for words in ("Every hour", "care team", "decides", "ask", "new version"):
+    assert automation.version == 3
+    for words in ("Every hour", "Once a night", "care team", "decides", "ask", "new version"):
         assert words in automation.body
 
 
@@ -42,7 +42,7 @@ def test_seeding_again_changes_nothing(db: Any) -> None:
     seed = import_module("trellis.care.migrations.0004_default_consent_documents")
     before = ConsentDocument.objects.count()
     seed.load_defaults(apps, None)
-    assert ConsentDocument.objects.count() == before == 5  # automation has two versions
+    assert ConsentDocument.objects.count() == before == 6  # automation has three versions
 
 
 def test_a_clinic_text_and_a_new_version_replace_the_default(cast: Any) -> None:
@@ -165,4 +165,4 @@ def test_default_consent_texts_come_back_when_the_database_lost_them(db):
     ConsentDocument.objects.all().delete()
     kinds = [doc.kind for doc in current_documents(None)]
     assert kinds == ["treatment", "data_use", "automation", "research"]
-    assert ConsentDocument.objects.filter(organization__isnull=True).count() == 5
+    assert ConsentDocument.objects.filter(organization__isnull=True).count() == 6
