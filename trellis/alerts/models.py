@@ -21,6 +21,7 @@ class AlertKind(models.TextChoices):
     UNANSWERED_MESSAGE = "unanswered_message", _("Message waiting for a reply")
     NO_IMPROVEMENT = "no_improvement", _("No reliable improvement")
     STEP_CHANGE = "step_change", _("Change the level of support")
+    DROPOUT_RISK = "dropout_risk", _("At risk of stopping")
 
 
 # The kinds a clinic can switch on and off, or tune, per support level.

@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from trellis.care import consent as care_consent
 from trellis.care.models import Enrollment, EnrollmentStatus, SupportLevel
 from trellis.journey import services
 from trellis.journey.queries import today
@@ -227,6 +228,11 @@ def seed_journeys(cast: Any, now: datetime, *, warn: Callable[[str], Any] = prin
             now=started,
         )
         # Demo patients count as already through getting started (consent, questionnaires,
-        # preferences), so they open straight onto Today.
+        # preferences), so they open straight onto Today. They agreed to every text asked
+        # of them (the optional research consent is left unanswered).
+        organization = enrollment.organization
+        for document in care_consent.current_documents(organization, organization.locale):
+            if document.required:
+                care_consent.give_consent(document, actor=patient, now=started)
         mark_done(enrollment, actor=None, now=started)
         _progress(enrollment, journey, now)

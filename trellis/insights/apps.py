@@ -5,3 +5,8 @@ class InsightsConfig(AppConfig):
     name = "trellis.insights"
     label = "insights"
     verbose_name = "Insights"
+
+    def ready(self) -> None:
+        from trellis.insights import wording
+
+        wording.register()

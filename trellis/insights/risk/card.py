@@ -111,11 +111,11 @@ def summary(labels: np.ndarray, risks: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _pct(value: float | None) -> str:
+def pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
-def _num(value: float | None, digits: int = 3) -> str:
+def num(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
@@ -143,18 +143,18 @@ def as_text(card: dict[str, Any]) -> str:
         f"- Split by start date: {data['train_enrollments']} earliest to learn from, "
         f"{data['validation_enrollments']} next to choose and calibrate, "
         f"{data['test_enrollments']} latest held out for the figures below.",
-        f"- Share with no activity in the next 14 days: {_pct(data['dropped_rate'])}.",
+        f"- Share with no activity in the next 14 days: {pct(data['dropped_rate'])}.",
         "",
         "## Model",
         "",
         f"- Chosen: {KINDS.get(card['kind'], card['kind'])}"
-        f" (validation AUC: logistic {_num(card['validation_auc'].get('logistic'))}, "
-        f"trees {_num(card['validation_auc'].get('trees'))}); isotonic calibration.",
+        f" (validation AUC: logistic {num(card['validation_auc'].get('logistic'))}, "
+        f"trees {num(card['validation_auc'].get('trees'))}); isotonic calibration.",
         "",
         "## How good it is (held-out enrollments)",
         "",
-        f"- AUC {_num(test['auc'])} (95% interval {_num(interval[0])} to {_num(interval[1])}), "
-        f"expected calibration error {_num(test['ece'])}, {test['count']} examples.",
+        f"- AUC {num(test['auc'])} (95% interval {num(interval[0])} to {num(interval[1])}), "
+        f"expected calibration error {num(test['ece'])}, {test['count']} examples.",
         "",
         "| as-of day | examples | rate | AUC | 95% interval | ECE |",
         "|---|---|---|---|---|---|",
@@ -162,20 +162,20 @@ def as_text(card: dict[str, Any]) -> str:
     for day, row in card.get("test_by_day", {}).items():
         low, high = row.get("auc_95") or [None, None]
         lines.append(
-            f"| {day} | {row['count']} | {_pct(row['rate'])} | {_num(row['auc'])} | "
-            f"{_num(low)} to {_num(high)} | {_num(row['ece'])} |"
+            f"| {day} | {row['count']} | {pct(row['rate'])} | {num(row['auc'])} | "
+            f"{num(low)} to {num(high)} | {num(row['ece'])} |"
         )
     lines += ["", "Calibration (held out):", "", "| predicted | observed | count |"]
     lines.append("|---|---|---|")
     for row in test["calibration"]:
-        lines.append(f"| {_pct(row['predicted'])} | {_pct(row['observed'])} | {row['count']} |")
+        lines.append(f"| {pct(row['predicted'])} | {pct(row['observed'])} | {row['count']} |")
     lines += ["", "## Subgroups (held out)", "", "| group | value | count | rate | AUC |"]
     lines.append("|---|---|---|---|---|")
     for name, rows in card.get("subgroups", {}).items():
         for row in rows:
             lines.append(
                 f"| {name} | {row['group'] or 'not known'} | {row['count']} | "
-                f"{_pct(row['rate'])} | {_num(row['auc'])} |"
+                f"{pct(row['rate'])} | {num(row['auc'])} |"
             )
     lines += ["", "## Known limits", ""] + [f"- {limit}" for limit in card.get("limits", [])]
     return "\n".join(lines) + "\n"

@@ -124,7 +124,10 @@ def at_day(events: pl.DataFrame, enrollments: pl.DataFrame, as_of_day: int) -> p
         events_7=last_7.sum(),
         events_prev_7=prev_7.sum(),
         steps_completed=(typ == "step_completed").sum(),
-        steps_started=(typ == "step_started").sum(),
+        # A step finished without a recorded start (an older app) counts as begun too.
+        steps_started=pl.max_horizontal(
+            (typ == "step_started").sum(), (typ == "step_completed").sum()
+        ),
         steps_7=((typ == "step_completed") & last_7).sum(),
         steps_prev_7=((typ == "step_completed") & prev_7).sum(),
         minutes_7=pl.col("duration_s").filter((typ == "step_completed") & last_7).sum() / 60.0,

@@ -165,12 +165,8 @@ class Model:
         assert self.linear is not None
         return self.linear.contributions(x)
 
-    def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        if self.trees is not None:
-            self.trees.save_model(
-                str(folder / "trees.txt"), num_iteration=self.trees.best_iteration or None
-            )
+    def texts(self) -> dict[str, str]:
+        """The model as the texts of its folder: `model.json` and, for trees, `trees.txt`."""
         data = {
             "format": FORMAT,
             "kind": self.kind,
@@ -179,7 +175,33 @@ class Model:
             "calibration": {"x": self.calibration_x.tolist(), "y": self.calibration_y.tolist()},
             "card": self.card,
         }
-        (folder / "model.json").write_text(json.dumps(data, indent=1))
+        texts = {"model.json": json.dumps(data, indent=1)}
+        if self.trees is not None:
+            texts["trees.txt"] = self.trees.model_to_string(
+                num_iteration=self.trees.best_iteration or None
+            )
+        return texts
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in self.texts().items():
+            (folder / name).write_text(text)
+
+    @classmethod
+    def from_texts(cls, model_json: str, trees: str = "", *, where: str = "the model") -> Model:
+        data = json.loads(model_json)
+        if data.get("format") != FORMAT or data.get("features") != features.NAMES:
+            raise ValueError(f"{where}: a model of another version of Trellis; train it again")
+        if data["kind"] == "trees" and not trees:
+            raise ValueError(f"{where}: a tree model without its trees.txt")
+        return cls(
+            kind=data["kind"],
+            linear=Linear.from_dict(data["linear"]) if data["linear"] else None,
+            trees=lightgbm.Booster(model_str=trees) if data["kind"] == "trees" else None,
+            calibration_x=np.asarray(data["calibration"]["x"]),
+            calibration_y=np.asarray(data["calibration"]["y"]),
+            card=data["card"],
+        )
 
     @classmethod
     def load(cls, folder: Path) -> Model:
@@ -188,21 +210,9 @@ class Model:
             raise FileNotFoundError(
                 f"{folder}: no model.json (train one with `trellis model train`)"
             )
-        data = json.loads(path.read_text())
-        if data.get("format") != FORMAT or data.get("features") != features.NAMES:
-            raise ValueError(f"{folder}: a model of another version of Trellis; train it again")
-        trees = (
-            lightgbm.Booster(model_file=str(folder / "trees.txt"))
-            if data["kind"] == "trees"
-            else None
-        )
-        return cls(
-            kind=data["kind"],
-            linear=Linear.from_dict(data["linear"]) if data["linear"] else None,
-            trees=trees,
-            calibration_x=np.asarray(data["calibration"]["x"]),
-            calibration_y=np.asarray(data["calibration"]["y"]),
-            card=data["card"],
+        trees = folder / "trees.txt"
+        return cls.from_texts(
+            path.read_text(), trees.read_text() if trees.exists() else "", where=str(folder)
         )
 
 
@@ -371,15 +381,22 @@ def score(
             f"{as_of_day} by the last event ({end or 'there are no events'})"
         )
     rows = features.at_day(events, reached, as_of_day)
-    x = matrix(rows)
-    risks = model.risk(x) if rows.height else np.zeros(0)
-    parts = model.contributions(x) if rows.height else np.zeros((0, len(features.NAMES)))
-    words = ["; ".join(reasons.explain(features.NAMES, x[i], parts[i])) for i in range(rows.height)]
+    risks, words = explain(model, rows)
     return pl.DataFrame(
         {
             "enrollment_id": rows["enrollment_id"],
             "as_of_day": pl.Series([as_of_day] * rows.height, dtype=pl.Int64),
             "risk": pl.Series(np.round(risks, 4), dtype=pl.Float64),
-            "reasons": pl.Series(words, dtype=pl.String),
+            "reasons": pl.Series(["; ".join(w) for w in words], dtype=pl.String),
         }
     )
+
+
+def explain(model: Model, rows: pl.DataFrame) -> tuple[np.ndarray, list[list[str]]]:
+    """The calibrated risk and the plain-word reasons of each row of `features.at_day`."""
+    if rows.height == 0:
+        return np.zeros(0), []
+    x = matrix(rows)
+    parts = model.contributions(x)
+    words = [reasons.explain(features.NAMES, x[i], parts[i]) for i in range(rows.height)]
+    return model.risk(x), words

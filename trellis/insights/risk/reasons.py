@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 MAX_REASONS = 3
 # Contributions smaller than this (log-odds) are not worth a word.
@@ -21,82 +23,149 @@ def _n(value: float) -> int:
     return round(value)
 
 
-def _days(value: float) -> str:
-    n = _n(value)
-    return f"{n} day" if n == 1 else f"{n} days"
+def _pct(value: float) -> str:
+    return f"{value:.0%}"
+
+
+def _days(key: str, template_one: str, template_many: str) -> Phrase:
+    """A phrase about a number of days, singular or plural."""
+
+    def phrase(f: dict[str, float]) -> str:
+        n = _n(f[key])
+        return ngettext(template_one, template_many, n) % {"n": n}
+
+    return phrase
 
 
 Phrase = Callable[[dict[str, float]], str | None]
 
+
+def _if(condition: Callable[[dict[str, float]], bool], phrase: Phrase) -> Phrase:
+    return lambda f: phrase(f) if condition(f) else None
+
+
 PHRASES: dict[str, Phrase] = {
-    "days_since_active": lambda f: (
-        f"no activity for {_days(f['days_since_active'])}" if f["days_since_active"] >= 1 else None
+    "days_since_active": _if(
+        lambda f: f["days_since_active"] >= 1,
+        _days("days_since_active", "no activity for %(n)d day", "no activity for %(n)d days"),
     ),
-    "never_active": lambda f: "no activity since starting" if f["never_active"] else None,
-    "active_days_3": lambda f: f"active on {_n(f['active_days_3'])} of the last 3 days",
-    "events_3": lambda f: f"{_n(f['events_3'])} actions in the last 3 days",
-    "active_days_7": lambda f: f"active on {_n(f['active_days_7'])} of the last 7 days",
-    "active_days_14": lambda f: f"active on {_n(f['active_days_14'])} of the last 14 days",
-    "active_days": lambda f: f"active on {_n(f['active_days'])} days since starting",
-    "events_7": lambda f: f"{_n(f['events_7'])} actions in the last 7 days",
-    "events_prev_7": lambda f: (
-        f"{_n(f['events_7'])} actions in the last 7 days against "
-        f"{_n(f['events_prev_7'])} the week before"
+    "never_active": _if(
+        lambda f: bool(f["never_active"]), lambda f: _("no activity since starting")
     ),
-    "longest_gap": lambda f: f"a gap of {_days(f['longest_gap'])} without activity",
-    "longest_streak": lambda f: f"longest run of active days: {_days(f['longest_streak'])}",
-    "steps_completed": lambda f: f"{_n(f['steps_completed'])} steps done since starting",
-    "steps_per_active_day": lambda f: f"{f['steps_per_active_day']:.1f} steps on an active day",
-    "steps_started": lambda f: f"{_n(f['steps_started'])} steps begun since starting",
-    "finish_rate": lambda f: f"finishes {f['finish_rate']:.0%} of the steps begun",
-    "steps_7": lambda f: f"{_n(f['steps_7'])} steps done in the last 7 days",
-    "steps_prev_7": lambda f: (
-        f"pace slowed: {_n(f['steps_7'])} steps in the last 7 days "
-        f"against {_n(f['steps_prev_7'])} the week before"
-        if f["steps_7"] < f["steps_prev_7"]
-        else None
+    "active_days_3": lambda f: (
+        _("active on %(n)d of the last 3 days") % {"n": _n(f["active_days_3"])}
     ),
-    "pace": lambda f: f"{f['pace']:.0%} of the intended pace",
-    "minutes_7": lambda f: f"{_n(f['minutes_7'])} minutes in exercises in the last 7 days",
-    "rating_mean": lambda f: f"rates exercises {f['rating_mean']:.1f} of 5 on average",
-    "mood_last": lambda f: f"last mood check-in {_n(f['mood_last'])} of 10",
-    "mood_change_14": lambda f: (
-        f"mood down {-_n(f['mood_change_14'])} in two weeks" if f["mood_change_14"] < 0 else None
+    "active_days_7": lambda f: (
+        _("active on %(n)d of the last 7 days") % {"n": _n(f["active_days_7"])}
     ),
-    "phq9_last": lambda f: f"last PHQ-9 {_n(f['phq9_last'])}",
-    "phq9_change": lambda f: (
-        f"last PHQ-9 up {_n(f['phq9_change'])}" if f["phq9_change"] > 0 else None
+    "active_days_14": lambda f: (
+        _("active on %(n)d of the last 14 days") % {"n": _n(f["active_days_14"])}
     ),
-    "gad7_last": lambda f: f"last GAD-7 {_n(f['gad7_last'])}",
-    "gad7_change": lambda f: (
-        f"last GAD-7 up {_n(f['gad7_change'])}" if f["gad7_change"] > 0 else None
+    "active_days": _days(
+        "active_days", "active on %(n)d day since starting", "active on %(n)d days since starting"
     ),
-    "safety_events": lambda f: "a safety answer on record" if f["safety_events"] else None,
+    "events_3": lambda f: _("%(n)d actions in the last 3 days") % {"n": _n(f["events_3"])},
+    "events_7": lambda f: _("%(n)d actions in the last 7 days") % {"n": _n(f["events_7"])},
+    "events_prev_7": _if(
+        lambda f: f["events_7"] < f["events_prev_7"],
+        lambda f: (
+            _("%(now)d actions in the last 7 days against %(before)d the week before")
+            % {"now": _n(f["events_7"]), "before": _n(f["events_prev_7"])}
+        ),
+    ),
+    "longest_gap": _if(
+        lambda f: f["longest_gap"] >= 1,
+        _days(
+            "longest_gap",
+            "a gap of %(n)d day without activity",
+            "a gap of %(n)d days without activity",
+        ),
+    ),
+    "longest_streak": _days(
+        "longest_streak",
+        "longest run of active days: %(n)d day",
+        "longest run of active days: %(n)d days",
+    ),
+    "steps_completed": lambda f: (
+        _("%(n)d steps done since starting") % {"n": _n(f["steps_completed"])}
+    ),
+    "steps_per_active_day": lambda f: (
+        _("%(n)s steps on an active day") % {"n": f"{f['steps_per_active_day']:.1f}"}
+    ),
+    "steps_started": _if(
+        lambda f: f["steps_started"] > 0,
+        lambda f: _("%(n)d steps begun since starting") % {"n": _n(f["steps_started"])},
+    ),
+    "finish_rate": lambda f: (
+        _("finishes %(share)s of the steps begun") % {"share": _pct(f["finish_rate"])}
+    ),
+    "steps_7": lambda f: _("%(n)d steps done in the last 7 days") % {"n": _n(f["steps_7"])},
+    "steps_prev_7": _if(
+        lambda f: f["steps_7"] < f["steps_prev_7"],
+        lambda f: (
+            _("pace slowed: %(now)d steps in the last 7 days against %(before)d the week before")
+            % {"now": _n(f["steps_7"]), "before": _n(f["steps_prev_7"])}
+        ),
+    ),
+    "pace": lambda f: _("%(share)s of the intended pace") % {"share": _pct(f["pace"])},
+    "minutes_7": lambda f: (
+        _("%(n)d minutes in exercises in the last 7 days") % {"n": _n(f["minutes_7"])}
+    ),
+    "rating_mean": lambda f: (
+        _("rates exercises %(n)s of 5 on average") % {"n": f"{f['rating_mean']:.1f}"}
+    ),
+    "mood_last": lambda f: _("last mood check-in %(n)d of 10") % {"n": _n(f["mood_last"])},
+    "mood_change_14": _if(
+        lambda f: f["mood_change_14"] < 0,
+        lambda f: _("mood down %(n)d in two weeks") % {"n": -_n(f["mood_change_14"])},
+    ),
+    "phq9_last": lambda f: _("last PHQ-9 %(n)d") % {"n": _n(f["phq9_last"])},
+    "phq9_change": _if(
+        lambda f: f["phq9_change"] > 0,
+        lambda f: _("last PHQ-9 up %(n)d") % {"n": _n(f["phq9_change"])},
+    ),
+    "gad7_last": lambda f: _("last GAD-7 %(n)d") % {"n": _n(f["gad7_last"])},
+    "gad7_change": _if(
+        lambda f: f["gad7_change"] > 0,
+        lambda f: _("last GAD-7 up %(n)d") % {"n": _n(f["gad7_change"])},
+    ),
+    "safety_events": _if(
+        lambda f: bool(f["safety_events"]), lambda f: _("a safety answer on record")
+    ),
     "messages_sent": lambda f: (
-        "no messages to the care team"
+        _("no messages to the care team")
         if f["messages_sent"] == 0
-        else f"{_n(f['messages_sent'])} messages to the care team"
+        else _("%(n)d messages to the care team") % {"n": _n(f["messages_sent"])}
     ),
-    "sessions_attended": lambda f: f"{_n(f['sessions_attended'])} live sessions attended",
-    "sessions_missed": lambda f: (
-        f"{_n(f['sessions_missed'])} live sessions missed" if f["sessions_missed"] else None
+    "sessions_attended": lambda f: (
+        _("%(n)d live sessions attended") % {"n": _n(f["sessions_attended"])}
+    ),
+    "sessions_missed": _if(
+        lambda f: bool(f["sessions_missed"]),
+        lambda f: _("%(n)d live sessions missed") % {"n": _n(f["sessions_missed"])},
     ),
     "reminders_sent_7": lambda f: (
-        f"opened {_n(f['reminders_opened_7'])} of "
-        f"{_n(f['reminders_sent_7'])} reminders in the last 7 days"
+        _("opened %(opened)d of %(sent)d reminders in the last 7 days")
+        % {"opened": _n(f["reminders_opened_7"]), "sent": _n(f["reminders_sent_7"])}
     ),
     "reminders_opened_7": lambda f: (
-        f"opened {_n(f['reminders_opened_7'])} of "
-        f"{_n(f['reminders_sent_7'])} reminders in the last 7 days"
+        _("opened %(opened)d of %(sent)d reminders in the last 7 days")
+        % {"opened": _n(f["reminders_opened_7"]), "sent": _n(f["reminders_sent_7"])}
     ),
-    "reminder_open_rate": lambda f: f"opens {f['reminder_open_rate']:.0%} of reminders",
-    "weekend_share": lambda f: f"{f['weekend_share']:.0%} of activity at weekends",
-    "baseline_phq9": lambda f: f"PHQ-9 {_n(f['baseline_phq9'])} at the start",
-    "baseline_gad7": lambda f: f"GAD-7 {_n(f['baseline_gad7'])} at the start",
-    "ehealth_literacy": lambda f: f"eHEALS {_n(f['ehealth_literacy'])} of 40",
-    "support_level": lambda f: (
-        ["self-guided", "coached", "therapist-assisted"][_n(f["support_level"])] + " support"
+    "reminder_open_rate": lambda f: (
+        _("opens %(share)s of reminders") % {"share": _pct(f["reminder_open_rate"])}
     ),
+    "weekend_share": lambda f: (
+        _("%(share)s of activity at weekends") % {"share": _pct(f["weekend_share"])}
+    ),
+    "baseline_phq9": lambda f: _("PHQ-9 %(n)d at the start") % {"n": _n(f["baseline_phq9"])},
+    "baseline_gad7": lambda f: _("GAD-7 %(n)d at the start") % {"n": _n(f["baseline_gad7"])},
+    "ehealth_literacy": lambda f: _("eHEALS %(n)d of 40") % {"n": _n(f["ehealth_literacy"])},
+    "support_level": lambda f: [
+        _("self-guided support"),
+        _("coached support"),
+        _("therapist-assisted support"),
+    ][_n(f["support_level"])],
 }
 
 

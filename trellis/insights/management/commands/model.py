@@ -4,6 +4,9 @@
     trellis model predict --model DIR --events E --enrollments N --as-of-day D --out preds.csv
     trellis model evaluate --model DIR --events E --enrollments N [--days 7,14,28]
     trellis model card --model DIR
+    trellis model train --organization SLUG      (from the clinic's own records, then installed)
+    trellis model install --model DIR --organization SLUG
+    trellis model score [--organization SLUG]    (tonight's scoring and risk alerts, now)
 
 E and N are the interchange format's events and enrollments files (docs/events.md), CSV
 or Parquet by their suffix. A problem with a file stops the command with the file, the
@@ -24,6 +27,10 @@ import numpy as np
 import polars as pl
 from django.core.management.base import BaseCommand, CommandError
 
+from trellis.accounts.models import Organization
+from trellis.care.models import Enrollment
+from trellis.core import timeutil
+from trellis.insights import scoring
 from trellis.insights.risk import card, features, interchange, learn, simulate
 
 
@@ -58,9 +65,15 @@ class Command(BaseCommand):
                 "--enrollments", required=True, type=Path, help="enrollments.csv or .parquet"
             )
 
-        train = sub.add_parser("train", help="Fit, choose, calibrate; write the model folder.")
-        files(train)
-        train.add_argument("--out", required=True, type=Path, help="The model folder to write.")
+        train = sub.add_parser(
+            "train",
+            help="Fit, choose, calibrate; write the model folder (or, with --organization, "
+            "learn from that clinic's records and install the model for it).",
+        )
+        train.add_argument("--events", type=Path, help="events.csv or .parquet")
+        train.add_argument("--enrollments", type=Path, help="enrollments.csv or .parquet")
+        train.add_argument("--out", type=Path, help="The model folder to write.")
+        train.add_argument("--organization", metavar="SLUG", help="Learn from this clinic.")
         train.add_argument(
             "--days", type=_days, default=learn.TRAIN_DAYS, help="As-of days to learn from."
         )
@@ -85,6 +98,16 @@ class Command(BaseCommand):
 
         show = sub.add_parser("card", help="Print a model's card (Markdown).")
         show.add_argument("--model", required=True, type=Path)
+
+        install = sub.add_parser("install", help="Make a trained model a clinic's model.")
+        install.add_argument("--model", required=True, type=Path)
+        install.add_argument("--organization", required=True, metavar="SLUG")
+        install.add_argument(
+            "--trained-on", dest="trained_on", default="", help="Where its data came from."
+        )
+
+        score = sub.add_parser("score", help="Run tonight's scoring and risk alerts now.")
+        score.add_argument("--organization", metavar="SLUG", help="Only this clinic.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -111,6 +134,14 @@ class Command(BaseCommand):
         return events.frame, enrollments
 
     def _train(self, options: dict[str, Any]) -> None:
+        if options["organization"]:
+            self._train_clinic(options)
+            return
+        if not (options["events"] and options["enrollments"] and options["out"]):
+            raise CommandError(
+                "Give --events, --enrollments and --out, or --organization to learn from a "
+                "clinic's own records."
+            )
         events, enrollments = self._read(options)
         model = learn.train(
             events,
@@ -218,6 +249,58 @@ class Command(BaseCommand):
         if joined["hazard"].null_count():
             raise ValueError("the truth file does not describe every enrollment scored")
         return simulate.oracle_risk(joined, joined["last_day"].fill_null(-1).to_numpy(), day)
+
+    def _clinic(self, slug: str) -> Organization:
+        clinic = Organization.objects.filter(slug=slug).first()
+        if clinic is None:
+            raise CommandError(f"No clinic with the short name {slug!r}.")
+        return clinic
+
+    def _train_clinic(self, options: dict[str, Any]) -> None:
+        clinic = self._clinic(options["organization"])
+        events, enrollments = scoring.frames(list(Enrollment.objects.filter(organization=clinic)))
+        model = learn.train(
+            events,
+            enrollments,
+            days=options["days"],
+            seed=options["seed"],
+            source={"organization": clinic.slug},
+        )
+        now = timeutil.now()
+        installed = scoring.install(
+            clinic, model, trained_on=f"{clinic.name}'s own records", actor=None, now=now
+        )
+        self.stdout.write(
+            f"Trained {model.kind} on {model.card['data']['enrollments']} enrollments of "
+            f"{clinic.name} and installed it ({installed.pk})."
+        )
+
+    def _install(self, options: dict[str, Any]) -> None:
+        clinic = self._clinic(options["organization"])
+        model = learn.Model.load(options["model"])
+        installed = scoring.install(
+            clinic,
+            model,
+            trained_on=options["trained_on"] or f"Trained elsewhere ({options['model'].name})",
+            actor=None,
+            now=timeutil.now(),
+        )
+        self.stdout.write(f"Installed the {model.kind} model for {clinic.name} ({installed.pk}).")
+
+    def _score(self, options: dict[str, Any]) -> None:
+        now = timeutil.now()
+        clinics = (
+            [self._clinic(options["organization"])]
+            if options["organization"]
+            else list(Organization.objects.all())
+        )
+        for clinic in clinics:
+            night = scoring.score_clinic(clinic, now=now)
+            self.stdout.write(
+                f"{clinic.name}: {night.scored} scored ({night.by_rules} by the rules only), "
+                f"{night.alerts} risk alerts, {night.skipped_no_consent} not scored (no "
+                "agreement to the estimate)."
+            )
 
     def _card(self, options: dict[str, Any]) -> None:
         model = learn.Model.load(options["model"])
