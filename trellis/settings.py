@@ -173,6 +173,11 @@ TASKS = tasks_from_env(
 TRELLIS_NUDGES_LEASE_SECONDS = env_int("TRELLIS_NUDGES_LEASE_SECONDS", 60)
 TRELLIS_NUDGES_BATCH = env_int("TRELLIS_NUDGES_BATCH", 100)
 TRELLIS_NUDGES_SENDERS = env_int("TRELLIS_NUDGES_SENDERS", 2)
+# Simulated patients `trellis demo` adds to its main clinic (docs/insights-simulation.md);
+# the test suite builds the demo often, so it asks for a handful.
+TRELLIS_DEMO_SIMULATED_PATIENTS = env_int(
+    "TRELLIS_DEMO_SIMULATED_PATIENTS", 6 if TRELLIS_ENV == "test" else 60
+)
 # Tries of a reminder that fails for now (backoff in between) before it counts as failed.
 TRELLIS_NUDGES_MAX_ATTEMPTS = env_int("TRELLIS_NUDGES_MAX_ATTEMPTS", 5)
 

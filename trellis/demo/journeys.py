@@ -22,6 +22,7 @@ from trellis.care import consent as care_consent
 from trellis.care.models import Enrollment, EnrollmentStatus, SupportLevel
 from trellis.journey import services
 from trellis.journey.queries import today
+from trellis.journey.samples import sample_response
 from trellis.onboarding.services import enroll_patient, mark_done
 from trellis.programs.models import ProgramVersion, StepKind
 from trellis.programs.packs import PackError
@@ -74,50 +75,6 @@ JOURNEYS = (
     ),
 )
 
-SAMPLE_RESPONSES: dict[str, dict[str, Any]] = {
-    "paced_breathing": {"minutes": 5, "breaths": 30},
-    "grounding": {
-        "see": "The window, my mug, a plant",
-        "touch": "The chair, my sleeve",
-        "hear": "Traffic, the fridge",
-        "smell": "Coffee",
-        "taste": "Toothpaste",
-    },
-    "journaling": {
-        "text": (
-            "This week I noticed that I feel tense most in the mornings before work. "
-            "Taking a few slow breaths on the bus helped a little, and talking to my "
-            "sister in the evening helped more than I expected. I want to keep doing both."
-        )
-    },
-    "thought_record": {
-        "situation": "My friend did not reply to my message",
-        "automatic_thought": "She is annoyed with me",
-        "emotion": "worry",
-        "intensity_before": 70,
-        "evidence_for": "She usually replies quickly",
-        "evidence_against": "She said she had a busy week",
-        "balanced_thought": "She is probably busy; I can check in tomorrow",
-        "intensity_after": 35,
-    },
-    "behavioural_activation": {
-        "activity": "Walk to the park",
-        "planned_time": "10:00",
-        "done": True,
-        "mood": 6,
-        "mastery": 5,
-    },
-    "worry_time": {"worries": ["Money this month", "The appointment"], "worry_time": "18:00"},
-    "mindfulness": {"minutes": 5},
-    "sleep_diary": {
-        "bed_time": "23:15",
-        "minutes_to_fall_asleep": 35,
-        "wakings": 2,
-        "minutes_awake": 25,
-        "rise_time": "07:00",
-    },
-}
-
 
 def _client_id(*parts: Any) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, ":".join(str(p) for p in parts))
@@ -142,15 +99,6 @@ def publish_programs(
     return versions
 
 
-def _response(step: Any, when: datetime) -> dict[str, Any]:
-    if step.kind == StepKind.REFLECTION:
-        return {"text": "I noticed I tense up before busy days, and slow breathing helps."}
-    response = dict(SAMPLE_RESPONSES.get(step.exercise, {}))
-    if step.exercise == "behavioural_activation":
-        response["planned_date"] = when.date().isoformat()
-    return response
-
-
 def _progress(enrollment: Enrollment, journey: DemoJourney, now: datetime) -> None:
     """Complete the first few open steps on earlier days, rating each, then journal and mood."""
     patient = enrollment.patient
@@ -169,7 +117,7 @@ def _progress(enrollment: Enrollment, journey: DemoJourney, now: datetime) -> No
                 step,
                 actor=patient,
                 client_id=_client_id(enrollment.pk, "complete", index),
-                response=_response(step, when),
+                response=sample_response(step, when),
                 duration_s=step.minutes * 60,
                 now=when,
             )

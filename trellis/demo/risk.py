@@ -1,4 +1,10 @@
-"""Demo dropout risk: a model for each demo clinic and tonight's scores and risk alerts.
+"""The livelier demo clinic and its dropout risk.
+
+`seed_simulated_patients` adds about 60 simulated patients to Riverside, started over the
+last 8 weeks and played through Trellis's own services (`insights.clinic_sim`), so the
+caseload, the alerts, the reports and the risk scores have a clinic's worth of people.
+
+`seed_risk` gives each demo clinic a model and runs tonight's scoring.
 
 A demo clinic has a handful of patients, far below the 500 past enrollments a clinic's own
 model needs. So the demo installs a model trained on a simulated cohort (`trellis
@@ -15,15 +21,44 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
+
 from trellis.demo.personas import Cast
-from trellis.insights import scoring
+from trellis.insights import clinic_sim, rules, scoring
 from trellis.insights.risk import learn, simulate
+from trellis.programs.models import ProgramVersion
 
 COHORT = {"patients": 2000, "weeks": 8, "seed": 2026}
+SIMULATED_CLINIC, SIMULATED_PROGRAM = "riverside", "moving-forward"
+SIMULATED_WEEKS = 8
 TRAINED_ON = (
     "A simulated cohort of 2,000 enrollments (trellis simulate, seed 2026), for the "
     "demonstration only: these figures say nothing about this clinic's patients."
 )
+
+
+def seed_simulated_patients(cast: Cast, now: datetime) -> int:
+    """About 60 simulated patients at Riverside (`TRELLIS_DEMO_SIMULATED_PATIENTS`; none
+    again when they exist); how many were added."""
+    clinic = cast.clinics[SIMULATED_CLINIC]
+    version = (
+        ProgramVersion.objects.filter(program__slug=SIMULATED_PROGRAM).order_by("-number").first()
+    )
+    if version is None:
+        return 0
+    done = clinic_sim.populate(
+        clinic,
+        version,
+        clinic_sim.supporters_at(clinic),
+        patients=settings.TRELLIS_DEMO_SIMULATED_PATIENTS,
+        weeks=SIMULATED_WEEKS,
+        seed=COHORT["seed"],
+        now=now,
+    )
+    if done.enrollments:
+        # The hourly rules see the new patients at once, as they would in a running clinic.
+        rules.evaluate(now)
+    return len(done.enrollments)
 
 
 def seed_risk(cast: Cast, now: datetime) -> dict[str, int]:
@@ -33,12 +68,8 @@ def seed_risk(cast: Cast, now: datetime) -> dict[str, int]:
     for key, clinic in cast.clinics.items():
         if scoring.active_model(clinic) is None:
             if model is None:
-                cohort = simulate.simulate(
-                    COHORT["patients"], COHORT["weeks"], seed=COHORT["seed"]
-                )
-                model = learn.train(
-                    cohort.events, cohort.enrollments, source={"simulated": COHORT}
-                )
+                cohort = simulate.simulate(COHORT["patients"], COHORT["weeks"], seed=COHORT["seed"])
+                model = learn.train(cohort.events, cohort.enrollments, source={"simulated": COHORT})
             scoring.install(clinic, model, trained_on=TRAINED_ON, actor=None, now=now)
         night = scoring.score_clinic(clinic, now=now)
         scored[key] = night.alerts

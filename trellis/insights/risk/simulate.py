@@ -131,12 +131,12 @@ STEP_KINDS = [
     "worry_time",
 ]
 FIRST_START = datetime(2026, 1, 5, tzinfo=UTC)
-FIRST_START_US = int(FIRST_START.timestamp()) * 1_000_000
 
 
-def _times(seconds: np.ndarray) -> pl.Series:
-    """Seconds after FIRST_START as UTC times."""
-    micros = FIRST_START_US + (np.asarray(seconds) * 1_000_000).astype(np.int64)
+def _times(seconds: np.ndarray, first: datetime) -> pl.Series:
+    """Seconds after `first` as UTC times."""
+    base = int(first.timestamp()) * 1_000_000
+    micros = base + (np.asarray(seconds) * 1_000_000).astype(np.int64)
     return pl.Series(micros).cast(pl.Datetime("us", "UTC"))
 
 
@@ -153,9 +153,17 @@ def _weekly(values: list[float], days: int) -> np.ndarray:
     return np.asarray(values)[weeks]
 
 
-def simulate(patients: int, weeks: int, *, seed: int, start_spread_days: int = 182) -> Cohort:
+def simulate(
+    patients: int,
+    weeks: int,
+    *,
+    seed: int,
+    start_spread_days: int = 182,
+    first_start: datetime = FIRST_START,
+) -> Cohort:
     """`patients` enrollments, each followed for `weeks` weeks from its start; starts are
-    spread over `start_spread_days` from 5 January 2026."""
+    spread over `start_spread_days` from `first_start` (5 January 2026 unless given, in
+    whole seconds)."""
     if patients < 1 or weeks < 1:
         raise ValueError("a cohort needs at least one patient and one week")
     rng = np.random.default_rng(seed)
@@ -229,8 +237,9 @@ def simulate(patients: int, weeks: int, *, seed: int, start_spread_days: int = 1
         phq_base=phq_base,
         gad_base=gad_base,
         start_seconds=start_seconds,
+        first_start=first_start,
     )
-    started = _times(start_seconds)
+    started = _times(start_seconds, first_start)
     enrollments = pl.DataFrame(
         {
             "enrollment_id": ids.astype(str),
@@ -276,6 +285,7 @@ def _events(
     phq_base: np.ndarray,
     gad_base: np.ndarray,
     start_seconds: np.ndarray,
+    first_start: datetime,
 ) -> pl.DataFrame:
     """Every event of the cohort, as the interchange format's columns, oldest first for
     each enrollment."""
@@ -456,7 +466,7 @@ def _events(
     return pl.DataFrame(
         {
             "enrollment_id": ids[columns["who"][order]].astype(str),
-            "occurred_at": _times(offset[order]),
+            "occurred_at": _times(offset[order], first_start),
             "type": columns["type"][order].astype(str),
             "step_kind": columns["step_kind"][order].astype(str),
             "duration_s": pl.Series(columns["duration_s"][order]).replace(-1, None),

@@ -34,7 +34,7 @@ from trellis.demo import personas
 from trellis.demo.alerts import seed_supporter_workspace
 from trellis.demo.journeys import seed_journeys
 from trellis.demo.outreach import OutreachSeeded, outbox_folders, seed_outreach
-from trellis.demo.risk import seed_risk
+from trellis.demo.risk import seed_risk, seed_simulated_patients
 from trellis.demo.sessions import seed_availability
 
 DEFAULT_HOST = "127.0.0.1"
@@ -173,6 +173,8 @@ class Command(BaseCommand):
         seed_availability(cast, timeutil.now())
 
         outreach = seed_outreach(cast, timeutil.now())
+
+        seed_simulated_patients(cast, timeutil.now())
 
         seed_risk(cast, timeutil.now())
         self.print_logins(f"http://{host}:{port}")
