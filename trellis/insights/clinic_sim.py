@@ -23,7 +23,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from trellis.accounts.models import Membership, Organization, Role, User
 from trellis.accounts.services import create_person
 from trellis.appointments import queries as appointment_queries
 from trellis.appointments import services as appointments
+from trellis.appointments.models import WeeklySlot
 from trellis.care import consent as care_consent
 from trellis.care.models import Enrollment, SupportLevel
 from trellis.insights.risk import simulate
@@ -45,7 +46,13 @@ from trellis.messaging import services as messaging
 from trellis.nudges import dispatch
 from trellis.nudges import services as nudges
 from trellis.nudges.models import Channel, DeliveryStatus
-from trellis.onboarding.services import enroll_patient, mark_done
+from trellis.onboarding.services import (
+    enroll_patient,
+    mark_done,
+    record_consents,
+    start_onboarding,
+    submit_eheals,
+)
 from trellis.programs.models import ProgramVersion, StepKind
 
 NAMESPACE = uuid.UUID("5b1f4e2a-8d37-4c51-9e0f-2a6d7c3b9e14")
@@ -109,18 +116,22 @@ def _key(*parts: Any) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, ":".join(str(p) for p in parts))
 
 
-def _answers(total: int, items: int, item9: int = 0) -> dict[str, int]:
-    """Item answers (0-3) adding up to `total`, the last item `item9` (PHQ-9)."""
-    values = [0] * items
-    remaining = max(0, total - item9)
-    for index in range(items - (1 if item9 else 0)):
-        values[index] = min(3, remaining)
-        remaining -= values[index]
-    if item9:
-        values[-1] = item9
-    # Spread evenly rather than front-loaded: a plausible pattern.
-    values[: items - (1 if item9 else 0)] = sorted(values[: items - (1 if item9 else 0)])
-    return {str(n + 1): v for n, v in enumerate(values)}
+def _answers(
+    total: int, items: int, *, low: int = 0, high: int = 3, last: int | None = None
+) -> dict[str, int]:
+    """Answers `q1`..`qN` (each `low` to `high`) adding up to `total` as closely as the
+    range allows, spread evenly; `last` fixes the last item (PHQ-9's item 9)."""
+    free = items - (1 if last is not None else 0)
+    remaining = total - (last or 0) - low * free
+    values = [low] * free
+    for index in range(free):
+        left = free - index
+        step = min(high - low, max(remaining, 0) // left + (1 if remaining % left else 0))
+        values[index] += step
+        remaining -= step
+    if last is not None:
+        values.append(last)
+    return {f"q{n + 1}": v for n, v in enumerate(values)}
 
 
 def populate(
@@ -142,6 +153,7 @@ def populate(
         patients, weeks, seed=seed, first_start=first, start_spread_days=max(days - 7, 1)
     )
     done = Populated()
+    _open_session_times(organization, supporters.get("therapist_assisted", []), first)
     by_sim: dict[str, Enrollment] = {}
     for n, row in enumerate(cohort.enrollments.iter_rows(named=True)):
         started: datetime = row["started_at"]
@@ -170,9 +182,26 @@ def populate(
             now=started,
             organization=organization,
         )
-        for document in care_consent.current_documents(organization, organization.locale):
-            if document.required:
-                care_consent.give_consent(document, actor=patient, now=started)
+        # Getting started as a patient goes through it: the consents (research declined
+        # by most), eHEALS, then straight on to the program (the baseline questionnaires
+        # come on day 0 with the rest of the simulated day).
+        start_onboarding(enrollment, actor=patient, now=started)
+        record_consents(
+            enrollment,
+            actor=patient,
+            answers={
+                document.kind: document.required or n % 4 == 0
+                for document in care_consent.current_documents(organization, organization.locale)
+            },
+            now=started,
+        )
+        submit_eheals(
+            enrollment,
+            actor=patient,
+            answers=_answers(int(row["ehealth_literacy"]), 8, low=1, high=5),
+            client_id=_key(email, "eheals"),
+            now=started,
+        )
         mark_done(enrollment, actor=None, now=started)
         by_sim[row["enrollment_id"]] = enrollment
         done.enrollments.append(enrollment)
@@ -191,6 +220,33 @@ def populate(
         done.truth = out / "truth.parquet"
         truth.rename({"trellis_id": "enrollment_id"}).write_parquet(done.truth)
     return done
+
+
+SESSION_WEEKDAY, SESSION_FROM, SESSION_UNTIL = 3, time(15, 0), time(17, 0)
+
+
+def _open_session_times(
+    organization: Organization, therapists: list[User], first: datetime
+) -> None:
+    """Each therapist of the simulated patients holds a weekly session time (Thursdays
+    15:00-17:00, the clinic's time) from the first simulated day, unless they already do."""
+    for therapist in therapists:
+        if WeeklySlot.objects.filter(
+            supporter=therapist, weekday=SESSION_WEEKDAY, start_time=SESSION_FROM
+        ).exists():
+            continue
+        appointments.add_weekly_slot(
+            therapist,
+            actor=therapist,
+            organization=organization,
+            weekday=SESSION_WEEKDAY,
+            start_time=SESSION_FROM,
+            end_time=SESSION_UNTIL,
+            session_minutes=30,
+            time_zone=organization.time_zone,
+            valid_from=first.date(),
+            now=first,
+        )
 
 
 class _Player:
@@ -306,7 +362,9 @@ class _Player:
                 enrollment,
                 instrument,
                 actor=patient,
-                answers=_answers(int(total or 0), items, 1 if safety and items == 9 else 0),
+                answers=_answers(
+                    int(total or 0), items, last=(1 if safety else 0) if items == 9 else None
+                ),
                 client_id=_key(*key, "questionnaire"),
                 now=at,
             )
@@ -337,7 +395,7 @@ class _Player:
         """A live session around `at` with the care team, when one has an open time."""
         booked_at = at - timedelta(days=3)
         times = appointment_queries.open_times_for(
-            enrollment, start=at - timedelta(days=1), end=at + timedelta(days=2), now=booked_at
+            enrollment, start=at - timedelta(days=1), end=at + timedelta(days=6), now=booked_at
         )
         if not times or times[0].starts_at >= self.now:
             self.done.refused["appointment_attended"] += 1

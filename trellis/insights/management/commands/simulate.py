@@ -95,3 +95,6 @@ class Command(BaseCommand):
             f"through Trellis, {refused} refused by it."
             + (f" Ground truth: {done.truth}." if done.truth else "")
         )
+        if done.refused:
+            listed = ", ".join(f"{kind} {n}" for kind, n in done.refused.most_common())
+            self.stdout.write(f"Refused by Trellis (not forced): {listed}.")
