@@ -308,6 +308,7 @@ def therapist_pages(
             ("sessions", "/clinic/sessions/"),
             ("availability", "/clinic/sessions/availability/"),
             ("invite a patient", "/clinic/care/patients/invite/"),
+            ("dropout risk model", "/clinic/insights/model/"),
             ("security", "/accounts/security/"),
         ]:
             shooter.shoot(page, "maria", name, path)

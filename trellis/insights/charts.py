@@ -28,7 +28,8 @@ def calibration(rows: list[dict[str, Any]]) -> SafeString:
     largest = max(int(r["count"]) for r in rows) or 1
     dots = format_html_join(
         "",
-        '<circle cx="{}" cy="{}" r="{}" class="dot"><title>{}</title></circle>',
+        '<circle cx="{}" cy="{}" r="{}" class="point" fill="#1f6f5c" stroke="#ffffff">'
+        "<title>{}</title></circle>",
         (
             (
                 _x(float(r["predicted"])),
@@ -46,24 +47,28 @@ def calibration(rows: list[dict[str, Any]]) -> SafeString:
     )
     ticks = format_html_join(
         "",
-        '<text x="{}" y="{}" class="tick">{}</text><text x="{}" y="{}" class="tick" '
-        'text-anchor="end">{}</text>',
+        '<text x="{}" y="{}" font-size="10" text-anchor="middle">{}</text>'
+        '<text x="{}" y="{}" font-size="10" text-anchor="end">{}</text>',
         (
-            (_x(v) - 6, SIZE - PAD + 14, f"{v:.0%}", PAD - 4, _y(v) + 4, f"{v:.0%}")
+            (_x(v), SIZE - PAD + 13, f"{v:.0%}", PAD - 4, _y(v) + 4, f"{v:.0%}")
             for v in (0.0, 0.5, 1.0)
         ),
     )
     return format_html(
-        '<svg class="chart calibration" viewBox="0 0 {size} {size}" role="img" '
-        'aria-labelledby="calibration-title"><title id="calibration-title">{title}</title>'
-        '<rect x="{pad}" y="{pad}" width="{inner}" height="{inner}" class="frame"/>'
-        '<line x1="{x0}" y1="{y0}" x2="{x1}" y2="{y1}" class="diagonal"/>{ticks}{dots}'
-        '<text x="{mid}" y="{bottom}" class="axis" text-anchor="middle">{predicted}</text>'
-        '<text x="10" y="{mid}" class="axis" text-anchor="middle" '
-        'transform="rotate(-90 10 {mid})">{observed}</text></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg" class="chart calibration" '
+        'viewBox="0 0 {size} {size}" role="img" aria-labelledby="calibration-title">'
+        '<title id="calibration-title">{title}</title>'
+        '<line x1="{x0}" y1="{y0}" x2="{x1}" y2="{y0}" class="grid" stroke="#d0d4d2"/>'
+        '<line x1="{x0}" y1="{y0}" x2="{x0}" y2="{y1}" class="grid" stroke="#d0d4d2"/>'
+        '<line x1="{x0}" y1="{y1}" x2="{x1}" y2="{y1}" class="grid" stroke="#d0d4d2"/>'
+        '<line x1="{x1}" y1="{y0}" x2="{x1}" y2="{y1}" class="grid" stroke="#d0d4d2"/>'
+        '<line x1="{x0}" y1="{y0}" x2="{x1}" y2="{y1}" stroke="#6b7370" '
+        'stroke-dasharray="4 3"/>{ticks}{dots}'
+        '<text x="{mid}" y="{bottom}" font-size="11" text-anchor="middle" '
+        'class="axis-name">{predicted}</text>'
+        '<text x="11" y="{mid}" font-size="11" text-anchor="middle" class="axis-name" '
+        'transform="rotate(-90 11 {mid})">{observed}</text></svg>',
         size=SIZE,
-        pad=PAD,
-        inner=SIZE - 2 * PAD,
         x0=_x(0),
         y0=_y(0),
         x1=_x(1),

@@ -371,7 +371,10 @@ class _Player:
         elif kind == "appointment_attended":
             return self._session(enrollment, at, key)
         elif kind == "reminder_sent":
-            self._reminder(enrollment, patient, at, events, index, key)
+            if not self._reminder(enrollment, patient, at, events, index, key):
+                # Held back by the clinic's limits (a day's or a week's cap, quiet hours).
+                self.done.refused["reminder_sent"] += 1
+                return False
         else:
             return False  # opened with its reminder; safety with its questionnaire
         return True
@@ -427,8 +430,9 @@ class _Player:
         events: list[dict[str, Any]],
         index: int,
         key: Any,
-    ) -> None:
-        """Today's-step reminder, in Trellis, opened when the model says so."""
+    ) -> bool:
+        """Today's-step reminder, in Trellis, opened when the model says so; whether it was
+        sent."""
         rows = nudges.queue_nudge(
             recipient=patient,
             organization=enrollment.organization,
@@ -439,10 +443,17 @@ class _Player:
             channels=[Channel.IN_APP],
             not_before=at,
         )
+        delivered = False
         for row in rows:
             if row.status != DeliveryStatus.QUEUED:
                 continue
             sent = dispatch.deliver(row.pk, now=at)
+            waited = sent.next_attempt_at
+            if sent.status == DeliveryStatus.QUEUED and waited is not None and waited < self.now:
+                # It came due in the patient's quiet hours: it goes when they end, as the
+                # worker would send it.
+                sent = dispatch.deliver(row.pk, now=waited)
+            delivered = delivered or sent.status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)
             opened = next(
                 (
                     e
@@ -456,5 +467,7 @@ class _Player:
                 DeliveryStatus.SENT,
                 DeliveryStatus.DELIVERED,
             ):
-                nudges.mark_opened(sent, at=opened["occurred_at"])
+                at_the_earliest = (sent.sent_at or at) + timedelta(minutes=5)
+                nudges.mark_opened(sent, at=max(opened["occurred_at"], at_the_earliest))
                 self.done.played["reminder_opened"] += 1
+        return delivered

@@ -13,9 +13,23 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from trellis.accounts.guards import require_role
+from trellis.care.models import SupportLevel
 from trellis.insights import charts, queries, scoring
 from trellis.insights.models import RiskCheck, RiskModel
 from trellis.insights.risk import card, learn
+
+
+def _group_name(name: str) -> str:
+    names = {"age band": _("Age band"), "sex": _("Sex"), "support level": _("Level of support")}
+    return str(names.get(name, name))
+
+
+def _group_value(name: str, value: str) -> str:
+    if name == "support level" and value in SupportLevel.values:
+        return str(SupportLevel(value).label)
+    if name == "sex":
+        return str({"female": _("Female"), "male": _("Male")}.get(value, value))
+    return value
 
 
 @never_cache
@@ -71,8 +85,8 @@ def model(request: HttpRequest) -> HttpResponse:
             "calibration_chart": charts.calibration(test.get("calibration") or []),
             "subgroups": [
                 {
-                    "name": name,
-                    "group": row["group"],
+                    "name": _group_name(name),
+                    "group": _group_value(name, row["group"]),
                     "count": row["count"],
                     "rate": card.pct(row.get("rate")),
                     "auc": card.num(row.get("auc")),
@@ -83,6 +97,7 @@ def model(request: HttpRequest) -> HttpResponse:
             "past": scoring.past_enrollments(clinic),
             "needed": learn.MIN_ENROLLMENTS,
             "checks": RiskCheck.objects.filter(organization=clinic)[:12],
+            "min_checked": scoring.MIN_CHECKED,
             "earlier": RiskModel.objects.filter(organization=clinic, active=False).order_by(
                 "-installed_at"
             )[:5],

@@ -27,8 +27,8 @@ def _pct(value: float) -> str:
     return f"{value:.0%}"
 
 
-def _days(key: str, template_one: str, template_many: str) -> Phrase:
-    """A phrase about a number of days, singular or plural."""
+def _count(key: str, template_one: str, template_many: str) -> Phrase:
+    """A phrase about a number of something (days, steps...), singular or plural."""
 
     def phrase(f: dict[str, float]) -> str:
         n = _n(f[key])
@@ -47,7 +47,7 @@ def _if(condition: Callable[[dict[str, float]], bool], phrase: Phrase) -> Phrase
 PHRASES: dict[str, Phrase] = {
     "days_since_active": _if(
         lambda f: f["days_since_active"] >= 1,
-        _days("days_since_active", "no activity for %(n)d day", "no activity for %(n)d days"),
+        _count("days_since_active", "no activity for %(n)d day", "no activity for %(n)d days"),
     ),
     "never_active": _if(
         lambda f: bool(f["never_active"]), lambda f: _("no activity since starting")
@@ -61,11 +61,15 @@ PHRASES: dict[str, Phrase] = {
     "active_days_14": lambda f: (
         _("active on %(n)d of the last 14 days") % {"n": _n(f["active_days_14"])}
     ),
-    "active_days": _days(
+    "active_days": _count(
         "active_days", "active on %(n)d day since starting", "active on %(n)d days since starting"
     ),
-    "events_3": lambda f: _("%(n)d actions in the last 3 days") % {"n": _n(f["events_3"])},
-    "events_7": lambda f: _("%(n)d actions in the last 7 days") % {"n": _n(f["events_7"])},
+    "events_3": _count(
+        "events_3", "%(n)d action in the last 3 days", "%(n)d actions in the last 3 days"
+    ),
+    "events_7": _count(
+        "events_7", "%(n)d action in the last 7 days", "%(n)d actions in the last 7 days"
+    ),
     "events_prev_7": _if(
         lambda f: f["events_7"] < f["events_prev_7"],
         lambda f: (
@@ -75,31 +79,35 @@ PHRASES: dict[str, Phrase] = {
     ),
     "longest_gap": _if(
         lambda f: f["longest_gap"] >= 1,
-        _days(
+        _count(
             "longest_gap",
             "a gap of %(n)d day without activity",
             "a gap of %(n)d days without activity",
         ),
     ),
-    "longest_streak": _days(
+    "longest_streak": _count(
         "longest_streak",
         "longest run of active days: %(n)d day",
         "longest run of active days: %(n)d days",
     ),
-    "steps_completed": lambda f: (
-        _("%(n)d steps done since starting") % {"n": _n(f["steps_completed"])}
+    "steps_completed": _count(
+        "steps_completed", "%(n)d step done since starting", "%(n)d steps done since starting"
     ),
     "steps_per_active_day": lambda f: (
         _("%(n)s steps on an active day") % {"n": f"{f['steps_per_active_day']:.1f}"}
     ),
     "steps_started": _if(
         lambda f: f["steps_started"] > 0,
-        lambda f: _("%(n)d steps begun since starting") % {"n": _n(f["steps_started"])},
+        _count(
+            "steps_started", "%(n)d step begun since starting", "%(n)d steps begun since starting"
+        ),
     ),
     "finish_rate": lambda f: (
         _("finishes %(share)s of the steps begun") % {"share": _pct(f["finish_rate"])}
     ),
-    "steps_7": lambda f: _("%(n)d steps done in the last 7 days") % {"n": _n(f["steps_7"])},
+    "steps_7": _count(
+        "steps_7", "%(n)d step done in the last 7 days", "%(n)d steps done in the last 7 days"
+    ),
     "steps_prev_7": _if(
         lambda f: f["steps_7"] < f["steps_prev_7"],
         lambda f: (
@@ -108,8 +116,10 @@ PHRASES: dict[str, Phrase] = {
         ),
     ),
     "pace": lambda f: _("%(share)s of the intended pace") % {"share": _pct(f["pace"])},
-    "minutes_7": lambda f: (
-        _("%(n)d minutes in exercises in the last 7 days") % {"n": _n(f["minutes_7"])}
+    "minutes_7": _count(
+        "minutes_7",
+        "%(n)d minute in exercises in the last 7 days",
+        "%(n)d minutes in exercises in the last 7 days",
     ),
     "rating_mean": lambda f: (
         _("rates exercises %(n)s of 5 on average") % {"n": f"{f['rating_mean']:.1f}"}
@@ -135,14 +145,16 @@ PHRASES: dict[str, Phrase] = {
     "messages_sent": lambda f: (
         _("no messages to the care team")
         if f["messages_sent"] == 0
-        else _("%(n)d messages to the care team") % {"n": _n(f["messages_sent"])}
+        else _count(
+            "messages_sent", "%(n)d message to the care team", "%(n)d messages to the care team"
+        )(f)
     ),
-    "sessions_attended": lambda f: (
-        _("%(n)d live sessions attended") % {"n": _n(f["sessions_attended"])}
+    "sessions_attended": _count(
+        "sessions_attended", "%(n)d live session attended", "%(n)d live sessions attended"
     ),
     "sessions_missed": _if(
         lambda f: bool(f["sessions_missed"]),
-        lambda f: _("%(n)d live sessions missed") % {"n": _n(f["sessions_missed"])},
+        _count("sessions_missed", "%(n)d live session missed", "%(n)d live sessions missed"),
     ),
     "reminders_sent_7": lambda f: (
         _("opened %(opened)d of %(sent)d reminders in the last 7 days")
