@@ -98,6 +98,24 @@ def model(request: HttpRequest) -> HttpResponse:
             "needed": learn.MIN_ENROLLMENTS,
             "checks": RiskCheck.objects.filter(organization=clinic)[:12],
             "min_checked": scoring.MIN_CHECKED,
+            "evaluations": [
+                {
+                    "when": evaluation.get("evaluated_at", "")[:10],
+                    "enrollments": evaluation.get("enrollments"),
+                    "rows": [
+                        {
+                            "day": day,
+                            "count": row.get("count"),
+                            "auc": card.num(row.get("auc")),
+                            "ece": card.num(row.get("ece")),
+                            "oracle_auc": card.num(row.get("oracle_auc")),
+                            "oracle_ece": card.num(row.get("oracle_ece")),
+                        }
+                        for day, row in (evaluation.get("days") or {}).items()
+                    ],
+                }
+                for evaluation in the_card.get("evaluations") or []
+            ],
             "earlier": RiskModel.objects.filter(organization=clinic, active=False).order_by(
                 "-installed_at"
             )[:5],

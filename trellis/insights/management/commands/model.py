@@ -90,6 +90,12 @@ class Command(BaseCommand):
         files(evaluate)
         evaluate.add_argument("--days", type=_days, default=learn.EVALUATE_DAYS)
         evaluate.add_argument(
+            "--into-card",
+            action="store_true",
+            dest="into_card",
+            help="Add these figures to the model's card (model.json and card.md).",
+        )
+        evaluate.add_argument(
             "--truth",
             type=Path,
             help="A simulator's truth.parquet, to compare with its oracle (default: the one "
@@ -188,6 +194,12 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Model: {card.KINDS.get(model.kind, model.kind)}, trained {model.card['trained_at']}."
         )
+        evaluation: dict[str, Any] = {
+            "evaluated_at": timeutil.now().isoformat(timespec="seconds"),
+            "events": str(options["events"]),
+            "enrollments": int(enrollments.height),
+            "days": {},
+        }
         for day in options["days"]:
             labelled = features.labels(events, enrollments, day)
             if labelled.height == 0:
@@ -204,10 +216,13 @@ class Command(BaseCommand):
                 f"in the next 14 days; AUC {_auc(found['auc'])} (95% {_auc(low)} to "
                 f"{_auc(high)}), ECE {found['ece']:.3f}"
             )
+            figures = {k: found[k] for k in ("count", "rate", "auc", "auc_95", "ece")}
             if truth is not None:
                 oracle = self._oracle(events, enrollments, truth, rows, day)
                 oracle_auc, oracle_ece = card.auc(labels, oracle), card.ece(labels, oracle)
                 line += f"; the simulator's oracle: AUC {_auc(oracle_auc)}, ECE {oracle_ece:.3f}"
+                figures.update(oracle_auc=oracle_auc, oracle_ece=oracle_ece)
+            evaluation["days"][str(day)] = figures
             self.stdout.write(line)
             raw = rows.select("enrollment_id").join(enrollments, on="enrollment_id", how="left")
             groups = card.subgroups(
@@ -231,6 +246,12 @@ class Command(BaseCommand):
                 for row in found["calibration"]
             )
             self.stdout.write(f"  calibration (predicted->observed): {calibration}")
+        if options["into_card"]:
+            model.card.setdefault("evaluations", []).append(evaluation)
+            folder: Path = options["model"]
+            model.save(folder)
+            (folder / "card.md").write_text(card.as_text(model.card))
+            self.stdout.write(f"Added these figures to the card in {folder}.")
 
     def _oracle(
         self,
