@@ -10,6 +10,9 @@ Decisions:
   supervisors; coaches get 403.
 - The supervision page is for supervisors and clinic admins (numbers, no records);
   reassigning a patient is for supervisors only (admins get 403).
+- Preparing for a live session (the session and the progress summary) is for the same
+  clinicians as the record: the session's enrollment must be in reach, and a session of
+  another enrollment is 404 like one that does not exist.
 - The JSON API: the same, and integration tokens get 403 (the workspace is for people).
 """
 
@@ -27,6 +30,7 @@ from tests.authorization.matrix import (
     Route,
     expect,
 )
+from trellis.appointments.tests.helpers import alex_booked_session
 from trellis.care.models import StepChangeStatus, SteppedCareChange
 from trellis.care.services import suggest_step_change
 from trellis.core import timeutil
@@ -48,6 +52,12 @@ PREFIX = "/api/v1/care"
 
 def _enrollment(cast: Any) -> dict[str, Any]:
     return {"pk": enroll_alex(cast).pk}
+
+
+def _session(cast: Any) -> dict[str, Any]:
+    """A video session patient_alex booked with therapist_maria."""
+    session = alex_booked_session(cast)
+    return {"pk": session.enrollment_id, "appointment_id": session.pk}
 
 
 def _alex_enrolled(cast: Any) -> dict[str, Any]:
@@ -94,6 +104,7 @@ def _reassign(cast: Any) -> dict[str, Any]:
 ROUTES: list[Route] = [
     Route("caseload:list", _CLINICIANS, kwargs=_alex_enrolled, reads=PATIENT_LIST),
     Route("caseload:record", _CLINICIANS, kwargs=_enrollment, reads=ONE_PATIENT),
+    Route("caseload:prepare_session", _CLINICIANS, kwargs=_session, reads=ONE_PATIENT),
     Route(
         "caseload:add_note",
         _CLINICIANS,

@@ -46,6 +46,19 @@ def access_patient_enrollment(user: User, pk: Any) -> Enrollment:
     return enrollment
 
 
+def access_session_of(enrollment: Enrollment, appointment_id: Any) -> Appointment:
+    """A live session of this enrollment (already in reach), or 404: another enrollment's
+    session looks the same as one that does not exist."""
+    session = (
+        Appointment.objects.filter(enrollment=enrollment, pk=appointment_id)
+        .select_related("supporter")
+        .first()
+    )
+    if session is None:
+        raise Http404(_("There is no such session of this patient."))
+    return session
+
+
 def access_step_change(user: User, pk: Any) -> SteppedCareChange:
     """A change of support of an enrollment in reach, or 404."""
     try:

@@ -33,6 +33,7 @@ from trellis.care.models import Enrollment, SupportLevel
 from trellis.care.queries import care_notes_of, patient_zone, supporters_of
 from trellis.core import timeutil
 from trellis.core.errors import add_to_form
+from trellis.insights.summary import progress_summary
 from trellis.journey.queries import journal_for, story
 from trellis.measures import charts
 from trellis.measures.queries import outcome_for, series
@@ -165,6 +166,7 @@ def _record_context(enrollment: Enrollment, user: User) -> dict[str, Any]:
     by_instrument = {code: series(enrollment, code) for code in ("PHQ-9", "GAD-7")}
     return {
         "attention": record_queries.attention(enrollment, now=now, by_instrument=by_instrument),
+        "progress": progress_summary(enrollment, now=now, tz=tz),
         "enrollment": enrollment,
         "patient": enrollment.patient,
         "supporters": supporters_of(enrollment),
@@ -215,6 +217,37 @@ def patient_record(request: HttpRequest, pk: Any) -> HttpResponse:
         actor=user, what=Read.RECORD, via="page", patient=enrollment.patient_id, subject=enrollment
     )
     return _render_record(request, enrollment, user)
+
+
+@never_cache
+@login_required
+@require_GET
+def prepare_session(request: HttpRequest, pk: Any, appointment_id: Any) -> HttpResponse:
+    """Before a live session: the session, and the progress summary since the last contact.
+    The session must belong to an enrollment in the supporter's reach (404 otherwise)."""
+    user = guards.require_clinician(request, CASELOAD_ONLY)
+    enrollment = queries.access_patient_enrollment(user, pk)
+    session = queries.access_session_of(enrollment, appointment_id)
+    note_read(
+        actor=user,
+        what=Read.RECORD,
+        via="page",
+        patient=enrollment.patient_id,
+        subject=enrollment,
+        details={"what": "prepare for a session", "appointment": str(session.pk)},
+    )
+    tz = patient_zone(enrollment)
+    return render(
+        request,
+        "workspace/prepare_session.html",
+        {
+            "enrollment": enrollment,
+            "patient": enrollment.patient,
+            "session": session,
+            "progress": progress_summary(enrollment, now=timeutil.now(), tz=tz),
+            "tz": tz,
+        },
+    )
 
 
 @never_cache
