@@ -29,6 +29,7 @@ from trellis.clinic.api import router as accounts_router
 from trellis.clinic.audit_api import router as audit_router
 from trellis.core import timeutil
 from trellis.core.errors import Conflict, error_list
+from trellis.insights.api import router as insights_router
 from trellis.journey.api import router as journey_router
 from trellis.measures.api import router as measures_router
 from trellis.messaging.api import router as messaging_router
@@ -148,6 +149,7 @@ def register_routers() -> None:
     api.add_router("/sessions", sessions_router)
     api.add_router("/messaging", messaging_router)
     api.add_router("/notifications", notifications_router)
+    api.add_router("/insights", insights_router)
 
 
 register_routers()

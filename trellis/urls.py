@@ -12,6 +12,7 @@ urlpatterns = [
     path("clinic/audit/", include("trellis.clinic.audit_urls")),
     path("clinic/alerts/", include("trellis.alerts.urls")),
     path("clinic/reminders/", include("trellis.nudges.settings_urls")),
+    path("clinic/insights/reports/", include("trellis.insights.report_urls")),
     path("clinic/insights/", include("trellis.insights.urls")),
     path("clinic/caseload/", include("trellis.workspace.urls")),
     path("", include("trellis.journey.urls")),

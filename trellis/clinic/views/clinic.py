@@ -46,6 +46,7 @@ from trellis.clinic.forms import (
     SetActiveForm,
 )
 from trellis.core import timeutil
+from trellis.insights.queries import REPORT_READERS
 from trellis.onboarding import services as onboarding_services
 from trellis.signin.services import sign_in_with_password
 from trellis.signin.views import throttled_page
@@ -115,6 +116,9 @@ def home(request: HttpRequest) -> HttpResponse:
             "open_invitations": open_invitations,
             "audit_url": _optional_url("audit:events"),
             "security_url": _optional_url("accounts:security"),
+            "reports_url": reverse("insights_reports:index", args=[org.slug])
+            if membership.role in REPORT_READERS
+            else "",
         },
     )
 
