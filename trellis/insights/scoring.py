@@ -22,7 +22,7 @@ docs/insights-scoring.md tells the whole story.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -137,7 +137,6 @@ class NightOutcome:
     by_rules: int = 0
     alerts: int = 0
     skipped_no_consent: int = 0
-    reasons_by_enrollment: dict[str, list[str]] = field(default_factory=dict)
 
 
 def as_of_day(enrollment: Enrollment, now: datetime) -> int:
@@ -218,7 +217,7 @@ def _in_contact(enrollment_ids: list[Any], now: datetime) -> set[Any]:
     booked = Appointment.objects.filter(
         enrollment_id=OuterRef("pk"),
         status=AppointmentStatus.BOOKED,
-        starts_at__gte=now - timedelta(days=1),
+        starts_at__gte=now,
         starts_at__lte=until,
     )
     return set(
@@ -303,19 +302,22 @@ def score_all(*, now: datetime) -> dict[str, int]:
 
 
 def record_outcomes(*, now: datetime) -> int:
-    """On every score whose 14 days have passed, whether the patient did anything."""
+    """On every score whose 14 days have passed, whether the patient did anything: the same
+    window the model learned to predict, the 14 days from the end of the score's as-of day
+    (`started_at` + D days), so the monthly check compares like with like."""
     due = RiskScore.objects.filter(
         dropped__isnull=True, scored_at__lte=now - timedelta(days=features.HORIZON_DAYS)
-    )
-    acted = EngagementEvent.objects.filter(
-        enrollment_id=OuterRef("enrollment_id"),
-        type__in=list(PATIENT_INITIATED),
-        occurred_at__gt=OuterRef("scored_at"),
-        occurred_at__lte=OuterRef("scored_at") + timedelta(days=features.HORIZON_DAYS),
-    )
+    ).select_related("enrollment")
     count = 0
-    for pk, did in due.annotate(did=Exists(acted)).values_list("pk", "did").iterator():
-        RiskScore.objects.filter(pk=pk).update(dropped=0 if did else 1)
+    for found in due.iterator():
+        start = found.enrollment.started_at + timedelta(days=found.as_of_day)
+        did = EngagementEvent.objects.filter(
+            enrollment_id=found.enrollment_id,
+            type__in=list(PATIENT_INITIATED),
+            occurred_at__gte=start,
+            occurred_at__lt=start + timedelta(days=features.HORIZON_DAYS),
+        ).exists()
+        RiskScore.objects.filter(pk=found.pk).update(dropped=0 if did else 1)
         count += 1
     return count
 

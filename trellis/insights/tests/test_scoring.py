@@ -635,12 +635,15 @@ def test_outcomes_say_whether_the_patient_did_anything_in_the_14_days_after_a_sc
             "patient_emery",
         )
     )
+    # The window is the one the model predicts: the 14 days from the end of the score's
+    # as-of day (day 9 ends at T0 + 9 days, 13 hours before the night's run).
+    window = T0 + 9 * DAY
     emit(alex, "login", at=NIGHT + 5 * DAY)
     emit(blair, "reminder_sent", at=NIGHT + 2 * DAY)  # Trellis's doing, not the patient's
     emit(blair, "questionnaire_overdue", at=NIGHT + 3 * DAY)
-    emit(casey, "mood_checkin", at=NIGHT + 14 * DAY)  # the last moment of the 14 days
-    emit(devon, "login", at=NIGHT - timedelta(hours=1))  # before the score
-    emit(devon, "login", at=NIGHT + 14 * DAY + timedelta(seconds=1))  # after the 14 days
+    emit(casey, "mood_checkin", at=window + 14 * DAY - timedelta(seconds=1))  # its last moment
+    emit(devon, "login", at=window - timedelta(seconds=1))  # before the window
+    emit(devon, "login", at=window + 14 * DAY)  # after it
     for enrollment in (alex, blair, casey, devon):
         score(enrollment, 0.5, installed)
     young = score(emery, 0.5, installed, night=NIGHT + DAY)
