@@ -4,7 +4,8 @@
 last 8 weeks and played through Trellis's own services (`insights.clinic_sim`), so the
 caseload, the alerts, the reports and the risk scores have a clinic's worth of people.
 
-`seed_risk` gives each demo clinic a model and runs tonight's scoring.
+`seed_risk` gives each demo clinic a model, runs tonight's scoring, then the hourly alert
+rules.
 
 A demo clinic has a handful of patients, far below the 500 past enrollments a clinic's own
 model needs. So the demo installs a model trained on a simulated cohort (`trellis
@@ -55,9 +56,6 @@ def seed_simulated_patients(cast: Cast, now: datetime) -> int:
         seed=COHORT["seed"],
         now=now,
     )
-    if done.enrollments:
-        # The hourly rules see the new patients at once, as they would in a running clinic.
-        rules.evaluate(now)
     return len(done.enrollments)
 
 
@@ -73,4 +71,6 @@ def seed_risk(cast: Cast, now: datetime) -> dict[str, int]:
             scoring.install(clinic, model, trained_on=TRAINED_ON, actor=None, now=now)
         night = scoring.score_clinic(clinic, now=now)
         scored[key] = night.alerts
+    # Then the hourly rules see the simulated patients, as they would in a running clinic.
+    rules.evaluate(now)
     return scored

@@ -27,6 +27,7 @@ class EventType(models.TextChoices):
     MESSAGE_SENT = "message_sent", _("Sent a message to the care team")
     REMINDER_SENT = "reminder_sent", _("A reminder was sent")
     REMINDER_OPENED = "reminder_opened", _("Opened a reminder")
+    CARE_TEAM_MESSAGE = "care_team_message", _("The care team wrote to the patient")
 
 
 # The one list of what the patient did themselves (the rest Trellis writes on its own:

@@ -350,7 +350,17 @@ class _Player:
                 client_id=_key(*key, "message"),
                 now=at,
             )
-            self._reply(enrollment, at, index, key)
+        elif kind == "care_team_message":
+            team = list(enrollment.care_team.filter(active=True).select_related("supporter"))
+            if not team:
+                return False
+            messaging.send_message(
+                enrollment,
+                sender=team[0].supporter,
+                body=REPLIES[index % len(REPLIES)],
+                client_id=_key(*key, "care team"),
+                now=at,
+            )
         elif kind == "questionnaire_submitted":
             instrument, _sep, total = str(event["value"]).partition(":")
             safety = any(
@@ -378,21 +388,6 @@ class _Player:
         else:
             return False  # opened with its reminder; safety with its questionnaire
         return True
-
-    def _reply(self, enrollment: Enrollment, at: datetime, index: int, key: Any) -> None:
-        """The primary supporter answers most messages within a day or so."""
-        team = list(enrollment.care_team.filter(active=True).select_related("supporter"))
-        when = at + timedelta(hours=4 + (index * 7) % 26)
-        if not team or index % 4 == 3 or when >= self.now:
-            return
-        messaging.send_message(
-            enrollment,
-            sender=team[0].supporter,
-            body=REPLIES[index % len(REPLIES)],
-            client_id=_key(*key, "reply"),
-            now=when,
-        )
-        self.done.played["supporter_reply"] += 1
 
     def _session(self, enrollment: Enrollment, at: datetime, key: Any) -> bool:
         """A live session around `at` with the care team, when one has an open time."""

@@ -69,6 +69,7 @@ NOT_PATIENT_ACTIVITY = (
     "questionnaire_overdue",
     "appointment_missed",
     "reminder_sent",
+    "care_team_message",
 )
 PHQ9, GAD7 = "PHQ-9", "GAD-7"
 

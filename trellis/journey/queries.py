@@ -408,6 +408,7 @@ def active_days(enrollment: Enrollment) -> int:
     days: set[date] = set()
     moments = (
         EngagementEvent.objects.filter(enrollment=enrollment)
+        .exclude(type=EventType.CARE_TEAM_MESSAGE)
         .values_list("occurred_at", flat=True)
         .iterator(chunk_size=2000)
     )

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from trellis.accounts.models import User
 from trellis.care.models import Enrollment
 from trellis.core import timeutil
-from trellis.engagement.models import EngagementEvent
+from trellis.engagement.models import EngagementEvent, EventType
 from trellis.journey.models import ProgressStatus, StepProgress
 from trellis.journey.queries import today
 from trellis.programs.models import StepKind
@@ -80,9 +80,11 @@ def _supporter_name(enrollment: Enrollment, supporter: User | None, now: datetim
 
 
 def _days_since(enrollment: Enrollment, supporter: User | None, now: datetime) -> str:
-    last = EngagementEvent.objects.filter(
-        enrollment_id=enrollment.pk, occurred_at__lte=now
-    ).aggregate(last=Max("occurred_at"))["last"]
+    last = (
+        EngagementEvent.objects.filter(enrollment_id=enrollment.pk, occurred_at__lte=now)
+        .exclude(type=EventType.CARE_TEAM_MESSAGE)
+        .aggregate(last=Max("occurred_at"))["last"]
+    )
     since = last or enrollment.started_at
     return str(max(0, (now - since).days))
 

@@ -160,6 +160,9 @@ def send_message(
     thread.save(update_fields=["last_message_at", "waiting_since", "updated_at"])
     if from_patient:
         events.emit(enrollment, EventType.MESSAGE_SENT, at=now, value=str(len(text)))
+    else:
+        # Not the patient's action: support reaching them, which the risk model reads.
+        events.emit(enrollment, EventType.CARE_TEAM_MESSAGE, at=now, value=str(len(text)))
     audit.record(
         action="message.send",
         actor=sender,

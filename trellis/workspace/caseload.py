@@ -49,7 +49,7 @@ from trellis.care.models import (
     Preferences,
     SupportLevel,
 )
-from trellis.engagement.models import EngagementEvent
+from trellis.engagement.models import EngagementEvent, EventType
 from trellis.journey.models import ProgressStatus, StepProgress
 from trellis.measures.models import QuestionnaireResponse
 from trellis.messaging.models import Message
@@ -272,6 +272,7 @@ def _latest_response(
 def _last_event() -> Subquery:
     return Subquery(
         EngagementEvent.objects.filter(enrollment=OuterRef("pk"))
+        .exclude(type=EventType.CARE_TEAM_MESSAGE)
         .order_by()
         .values("enrollment")
         .annotate(m=Max("occurred_at"))

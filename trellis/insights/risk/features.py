@@ -57,6 +57,9 @@ NAMES = [
     "gad7_change",
     "safety_events",
     "messages_sent",
+    "care_team_messages_14",
+    "days_since_care_team",
+    "reply_hours",
     "sessions_attended",
     "sessions_missed",
     "reminders_sent_7",
@@ -179,7 +182,30 @@ def at_day(events: pl.DataFrame, enrollments: pl.DataFrame, as_of_day: int) -> p
             sessions_missed=(typ == "appointment_missed").sum(),
             reminders_sent=(typ == "reminder_sent").sum(),
             reminders_sent_7=((typ == "reminder_sent") & last_7).sum(),
+            care_team_messages_14=((typ == "care_team_message") & (pl.col("t") >= d - 14)).sum(),
+            last_care_team_t=pl.col("t").filter(typ == "care_team_message").max(),
         )
+    )
+    # How long the care team took to answer: from each message of the patient to the next
+    # message of the care team (before the end of day D), the median in hours.
+    asked = seen.filter(typ == "message_sent").select("enrollment_id", "t").sort("t")
+    answered = (
+        seen.filter(typ == "care_team_message")
+        .select("enrollment_id", pl.col("t").alias("reply_t"))
+        .sort("reply_t")
+    )
+    replies = (
+        asked.join_asof(
+            answered,
+            left_on="t",
+            right_on="reply_t",
+            by="enrollment_id",
+            strategy="forward",
+            check_sortedness=False,  # sorted by time above, so within each enrollment too
+        )
+        .filter(pl.col("reply_t").is_not_null())
+        .group_by("enrollment_id")
+        .agg(reply_hours=((pl.col("reply_t") - pl.col("t")) * 24.0).median())
     )
     zero = pl.lit(0)
     frame = (
@@ -187,9 +213,11 @@ def at_day(events: pl.DataFrame, enrollments: pl.DataFrame, as_of_day: int) -> p
         .join(activity, on="enrollment_id", how="left")
         .join(gaps, on="enrollment_id", how="left")
         .join(trellis_side, on="enrollment_id", how="left")
+        .join(replies, on="enrollment_id", how="left")
         .with_columns(
             as_of_day=pl.lit(as_of_day, dtype=pl.Int64),
             days_since_active=(d - pl.col("last_t")).fill_null(d + 1.0),
+            days_since_care_team=d - pl.col("last_care_team_t"),
             never_active=pl.col("last_t").is_null().cast(pl.Int64),
             steps_per_active_day=pl.col("steps_completed") / pl.col("active_days"),
             finish_rate=pl.when(pl.col("steps_started") > 0)
@@ -232,6 +260,7 @@ def at_day(events: pl.DataFrame, enrollments: pl.DataFrame, as_of_day: int) -> p
                     "minutes_7",
                     "safety_events",
                     "messages_sent",
+                    "care_team_messages_14",
                     "sessions_attended",
                     "sessions_missed",
                     "reminders_sent_7",

@@ -27,12 +27,12 @@ def _pct(value: float) -> str:
     return f"{value:.0%}"
 
 
-def _count(key: str, template_one: str, template_many: str) -> Phrase:
-    """A phrase about a number of something (days, steps...), singular or plural."""
+def _count(key: str, words: Callable[[int], str]) -> Phrase:
+    """A phrase about a number of something (days, steps...): `words` gets the number and
+    says it, singular or plural (ngettext, so the catalogues hold both forms)."""
 
     def phrase(f: dict[str, float]) -> str:
-        n = _n(f[key])
-        return ngettext(template_one, template_many, n) % {"n": n}
+        return words(_n(f[key]))
 
     return phrase
 
@@ -47,7 +47,12 @@ def _if(condition: Callable[[dict[str, float]], bool], phrase: Phrase) -> Phrase
 PHRASES: dict[str, Phrase] = {
     "days_since_active": _if(
         lambda f: f["days_since_active"] >= 1,
-        _count("days_since_active", "no activity for %(n)d day", "no activity for %(n)d days"),
+        _count(
+            "days_since_active",
+            lambda n: (
+                ngettext("no activity for %(n)d day", "no activity for %(n)d days", n) % {"n": n}
+            ),
+        ),
     ),
     "never_active": _if(
         lambda f: bool(f["never_active"]), lambda f: _("no activity since starting")
@@ -62,13 +67,25 @@ PHRASES: dict[str, Phrase] = {
         _("active on %(n)d of the last 14 days") % {"n": _n(f["active_days_14"])}
     ),
     "active_days": _count(
-        "active_days", "active on %(n)d day since starting", "active on %(n)d days since starting"
+        "active_days",
+        lambda n: (
+            ngettext("active on %(n)d day since starting", "active on %(n)d days since starting", n)
+            % {"n": n}
+        ),
     ),
     "events_3": _count(
-        "events_3", "%(n)d action in the last 3 days", "%(n)d actions in the last 3 days"
+        "events_3",
+        lambda n: (
+            ngettext("%(n)d action in the last 3 days", "%(n)d actions in the last 3 days", n)
+            % {"n": n}
+        ),
     ),
     "events_7": _count(
-        "events_7", "%(n)d action in the last 7 days", "%(n)d actions in the last 7 days"
+        "events_7",
+        lambda n: (
+            ngettext("%(n)d action in the last 7 days", "%(n)d actions in the last 7 days", n)
+            % {"n": n}
+        ),
     ),
     "events_prev_7": _if(
         lambda f: f["events_7"] < f["events_prev_7"],
@@ -81,17 +98,29 @@ PHRASES: dict[str, Phrase] = {
         lambda f: f["longest_gap"] >= 1,
         _count(
             "longest_gap",
-            "a gap of %(n)d day without activity",
-            "a gap of %(n)d days without activity",
+            lambda n: (
+                ngettext(
+                    "a gap of %(n)d day without activity", "a gap of %(n)d days without activity", n
+                )
+                % {"n": n}
+            ),
         ),
     ),
     "longest_streak": _count(
         "longest_streak",
-        "longest run of active days: %(n)d day",
-        "longest run of active days: %(n)d days",
+        lambda n: (
+            ngettext(
+                "longest run of active days: %(n)d day", "longest run of active days: %(n)d days", n
+            )
+            % {"n": n}
+        ),
     ),
     "steps_completed": _count(
-        "steps_completed", "%(n)d step done since starting", "%(n)d steps done since starting"
+        "steps_completed",
+        lambda n: (
+            ngettext("%(n)d step done since starting", "%(n)d steps done since starting", n)
+            % {"n": n}
+        ),
     ),
     "steps_per_active_day": lambda f: (
         _("%(n)s steps on an active day") % {"n": f"{f['steps_per_active_day']:.1f}"}
@@ -99,14 +128,22 @@ PHRASES: dict[str, Phrase] = {
     "steps_started": _if(
         lambda f: f["steps_started"] > 0,
         _count(
-            "steps_started", "%(n)d step begun since starting", "%(n)d steps begun since starting"
+            "steps_started",
+            lambda n: (
+                ngettext("%(n)d step begun since starting", "%(n)d steps begun since starting", n)
+                % {"n": n}
+            ),
         ),
     ),
     "finish_rate": lambda f: (
         _("finishes %(share)s of the steps begun") % {"share": _pct(f["finish_rate"])}
     ),
     "steps_7": _count(
-        "steps_7", "%(n)d step done in the last 7 days", "%(n)d steps done in the last 7 days"
+        "steps_7",
+        lambda n: (
+            ngettext("%(n)d step done in the last 7 days", "%(n)d steps done in the last 7 days", n)
+            % {"n": n}
+        ),
     ),
     "steps_prev_7": _if(
         lambda f: f["steps_7"] < f["steps_prev_7"],
@@ -118,8 +155,14 @@ PHRASES: dict[str, Phrase] = {
     "pace": lambda f: _("%(share)s of the intended pace") % {"share": _pct(f["pace"])},
     "minutes_7": _count(
         "minutes_7",
-        "%(n)d minute in exercises in the last 7 days",
-        "%(n)d minutes in exercises in the last 7 days",
+        lambda n: (
+            ngettext(
+                "%(n)d minute in exercises in the last 7 days",
+                "%(n)d minutes in exercises in the last 7 days",
+                n,
+            )
+            % {"n": n}
+        ),
     ),
     "rating_mean": lambda f: (
         _("rates exercises %(n)s of 5 on average") % {"n": f"{f['rating_mean']:.1f}"}
@@ -146,15 +189,59 @@ PHRASES: dict[str, Phrase] = {
         _("no messages to the care team")
         if f["messages_sent"] == 0
         else _count(
-            "messages_sent", "%(n)d message to the care team", "%(n)d messages to the care team"
+            "messages_sent",
+            lambda n: (
+                ngettext("%(n)d message to the care team", "%(n)d messages to the care team", n)
+                % {"n": n}
+            ),
         )(f)
     ),
+    "care_team_messages_14": lambda f: (
+        _("no message from the care team in the last 14 days")
+        if f["care_team_messages_14"] == 0
+        else _count(
+            "care_team_messages_14",
+            lambda n: (
+                ngettext(
+                    "%(n)d message from the care team in the last 14 days",
+                    "%(n)d messages from the care team in the last 14 days",
+                    n,
+                )
+                % {"n": n}
+            ),
+        )(f)
+    ),
+    "days_since_care_team": _if(
+        lambda f: f["days_since_care_team"] >= 1,
+        _count(
+            "days_since_care_team",
+            lambda n: (
+                ngettext(
+                    "no message from the care team for %(n)d day",
+                    "no message from the care team for %(n)d days",
+                    n,
+                )
+                % {"n": n}
+            ),
+        ),
+    ),
+    "reply_hours": lambda f: (
+        _("the care team's replies took %(n)d hours (median)") % {"n": _n(f["reply_hours"])}
+    ),
     "sessions_attended": _count(
-        "sessions_attended", "%(n)d live session attended", "%(n)d live sessions attended"
+        "sessions_attended",
+        lambda n: (
+            ngettext("%(n)d live session attended", "%(n)d live sessions attended", n) % {"n": n}
+        ),
     ),
     "sessions_missed": _if(
         lambda f: bool(f["sessions_missed"]),
-        _count("sessions_missed", "%(n)d live session missed", "%(n)d live sessions missed"),
+        _count(
+            "sessions_missed",
+            lambda n: (
+                ngettext("%(n)d live session missed", "%(n)d live sessions missed", n) % {"n": n}
+            ),
+        ),
     ),
     "reminders_sent_7": lambda f: (
         _("opened %(opened)d of %(sent)d reminders in the last 7 days")

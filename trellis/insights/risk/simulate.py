@@ -234,6 +234,7 @@ def simulate(
         active=active,
         opened=opened,
         reminded=reminded,
+        in_enrollment=in_enrollment,
         phq_base=phq_base,
         gad_base=gad_base,
         start_seconds=start_seconds,
@@ -282,6 +283,7 @@ def _events(
     active: np.ndarray,
     opened: np.ndarray,
     reminded: np.ndarray,
+    in_enrollment: np.ndarray,
     phq_base: np.ndarray,
     gad_base: np.ndarray,
     start_seconds: np.ndarray,
@@ -383,6 +385,33 @@ def _events(
         base[message] + 3600,
         "message_sent",
         value=chars.astype(str).astype(object),
+    )
+
+    # The care team (for coached and therapist-assisted patients) answers three messages in
+    # four, 4 to 30 hours later, and writes a word of its own once a week more often than not.
+    asked_who, asked_day = who[message], day[message]
+    supported = support[asked_who] > 0
+    replied = supported & (rng.random(len(asked_who)) < 0.75)
+    later = (base[message] + 3600)[replied] + rng.integers(4 * 3600, 30 * 3600, replied.sum())
+    reply_who = asked_who[replied]
+    reply_day = asked_day[replied] + later // 86400
+    inside = reply_day < days
+    inside[inside] &= in_enrollment[reply_who[inside], reply_day[inside]]
+    team_who = [reply_who[inside]]
+    team_day = [reply_day[inside]]
+    team_second = [(later % 86400)[inside]]
+    for week_day in range(7, days, 7):
+        wrote = (support > 0) & in_enrollment[:, week_day] & (rng.random(len(support)) < 0.6)
+        team_who.append(np.nonzero(wrote)[0])
+        team_day.append(np.full(int(wrote.sum()), week_day))
+        team_second.append(np.full(int(wrote.sum()), 11 * 3600))
+    t_who, t_day = np.concatenate(team_who), np.concatenate(team_day)
+    add(
+        t_who,
+        t_day,
+        np.concatenate(team_second),
+        "care_team_message",
+        value=rng.integers(40, 500, len(t_who)).astype(str).astype(object),
     )
 
     # Reminders: sent by Trellis (not the patient's action), opened by the patient.

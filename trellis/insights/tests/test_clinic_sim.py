@@ -103,9 +103,12 @@ def test_the_simulated_days_are_played_through_the_services(
     assert played["reminder_sent"] == events["reminder_sent"] > 0
     assert played["reminder_opened"] == events["reminder_opened"]
     assert played["message_sent"] == events["message_sent"]
+    # The care team's messages: played through messaging, each with its event.
     assert (
         Message.objects.filter(thread__enrollment_id__in=ids, from_patient=False).count()
-        == played["supporter_reply"]
+        == played["care_team_message"]
+        == events["care_team_message"]
+        > 0
     )
     # A reminder the clinic's limits held back (caps) is recorded, not sent; one that came
     # due in quiet hours went when they ended.
