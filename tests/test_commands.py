@@ -29,7 +29,8 @@ def run(args: list[str], *, env: dict[str, str] | None = None) -> subprocess.Com
 def laptop_env(var_dir: Path) -> dict[str, str]:
     """The environment of someone trying Trellis on a laptop: SQLite under var_dir, no services."""
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(TRELLIS_ENV="dev", TRELLIS_VAR_DIR=str(var_dir))
+    # A handful of simulated patients, not the demo's 60: these tests time how fast it serves.
+    env.update(TRELLIS_ENV="dev", TRELLIS_VAR_DIR=str(var_dir), TRELLIS_DEMO_SIMULATED_PATIENTS="6")
     return env
 
 

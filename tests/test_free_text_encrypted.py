@@ -133,6 +133,13 @@ ALLOWED_IN_PLAIN_TEXT: dict[str, str] = {
     "appointments.appointment.another_time_requested_via": "how the patient asked, a code",
     # nudges: reminders are built from fixed templates and carry no clinical details
     "nudges.reminderrule.program_key": "a program's key from its content pack",
+    "insights.riskmodel.kind": "the kind of model, a code (trees or logistic)",
+    "insights.riskmodel.model_json": "a model's parameters and card: numbers learned from many "
+    "enrollments, no one's record",
+    "insights.riskmodel.trees": "LightGBM's text of a model's trees: split thresholds and leaf "
+    "values, no one's record",
+    "insights.riskmodel.trained_on": "where an operator says the training data came from, such "
+    "as a clinic's name or a simulated cohort",
     "nudges.decisionpoint.period": "the rule's period, such as a date",
     "nudges.decisionpoint.unavailable_reason": "a reason code from the code",
     "nudges.delivery.key": "an idempotency key made of ids and a period",

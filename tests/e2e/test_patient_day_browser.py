@@ -19,9 +19,9 @@ from trellis.appointments.tests.helpers import maria_every_day
 from trellis.care.models import Enrollment
 from trellis.core import timeutil
 from trellis.demo import personas
-from trellis.demo.journeys import SAMPLE_RESPONSES
 from trellis.journey.models import MoodCheckIn, StepProgress
 from trellis.journey.queries import step_states, today
+from trellis.journey.samples import SAMPLES as SAMPLE_RESPONSES
 from trellis.journey.services import complete_step
 from trellis.journey.tests.factories import enroll_alex
 from trellis.measures.models import QuestionnaireResponse

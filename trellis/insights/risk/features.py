@@ -19,8 +19,9 @@ from trellis.engagement.models import PATIENT_INITIATED
 
 HORIZON_DAYS = 14
 DAY_US = 86_400 * 1_000_000
-# The dose patients are told: steps a week (docs/insights-risk.md). A clinic whose programs
-# ask for another dose passes its own.
+# The dose patients are told, in steps a week. The interchange format carries no program's
+# own pace, so every enrollment is measured against this one (docs/insights-risk.md); the
+# clinic's reports use each program's intended use.
 INTENDED_STEPS_PER_WEEK = 3.0
 SUPPORT_CODES = {"self_guided": 0, "coached": 1, "therapist_assisted": 2}
 AGE_CODES = {"18-24": 0, "25-34": 1, "35-49": 2, "50-64": 3, "65+": 4}
