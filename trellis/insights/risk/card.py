@@ -194,22 +194,5 @@ def as_text(card: dict[str, Any]) -> str:
                 f"{num(low)} to {num(high)} | {num(row['ece'])} | "
                 f"{num(row.get('oracle_auc'))} | {num(row.get('oracle_ece'))} |"
             )
-    for evaluation in card.get("evaluations", []):
-        lines += [
-            "",
-            f"## Checked on other data ({evaluation['evaluated_at'][:10]})",
-            "",
-            f"{evaluation['enrollments']} enrollments from {evaluation['events']}.",
-            "",
-            "| as-of day | examples | rate | AUC | 95% interval | ECE | oracle AUC | oracle ECE |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for day, row in evaluation["days"].items():
-            low, high = row.get("auc_95") or [None, None]
-            lines.append(
-                f"| {day} | {row['count']} | {pct(row['rate'])} | {num(row['auc'])} | "
-                f"{num(low)} to {num(high)} | {num(row['ece'])} | "
-                f"{num(row.get('oracle_auc'))} | {num(row.get('oracle_ece'))} |"
-            )
     lines += ["", "## Known limits", ""] + [f"- {limit}" for limit in card.get("limits", [])]
     return "\n".join(lines) + "\n"

@@ -16,18 +16,6 @@ import polars as pl
 
 from trellis.engagement.models import EventType
 
-EVENT_COLUMNS = ["enrollment_id", "occurred_at", "type", "step_kind", "duration_s", "value"]
-ENROLLMENT_COLUMNS = [
-    "enrollment_id",
-    "started_at",
-    "support_level",
-    "baseline_phq9",
-    "baseline_gad7",
-    "ended_at",
-    "end_reason",
-]
-# Optional enrollment columns (docs/events.md): read when present, null when not.
-OPTIONAL_COLUMNS = ["ehealth_literacy", "age_band", "sex"]
 REQUIRED = {
     "events": ["enrollment_id", "occurred_at", "type"],
     "enrollments": ["enrollment_id", "started_at", "support_level"],

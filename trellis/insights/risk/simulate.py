@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from trellis.engagement.interchange import ENROLLMENT_COLUMNS, OPTIONAL_ENROLLMENT_COLUMNS
 from trellis.insights.risk import interchange
 
 
@@ -261,7 +262,7 @@ def simulate(
         .then(pl.lit("discharged"))
         .otherwise(pl.lit("")),
     )
-    enrollments = enrollments.select(interchange.ENROLLMENT_COLUMNS + interchange.OPTIONAL_COLUMNS)
+    enrollments = enrollments.select(ENROLLMENT_COLUMNS + OPTIONAL_ENROLLMENT_COLUMNS)
     truth = pl.DataFrame(
         {
             "enrollment_id": ids.astype(str),

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from trellis.engagement import interchange as columns
 from trellis.engagement.models import EventType
 from trellis.insights.risk import card, features, interchange, learn, simulate
 
@@ -81,8 +82,8 @@ def test_a_cohort_is_in_the_interchange_format_with_opaque_text_ids(
     small_cohort: simulate.Cohort,
 ) -> None:
     events, people, truth_ = small_cohort.events, small_cohort.enrollments, small_cohort.truth
-    assert events.columns == interchange.EVENT_COLUMNS
-    assert people.columns == interchange.ENROLLMENT_COLUMNS + interchange.OPTIONAL_COLUMNS
+    assert events.columns == columns.EVENT_COLUMNS
+    assert people.columns == columns.ENROLLMENT_COLUMNS + columns.OPTIONAL_ENROLLMENT_COLUMNS
     for frame in (events, people, truth_):
         assert frame["enrollment_id"].dtype == pl.String
     ids = people["enrollment_id"]
@@ -293,6 +294,27 @@ def test_the_card_reads_as_markdown_with_its_limits(model: learn.Model) -> None:
         assert f"\n| {day} | " in text
     assert "Subgroups smaller than 50 people have no AUC" in text
     assert "| support level | coached |" in text
+
+
+def test_each_check_on_other_data_shows_once_on_the_card(model: learn.Model) -> None:
+    checked = {
+        **model.card,
+        "evaluations": [
+            {
+                "evaluated_at": "2026-12-06T10:00:00+00:00",
+                "events": "fresh/events.parquet",
+                "enrollments": 1000,
+                "days": {
+                    "7": {"count": 1000, "rate": 0.25, "auc": 0.88, "auc_95": [0.86, 0.9],
+                          "ece": 0.01, "oracle_auc": 0.9, "oracle_ece": 0.008},
+                },
+            }
+        ],
+    }  # fmt: skip
+    text = card.as_text(checked)
+    assert text.count("## Checked on other data (2026-12-06)") == 1
+    assert "| 7 | 1000 | 25.0% | 0.880 | 0.860 to 0.900 | 0.010 | 0.900 | 0.008 |" in text
+    assert text.index("## Checked on other data") < text.index("## Known limits")
 
 
 # --- Exact contributions ------------------------------------------------------------------

@@ -33,19 +33,10 @@ from trellis.accounts.models import Organization
 from trellis.care.models import Enrollment
 from trellis.core import timeutil
 from trellis.core.files import open_private, private_dir
+from trellis.engagement.interchange import ENROLLMENT_COLUMNS, EVENT_COLUMNS
 from trellis.engagement.models import EngagementEvent
 
 BATCH = 5000
-EVENT_COLUMNS = ["enrollment_id", "occurred_at", "type", "step_kind", "duration_s", "value"]
-ENROLLMENT_COLUMNS = [
-    "enrollment_id",
-    "started_at",
-    "support_level",
-    "baseline_phq9",
-    "baseline_gad7",
-    "ended_at",
-    "end_reason",
-]
 
 
 def _since(raw: str) -> datetime:
