@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "trellis.appointments",
     "trellis.workspace",
     "trellis.clinic",
+    "trellis.interop",
     "trellis.demo",
 ]
 

@@ -23,6 +23,8 @@ urlpatterns = [
     path("", include("trellis.nudges.sms_urls")),
     path("", include("trellis.nudges.urls")),
     path("", include("trellis.nudges.push_urls")),
+    path("fhir/R4/", include("trellis.interop.fhir_urls")),
+    path("", include("trellis.interop.urls")),
     path("api/v1/", api.urls),
     path("docs/api/", include("trellis.apidocs")),
 ]
