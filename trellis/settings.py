@@ -181,6 +181,9 @@ TRELLIS_DEMO_SIMULATED_PATIENTS = env_int(
 )
 # Tries of a reminder that fails for now (backoff in between) before it counts as failed.
 TRELLIS_NUDGES_MAX_ATTEMPTS = env_int("TRELLIS_NUDGES_MAX_ATTEMPTS", 5)
+# Bulk FHIR exports (docs/fhir-bulk.md): hours a finished export's files are kept for the
+# client to download before the clock removes them.
+TRELLIS_EXPORT_KEEP_HOURS = env_int("TRELLIS_EXPORT_KEEP_HOURS", 24)
 
 AUTH_USER_MODEL = "accounts.User"
 # django-axes first: any authenticate() call is refused while its client is held back.
