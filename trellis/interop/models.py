@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from trellis.care.models import SupportLevel
 from trellis.core.fields import EncryptedTextField
 from trellis.core.models import TimestampedModel
 
@@ -293,3 +294,39 @@ class Erasure(TimestampedModel):
 
     def __str__(self) -> str:
         return f"erasure of {self.person_id} ({self.status})"
+
+
+# --- Referrals in: who a referral's invitation comes from (docs/referrals.md) ---
+
+
+class ReferralSettings(TimestampedModel):
+    """How a clinic takes referrals from its systems and from uploaded files: the clinician
+    in whose name the invitations go out (the e-mail names them; they become the primary
+    supporter unless the patient is self-guided), and the program and level of support
+    used when a referral names none."""
+
+    organization = models.OneToOneField(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="referral_settings"
+    )
+    inviter = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("A coach, therapist or supervisor who invites referred patients."),
+    )
+    default_program = models.ForeignKey(
+        "programs.Program",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Used when a referral names no program."),
+    )
+    default_support_level = models.CharField(
+        max_length=24, choices=SupportLevel.choices, default=SupportLevel.SELF_GUIDED
+    )
+
+    def __str__(self) -> str:
+        return f"referral settings of {self.organization}"
