@@ -68,7 +68,7 @@ def test_every_key_needs_its_own_kid() -> None:
 
 
 def test_a_shared_secret_key_is_refused() -> None:
-    with pytest.raises(keys.KeyProblem, match="oct|private"):
+    with pytest.raises(keys.KeyProblem, match="private key"):
         keys.check_jwks(key_set({"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"}))
 
 
