@@ -43,6 +43,10 @@ class SearchError(ValueError):
     """A search Trellis cannot answer as asked: HTTP 400 with this message."""
 
 
+class UnsupportedParameter(SearchError):
+    """A parameter, modifier or format this server does not support (named in the message)."""
+
+
 @dataclass(frozen=True)
 class DateRange:
     """A date search value: the prefix and the half-open interval [low, high) it stands for."""
@@ -220,6 +224,7 @@ def parse_query(
     pairs: Iterable[tuple[str, str]],
     supported: Mapping[str, str],
     *,
+    targets: Mapping[str, str] | None = None,
     zone: tzinfo = UTC,
 ) -> Query:
     """Every (name, value) of the query string, checked against `supported` (parameter
@@ -230,13 +235,15 @@ def parse_query(
     for name, raw in pairs:
         if ":" in name:
             base, _, modifier = name.partition(":")
-            raise SearchError(
+            raise UnsupportedParameter(
                 f"The modifier ':{modifier}' on '{base}' is not supported; this server "
                 "supports no search modifiers."
             )
         if name == "_format":
             if raw not in JSON_FORMATS:
-                raise SearchError(f"_format '{raw}' is not supported: this server speaks JSON.")
+                raise UnsupportedParameter(
+                    f"_format '{raw}' is not supported: this server speaks JSON."
+                )
             continue
         if name == "_count":
             count = parse_count(raw)
@@ -249,7 +256,7 @@ def parse_query(
         kind = supported.get(name)
         if kind is None:
             known = ", ".join(sorted([*supported, "_count", "_format"]))
-            raise SearchError(
+            raise UnsupportedParameter(
                 f"The search parameter '{name}' is not supported here; supported: {known}."
             )
         if raw == "":
@@ -261,7 +268,7 @@ def parse_query(
             elif kind == TOKEN:
                 values.append(parse_token(part))
             elif kind == REFERENCE:
-                values.append(parse_reference(name, part))
+                values.append(parse_reference(name, part, (targets or {}).get(name, "Patient")))
             else:
                 values.append(part)
         criteria.append(Criterion(name, tuple(values)))
