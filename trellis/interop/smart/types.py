@@ -1,20 +1,10 @@
-"""The resource types a backend client may be given read scopes for."""
+"""The resource types a backend client may be given read scopes for: every type the FHIR
+server can export (`trellis.interop.fhir.export.EXPORT_TYPES`)."""
 
 from __future__ import annotations
 
-# Until the FHIR export module names its types, the types the issue lists.
-_TYPES = (
-    "Appointment",
-    "CarePlan",
-    "CareTeam",
-    "Communication",
-    "Observation",
-    "Patient",
-    "Practitioner",
-    "Questionnaire",
-    "QuestionnaireResponse",
-)
+from trellis.interop.fhir.export import EXPORT_TYPES
 
 
 def readable_types() -> list[str]:
-    return sorted(_TYPES)
+    return sorted(EXPORT_TYPES)
