@@ -117,6 +117,7 @@ DECISIONS: dict[tuple[str, str], Fate] = {
     ("interop.BackendClient", "created_by"): Fate.KEPT,
     ("interop.PatientIdentifier", "patient"): Fate.DELETED,
     ("interop.Referral", "uploaded_by"): Fate.KEPT,
+    ("interop.ReferralSettings", "inviter"): Fate.KEPT,
     ("interop.AmendmentRequest", "patient"): Fate.DELETED,
     ("interop.AmendmentRequest", "decided_by"): Fate.KEPT,
     ("interop.Erasure", "requested_by"): Fate.KEPT,
