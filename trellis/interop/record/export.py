@@ -21,6 +21,7 @@ from trellis.accounts.models import User
 from trellis.audit import services as audit
 from trellis.core import timeutil
 from trellis.interop.disclosures import RECORD_EXPORT
+from trellis.interop.fhir.export import patient_everything
 from trellis.interop.record import parts
 from trellis.interop.record.gather import PatientRecord, gather
 
@@ -191,8 +192,6 @@ def as_html(record: PatientRecord) -> str:
 
 def fhir_bundle(patient: User) -> dict[str, Any]:
     """The FHIR R4 Bundle of everything about the patient (the FHIR mapping's own)."""
-    from trellis.interop.fhir.export import patient_everything
-
     return patient_everything(patient)
 
 

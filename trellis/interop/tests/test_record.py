@@ -12,6 +12,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
+from fhir.resources.R4B.bundle import Bundle
 
 from trellis.accounts import services as accounts
 from trellis.accounts.models import Role
@@ -123,6 +124,26 @@ def test_the_json_download_parses_and_holds_everything(
     assert data["programs"][0]["supporters"] == ["Maria Lindqvist"]
     assert data["generated_at"].endswith("Z")
     assert AuditEvent.objects.filter(action=RECORD_EXPORT, details={"format": "json"}).count() == 1
+
+
+def test_the_fhir_download_is_a_valid_r4_bundle_of_the_patients_data(
+    record: Any, client_for: Any, cast: Any
+) -> None:
+    response = client_for("patient_alex").get("/me/record/download/fhir/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/fhir+json"
+    assert response["Content-Disposition"].endswith('.fhir.json"')
+    data = json.loads(response.content)
+    bundle = Bundle.model_validate(data)
+    assert bundle.type == "collection"
+    types = {entry.resource.get_resource_type() for entry in bundle.entry or []}
+    assert {"Patient", "QuestionnaireResponse", "Observation"} <= types
+    patients = [
+        e.resource for e in bundle.entry or [] if e.resource.get_resource_type() == "Patient"
+    ]
+    assert [p.id for p in patients] == [str(cast["patient_alex"].pk)]
+    event = AuditEvent.objects.get(action=RECORD_EXPORT)
+    assert event.details == {"format": "fhir"} and event.patient_id == cast["patient_alex"].pk
 
 
 def test_an_unknown_download_format_is_404_and_writes_nothing(record: Any, client_for: Any) -> None:
