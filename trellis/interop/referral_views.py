@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -41,7 +42,7 @@ from trellis.interop.referrals.services import (
     settings_of,
 )
 
-_ONLY_ADMINS = _("Only clinic admins can manage referrals.")
+_ONLY_ADMINS = gettext_lazy("Only clinic admins can manage referrals.")
 
 
 def _clinic(request: HttpRequest) -> tuple[User, Organization]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -373,9 +374,10 @@ def _receive_one(
 
 
 def _link(
-    identifier: PatientIdentifier, patient_id: object, *, how: str, organization: object
+    identifier: PatientIdentifier, patient: User | Any, *, how: str, organization: Any
 ) -> None:
-    identifier.patient_id = getattr(patient_id, "pk", patient_id)
+    """Point the identifier at the patient's account (a User or its id), with its audit row."""
+    identifier.patient_id = patient.pk if isinstance(patient, User) else patient
     identifier.save(update_fields=["patient", "updated_at"])
     audit.record(
         action="identifier.link",
