@@ -130,3 +130,5 @@ BULK_ROUTES: list[Route] = [
         reads=PATIENT_LIST,
     ),
 ]
+
+ROUTES += BULK_ROUTES
