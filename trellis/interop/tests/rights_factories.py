@@ -64,8 +64,10 @@ def enroll(
     supporters: tuple[str, ...] = ("therapist_maria",),
     now: datetime = T0,
     actor: str = "supervisor_ruth",
+    organization: Any = None,
 ) -> Enrollment:
     return enroll_patient(
+        organization=organization,
         patient=cast[patient],
         program_version=publish_test_pack(),
         support_level=level,
