@@ -263,7 +263,9 @@ def parse_query(
             continue
         values: list[DateRange | Token | str] = []
         for part in raw.split(","):
-            if kind == DATE:
+            if name == "_id":
+                values.append(part)  # a plain id: any system means nothing here
+            elif kind == DATE:
                 values.append(parse_date(part, zone))
             elif kind == TOKEN:
                 values.append(parse_token(part))
