@@ -4,7 +4,7 @@ Decisions:
 - The clinic's data-rights page (retention, erasure on request, research k), the requests
   waiting, erasing or refusing them, and erasing on a spoken request are for the clinic's
   admins (MANAGE_SETTINGS): every other member of staff and every patient gets 403. A
-  request of another clinic is 404 for an admin (trellis/interop/tests/test_rights_pages.py).
+  request of another clinic is 404 for an admin (trellis/interop/tests/test_erasure_pages.py).
 - The research export is for researchers and clinic admins: 403 for everyone else. It
   shows no patient's data (de-identified, and refused below k); each download is audited.
 - "Erase my record" is a patient's own page: staff get 403.
