@@ -36,9 +36,9 @@ TYPE_WORDS: dict[str, Promise] = {
 }
 
 FORMAT_WORDS: dict[str, Promise] = {
-    "html": gettext_lazy("readable summary (HTML)"),
-    "json": gettext_lazy("Trellis JSON"),
-    "fhir": gettext_lazy("FHIR Bundle"),
+    "html": gettext_lazy("Readable summary (HTML)"),
+    "json": gettext_lazy("Everything, for a computer (JSON)"),
+    "fhir": gettext_lazy("For another health record (FHIR)"),
 }
 
 
@@ -91,14 +91,15 @@ def _disclosure(event: AuditEvent) -> Disclosure:
     )
 
 
-def disclosures_of(patient: User, *, page: Any = 1) -> Page:
-    """One page (newest first) of the patient's disclosures, as `Disclosure` rows."""
+def disclosures_of(patient: User, *, page: Any = 1) -> Page[Disclosure]:
+    """One page (newest first) of the patient's disclosures, as `Disclosure` rows (a page
+    number that is not one gives the first page; one past the end, the last)."""
     events = AuditEvent.objects.filter(patient_id=patient.pk, action__in=DISCLOSURES).order_by(
         "-occurred_at", "-id"
     )
     found = Paginator(events, PER_PAGE).get_page(page)
-    found.object_list = [_disclosure(e) for e in found.object_list]
-    return found
+    rows = [_disclosure(e) for e in found.object_list]
+    return Page(rows, found.number, found.paginator)  # type: ignore[arg-type]
 
 
 def downloads_of(patient: User, *, limit: int = 50) -> list[Download]:

@@ -73,7 +73,7 @@ def request_amendment(*, patient: User, about: str, change: str, now: datetime) 
         subject=amendment,
         patient=patient,
         organization=clinic,
-        details={"about": about},
+        details={"about": about, "change_chars": len(change)},
         at=now,
     )
     return amendment
@@ -103,7 +103,7 @@ def decide_amendment(
         subject=locked,
         patient=locked.patient_id,
         organization=locked.organization_id,
-        details={"about": locked.about, "status": locked.status},
+        details={"about": locked.about, "status": locked.status, "reason_chars": len(reason)},
         at=now,
     )
     nudges.queue_nudge(

@@ -171,7 +171,10 @@ def test_a_patient_asks_for_a_correction_and_sees_it_waiting(
     assert request.organization == cast.clinics["riverside"]
     assert request.requested_change == CHANGE and request.status == AmendmentStatus.PENDING
     event = AuditEvent.objects.get(action=amendments.REQUESTED)
-    assert event.patient_id == cast["patient_alex"].pk and event.details == {"about": "mood"}
+    assert event.patient_id == cast["patient_alex"].pk and event.details == {
+        "about": "mood",
+        "change_chars": len(CHANGE),
+    }
     assert CHANGE not in json.dumps(event.details)
     page = alex.get(MINE).content.decode()
     assert CHANGE in page and "Waiting for a clinician" in page and "Answer due by" in page
@@ -385,7 +388,7 @@ def test_the_accounting_lists_reads_and_exports_with_the_recipient_and_what(
     assert "your questionnaire scores (Observation)" in page
     assert "Bulk export" in page and "your questionnaire answers (QuestionnaireResponse)" in page
     assert "code=44261-6" in page
-    assert "Trellis JSON" in page  # their own download, listed apart
+    assert "Everything, for a computer (JSON)" in page  # their own download, listed apart
     blair_page = client_for("patient_blair").get("/me/record/disclosures/").content.decode()
     assert blair_page.count("Riverside EHR") == 1  # only the export that carried Blair's data
     farah_page = client_for("patient_farah").get("/me/record/disclosures/").content.decode()
