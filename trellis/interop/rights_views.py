@@ -43,6 +43,10 @@ from trellis.interop.rights_forms import (
 )
 
 
+def _user(request: HttpRequest) -> Any:
+    return request.user
+
+
 def _request_rows(organization: Any) -> list[dict[str, Any]]:
     rows = []
     for erasure in queries.waiting_requests(organization):
@@ -105,7 +109,7 @@ def data_rights(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             changed = update_data_rights(
-                organization, actor=request.user, now=timeutil.now(), **form.cleaned_data
+                organization, actor=_user(request), now=timeutil.now(), **form.cleaned_data
             )
         except ValidationError as error:
             form.add_service_errors(error)
@@ -129,7 +133,7 @@ def refuse(request: HttpRequest, pk: Any) -> HttpResponse:
     if form.is_valid():
         try:
             refuse_erasure(
-                erasure, by=request.user, reason=form.cleaned_data["reason"], now=timeutil.now()
+                erasure, by=_user(request), reason=form.cleaned_data["reason"], now=timeutil.now()
             )
         except ValidationError as error:
             form.add_service_errors(error)
@@ -152,7 +156,7 @@ def _erase(
         erasure = erase_person(
             person,
             organization=organization,
-            by=request.user,
+            by=_user(request),
             reason=reason,
             on_request=True,
             request=waiting,
@@ -274,7 +278,7 @@ def research_export(request: HttpRequest) -> HttpResponse:
         return render(request, "interop/rights/research_export.html", context, status=400)
     fmt = files.Format(form.cleaned_data["format"])
     try:
-        export = export_research(organization, by=request.user, fmt=fmt, now=timeutil.now())
+        export = export_research(organization, by=_user(request), fmt=fmt, now=timeutil.now())
     except ExportRefused as refused:
         context["refused"] = refused
         return render(request, "interop/rights/research_export.html", context, status=409)

@@ -22,7 +22,7 @@ import random
 import re
 import string
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -201,6 +201,10 @@ def rare_groups(rows: Sequence[dict[str, Any]], k: int) -> list[RareGroup]:
     )
 
 
+def _by_enrollment_then(column: str) -> Callable[[dict[str, Any]], tuple[str, str]]:
+    return lambda row: (row["enrollment"], row[column] or "")
+
+
 def deidentify(
     source: Source, *, k: int, rng: random.Random | None = None, max_shift_days: int = 182
 ) -> Deidentified:
@@ -274,5 +278,5 @@ def deidentify(
         (out.events, "occurred_at"),
         (out.moods, "recorded_at"),
     ):
-        rows.sort(key=lambda r, w=when: (r["enrollment"], r[w] or ""))
+        rows.sort(key=_by_enrollment_then(when))
     return out

@@ -98,7 +98,7 @@ def source_for(organization: Organization) -> Source:
         )
         .order_by("pk")
     ]
-    ids = [e.enrollment for e in enrollments]
+    ids: list[Any] = [e.enrollment for e in enrollments]
     scores = [
         ScoreIn(
             enrollment=r["enrollment_id"],

@@ -13,6 +13,7 @@ from django.apps import apps
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db.models import Model
 from django.test import Client
 
 from trellis.accounts.models import Invitation, Membership, RecoveryCode, User
@@ -91,12 +92,18 @@ def test_erasure_removes_the_patients_data_from_every_app(cast: Any) -> None:
     record = full_record(cast)
     alex = cast["patient_alex"]
     enr = record.enrollment
-    for model in (JournalEntry, MoodCheckIn, QuestionnaireResponse, EngagementEvent):
-        assert model.objects.filter(enrollment=enr).exists(), model
+    written: tuple[type[Model], ...] = (
+        JournalEntry,
+        MoodCheckIn,
+        QuestionnaireResponse,
+        EngagementEvent,
+    )
+    for model in written:
+        assert model._default_manager.filter(enrollment=enr).exists(), model
 
     erasure = _erase(cast)
 
-    for model in (
+    gone: tuple[type[Model], ...] = (
         JournalEntry,
         MoodCheckIn,
         QuestionnaireResponse,
@@ -106,9 +113,10 @@ def test_erasure_removes_the_patients_data_from_every_app(cast: Any) -> None:
         RiskScore,
         SafetyEvent,
         Onboarding,
-    ):
-        assert not model.objects.filter(enrollment=enr).exists(), model
-    for model, field in (
+    )
+    for model in gone:
+        assert not model._default_manager.filter(enrollment=enr).exists(), model
+    by_person: tuple[tuple[type[Model], str], ...] = (
         (Consent, "user"),
         (Preferences, "user"),
         (Submission, "user"),
@@ -121,8 +129,9 @@ def test_erasure_removes_the_patients_data_from_every_app(cast: Any) -> None:
         (RecoveryCode, "user"),
         (AmendmentRequest, "patient"),
         (PatientIdentifier, "patient"),
-    ):
-        assert not model.objects.filter(**{field: alex}).exists(), model
+    )
+    for owner, field in by_person:
+        assert not owner._default_manager.filter(**{field: alex}).exists(), owner
     assert not Referral.objects.exists()
     assert not Invitation.objects.filter(accepted_user=alex).exists()
     assert erasure.status == ErasureStatus.DONE
@@ -159,7 +168,7 @@ def test_no_encrypted_column_anywhere_still_holds_the_patients_words(cast: Any) 
         found = []
         for field in encrypted_fields():
             model = field.model
-            for value in model.objects.values_list(field.name, flat=True):
+            for value in model._default_manager.values_list(field.name, flat=True):
                 if value and MARKER in str(value):
                     found.append(f"{model._meta.label}.{field.name}")
         return found
