@@ -5,6 +5,7 @@ RSA and EC keys made here) and gets a five-minute token; every fault in the asse
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 import jwt
@@ -14,9 +15,11 @@ from django.test import Client, RequestFactory
 
 from trellis.accounts.tokens import digest
 from trellis.audit.models import AuditEvent
+from trellis.core import timeutil
 from trellis.interop.caller import Unauthorized, authenticate
 from trellis.interop.models import AccessToken, BackendClient, UsedAssertion
 from trellis.interop.smart import services
+from trellis.interop.tasks import remove_spent_credentials
 from trellis.interop.tests.smart_keys import (
     TOKEN_PATH,
     TOKEN_URL,
@@ -313,3 +316,11 @@ def test_asking_for_everything_grants_only_what_the_client_may_have(cast: Any) -
 
 def test_a_get_on_the_token_endpoint_is_not_allowed(cast: Any) -> None:
     assert Client().get(TOKEN_PATH).status_code == 405
+
+
+def test_the_hourly_clean_up_forgets_expired_tokens_and_assertions(ehr: BackendClient) -> None:
+    assert post(sign(rsa_key(), client_id=ehr.client_id, kid="rsa-1")).status_code == 200
+    assert remove_spent_credentials.call() == {"tokens": 0, "assertions": 0}
+    later = timeutil.now() + timedelta(minutes=6)
+    assert services.remove_spent_credentials(later) == {"tokens": 1, "assertions": 1}
+    assert not AccessToken.objects.exists() and not UsedAssertion.objects.exists()
