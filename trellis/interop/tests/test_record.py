@@ -24,7 +24,8 @@ from trellis.interop.disclosures import FHIR_EXPORT, FHIR_READ, RECORD_EXPORT, n
 from trellis.interop.models import AmendmentRequest, AmendmentStatus, BackendClient
 from trellis.interop.record import amendments
 from trellis.interop.tests.record_helpers import JOURNAL, MESSAGE, MOOD_NOTE, alex_with_a_record
-from trellis.nudges.models import Delivery
+from trellis.nudges import dispatch, messages
+from trellis.nudges.models import Delivery, Notification
 
 pytestmark = pytest.mark.django_db
 
@@ -233,6 +234,22 @@ def test_a_clinician_of_the_care_team_accepts_and_the_patient_sees_it_beside_the
     assert MOOD_NOTE in mood  # the original stays
     summary = client_for("patient_alex").get("/me/record/download/html/").content.decode()
     assert "Correction added on" in summary
+
+
+def test_the_decision_reaches_the_patient_as_an_in_app_notification(record: Any, cast: Any) -> None:
+    request = _request(cast)
+    now = timeutil.now()
+    amendments.decide_amendment(
+        request, actor=cast["therapist_maria"], decision="accept", reason="", now=now
+    )
+    (delivery,) = Delivery.objects.filter(template="amendment_decided")
+    # In-app only, at a time the clinic allows (a decision late at night waits till morning).
+    sent = dispatch.deliver(delivery.pk, now=delivery.next_attempt_at or now)
+    assert sent.status == "delivered", sent.reason
+    notice = Notification.objects.get(user=cast["patient_alex"])
+    assert notice.title == "An answer about your record"
+    assert "accepted" in notice.body and CHANGE not in notice.body
+    assert messages.destination(sent) == "/me/record/"  # where its opening link leads
 
 
 def test_a_refusal_needs_a_reason_and_the_patient_reads_it(
