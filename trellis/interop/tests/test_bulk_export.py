@@ -23,6 +23,7 @@ from django_tasks_db.models import DBTaskResult
 from trellis.audit.models import AuditEvent
 from trellis.care.models import SupportLevel
 from trellis.core import timeutil
+from trellis.core.periodic import jobs
 from trellis.demo import personas
 from trellis.interop.bulk import files, runner
 from trellis.interop.disclosures import FHIR_EXPORT
@@ -422,3 +423,9 @@ def test_the_worker_running_a_job_twice_changes_nothing_the_second_time(
     before = AuditEvent.objects.count()
     assert run_export.call(str(job.pk))["status"] == "completed"
     assert AuditEvent.objects.count() == before
+
+
+def test_the_clock_runs_the_clean_ups_every_hour() -> None:
+    every = {job.name: job.every for job in jobs()}
+    assert every["trellis.interop.tasks.remove_expired_exports"] == timedelta(hours=1)
+    assert every["trellis.interop.tasks.remove_spent_credentials"] == timedelta(hours=1)
