@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -228,6 +229,14 @@ def erase_verbal(request: HttpRequest) -> HttpResponse:
     return render(request, "interop/rights/erase_verbal.html", context, status=status)
 
 
+def _kept_for(days: int) -> str:
+    """A retention time in words a patient reads: years when it is whole years."""
+    if days >= 365 and days % 365 == 0:
+        years = days // 365
+        return ngettext("%(n)s year", "%(n)s years", years) % {"n": years}
+    return ngettext("%(n)s day", "%(n)s days", days) % {"n": days}
+
+
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -251,7 +260,7 @@ def my_erasure(request: HttpRequest) -> HttpResponse:
     context = {
         "clinic": organization,
         "allowed": organization is not None and settings_for(organization).erasure_on_request,
-        "retention_days": settings_for(organization).retention_days if organization else None,
+        "kept_for": _kept_for(settings_for(organization).retention_days) if organization else "",
         "form": form,
         "latest": latest,
         "waiting": latest is not None and latest.status == ErasureStatus.REQUESTED,
