@@ -29,6 +29,7 @@ class Read(StrEnum):
     ALERTS = "alerts.list"  # alerts of several patients (the inbox, the API's list)
     SESSIONS = "appointments.list"  # a supporter's sessions with their patients
     ENROLLMENTS = "enrollments.list"  # the enrollments in a supporter's reach (API)
+    AMENDMENTS = "amendments.list"  # patients' requests for corrections, for a clinician
     # The audit trail itself (it names patients by id, never their clinical content).
     TRAIL = "audit.view"
     TRAIL_EXPORT = "audit.export"
@@ -37,4 +38,4 @@ class Read(StrEnum):
 VIA = ("page", "api")
 
 # The reads of a list: their event names its patients in `details["patients"]`.
-LIST_READS = (Read.CASELOAD, Read.ALERTS, Read.SESSIONS, Read.ENROLLMENTS)
+LIST_READS = (Read.CASELOAD, Read.ALERTS, Read.SESSIONS, Read.ENROLLMENTS, Read.AMENDMENTS)

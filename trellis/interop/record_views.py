@@ -137,10 +137,9 @@ def clinic_amendments(request: HttpRequest) -> HttpResponse:
     shown = [a.patient_id for a in (*pending, *decided)]
     note_read(
         actor=clinician,
-        what=Read.CASELOAD,
+        what=Read.AMENDMENTS,
         via="page",
         patients=shown,
-        details={"page": "amendments"},
     )
     now = timeutil.now()
     return render(

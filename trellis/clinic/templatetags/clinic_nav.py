@@ -61,6 +61,7 @@ def nav_links(context: Any) -> list[dict[str, Any]]:
             ("measures:progress", _("My progress")),
         ]
         items.append(("sessions:mine", _("Sessions")))
+        items.append(("record:mine", _("My record")))
 
         unread = unread_count(user)
         counts["messaging:mine"] = unread

@@ -352,7 +352,7 @@ def test_a_clinicians_reads_are_audited(record: Any, client_for: Any, cast: Any)
     maria.get("/clinic/amendments/")
     maria.get(f"/clinic/amendments/{request.pk}/")
     new = AuditEvent.objects.filter(id__gt=before, actor_id=cast["therapist_maria"].pk)
-    listed = new.get(action="caseload.view")
+    listed = new.get(action="amendments.list")
     assert listed.details["patients"] == [str(cast["patient_alex"].pk)]
     assert new.filter(action="record.view", patient_id=cast["patient_alex"].pk).exists()
 

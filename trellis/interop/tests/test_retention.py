@@ -17,7 +17,7 @@ from trellis.alerts.tests.helpers import item9_alert
 from trellis.audit.models import AuditEvent
 from trellis.care.models import SupportLevel
 from trellis.core import periodic
-from trellis.interop import retention_tasks
+from trellis.interop import tasks as retention_tasks
 from trellis.interop.models import DataRightsSettings, Erasure, ErasureStatus
 from trellis.interop.retention import apply_retention, due_for_erasure, update_data_rights
 from trellis.interop.tests.rights_factories import T0, discharge, enroll
