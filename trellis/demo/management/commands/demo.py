@@ -32,6 +32,7 @@ from trellis.accounts.models import Membership, Role
 from trellis.core import timeutil
 from trellis.demo import personas
 from trellis.demo.alerts import seed_supporter_workspace
+from trellis.demo.interop import InteropSeeded, seed_interop
 from trellis.demo.journeys import seed_journeys
 from trellis.demo.outreach import OutreachSeeded, outbox_folders, seed_outreach
 from trellis.demo.risk import seed_risk, seed_simulated_patients
@@ -177,8 +178,11 @@ class Command(BaseCommand):
         seed_simulated_patients(cast, timeutil.now())
 
         seed_risk(cast, timeutil.now())
+
+        connected = seed_interop(cast, timeutil.now())
         self.print_logins(f"http://{host}:{port}")
         self.print_outreach(outreach)
+        self.print_fhir(connected, f"http://{host}:{port}")
         if options["no_serve"]:
             return
         self.serve(host, port)
@@ -247,6 +251,22 @@ class Command(BaseCommand):
             out.write(f"Text messages are written to files in {folders['sms']}/")
         else:
             out.write("Text messages go to the SMS provider set in TRELLIS_SMS_* (if any).")
+        out.write("")
+
+    def print_fhir(self, connected: InteropSeeded, base_url: str) -> None:
+        """How to read the clinic's records as its EHR does (docs/fhir-connect.md)."""
+        out = self.stdout
+        fhir = f"{base_url}/fhir/R4"
+        out.write(
+            f"FHIR R4 is served at {fhir}/ (CapabilityStatement: {fhir}/metadata). The "
+            f"clinic's EHR is connected as client {connected.client_id}; its private key is "
+            f"{connected.key_path}. As the EHR, with the demo running:"
+        )
+        out.write(
+            f"  TOKEN=$(trellis fhir token --base {fhir} --client-id {connected.client_id} "
+            f"--key {connected.key_path})"
+        )
+        out.write(f'  curl -H "Authorization: Bearer $TOKEN" "{fhir}/Observation?code=44261-6"')
         out.write("")
 
     def serve(self, host: str, port: int) -> None:
