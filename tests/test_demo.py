@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,14 @@ from django.core.management.base import CommandError
 from trellis.accounts.models import Membership, Organization, Role, User
 from trellis.core.testing import current_totp
 from trellis.demo import personas
+from trellis.interop.models import AmendmentRequest, BackendClient, Referral
+
+
+@pytest.fixture(autouse=True)
+def _own_var_dir(settings: Any, tmp_path: Path) -> None:
+    """The demo writes its EHR's key pair under VAR_DIR: each test has its own, so a test
+    run never replaces the keys of a developer's demo."""
+    settings.VAR_DIR = tmp_path
 
 
 def run_demo(*args: str) -> str:
@@ -64,6 +73,21 @@ def test_demo_prints_every_login_with_the_staff_totp_secrets() -> None:
             in output
         )
     assert "trellis demo --totp EMAIL" in output
+
+
+@pytest.mark.django_db
+def test_demo_connects_the_ehr_with_a_key_that_stays_on_this_machine() -> None:
+    output = run_demo("--no-serve")
+    client = BackendClient.objects.get(organization__slug="riverside", name="Riverside EHR")
+    key = Path(settings.VAR_DIR) / "demo-ehr" / "private-key.pem"
+    assert key.exists()
+    assert all("d" not in jwk for jwk in client.jwks["keys"])  # Trellis holds no private key
+    assert f"--client-id {client.client_id} --key {key}" in output
+    assert "/fhir/R4/metadata" in output
+    # Alex has a correction waiting, and the EHR's read in the accounting of disclosures.
+    alex = User.objects.get(email=personas.persona("patient_alex").email)
+    assert AmendmentRequest.objects.filter(patient=alex, status="pending").count() == 1
+    assert Referral.objects.filter(organization__slug="riverside", client=client).count() == 1
 
 
 @pytest.mark.django_db

@@ -4,20 +4,23 @@ docs/patient-record.md, docs/data-rights.md).
 Riverside has its EHR connected as a backend client, "Riverside EHR", whose key pair is
 made once on this machine (`var/demo-ehr/`: the private key stays there, Trellis holds only
 the public key set) so anyone trying the demo can get a token with `trellis fhir token` and
-read FHIR with curl. Referred patients are invited by Dr Maria Santos, and one referral has
-come in from the EHR. Alex has asked for a correction of their record, which waits for a
-clinician, and the EHR has read Alex's scores once, so Alex's accounting of disclosures is
-not empty.
+read FHIR with curl. Referred patients are invited by the therapist Maria Lindqvist, and
+one referral has come in from the EHR. Alex has asked for a correction of their record,
+which waits for a clinician, and the EHR has read Alex's scores once, so Alex's accounting
+of disclosures is not empty.
 
 Running it again finds what is there and adds nothing, except keys: if the key files are
-gone, new ones are made and the client's public keys replaced.
+gone, new ones are made, and the client's public keys are replaced whenever they are not the
+ones in `var/demo-ehr/jwks.json`.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -56,20 +59,23 @@ def seed_interop(cast: Cast, now: datetime) -> InteropSeeded:
     folder = key_folder()
     key_path = folder / "private-key.pem"
     client = BackendClient.objects.filter(organization=clinic, name=EHR_NAME).first()
-    if client is None or not key_path.exists():
+    jwks = _saved_key_set(folder) if key_path.exists() else None
+    if jwks is None:
         key_path, jwks = make_key_pair(folder)
-        if client is None:
-            client = smart_services.register_client(
-                organization=clinic,
-                name=EHR_NAME,
-                jwks=jwks,
-                chosen_scopes=[smart_scopes.ALL_READ, smart_scopes.REFER],
-                scope_choices=smart_scopes.allowed_choices(readable_types()),
-                may_read_message_text=False,
-                actor=admin,
-            )
-        else:
-            client = smart_services.replace_keys(client, jwks=jwks, actor=admin)
+    if client is None:
+        client = smart_services.register_client(
+            organization=clinic,
+            name=EHR_NAME,
+            jwks=jwks,
+            chosen_scopes=[smart_scopes.ALL_READ, smart_scopes.REFER],
+            scope_choices=smart_scopes.allowed_choices(readable_types()),
+            may_read_message_text=False,
+            actor=admin,
+        )
+    elif client.jwks != jwks:
+        # The key files on this machine are the truth: a database made elsewhere (or keys
+        # made again) gets this machine's public keys.
+        client = smart_services.replace_keys(client, jwks=jwks, actor=admin)
     (folder / "client-id.txt").write_text(client.client_id + "\n")
 
     if not ReferralSettings.objects.filter(
@@ -120,3 +126,11 @@ def seed_interop(cast: Cast, now: datetime) -> InteropSeeded:
             details={"type": "Observation", "query": "patient=" + str(alex.pk), "count": 3},
         )
     return InteropSeeded(client_id=client.client_id, key_path=key_path)
+
+
+def _saved_key_set(folder: Path) -> dict[str, Any] | None:
+    try:
+        found = json.loads((folder / "jwks.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None

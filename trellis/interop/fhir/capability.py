@@ -24,6 +24,24 @@ PAGING = (
 )
 
 
+# Referrals in (docs/referrals.md): the one thing a connected system may write.
+REFERRALS: dict[str, Any] = {
+    "type": "Bundle",
+    "interaction": [
+        {
+            "code": "create",
+            "documentation": "Referrals: POST a Bundle (transaction, batch or collection) of "
+            "Patient and ServiceRequest entries; each ServiceRequest becomes an invitation, "
+            "answered in a transaction-response or batch-response Bundle. Needs the scope "
+            "system/ServiceRequest.write.",
+        }
+    ],
+    "versioning": "no-version",
+    "readHistory": False,
+    "updateCreate": False,
+}
+
+
 def _search_params(resource_type: str) -> list[dict[str, Any]]:
     source = SOURCES[resource_type]
     params: list[dict[str, Any]] = []
@@ -55,6 +73,7 @@ def capability_statement(*, base: str, token_url: str) -> dict[str, Any]:
         if resource_type == "Group":
             entry["operation"] = [{"name": "export", "definition": systems.GROUP_EXPORT_OPERATION}]
         resources.append(entry)
+    resources.append(REFERRALS)
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",

@@ -148,6 +148,9 @@ def test_capability_statement_lists_exactly_what_is_supported(records: Records) 
     assert statement["format"] == ["json"]
     rest = statement["rest"][0]
     listed = {r["type"]: r for r in rest["resource"]}
+    bundle = listed.pop("Bundle")  # referrals in: a Bundle may be sent, never read
+    assert [i["code"] for i in bundle["interaction"]] == ["create"]
+    assert "searchParam" not in bundle
     assert set(listed) == set(SOURCES)
     for resource_type, entry in listed.items():
         assert [i["code"] for i in entry["interaction"]] == ["read", "search-type"]
