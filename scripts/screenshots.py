@@ -275,6 +275,10 @@ def patient_pages(browser: Browser, shooter: Shooter, env: dict[str, str]) -> No
             ("simple mode", "/settings/simple-mode/"),
             ("my preferences", "/welcome/account/preferences/"),
             ("my consents", "/welcome/account/consent/"),
+            ("my record", "/me/record/"),
+            ("ask for a correction", "/me/record/corrections/new/"),
+            ("disclosures of my record", "/me/record/disclosures/"),
+            ("erase my record", "/me/erasure/"),
             ("security", "/accounts/security/"),
             ("offline", "/offline/"),
         ]:
@@ -309,9 +313,13 @@ def therapist_pages(
             ("availability", "/clinic/sessions/availability/"),
             ("invite a patient", "/clinic/care/patients/invite/"),
             ("dropout risk model", "/clinic/insights/model/"),
+            ("requests for corrections", "/clinic/amendments/"),
             ("security", "/accounts/security/"),
         ]:
             shooter.shoot(page, "maria", name, path)
+        page.goto("/clinic/amendments/")
+        for path in shooter.links(page, r"/clinic/amendments/[0-9a-f-]{36}/", 1):
+            shooter.shoot(page, "maria", "a request for a correction", path)
         if invite:
             invite_a_patient(page, shooter)
 
@@ -397,9 +405,18 @@ def admin_pages(browser: Browser, shooter: Shooter, env: dict[str, str]) -> None
             ("invite staff", "/clinic/invitations/new/"),
             ("clinic settings", "/clinic/settings/"),
             ("integration tokens", "/clinic/tokens/"),
+            ("connected systems", "/clinic/connections/"),
+            ("register a connected system", "/clinic/connections/new/"),
+            ("referrals", "/clinic/referrals/"),
+            ("data rights", "/clinic/data-rights/"),
+            ("erase on request", "/clinic/data-rights/erase/"),
+            ("research export", "/clinic/research-export/"),
             ("audit trail", "/clinic/audit/"),
         ]:
             shooter.shoot(page, "avery", name, path)
+        page.goto("/clinic/connections/")
+        for path in shooter.links(page, r"/clinic/connections/[0-9a-f-]{36}/", 1):
+            shooter.shoot(page, "avery", "a connected system", path)
 
 
 def write_index(folder: Path) -> None:
