@@ -59,7 +59,7 @@ class KeySetFields(AccessibleForm):
     jwks_file = forms.FileField(
         label=_("…or upload the JWK Set file"),
         required=False,
-        help_text=_("A .json file of at most 64 KB."),
+        help_text=_("A .json file of at most 64 kB."),
     )
 
     def clean(self) -> dict[str, Any]:

@@ -250,7 +250,10 @@ class DataRightsSettings(TimestampedModel):
     )
     research_k = models.PositiveSmallIntegerField(
         default=5,
-        help_text=_("A research export is refused if any group of quasi-identifiers is smaller."),
+        help_text=_(
+            "A research export is refused if a group of patients who share the same "
+            "quasi-identifiers is smaller than this."
+        ),
     )
 
     def __str__(self) -> str:
