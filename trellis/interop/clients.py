@@ -104,7 +104,8 @@ class RegisterClientForm(KeySetFields):
         label=_("Messages include their text"),
         required=False,
         help_text=_(
-            "Off: the system sees that messages were exchanged, and when, but not what they said."
+            "Unticked, the system sees that messages were exchanged, and when, but not what "
+            "they said."
         ),
     )
     field_order = ["name", "jwks_text", "jwks_file", "scopes", "may_read_message_text"]
