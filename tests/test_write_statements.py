@@ -1,0 +1,82 @@
+"""The number of SQL statements each patient write costs, through the test client with the
+real middleware (session, user, MFA state, access check, the write, its event and its audit
+row). It does not depend on the machine, so it is pinned here; the speed itself is measured
+by bench/patient_write.py (docs/performance.md). A change that adds a statement to every
+patient write fails here and must say why."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from trellis.care.models import Enrollment
+from trellis.core import timeutil
+from trellis.journey.tests.factories import enroll_alex, publish_test_pack
+from trellis.measures.models import AssignmentStatus, Occasion, QuestionnaireAssignment
+
+MOOD_STATEMENTS = 21
+PHQ9_STATEMENTS = 21
+
+
+@pytest.fixture
+def enrollment(cast: Any) -> Enrollment:
+    publish_test_pack()
+    return enroll_alex(cast, now=timeutil.now() - timedelta(minutes=5))
+
+
+def post(client: Any, path: str, body: dict[str, Any]) -> tuple[int, list[str]]:
+    """One write, with the statements it sent."""
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post(path, json.dumps(body), content_type="application/json")
+    assert response.status_code in (200, 201), response.content
+    return len(ctx.captured_queries), [q["sql"] for q in ctx.captured_queries]
+
+
+def count_second(client: Any, path: str, make_body: Any) -> tuple[int, str]:
+    """The statements of the second of two writes (the first warms per-process caches)."""
+    post(client, path, make_body())
+    count, sql = post(client, path, make_body())
+    return count, "\n".join(sql)
+
+
+def test_a_mood_check_in_costs_a_fixed_number_of_statements(
+    client_for: Any, enrollment: Enrollment
+) -> None:
+    alex = client_for("patient_alex")
+    path = f"/api/v1/journey/enrollments/{enrollment.pk}/moods"
+    count, sql = count_second(alex, path, lambda: {"client_id": str(uuid.uuid4()), "score": 6})
+    assert count == MOOD_STATEMENTS, sql
+
+
+def test_a_phq9_submission_costs_a_fixed_number_of_statements(
+    client_for: Any, enrollment: Enrollment
+) -> None:
+    now = timeutil.now()
+    QuestionnaireAssignment.objects.bulk_create(
+        QuestionnaireAssignment(
+            enrollment=enrollment,
+            instrument="PHQ-9",
+            occasion=Occasion.PROGRAM_STEP,
+            sequence=100 + n,
+            due_from=now - timedelta(minutes=1),
+            overdue_after=now + timedelta(days=1),
+            closes_at=now + timedelta(days=2),
+            status=AssignmentStatus.PENDING,
+        )
+        for n in range(2)
+    )
+    alex = client_for("patient_alex")
+    path = f"/api/v1/measures/enrollments/{enrollment.pk}/responses"
+    answers = {f"q{i}": 1 for i in range(1, 9)} | {"q9": 0}
+    count, sql = count_second(
+        alex,
+        path,
+        lambda: {"client_id": str(uuid.uuid4()), "instrument": "PHQ-9", "answers": answers},
+    )
+    assert count == PHQ9_STATEMENTS, sql
