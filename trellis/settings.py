@@ -78,6 +78,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request id bound into every log line, the access line and the latency metric;
+    # then load shedding, the body size limit and the database-down answer, before anything
+    # reads the body or the database (docs/operations.md, "Under load and when things fail").
+    "trellis.core.requestid.RequestIdMiddleware",
+    "trellis.core.shedding.LoadSheddingMiddleware",
+    "trellis.core.limits.RequestSizeLimitMiddleware",
+    "trellis.core.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -388,6 +395,14 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 TRELLIS_REQUIRE_SERVICES = env_bool("TRELLIS_REQUIRE_SERVICES", False)
 
+# Operating under load (docs/operations.md): requests one process works on at once before
+# it answers 503 (0: no limit; `trellis serve` sets it to --threads), the largest request
+# body in bytes (413 above it), and the bearer token a Prometheus scraper sends to
+# GET /metrics (empty: /metrics does not exist).
+TRELLIS_MAX_IN_FLIGHT = env_int("TRELLIS_MAX_IN_FLIGHT", 8)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TRELLIS_MAX_REQUEST_BYTES", 2_621_440)
+TRELLIS_METRICS_TOKEN = os.environ.get("TRELLIS_METRICS_TOKEN", "")
+
 # Logs: one JSON object per line in production (for the log pipeline), readable lines otherwise.
 # Patient data never goes into logs; identifiers only.
 LOG_FORMAT = os.environ.get("TRELLIS_LOG_FORMAT", "json" if PRODUCTION else "console")
@@ -402,6 +417,10 @@ LOGGING = {
                 structlog.processors.JSONRenderer(),
             ],
             "foreign_pre_chain": [
+                # The request's id (trellis.core.requestid) on every line logged during it,
+                # and the access line's own fields, named here so nothing else slips in.
+                structlog.contextvars.merge_contextvars,
+                structlog.stdlib.ExtraAdder(allow=("method", "route", "status", "duration_ms")),
                 structlog.stdlib.add_log_level,
                 structlog.stdlib.add_logger_name,
                 structlog.processors.TimeStamper(fmt="iso", utc=True),

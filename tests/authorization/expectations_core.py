@@ -3,7 +3,7 @@ tests/test_authorization_matrix.py)."""
 
 from __future__ import annotations
 
-from tests.authorization.matrix import ALLOWED, NO_PATIENT_DATA, Route, expect
+from tests.authorization.matrix import ALLOWED, NO_PATIENT_DATA, NOT_FOUND, Route, expect
 
 ROUTES: list[Route] = [
     # Monitoring has no account; the report names no person and no setting.
@@ -18,6 +18,26 @@ ROUTES: list[Route] = [
         "core:healthz",
         expect(ALLOWED),
         note="health of database and task queue",
+        reads=NO_PATIENT_DATA,
+    ),
+    Route(
+        "core:livez",
+        expect(ALLOWED),
+        note="liveness: the process answers; reads nothing",
+        reads=NO_PATIENT_DATA,
+    ),
+    Route(
+        "core:readyz",
+        expect(ALLOWED),
+        note="readiness: whether the database and task queue answer",
+        reads=NO_PATIENT_DATA,
+    ),
+    # Prometheus metrics exist only with TRELLIS_METRICS_TOKEN set (not in tests), and then
+    # only for a scraper that sends it; no account or API token ever opens them.
+    Route(
+        "core:metrics",
+        expect(NOT_FOUND),
+        note="metrics: 404 without TRELLIS_METRICS_TOKEN, 403 without the token",
         reads=NO_PATIENT_DATA,
     ),
     Route(

@@ -1,18 +1,26 @@
-"""HTTP headers Django does not set by itself, and Trellis's own error pages in every mode."""
+"""HTTP headers Django does not set by itself, Trellis's own error pages in every mode, and
+a clear 503 when the database is out of reach."""
 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 
 from django.conf import settings
 from django.core import signals
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import Resolver404, get_resolver, get_urlconf, resolve
 from django.utils.log import log_response
+from django.utils.translation import gettext as _
+
+from trellis.core import metrics
+from trellis.core.problems import problem_response
 
 request_logger = logging.getLogger("django.request")
+availability_logger = logging.getLogger("trellis.availability")
 
 
 class SecurityHeadersMiddleware:
@@ -79,3 +87,59 @@ def _not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 def _handler(status: int) -> Callable[..., HttpResponse]:
     return get_resolver(get_urlconf()).resolve_error_handler(status)
+
+
+# Errors that mean the database cannot be used right now: it is down or restarting, the
+# connection dropped, the pool has no connection to give. Django raises both for psycopg's
+# and SQLite's errors of these kinds (a deadlock or a busy SQLite file too: also worth a
+# retry).
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER_SECONDS = 5
+_EXCEPTION_ATTRIBUTE = "_trellis_uncaught_exception"
+
+
+def remember_uncaught_exception(
+    sender: object, request: HttpRequest | None = None, **kwargs: object
+) -> None:
+    """got_request_exception receiver: keep the exception Django turned into a 500, so
+    DatabaseUnavailableMiddleware can tell a database outage from any other crash."""
+    if request is not None:
+        setattr(request, _EXCEPTION_ATTRIBUTE, sys.exc_info()[1])
+
+
+class DatabaseUnavailableMiddleware:
+    """A database out of reach answers 503 with `Retry-After` and a clear message, never a 500.
+
+    It stands before every middleware that can touch the database (the session, the signed
+    in person), so it sees an outage wherever it surfaces: raised to it directly, or already
+    turned into a 500 by Django (remembered by `remember_uncaught_exception`). The answer
+    reads nothing from the database. Django opens a new connection (or takes one from the
+    pool) for the next request, so service comes back by itself when the database does.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            response = self.get_response(request)
+        except DATABASE_UNAVAILABLE as exc:
+            return _database_unavailable(request, exc)
+        exception = getattr(request, _EXCEPTION_ATTRIBUTE, None)
+        if response.status_code >= 500 and isinstance(exception, DATABASE_UNAVAILABLE):
+            return _database_unavailable(request, exception)
+        return response
+
+
+def _database_unavailable(request: HttpRequest, exc: BaseException) -> HttpResponse:
+    availability_logger.warning("database unavailable: %s", type(exc).__name__)
+    metrics.REQUESTS_DB_UNAVAILABLE.inc()
+    return problem_response(
+        request,
+        503,
+        _(
+            "Trellis cannot reach its database right now. Nothing was changed. "
+            "Please try again in a few seconds."
+        ),
+        retry_after=DATABASE_RETRY_AFTER_SECONDS,
+    )

@@ -14,8 +14,10 @@ It refuses to serve what is unsafe, before any port is opened:
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from argparse import ArgumentParser
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +25,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from trellis.core.deployment import describe, findings
+from trellis.core.files import private_dir
+from trellis.core.metrics import MULTIPROC_ENV
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 NO_ENV = (
@@ -48,7 +52,9 @@ def granian_argv(
         "--workers",
         str(workers),
         "--blocking-threads",
-        str(threads),
+        # As many again as do work: the spares only answer 503 when every working thread
+        # is busy (trellis.core.shedding), instead of the request waiting in a queue.
+        str(threads * 2),
         "--no-ws",
     ]
     if access_log:
@@ -100,7 +106,20 @@ class Command(BaseCommand):
         )
         self.stdout.flush()
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trellis.settings")
+        os.environ.setdefault("TRELLIS_MAX_IN_FLIGHT", str(options["threads"]))
+        os.environ[MULTIPROC_ENV] = str(metrics_dir(Path(settings.VAR_DIR), options["port"]))
         os.execv(argv[0], argv)  # noqa: S606 (a fixed argv, no shell)
+
+
+def metrics_dir(var_dir: Path, port: int) -> Path:
+    """An empty private folder where the worker processes of this server keep their metrics
+    (prometheus_client's multiprocess mode; trellis.core.metrics). One per port, so two
+    servers on one machine are scraped apart; emptied at every start, so counts from a
+    previous run are not added to this one's."""
+    folder = private_dir(var_dir / "prometheus") / str(port)
+    if folder.exists():
+        shutil.rmtree(folder)
+    return private_dir(folder)
 
 
 def refuse_unsafe(*, host: str) -> None:
