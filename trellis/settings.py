@@ -18,6 +18,7 @@ import structlog
 from django.utils.csp import CSP
 
 from trellis.core.config import env_bool, env_int, mailers_from_url, tasks_from_env
+from trellis.core.dbrouter import replica_database
 from trellis.core.files import PrivateSQLiteConnection, private_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -159,6 +160,15 @@ elif _db["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 DATABASES = {"default": _db}
+# A read replica for reports and exports (docs/deployment.md): DATABASE_REPLICA_URL adds the
+# `replica` connection and the router that sends only those reads there. Under test it is a
+# second connection to the test database, so the suite exercises the routing.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL or TRELLIS_ENV == "test":
+    DATABASES["replica"] = replica_database(
+        dj_database_url.parse(DATABASE_REPLICA_URL) if DATABASE_REPLICA_URL else {}, _db
+    )
+    DATABASE_ROUTERS = ["trellis.core.dbrouter.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -19,6 +19,7 @@ from ninja.errors import HttpError
 from trellis.accounts.api import session_user
 from trellis.accounts.guards import holds_role
 from trellis.core import timeutil
+from trellis.core.dbrouter import reading_from_replica
 from trellis.core.schemas import refusals
 from trellis.insights import queries, services
 from trellis.insights.reports import catalog
@@ -71,7 +72,8 @@ def report(request: HttpRequest, clinic: str, report: str, query: Query[ReportQu
         raise HttpError(404, catalog.unknown_report_message(report))
     if query.since is not None and not timeutil.day_in_range(query.since):
         raise HttpError(422, str(timeutil.DAY_RANGE_MESSAGE))
-    found = queries.report(access, report, since=query.since, now=timeutil.now())
+    with reading_from_replica():
+        found = queries.report(access, report, since=query.since, now=timeutil.now())
     services.record_report_export(
         access.clinic,
         actor=user,

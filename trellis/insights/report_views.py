@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET
 
 from trellis.accounts.guards import require_role
 from trellis.core import timeutil
+from trellis.core.dbrouter import reading_from_replica
 from trellis.insights import queries, services
 from trellis.insights.reports import catalog, charts
 from trellis.insights.reports.catalog import Report
@@ -250,7 +251,8 @@ def report(request: HttpRequest, clinic: str, name: str) -> HttpResponse:
     except BadParameter as error:
         context["error"] = str(error)
         return render(request, "insights/reports/report.html", context, status=400)
-    found = queries.report(access, name, since=since, now=timeutil.now())
+    with reading_from_replica():
+        found = queries.report(access, name, since=since, now=timeutil.now())
     csv_url = reverse("insights_reports:csv", args=[access.clinic.slug, name])
     if since is not None:
         csv_url += f"?since={since.isoformat()}"
@@ -282,7 +284,8 @@ def report_csv(request: HttpRequest, clinic: str, name: str) -> HttpResponse:
         since = parse_since(request.GET)
     except BadParameter as error:
         return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
-    found = queries.report(access, name, since=since, now=timeutil.now())
+    with reading_from_replica():
+        found = queries.report(access, name, since=since, now=timeutil.now())
     services.record_report_export(
         access.clinic,
         actor=user,

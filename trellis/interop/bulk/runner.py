@@ -28,6 +28,7 @@ from django.db import transaction
 
 from trellis.audit import services as audit
 from trellis.core import timeutil
+from trellis.core.dbrouter import reading_from_replica
 from trellis.core.files import open_private, private_dir
 from trellis.interop.bulk import files
 from trellis.interop.disclosures import FHIR_EXPORT, note_disclosure
@@ -124,7 +125,8 @@ def _still_running(job_id: Any) -> bool:
 def _write_files(job: ExportJob) -> tuple[list[dict[str, Any]], set[str]]:
     patient_ids: set[str] | None = None
     if job.level == ExportLevel.GROUP:
-        patient_ids = patient_ids_in_group(job.organization, job.group_id)
+        with reading_from_replica():
+            patient_ids = patient_ids_in_group(job.organization, job.group_id)
         if patient_ids is None:
             raise _GroupGone
     include_text = bool(job.client and job.client.may_read_message_text)
@@ -142,7 +144,8 @@ def _write_files(job: ExportJob) -> tuple[list[dict[str, Any]], set[str]]:
             since=job.since,
             include_message_text=include_text,
         )
-        count = _write_type(directory, resource_type, resources, patients)
+        with reading_from_replica():  # the resources are read as they are written
+            count = _write_type(directory, resource_type, resources, patients)
         if count:
             outputs.append(
                 {"type": resource_type, "file": files.file_name(resource_type), "count": count}

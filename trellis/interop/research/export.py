@@ -22,6 +22,7 @@ from trellis import audit
 from trellis.accounts.models import Organization, User
 from trellis.care.consent import latest_consents_of
 from trellis.care.models import ConsentKind, Enrollment
+from trellis.core.dbrouter import reading_from_replica
 from trellis.engagement.models import EngagementEvent
 from trellis.interop.erasure.rules import settings_for
 from trellis.interop.research.deidentify import (
@@ -143,8 +144,9 @@ def export_research(
     """De-identify the clinic's research data and record the export; a refusal (no
     consenting patient, or a group rarer than the clinic's k) is recorded too, then raised."""
     k = settings_for(organization).research_k
-    with transaction.atomic():
+    with reading_from_replica():
         source = source_for(organization)
+    with transaction.atomic():
         try:
             if not source.enrollments:
                 raise ExportRefused(_("No patient of this clinic has agreed to research yet."))

@@ -32,6 +32,7 @@ from trellis import audit
 from trellis.accounts.models import Organization
 from trellis.care.models import Enrollment
 from trellis.core import timeutil
+from trellis.core.dbrouter import reading_from_replica
 from trellis.core.files import open_private, private_dir
 from trellis.engagement.interchange import ENROLLMENT_COLUMNS, EVENT_COLUMNS
 from trellis.engagement.models import EngagementEvent
@@ -99,8 +100,9 @@ class Command(BaseCommand):
             events = events.filter(occurred_at__gte=since)
             enrollments = enrollments.filter(pk__in=events.values("enrollment_id"))
         fmt = options["format"]
-        event_count = self._write_events(events, out, fmt)
-        enrollment_count = self._write_enrollments(enrollments, out, fmt)
+        with reading_from_replica():
+            event_count = self._write_events(events, out, fmt)
+            enrollment_count = self._write_enrollments(enrollments, out, fmt)
         with transaction.atomic():
             audit.record(
                 action="events.export",
