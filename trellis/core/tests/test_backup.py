@@ -70,7 +70,7 @@ def second_database() -> Iterator[str]:
     settings_dict = connection.settings_dict
     original = settings_dict["NAME"]
     name = f"{original}_restored"[:63]
-    admin = {
+    admin: dict[str, Any] = {
         "host": settings_dict.get("HOST") or "127.0.0.1",
         "port": settings_dict.get("PORT") or 5432,
         "user": settings_dict.get("USER") or "postgres",
