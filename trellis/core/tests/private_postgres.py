@@ -14,6 +14,7 @@ import glob
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -21,7 +22,12 @@ import time
 import urllib.request
 from pathlib import Path
 
-from trellis.core.testing import free_port
+
+def free_port() -> int:
+    """A port nobody listens on now (this module runs without Django's settings too)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def postgres_bin() -> Path | None:
