@@ -406,10 +406,12 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 TRELLIS_REQUIRE_SERVICES = env_bool("TRELLIS_REQUIRE_SERVICES", False)
 
 # Operating under load (docs/operations.md): requests one process works on at once before
-# it answers 503 (0: no limit; `trellis serve` sets it to --threads), the largest request
+# it answers 503 (0: no limit, the default outside production, where the test and
+# development servers start a thread per request; `trellis serve` sets it to --threads in
+# every mode), the largest request
 # body in bytes (413 above it), and the bearer token a Prometheus scraper sends to
 # GET /metrics (empty: /metrics does not exist).
-TRELLIS_MAX_IN_FLIGHT = env_int("TRELLIS_MAX_IN_FLIGHT", 8)
+TRELLIS_MAX_IN_FLIGHT = env_int("TRELLIS_MAX_IN_FLIGHT", 8 if PRODUCTION else 0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TRELLIS_MAX_REQUEST_BYTES", 2_621_440)
 TRELLIS_METRICS_TOKEN = os.environ.get("TRELLIS_METRICS_TOKEN", "")
 
