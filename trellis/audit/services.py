@@ -58,7 +58,9 @@ def record(
     if actor is not None and not actor_label:
         actor_label = getattr(actor, "email", "") or str(actor_id)
     key_id, key = audit_keyring().current
-    with transaction.atomic():
+    # Inside the caller's transaction no savepoint is taken (two statements fewer on every
+    # audited write): an error here dooms the caller's whole action, as it must.
+    with transaction.atomic(savepoint=False):
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
         event = AuditEvent(
             occurred_at=at or timeutil.now(),

@@ -62,6 +62,17 @@ def _own_active(enrollment: Enrollment, actor: Any) -> Enrollment:
     return locked
 
 
+def _own_running(enrollment: Enrollment, actor: Any) -> None:
+    """As _own_active, on the enrollment as the caller read it, without locking it: for
+    writes that only add rows of their own."""
+    if actor is None or getattr(actor, "pk", None) != enrollment.patient_id:
+        raise PermissionDenied(_("Only the patient can do this in their program."))
+    if enrollment.status != EnrollmentStatus.ACTIVE:
+        raise ValidationError(
+            {"enrollment": _("This program has ended, so nothing new can be saved in it.")}
+        )
+
+
 def _check_step(enrollment: Enrollment, step: Step) -> None:
     if step.version_id != enrollment.program_version_id:
         raise ValidationError({"step": _("This step is not part of your program.")})
@@ -595,7 +606,11 @@ def check_in_mood(
     client_id: uuid.UUID | str,
     now: datetime,
 ) -> MoodCheckIn:
-    """A mood check-in, 1 (very low) to 10 (very good), with an optional private note."""
+    """A mood check-in, 1 (very low) to 10 (very good), with an optional private note.
+
+    It only adds a row, so the enrollment is not locked: its status is the one read with
+    the caller's access check (a check-in racing the program's end by a moment is kept,
+    dated before the end). A repeat of the client id returns the first check-in."""
     if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 10:
         raise ValidationError({"score": _("Choose a number from 1 to 10.")})
     note = (note or "").strip()
@@ -604,29 +619,28 @@ def check_in_mood(
             {"note": _("Please keep the note under %(max)s characters.") % {"max": "1,000"}}
         )
 
-    def act() -> dict[str, Any]:
-        locked_enrollment = _own_active(enrollment, actor)
-        mood = MoodCheckIn.objects.create(
-            enrollment=locked_enrollment,
-            score=score,
-            note=note,
-            client_id=idempotency._as_uuid(client_id),
-        )
-        _stamp(mood, now)
-        emit(locked_enrollment, EventType.MOOD_CHECKIN, at=now, value=str(score))
-        audit.record(
-            action="mood.create",
-            actor=actor,
-            subject=mood,
-            patient=locked_enrollment.patient_id,
-            organization=locked_enrollment.organization_id,
-            details={"score": score},
-            at=now,
-        )
-        return {"mood": str(mood.pk)}
-
-    result, _first = idempotency.once(user=actor, client_id=client_id, kind="mood", act=act)
-    return MoodCheckIn.objects.get(pk=result["mood"])
+    key = idempotency._as_uuid(client_id)
+    mood_id = uuid.uuid4()
+    stored = idempotency.claim(
+        user=actor, client_id=key, kind="mood", result={"mood": str(mood_id)}
+    )
+    if stored is not None:
+        return MoodCheckIn.objects.get(pk=stored["mood"])
+    _own_running(enrollment, actor)
+    mood = MoodCheckIn(id=mood_id, enrollment=enrollment, score=score, note=note, client_id=key)
+    mood.save(force_insert=True)
+    _stamp(mood, now)
+    emit(enrollment, EventType.MOOD_CHECKIN, at=now, value=str(score))
+    audit.record(
+        action="mood.create",
+        actor=actor,
+        subject=mood,
+        patient=enrollment.patient_id,
+        organization=enrollment.organization_id,
+        details={"score": score},
+        at=now,
+    )
+    return mood
 
 
 @transaction.atomic
