@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,14 +71,18 @@ def running(cast: personas.Cast) -> Iterator[Any]:
     url = redis_url()
     parsed = urlparse(url)
     need_service(port_open(parsed.hostname or "127.0.0.1", parsed.port or 6379), "Redis")
+    began = time.monotonic()
     now = timeutil.now()
     seed_journeys(cast, now, warn=lambda _text: None)
     seed_supporter_workspace(cast, now)
+    print(f"seeded in {time.monotonic() - began:.1f}s")
     redis.Redis.from_url(url).flushdb()
     folder = Path(tempfile.mkdtemp(prefix="trellis-topology-"))
     started = topology.Topology(folder, database_url(), url)
     try:
+        began = time.monotonic()
         started.start(timeout=90)
+        print(f"topology ready in {time.monotonic() - began:.1f}s at {started.url}")
         yield started
     except BaseException:
         print(started.logs())
