@@ -26,7 +26,7 @@ In the test settings the replica is a second connection to the test database
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -63,11 +63,11 @@ def read_alias() -> str:
     return REPLICA
 
 
-def replica_database(url_settings: dict[str, Any], primary: dict[str, Any]) -> dict[str, Any]:
+def replica_database(url_settings: Mapping[str, Any], primary: Mapping[str, Any]) -> Any:
     """The `replica` entry of DATABASES: the replica's own address (`url_settings`, parsed
     from DATABASE_REPLICA_URL; empty to use the primary's, as the tests do) with the
     primary's engine options (the connection pool), mirroring the primary under test."""
-    replica = {**primary, **url_settings} if url_settings else dict(primary)
+    replica: dict[str, Any] = {**primary, **url_settings} if url_settings else dict(primary)
     replica["OPTIONS"] = {**primary.get("OPTIONS", {}), **url_settings.get("OPTIONS", {})}
     replica["TEST"] = {"MIRROR": DEFAULT_DB_ALIAS}
     return replica
