@@ -160,9 +160,11 @@ def test_a_failing_collector_is_reported_and_the_rest_still_arrive(db, settings)
         (
             "/fhir/R4/Patient",
             "application/fhir+json",
-            lambda r: r.json()["issue"][0]["diagnostics"]
-            if r.json()["resourceType"] == "OperationOutcome"
-            else "",
+            lambda r: (
+                r.json()["issue"][0]["diagnostics"]
+                if r.json()["resourceType"] == "OperationOutcome"
+                else ""
+            ),
         ),
         ("/accounts/login/", "text/html", lambda r: r.content.decode()),
     ],
