@@ -71,7 +71,11 @@ class Sink:
     """An SMTP server on a chosen port, in this process, counting messages by Message-ID."""
 
     def __init__(self, port: int) -> None:
+        import logging
+
         from aiosmtpd.controller import Controller
+
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
 
         from bench.nudges import MESSAGE_ID
 
