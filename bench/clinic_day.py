@@ -143,7 +143,7 @@ def prepare(patients: int, supporters: int, out: Path) -> dict[str, Any]:
     for user, device, caseload in staff:
         people["supporters"].append({**session(user, device), "enrollments": caseload})
     people["questionnaires"] = {
-        code: {item.id: min(o.value for o in item.options) for item in i.items if item.options}
+        code: {item.id: min(o.value for o in i.options_for(item)) for item in i.items}
         for code, i in all_instruments().items()
     }
     people["step_instruments"] = {
