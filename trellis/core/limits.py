@@ -29,7 +29,7 @@ def declared_length(request: HttpRequest) -> int | None:
 
 def too_large_message(limit: int) -> str:
     return _(
-        "The request is too large: Trellis accepts at most %(limit)s bytes (%(kb)s KB) "
+        "The request is too large: Trellis accepts at most %(limit)s bytes (%(kb)s kB) "
         "in one request."
     ) % {"limit": limit, "kb": limit // 1024}
 
