@@ -46,3 +46,12 @@ def smtp(settings: Any) -> Iterator[SmtpServer]:
         for name, value in smtp_settings(server).items():
             setattr(settings, name, value)
         yield server
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A live server answers every kind of request, reports and exports among them, and
+    those read from the `replica` connection (trellis.core.dbrouter): a test that serves
+    pages from a live server may use every configured database."""
+    for item in items:
+        if "live_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.django_db(transaction=True, databases="__all__"), False)
