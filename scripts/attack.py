@@ -241,26 +241,29 @@ def verify_copy(clinic: Clinic, name: str, tamper_sql: list[str]) -> tuple[bool,
 
 
 def recompute_without_key(clinic: Clinic) -> tuple[bool, str]:
-    """Rewrite one event's details and re-chain everything after it with plain SHA-256,
-    updating the head: what an unkeyed chain cannot tell from the real thing."""
+    """Rewrite one event's details, its own seal and every chain link after it with plain
+    SHA-256, updating the head: what an unkeyed chain cannot tell from the real thing."""
     env = clinic.copy_env("recomputed")
     code = (
-        "import hashlib\n"
+        "import hashlib, json\n"
         "from django.db import connection\n"
-        "from trellis.audit.chain import canonical\n"
-        "from trellis.audit.models import AuditEvent\n"
+        "from trellis.audit.chain import canonical, chained_fields\n"
+        "from trellis.audit.models import AuditLink\n"
+        "from trellis.audit.sealer import seal_pending\n"
+        "seal_pending()\n"
         "cursor = connection.cursor()\n"
-        "events = list(AuditEvent.objects.order_by('id'))\n"
-        "events[len(events) // 2].details = {'rewritten': True}\n"
-        "previous = '0' * 64\n"
-        "for event in events:\n"
-        "    fields = {name: getattr(event, name) for name in ('event_id', 'occurred_at',"
-        " 'actor_id', 'actor_label', 'organization_id', 'action', 'object_type', 'object_id',"
-        " 'patient_id', 'ip', 'user_agent', 'details')}\n"
-        "    digest = hashlib.sha256(f'{previous}\\n{canonical(fields)}'.encode()).hexdigest()\n"
-        "    cursor.execute('UPDATE audit_auditevent SET details = %s, prev_hash = %s, hash = %s"
-        " WHERE id = %s', [__import__('json').dumps(event.details), previous, digest, event.id])\n"
-        "    previous = digest\n"
+        "links = list(AuditLink.objects.select_related('event').order_by('position'))\n"
+        "links[len(links) // 2].event.details = {'rewritten': True}\n"
+        "previous = links[0].prev_mac\n"
+        "for link in links:\n"
+        "    event = link.event\n"
+        "    own = hashlib.sha256(canonical(chained_fields(event)).encode()).hexdigest()\n"
+        "    mac = hashlib.sha256(f'{previous}\\n{event.id}\\n{own}'.encode()).hexdigest()\n"
+        "    cursor.execute('UPDATE audit_auditevent SET details = %s, hash = %s WHERE id = %s',"
+        " [json.dumps(event.details), own, event.id])\n"
+        "    cursor.execute('UPDATE audit_auditlink SET prev_mac = %s, mac = %s"
+        " WHERE position = %s', [previous, mac, link.position])\n"
+        "    previous = mac\n"
         "cursor.execute('UPDATE audit_auditchainhead SET last_hash = %s', [previous])\n"
     )
     done = clinic.trellis("shell", "-c", code, env=env)
@@ -282,8 +285,11 @@ def attack_audit_trail(clinic: Clinic, report: Report) -> None:
             clinic,
             "truncated",
             [
+                "DELETE FROM audit_auditlink"
+                " WHERE position > (SELECT max(position) - 5 FROM audit_auditlink)",
                 "DELETE FROM audit_auditevent"
-                " WHERE id > (SELECT max(id) - 5 FROM audit_auditevent)",
+                " WHERE id NOT IN (SELECT event_id FROM audit_auditlink)"
+                " AND id NOT IN (SELECT event_id FROM audit_auditpending)",
                 "DELETE FROM audit_auditchainhead",
             ],
         ),
@@ -291,7 +297,14 @@ def attack_audit_trail(clinic: Clinic, report: Report) -> None:
     report.check(
         "audit: the whole trail emptied",
         lambda: verify_copy(
-            clinic, "emptied", ["DELETE FROM audit_auditevent", "DELETE FROM audit_auditchainhead"]
+            clinic,
+            "emptied",
+            [
+                "DELETE FROM audit_auditlink",
+                "DELETE FROM audit_auditpending",
+                "DELETE FROM audit_auditevent",
+                "DELETE FROM audit_auditchainhead",
+            ],
         ),
     )
     report.check(

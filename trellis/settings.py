@@ -289,6 +289,8 @@ TRELLIS_AUDIT_KEYS = os.environ.get("TRELLIS_AUDIT_KEYS", "" if PRODUCTION else 
 TRELLIS_AUDIT_ANCHOR_FILE = os.environ.get(
     "TRELLIS_AUDIT_ANCHOR_FILE", str(VAR_DIR / "audit-anchors.jsonl")
 )
+# How often every clock's sealer links committed audit events into the chain (seconds).
+TRELLIS_AUDIT_SEAL_SECONDS = env_int("TRELLIS_AUDIT_SEAL_SECONDS", 2)
 
 # Email: EMAIL_URL such as smtp://user:pass@host:587?tls=1, or console:// in development.
 EMAIL_URL = os.environ.get("EMAIL_URL", "" if PRODUCTION else "console://")

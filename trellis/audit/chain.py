@@ -1,9 +1,12 @@
 """Canonical form and sealing of audit events and anchors: pure functions, no database.
 
-Each event is sealed with an HMAC-SHA-256 under an audit key held outside the database
-(`seal`), over the key's id, the previous event's seal and the event's canonical content,
-so nobody without the key can recompute the chain after changing a row. Events written
-before the chain was keyed carry a plain SHA-256 (`link_hash`) and an empty key id.
+Each event is sealed as it is written with an HMAC-SHA-256 under an audit key held outside
+the database (`seal_row`), over the key's id and the event's canonical content; the sealer
+then links it into the chain (`seal_link`), over the previous link's mac, the event's id
+and its seal, so nobody without the key can recompute either after changing a row.
+Events written by earlier versions were chained as they were written (`seal`, over the
+previous event's seal and the content), and those from before the chain was keyed carry a
+plain SHA-256 (`link_hash`) and an empty key id.
 An anchor (the head's position and seal, written outside the database) is signed with
 the same key under its own label (`sign_anchor`), so a row's seal never passes for an
 anchor's signature or the other way round.
@@ -33,6 +36,8 @@ CHAINED_FIELDS = (
     "details",
 )
 ROW_LABEL = "trellis-audit-row-v1"
+OWN_ROW_LABEL = "trellis-audit-row-v2"
+LINK_LABEL = "trellis-audit-link-v1"
 ANCHOR_LABEL = "trellis-audit-anchor-v1"
 
 
@@ -73,6 +78,20 @@ def seal(prev_mac: str, fields: Mapping[str, Any], *, key_id: str, key: bytes) -
     compute the next one.
     """
     message = f"{ROW_LABEL}\n{key_id}\n{prev_mac}\n{canonical(fields)}"
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def seal_row(fields: Mapping[str, Any], *, key_id: str, key: bytes) -> str:
+    """An event's own seal, written with it: HMAC-SHA-256 under the audit key over its id
+    and the event's content (no previous seal, so writers never wait on one another)."""
+    message = f"{OWN_ROW_LABEL}\n{key_id}\n{canonical(fields)}"
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def seal_link(prev_mac: str, event_pk: int, row_seal: str, *, key_id: str, key: bytes) -> str:
+    """A link of the chain: HMAC-SHA-256 under the audit key over its id, the previous
+    link's mac, the event's position in the table and the event's own seal."""
+    message = f"{LINK_LABEL}\n{key_id}\n{prev_mac}\n{event_pk}\n{row_seal}"
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
 
 

@@ -8,24 +8,19 @@ from datetime import datetime
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from trellis.audit import integrity
-
-
-def sealer_lag_available() -> bool:
-    """Whether this version seals the chain after commit (integrity.sealer_lag exists)."""
-    return callable(getattr(integrity, "sealer_lag", None))
+from trellis.audit.sealer import sealer_lag
 
 
 def read_sealer_lag(now: datetime) -> Iterator[Metric]:
-    """Events committed but not yet chained, and how long the oldest has waited."""
-    count, oldest_age_seconds = integrity.sealer_lag()  # type: ignore[attr-defined,unused-ignore]
+    """Events committed but not yet linked into the chain, and how long the oldest has waited."""
+    count, oldest_age_seconds = sealer_lag(now)
     yield GaugeMetricFamily(
         "trellis_audit_unsealed_events",
-        "Audit events committed but not yet sealed into the chain.",
+        "Audit events committed but not yet linked into the chain by the sealer.",
         value=count,
     )
     yield GaugeMetricFamily(
         "trellis_audit_sealer_lag_seconds",
-        "How long the oldest audit event not yet sealed has waited (0 when none waits).",
+        "How long the oldest audit event not yet linked has waited (0 when none waits).",
         value=oldest_age_seconds or 0,
     )

@@ -1,6 +1,7 @@
 """Writing the audit trail. `record` is the only way rows are written.
 
-Checking it (the chain, its head and its anchors) is trellis.audit.integrity's work.
+Linking committed rows into the chain is trellis.audit.sealer's work; checking it (the
+chain, its head, its anchors and the rows still waiting) is trellis.audit.integrity's.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import models, transaction
 
-from trellis.audit.chain import chained_fields, seal
+from trellis.audit.chain import chained_fields, seal_row
 from trellis.audit.context import current_origin
 from trellis.audit.keyring import audit_keyring
-from trellis.audit.models import AuditChainHead, AuditEvent
+from trellis.audit.models import AuditEvent, AuditPending
 from trellis.audit.reads import VIA, Read
 from trellis.core import timeutil
 
@@ -41,12 +42,13 @@ def record(
     actor_label: str = "",
     at: datetime | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain, inside the caller's transaction.
+    """Append one event to the trail, inside the caller's transaction.
 
     `subject` fills object type and id from a model instance. `actor`, `patient` and
     `organization` may be model instances or their ids. The request's IP and user
     agent come from the audit middleware unless given. The event is sealed with the
-    newest audit key (TRELLIS_AUDIT_KEYS) and records that key's id.
+    newest audit key (TRELLIS_AUDIT_KEYS), records that key's id, and waits for the sealer
+    to link it into the chain after it commits: no writer waits for another.
     """
     if subject is not None:
         object_type = object_type or subject._meta.label_lower
@@ -61,7 +63,6 @@ def record(
     # Inside the caller's transaction no savepoint is taken (two statements fewer on every
     # audited write): an error here dooms the caller's whole action, as it must.
     with transaction.atomic(savepoint=False):
-        head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
         event = AuditEvent(
             occurred_at=at or timeutil.now(),
             actor_id=actor_id,
@@ -74,14 +75,12 @@ def record(
             ip=ip if ip is not None else origin.ip,
             user_agent=(user_agent if user_agent is not None else origin.user_agent)[:300],
             details=dict(details or {}),
-            prev_hash=head.last_hash,
+            prev_hash="",
             key_id=key_id,
         )
-        event.hash = seal(head.last_hash, chained_fields(event), key_id=key_id, key=key)
+        event.hash = seal_row(chained_fields(event), key_id=key_id, key=key)
         event.save(force_insert=True)
-        head.last_hash = event.hash
-        head.last_event_id = event.pk
-        head.save(update_fields=["last_hash", "last_event_id"])
+        AuditPending.objects.create(event_id=event.pk)
     return event
 
 

@@ -12,6 +12,12 @@ PeriodicRun row; the unique constraint on (job, period) means only one clock win
 so any number of clocks can run for resilience and each job still runs once per
 period. The claim and the enqueue share one transaction: with the database task
 queue, a crash between them leaves neither.
+
+A duty is lighter and more frequent: a function every clock calls itself, every few
+seconds, without the queue (the audit sealer is one). Duties must be safe to run from
+several clocks at once:
+
+    register_duty(seal_pending, every=timedelta(seconds=2), name="audit.seal")
 """
 
 from __future__ import annotations
@@ -55,6 +61,42 @@ class TickOutcome:
 
 
 _registry: dict[str, PeriodicJob] = {}
+
+
+@dataclass(frozen=True)
+class Duty:
+    """A function every clock calls itself, every `every` (safe to run from several)."""
+
+    name: str
+    run: Callable[[], object]
+    every: timedelta
+
+
+_duties: dict[str, Duty] = {}
+
+
+def register_duty(run: Callable[[], object], *, every: timedelta, name: str) -> Duty:
+    """Have every clock call `run` every `every` (at least a tenth of a second)."""
+    if every.total_seconds() < 0.1:
+        raise ValueError("a duty must run at most ten times a second")
+    duty = Duty(name=name, run=run, every=every)
+    _duties[name] = duty
+    return duty
+
+
+def duties() -> list[Duty]:
+    """Every registered duty (apps register them when they are ready)."""
+    return sorted(_duties.values(), key=lambda d: d.name)
+
+
+def perform(duty: Duty) -> bool:
+    """Run one duty; an error is logged and does not stop the clock."""
+    try:
+        duty.run()
+    except Exception:
+        logger.exception("clock duty %s failed", duty.name)
+        return False
+    return True
 
 
 def register(task: Task[Any, Any], *, every: timedelta, name: str | None = None) -> PeriodicJob:

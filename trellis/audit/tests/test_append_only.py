@@ -3,7 +3,8 @@ import uuid
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from trellis.audit.models import AuditChainHead, AuditEvent
+from trellis.audit.models import AuditChainHead, AuditEvent, AuditLink
+from trellis.audit.sealer import seal_pending
 from trellis.audit.services import record
 from trellis.core.testing import need_postgres
 
@@ -12,7 +13,9 @@ from trellis.core.testing import need_postgres
 def event(db):
     need_postgres()
     record(action="test.before")
-    return record(action="test.protected", details={"kept": True})
+    event = record(action="test.protected", details={"kept": True})
+    seal_pending()
+    return event
 
 
 def _refused(action) -> str:
@@ -59,9 +62,27 @@ def test_raw_sql_delete_is_refused(event):
     assert AuditEvent.objects.count() == 2
 
 
+def _linked_after(event: AuditEvent, later: AuditEvent) -> bool:
+    seal_pending()
+    return AuditLink.objects.get(event=later).prev_mac == AuditLink.objects.get(event=event).mac
+
+
 def test_inserting_new_events_still_works(event):
-    later = record(action="test.after")
-    assert later.prev_hash == event.hash
+    assert _linked_after(event, record(action="test.after"))
+
+
+def test_raw_sql_changes_to_the_chain_links_are_refused(event):
+    for statement in (
+        "UPDATE audit_auditlink SET mac = 'x'",
+        "DELETE FROM audit_auditlink",
+    ):
+
+        def run(sql: str = statement) -> None:
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+
+        assert "audit chain links are append-only" in _refused(run)
+    assert AuditLink.objects.count() == 2
 
 
 @pytest.fixture
@@ -73,9 +94,13 @@ def app_role(event):
         cursor.execute(f"CREATE ROLE {name} NOSUPERUSER NOLOGIN")
         cursor.execute(
             f"GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE "
-            f"ON audit_auditevent, audit_auditchainhead TO {name}"
+            f"ON audit_auditevent, audit_auditchainhead, audit_auditlink, audit_auditpending "
+            f"TO {name}"
         )
         cursor.execute(f"SET LOCAL ROLE {name}")
+        # Check the links' foreign keys now rather than at commit, so TRUNCATE reaches the
+        # triggers instead of stopping at pending checks.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     yield name
     with connection.cursor() as cursor:
         cursor.execute("RESET ROLE")
@@ -90,7 +115,8 @@ def _as_app(statement: str) -> str:
 
 
 def test_truncating_the_trail_is_refused_even_with_the_truncate_right(app_role):
-    message = _as_app("TRUNCATE audit_auditevent")
+    # With the tables that point at the events (the links and the sealer's queue).
+    message = _as_app("TRUNCATE audit_auditevent, audit_auditpending, audit_auditlink")
     assert "append-only: TRUNCATE on audit_auditevent is refused" in message
     assert AuditEvent.objects.count() == 2
 
@@ -105,6 +131,10 @@ def test_deleting_the_chain_head_is_refused(app_role):
     assert AuditChainHead.objects.filter(pk=1).exists()
 
 
-def test_the_application_role_still_writes_events(app_role, event):
-    later = record(action="test.as_app")
-    assert later.prev_hash == event.hash
+def test_truncating_the_chain_links_is_refused(app_role):
+    assert "TRUNCATE on audit_auditlink" in _as_app("TRUNCATE audit_auditlink")
+    assert AuditLink.objects.count() == 2
+
+
+def test_the_application_role_still_writes_and_seals_events(app_role, event):
+    assert _linked_after(event, record(action="test.as_app"))

@@ -1,11 +1,14 @@
 from trellis.audit.integrity import verify_chain
+from trellis.audit.models import AuditLink
+from trellis.audit.sealer import seal_pending
 from trellis.audit.services import record
 
 
-def test_record_links_each_event_to_the_previous(db):
+def test_the_sealer_links_each_event_to_the_previous(db):
     first = record(action="test.first")
     second = record(action="test.second")
-    assert second.prev_hash == first.hash
+    assert seal_pending() == 2
+    assert AuditLink.objects.get(event=second).prev_mac == AuditLink.objects.get(event=first).mac
     assert verify_chain().verified == 2
 
 

@@ -8,6 +8,7 @@ would ask it.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import os
@@ -18,15 +19,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import override_settings
 
 from trellis.audit import anchors
-from trellis.audit.chain import chained_fields, link_hash, seal, sign_anchor
+from trellis.audit.chain import (
+    canonical,
+    chained_fields,
+    link_hash,
+    seal,
+    seal_link,
+    seal_row,
+    sign_anchor,
+)
 from trellis.audit.integrity import verify_chain
 from trellis.audit.keyring import parse_audit_keys
-from trellis.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
+from trellis.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent, AuditLink
+from trellis.audit.sealer import seal_pending
 from trellis.audit.services import record
 from trellis.audit.tasks import anchor_audit_chain
-from trellis.audit.tests.helpers import run_audit, tamper
+from trellis.audit.tests.helpers import delete_events, run_audit, tamper
 from trellis.core import periodic, timeutil
 
 KEY_A1 = "a1:" + base64.b64encode(bytes(range(32))).decode()
@@ -35,7 +46,22 @@ STOLEN_LOOKALIKE = base64.b64decode(KEY_A1[3:])[::-1]  # same length, not the cl
 
 
 def _trail(n: int, start: int = 0) -> list[AuditEvent]:
-    return [record(action=f"test.step{i}", details={"n": i}) for i in range(start, start + n)]
+    events = [record(action=f"test.step{i}", details={"n": i}) for i in range(start, start + n)]
+    seal_pending()
+    return events
+
+
+def _link(event: AuditEvent) -> AuditLink:
+    return AuditLink.objects.get(event=event)
+
+
+def _head_at(event: AuditEvent) -> None:
+    """Point the chain head at an event's link, as an intruder covering a cut would."""
+    link = _link(event)
+    tamper(
+        "UPDATE audit_auditchainhead SET last_event_id = %s, last_hash = %s, last_position = %s",
+        [event.pk, link.mac, link.position],
+    )
 
 
 def _anchor() -> str:
@@ -50,35 +76,78 @@ def _failure() -> str:
     return err
 
 
-def _rechain(make: Callable[[str, dict[str, Any], str], str], *, key_id: str | None = None) -> None:
-    """Rewrite every event's seal from the first on with `make(prev, fields, key_id)`, as an
-    intruder would, changing one event's details, and point the chain head at the result."""
+def _rechain(
+    make_row: Callable[[dict[str, Any], str], str],
+    make_link: Callable[[str, int, str, str], str],
+    *,
+    key_id: str | None = None,
+) -> None:
+    """Rewrite one event's details and every seal and link from the first on, as an
+    intruder would, with `make_row(fields, key_id)` and `make_link(prev, pk, row, key_id)`,
+    and point the chain head at the result."""
     prev = GENESIS_HASH
     events = list(AuditEvent.objects.order_by("id"))
     events[len(events) // 2].details = {"rewritten": True}
     for event in events:
         kid = event.key_id if key_id is None else key_id
-        digest = make(prev, chained_fields(event), kid)
+        row = make_row(chained_fields(event), kid)
+        mac = make_link(prev, event.pk, row, kid)
         tamper(
-            "UPDATE audit_auditevent SET details = %s, key_id = %s, prev_hash = %s, hash = %s "
+            "UPDATE audit_auditevent SET details = %s, key_id = %s, hash = %s WHERE id = %s",
+            [json.dumps(event.details), kid, row, event.pk],
+        )
+        tamper(
+            "UPDATE audit_auditlink SET prev_mac = %s, mac = %s, key_id = %s WHERE event_id = %s",
+            [prev, mac, kid, event.pk],
+        )
+        prev = mac
+    tamper("UPDATE audit_auditchainhead SET last_hash = %s", [prev])
+
+
+def _rechain_as_before_keying() -> None:
+    """Turn every event into one written before the chain was keyed (plain SHA-256 chained
+    as written, no key id, no links), changing one event's details."""
+    prev = GENESIS_HASH
+    events = list(AuditEvent.objects.order_by("id"))
+    events[len(events) // 2].details = {"rewritten": True}
+    tamper("DELETE FROM audit_auditlink")
+    for event in events:
+        event.key_id = ""
+        digest = link_hash(prev, chained_fields(event))
+        tamper(
+            "UPDATE audit_auditevent SET details = %s, key_id = '', prev_hash = %s, hash = %s "
             "WHERE id = %s",
-            [json.dumps(event.details), kid, prev, digest, event.pk],
+            [json.dumps(event.details), prev, digest, event.pk],
         )
         prev = digest
     tamper("UPDATE audit_auditchainhead SET last_hash = %s", [prev])
 
 
-def _unkeyed(prev: str, fields: dict[str, Any], key_id: str) -> str:
-    return link_hash(prev, fields)
+def _plain_row(fields: dict[str, Any], key_id: str) -> str:
+    return hashlib.sha256(canonical(fields).encode()).hexdigest()
+
+
+def _plain_link(prev: str, pk: int, row: str, key_id: str) -> str:
+    return hashlib.sha256(f"{prev}\n{pk}\n{row}".encode()).hexdigest()
+
+
+def _keyed(key: bytes) -> tuple[Callable[..., str], Callable[..., str]]:
+    return (
+        lambda fields, kid: seal_row(fields, key_id=kid, key=key),
+        lambda prev, pk, row, kid: seal_link(prev, pk, row, key_id=kid, key=key),
+    )
 
 
 def _legacy_event(action: str) -> AuditEvent:
-    """An event as Trellis wrote them before the chain was keyed: plain SHA-256, no key id."""
+    """An event as Trellis wrote them before the chain was keyed (and before the sealer):
+    plain SHA-256 over the previous event's, chained as it was written, no key id."""
     head, _ = AuditChainHead.objects.get_or_create(pk=1)
     event = AuditEvent(occurred_at=timeutil.now(), action=action, prev_hash=head.last_hash)
     event.hash = link_hash(head.last_hash, chained_fields(event))
     event.save(force_insert=True)
-    AuditChainHead.objects.filter(pk=1).update(last_hash=event.hash, last_event_id=event.pk)
+    AuditChainHead.objects.filter(pk=1).update(
+        last_hash=event.hash, last_event_id=event.pk, last_position=head.last_position + 1
+    )
     return event
 
 
@@ -108,15 +177,17 @@ def test_an_intact_trail_verifies_against_its_anchors(db):
 
 def test_events_are_sealed_with_the_newest_key_and_name_it(db, settings):
     settings.TRELLIS_AUDIT_KEYS = f"{KEY_A2},{KEY_A1}"
+    key = parse_audit_keys(KEY_A2).current[1]
     event = record(action="test.sealed")
     assert event.key_id == "a2"
-    assert event.hash == seal(
-        event.prev_hash,
-        chained_fields(event),
-        key_id="a2",
-        key=parse_audit_keys(KEY_A2).current[1],
-    )
-    # Not the unkeyed hash the chain used to carry.
+    assert event.prev_hash == ""
+    assert event.hash == seal_row(chained_fields(event), key_id="a2", key=key)
+    seal_pending()
+    link = _link(event)
+    assert (link.position, link.key_id, link.prev_mac) == (1, "a2", GENESIS_HASH)
+    assert link.mac == seal_link(GENESIS_HASH, event.pk, event.hash, key_id="a2", key=key)
+    # Not the chained seal of earlier versions, nor the unkeyed hash before those.
+    assert event.hash != seal("", chained_fields(event), key_id="a2", key=key)
     assert event.hash != link_hash(event.prev_hash, chained_fields(event))
 
 
@@ -126,7 +197,7 @@ def test_events_are_sealed_with_the_newest_key_and_name_it(db, settings):
 def test_newest_events_deleted_with_the_head_row_fail_against_the_anchor(db):
     events = _trail(6)
     _anchor()
-    tamper("DELETE FROM audit_auditevent WHERE id >= %s", [events[4].pk])
+    delete_events("id >= %s", [events[4].pk])
     tamper("DELETE FROM audit_auditchainhead")
     err = _failure()
     assert f"event #{events[-1].pk}, 6 events in" in err
@@ -138,7 +209,7 @@ def test_events_after_the_last_anchor_deleted_with_the_head_row_fail(db):
     _trail(3)
     _anchor()
     later = _trail(3, start=3)
-    tamper("DELETE FROM audit_auditevent WHERE id >= %s", [later[0].pk])
+    delete_events("id >= %s", [later[0].pk])
     tamper("DELETE FROM audit_auditchainhead")
     err = _failure()
     assert "the chain head row is missing while the trail holds 3 events" in err
@@ -153,11 +224,8 @@ def test_a_missing_head_row_fails_even_before_the_first_anchor(db):
 def test_a_head_rewritten_to_the_new_last_event_still_fails_against_the_anchor(db):
     events = _trail(5)
     _anchor()
-    tamper("DELETE FROM audit_auditevent WHERE id > %s", [events[2].pk])
-    tamper(
-        "UPDATE audit_auditchainhead SET last_event_id = %s, last_hash = %s",
-        [events[2].pk, events[2].hash],
-    )
+    _head_at(events[2])
+    delete_events("id > %s", [events[2].pk])
     err = _failure()
     assert f"event #{events[-1].pk}" in err
     assert "no longer holds" in err
@@ -166,7 +234,7 @@ def test_a_head_rewritten_to_the_new_last_event_still_fails_against_the_anchor(d
 def test_an_emptied_trail_fails_when_anchors_say_it_held_events(db):
     _trail(4)
     _anchor()
-    tamper("DELETE FROM audit_auditevent")
+    delete_events("id > 0", [])
     tamper("DELETE FROM audit_auditchainhead")
     err = _failure()
     assert "the trail is empty, but 1 anchor(s) say it held events" in err
@@ -174,10 +242,7 @@ def test_an_emptied_trail_fails_when_anchors_say_it_held_events(db):
 
 def test_events_past_the_chain_head_fail(db):
     events = _trail(3)
-    tamper(
-        "UPDATE audit_auditchainhead SET last_event_id = %s, last_hash = %s",
-        [events[1].pk, events[1].hash],
-    )
+    _head_at(events[1])
     err = _failure()
     assert f"id={events[2].pk} " in err
     assert "comes after the event the chain head names" in err
@@ -188,7 +253,7 @@ def test_events_past_the_chain_head_fail(db):
 
 def test_a_chain_recomputed_without_the_key_fails(db):
     _trail(6)
-    _rechain(_unkeyed)
+    _rechain(_plain_row, _plain_link)
     err = _failure()
     assert "no longer matches its seal" in err
     assert "recomputed without the audit key" in err
@@ -196,7 +261,7 @@ def test_a_chain_recomputed_without_the_key_fails(db):
 
 def test_a_chain_recomputed_as_if_written_before_keying_fails(db):
     _trail(6)
-    _rechain(_unkeyed, key_id="")
+    _rechain_as_before_keying()
     err = _failure()
     assert "sealed without a key and neither a keyed event nor an anchor follows" in err
 
@@ -204,22 +269,19 @@ def test_a_chain_recomputed_as_if_written_before_keying_fails(db):
 def test_a_chain_recomputed_as_if_written_before_keying_fails_against_the_anchor(db):
     _trail(6)
     _anchor()
-    _rechain(_unkeyed, key_id="")
+    _rechain_as_before_keying()
     assert "does not match the anchor of" in _failure()
 
 
 def test_a_chain_recomputed_with_a_wrong_key_fails(db):
     _trail(6)
-    _rechain(lambda prev, fields, kid: seal(prev, fields, key_id=kid, key=STOLEN_LOOKALIKE))
+    _rechain(*_keyed(STOLEN_LOOKALIKE))
     assert "no longer matches its seal" in _failure()
 
 
 def test_a_chain_recomputed_under_a_made_up_key_id_fails(db):
     _trail(4)
-    _rechain(
-        lambda prev, fields, kid: seal(prev, fields, key_id=kid, key=STOLEN_LOOKALIKE),
-        key_id="forged1",
-    )
+    _rechain(*_keyed(STOLEN_LOOKALIKE), key_id="forged1")
     assert "audit key 'forged1', which TRELLIS_AUDIT_KEYS does not hold" in _failure()
 
 
@@ -229,7 +291,7 @@ def test_a_chain_recomputed_with_the_key_itself_fails_against_the_anchor(db, set
     key = parse_audit_keys(KEY_A1).current[1]
     _trail(6)
     _anchor()
-    _rechain(lambda prev, fields, kid: seal(prev, fields, key_id=kid, key=key))
+    _rechain(*_keyed(key))
     assert "does not match the anchor of" in _failure()
 
 
@@ -311,7 +373,7 @@ def test_an_anchor_names_the_head_its_count_time_and_key(db, audit_anchor_file, 
     (line,) = _anchor_lines(audit_anchor_file)
     assert line["event"] == events[-1].pk
     assert line["event_id"] == str(events[-1].event_id)
-    assert line["mac"] == events[-1].hash
+    assert line["mac"] == _link(events[-1]).mac
     assert line["count"] == 4
     assert line["key_id"] == "a2"
     assert line["at"].endswith("Z")
@@ -341,11 +403,8 @@ def test_a_trail_cut_and_its_anchor_file_removed_fails_against_the_log(
         )
     )
     audit_anchor_file.unlink()
-    tamper("DELETE FROM audit_auditevent WHERE id > %s", [first.pk])
-    tamper(
-        "UPDATE audit_auditchainhead SET last_event_id = %s, last_hash = %s",
-        [first.pk, first.hash],
-    )
+    _head_at(first)
+    delete_events("id > %s", [first.pk])
     assert run_audit("verify")[0] == 0  # without the log, nothing is left to tell
     code, _, err = run_audit("verify", "--anchors", str(log))
     assert code == 1
@@ -421,7 +480,8 @@ def test_unusable_audit_keys_fail_verification_with_the_reason(db, settings):
 def test_events_from_before_keying_verify_as_the_start_of_the_chain(db):
     legacy = [_legacy_event(f"test.old{i}") for i in range(3)]
     newer = _trail(2)
-    assert newer[0].prev_hash == legacy[-1].hash
+    assert _link(newer[0]).prev_mac == legacy[-1].hash
+    assert _link(newer[0]).position == 4
     code, out, _ = run_audit("verify")
     assert code == 0, out
     assert "5 audit events verified" in out
@@ -442,6 +502,25 @@ def test_an_unkeyed_event_after_keyed_ones_fails(db):
     forged = _legacy_event("test.forged")
     err = _failure()
     assert f"id={forged.pk} " in err
+    assert "its link to the previous event does not match" in err
+
+
+def test_an_unkeyed_event_after_keyed_ones_written_before_the_sealer_fails(db):
+    """Before the sealer, keyed events were chained as written; none may precede an unkeyed."""
+    _legacy_event("test.old")
+    head = AuditChainHead.objects.get()
+    keyed = AuditEvent(occurred_at=timeutil.now(), action="test.keyed", prev_hash=head.last_hash)
+    kid, key = parse_audit_keys(KEY_A1).current
+    keyed.key_id = kid
+    keyed.hash = seal(head.last_hash, chained_fields(keyed), key_id=kid, key=key)
+    keyed.save(force_insert=True)
+    AuditChainHead.objects.filter(pk=1).update(
+        last_hash=keyed.hash, last_event_id=keyed.pk, last_position=2
+    )
+    forged = _legacy_event("test.forged")
+    with override_settings(TRELLIS_AUDIT_KEYS=KEY_A1):
+        err = _failure()
+    assert f"id={forged.pk} " in err
     assert "carries no key id after keyed events" in err
 
 
@@ -457,10 +536,10 @@ def test_rewriting_events_from_before_keying_breaks_the_first_keyed_seal(db):
             [json.dumps(event.details), prev, digest, event.pk],
         )
         prev = digest
-    tamper("UPDATE audit_auditevent SET prev_hash = %s WHERE id = %s", [prev, newer[0].pk])
+    tamper("UPDATE audit_auditlink SET prev_mac = %s WHERE event_id = %s", [prev, newer[0].pk])
     err = _failure()
     assert f"id={newer[0].pk} " in err
-    assert "no longer matches its seal" in err
+    assert "its link in the chain no longer matches" in err
 
 
 def test_verify_chain_reports_counts_per_key(db, settings):

@@ -5,12 +5,15 @@ import pytest
 from django.core.management import call_command
 
 from trellis.audit.models import AuditEvent
+from trellis.audit.sealer import seal_pending
 from trellis.audit.services import record
-from trellis.audit.tests.helpers import tamper
+from trellis.audit.tests.helpers import delete_events, tamper
 
 
 def _trail(n: int = 5) -> list[AuditEvent]:
-    return [record(action=f"test.step{i}", details={"n": i}) for i in range(n)]
+    events = [record(action=f"test.step{i}", details={"n": i}) for i in range(n)]
+    seal_pending()
+    return events
 
 
 def _verify(*args: str) -> tuple[int, str, str]:
@@ -64,17 +67,28 @@ def test_changed_details_names_that_row(db):
 
 def test_deleted_middle_row_names_the_row_after_the_gap(db):
     events = _trail(5)
-    tamper("DELETE FROM audit_auditevent WHERE id = %s", [events[2].pk])
+    delete_events("id = %s", [events[2].pk])
     code, _, err = _verify()
     assert code == 1
     assert f"id={events[3].pk} " in err
-    assert "link to the previous event does not match" in err
+    assert "the chain skips from position 2 to 4 before it (a link was removed)" in err
     assert f"ids {events[2].pk}..{events[2].pk}" in err
+
+
+def test_a_last_row_removed_before_more_are_sealed_leaves_a_gap(db):
+    events = _trail(4)
+    delete_events("id = %s", [events[3].pk])
+    later = record(action="test.after")
+    seal_pending()
+    code, _, err = _verify()
+    assert code == 1
+    assert f"id={later.pk} " in err
+    assert "the chain skips from position 3 to 5" in err
 
 
 def test_deleted_last_row_is_caught_against_the_chain_head(db):
     events = _trail(5)
-    tamper("DELETE FROM audit_auditevent WHERE id = %s", [events[-1].pk])
+    delete_events("id = %s", [events[-1].pk])
     code, _, err = _verify()
     assert code == 1
     assert f"id={events[-1].pk} (no longer in the table)" in err
@@ -87,6 +101,41 @@ def test_recomputed_hash_still_breaks_the_next_link(db):
     code, _, err = _verify()
     assert code == 1
     assert f"id={events[1].pk} " in err
+
+
+def test_events_waiting_for_the_sealer_verify_by_their_own_seal(db):
+    _trail(3)
+    waiting = [record(action=f"test.later{i}") for i in range(2)]
+    code, out, _ = _verify()
+    assert code == 0, out
+    assert "5 audit events verified" in out
+    assert "2 of them not yet linked into the chain" in out
+    tamper("UPDATE audit_auditevent SET action = 'test.edited' WHERE id = %s", [waiting[1].pk])
+    code, _, err = _verify()
+    assert code == 1
+    assert f"id={waiting[1].pk} " in err
+    assert "content no longer matches its seal" in err
+
+
+def test_an_event_taken_out_of_the_sealers_queue_fails(db):
+    _trail(2)
+    waiting = record(action="test.later")
+    tamper("DELETE FROM audit_auditpending WHERE event_id = %s", [waiting.pk])
+    code, _, err = _verify()
+    assert code == 1
+    assert f"id={waiting.pk} " in err
+    assert "neither linked into the chain nor waiting for the sealer" in err
+
+
+def test_the_seal_command_links_what_waits(db):
+    _trail(2)
+    record(action="test.later")
+    out = io.StringIO()
+    call_command("audit", "seal", stdout=out)
+    assert "Linked 1 audit events into the chain." in out.getvalue()
+    code, out_text, _ = _verify()
+    assert code == 0
+    assert "not yet linked" not in out_text
 
 
 def test_progress_is_printed_for_large_trails(db):

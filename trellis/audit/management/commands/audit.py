@@ -3,8 +3,11 @@
 verify  walks the whole sealed chain with the audit keys and checks it against the chain
         head and every anchor; exits 0 saying how many events verified, or 1 naming the
         first event (or anchor) that does not verify and why.
-anchor  checks the events since the latest anchor and appends a signed anchor of the
-        chain's head to the anchor file and the log (the clock does it every hour).
+anchor  links the events waiting for the sealer, checks the chain since the latest anchor
+        and appends a signed anchor of the chain's head to the anchor file and the log
+        (the clock does it every hour).
+seal    links the events waiting for the sealer into the chain now (every clock does it
+        every few seconds).
 report  prints every event about one patient, or by or about one person, as a table
         or as CSV; the report itself is recorded in the trail.
 """
@@ -26,6 +29,7 @@ from trellis.audit import export
 from trellis.audit.integrity import BATCH, VerifyResult, anchor_chain, verify_chain
 from trellis.audit.models import AuditEvent
 from trellis.audit.queries import events_about
+from trellis.audit.sealer import seal_pending
 from trellis.core import timeutil
 
 
@@ -55,7 +59,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         sub = parser.add_subparsers(
-            dest="subcommand", required=True, metavar="{verify,anchor,report}"
+            dest="subcommand", required=True, metavar="{verify,anchor,seal,report}"
         )
         verify = sub.add_parser(
             "verify", help="Check every audit event, the chain head and every anchor."
@@ -74,6 +78,7 @@ class Command(BaseCommand):
             "anchor", help="Check the newest events and write a signed anchor of the head."
         )
         anchor.add_argument("--batch-size", type=int, default=BATCH)
+        sub.add_parser("seal", help="Link the events waiting for the sealer into the chain now.")
         report = sub.add_parser("report", help="Print the audit events about a patient or person.")
         who = report.add_mutually_exclusive_group(required=True)
         who.add_argument("--patient", type=_uuid, help="Events about this patient (their id).")
@@ -90,6 +95,9 @@ class Command(BaseCommand):
                 self.verify(options["batch_size"], options["anchors"])
             case "anchor":
                 self.anchor(options["batch_size"])
+            case "seal":
+                linked = seal_pending()
+                self.stdout.write(f"Linked {linked} audit events into the chain.")
             case _:
                 self.report(options)
 
@@ -107,7 +115,7 @@ class Command(BaseCommand):
 
         result = verify_chain(batch_size=batch_size, progress=progress, extra_anchors=extra_anchors)
         if result.ok:
-            self.stdout.write(f"{result.verified} audit events verified")
+            self.stdout.write(f"{result.verified + result.waiting} audit events verified")
             self._describe_success(result)
             return
         self.stderr.write(self._describe_break(result.broken_event, result.reason, result.verified))
@@ -120,6 +128,12 @@ class Command(BaseCommand):
         if result.by_key.get(""):
             self.stdout.write(
                 f"  {result.by_key['']} events from before the chain was keyed (plain SHA-256)"
+            )
+        if result.waiting and result.oldest_waiting is not None:
+            waited = (timeutil.now() - result.oldest_waiting).total_seconds()
+            self.stdout.write(
+                f"  {result.waiting} of them not yet linked into the chain (each checked by "
+                f"its own seal; the oldest has waited {waited:.0f} s for the sealer)"
             )
         latest = result.latest_anchor
         if latest is None:

@@ -1,13 +1,16 @@
-"""`trellis clock`: enqueues each registered periodic job once per period.
+"""`trellis clock`: enqueues each registered periodic job once per period, and runs the
+clock's duties (such as the audit sealer) every few seconds.
 
-Run one clock (or several, for resilience: each period is claimed by exactly one).
-`--once` runs a single tick, for tests or for running the clock from cron.
+Run one clock (or several, for resilience: each period is claimed by exactly one, and
+duties are safe to run from several). `--once` runs a single tick and every duty once,
+for tests or for running the clock from cron.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
 from argparse import ArgumentParser
 from types import FrameType
 from typing import Any
@@ -36,8 +39,11 @@ class Command(BaseCommand):
             return
         if options["interval"] <= 0:
             raise CommandError("--interval must be more than 0 seconds")
+        duties = periodic.duties()
         if options["once"]:
             self._tick(jobs)
+            for duty in duties:
+                periodic.perform(duty)
             return
         stop = threading.Event()
 
@@ -46,11 +52,22 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-        self.stdout.write(f"Clock started with {len(jobs)} periodic jobs")
+        self.stdout.write(f"Clock started with {len(jobs)} periodic jobs and {len(duties)} duties")
+        interval = options["interval"]
+        next_tick = time.monotonic()
+        next_duty = {duty.name: next_tick for duty in duties}
         while not stop.is_set():
             close_old_connections()
-            self._tick(jobs)
-            stop.wait(options["interval"])
+            now = time.monotonic()
+            if now >= next_tick:
+                self._tick(jobs)
+                next_tick = now + interval
+            for duty in duties:
+                if now >= next_duty[duty.name]:
+                    periodic.perform(duty)
+                    next_duty[duty.name] = time.monotonic() + duty.every.total_seconds()
+            wake = min([next_tick, *next_duty.values()])
+            stop.wait(max(0.0, wake - time.monotonic()))
         self.stdout.write("Clock stopped")
 
     def _tick(self, jobs: list[periodic.PeriodicJob]) -> None:
