@@ -10,10 +10,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext as _
 
@@ -35,6 +37,8 @@ from trellis.core import timeutil
 
 # How long a confirmed change of support stays on the patient's Today page.
 NOTICE_DAYS = 14
+# The rows an enrollment in reach comes with.
+READ_WITH = ("patient", "organization", "program_version")
 
 
 def enrollments_for(user: Any) -> QuerySet[Enrollment]:
@@ -64,14 +68,34 @@ def enrollments_for(user: Any) -> QuerySet[Enrollment]:
                 role=Role.PATIENT, is_active=True, team_id__in=teams
             ).values("user_id")
             reach |= Q(organization_id__in=supporting, patient_id__in=team_patients)
-    return Enrollment.objects.filter(reach).select_related(
-        "patient", "organization", "program_version"
-    )
+    return Enrollment.objects.filter(reach).select_related(*READ_WITH)
 
 
 def access_enrollment(user: Any, pk: Any) -> Enrollment:
     """One enrollment in reach, or 404 (outside reach looks exactly like nothing)."""
     enrollment: Enrollment = get_or_404(enrollments_for(user), pk)
+    return enrollment
+
+
+def own_enrollment(user: Any, pk: Any, *, related: Sequence[str] = READ_WITH) -> Enrollment | None:
+    """The enrollment `pk` if `user` is its patient, else None (someone else's, or none).
+
+    A person's own enrollments are always in their reach (enrollments_for), so a patient's
+    write needs no roles read: one query by primary key, with only the `related` rows the
+    write uses. When it is None the caller asks access_enrollment, which tells a 404
+    (outside reach) from an enrollment the caller may see but not write in.
+    """
+    if not is_signed_in(user):
+        return None
+    mine = Enrollment.objects.filter(patient_id=user.pk)
+    if related:  # (with no names, select_related would follow every relation)
+        mine = mine.select_related(*related)
+    try:
+        enrollment: Enrollment = mine.get(pk=pk)
+    except (Enrollment.DoesNotExist, ValueError, TypeError, ValidationError):
+        return None
+    if "patient" not in related:
+        enrollment.patient = user  # the same row, already read for this request
     return enrollment
 
 

@@ -28,7 +28,7 @@ from trellis.accounts.models import User
 from trellis.audit.reads import Read
 from trellis.audit.services import note_read
 from trellis.care.models import Enrollment, EnrollmentStatus, SupportLevel
-from trellis.care.queries import access_enrollment, supporters_of
+from trellis.care.queries import READ_WITH, access_enrollment, own_enrollment, supporters_of
 from trellis.core import timeutil
 from trellis.core.errors import Conflict, error_list
 from trellis.core.schemas import (
@@ -265,10 +265,15 @@ def _reach(request: HttpRequest, enrollment_id: uuid.UUID) -> tuple[User, Enroll
     return user, access_enrollment(user, enrollment_id)
 
 
-def _own(request: HttpRequest, enrollment_id: uuid.UUID) -> tuple[User, Enrollment]:
-    """Writes are the patient's alone: supporters in reach get 403."""
-    user, enrollment = _reach(request, enrollment_id)
-    if enrollment.patient_id != user.pk:
+def _own(
+    request: HttpRequest, enrollment_id: uuid.UUID, *, related: tuple[str, ...] = READ_WITH
+) -> tuple[User, Enrollment]:
+    """Writes are the patient's alone: supporters in reach get 403, anyone else 404.
+    `related`: the rows the write reads beside the enrollment."""
+    user = session_user(request)
+    enrollment = own_enrollment(user, enrollment_id, related=related)
+    if enrollment is None:
+        access_enrollment(user, enrollment_id)  # 404 outside the caller's reach
         raise HttpError(403, _("Only the patient can do this in their program."))
     return user, enrollment
 
@@ -465,7 +470,7 @@ def add_journal_entry(
 )
 def check_in_mood(request: HttpRequest, enrollment_id: uuid.UUID, payload: MoodIn) -> MoodOut:
     """A mood check-in from 1 to 10 with an optional note."""
-    user, enrollment = _own(request, enrollment_id)
+    user, enrollment = _own(request, enrollment_id, related=())
     mood: MoodCheckIn = services.check_in_mood(
         enrollment,
         actor=user,

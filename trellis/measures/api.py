@@ -30,7 +30,7 @@ from trellis.accounts.models import User
 from trellis.audit.reads import Read
 from trellis.audit.services import note_read
 from trellis.care.models import Enrollment
-from trellis.care.queries import access_enrollment
+from trellis.care.queries import access_enrollment, own_enrollment
 from trellis.core import timeutil
 from trellis.core.errors import error_list
 from trellis.core.schemas import ErrorItem, ErrorOut, RequestBody, refusals, refused_without
@@ -266,8 +266,10 @@ def submit_response(
     Safety first: the answers' safety rules are acted on before anything else is checked
     (the client id, the questionnaire, whether it is open, the program's status)."""
     user = session_user(request)
-    enrollment = access_enrollment(user, enrollment_id)
-    if enrollment.patient_id != user.pk:
+    # The clinic (for its crisis text) is read only if a safety rule fires.
+    enrollment = own_enrollment(user, enrollment_id, related=())
+    if enrollment is None:
+        access_enrollment(user, enrollment_id)  # 404 outside the caller's reach
         raise HttpError(403, _("Only the patient answers their own questionnaires."))
     now = timeutil.now()
     first = services.act_on_safety_answers(
