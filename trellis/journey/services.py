@@ -508,14 +508,15 @@ def record_activity_outcome(
     return StepProgress.objects.select_related("step").get(pk=result["progress"])
 
 
-def _stamp(row: JournalEntry | MoodCheckIn, now: datetime) -> None:
-    """Date a new entry at the moment the service was given, not the database clock.
+def _insert_dated(row: JournalEntry | MoodCheckIn, now: datetime) -> None:
+    """Insert a new entry dated at the moment the service was given, not the database clock
+    (the journal, the mood chart and the record all read `created_at`).
 
-    `created_at` is filled automatically on insert, so it is set again here; the
-    journal, the mood chart and the record all read it.
+    Saved as given (`raw`), so the automatic timestamps do not replace the date: one
+    INSERT, no UPDATE after it. Encrypted fields are still encrypted on the way in.
     """
-    type(row).objects.filter(pk=row.pk).update(created_at=now, updated_at=now)
     row.created_at = row.updated_at = now
+    row.save_base(raw=True, force_insert=True)
 
 
 @transaction.atomic
@@ -542,14 +543,14 @@ def add_journal_entry(
         locked_enrollment = _own_active(enrollment, actor)
         if step is not None:
             _check_step(locked_enrollment, step)
-        entry = JournalEntry.objects.create(
+        entry = JournalEntry(
             enrollment=locked_enrollment,
             body=body,
             shared_with_care_team=bool(shared),
             step=step,
             client_id=idempotency._as_uuid(client_id),
         )
-        _stamp(entry, now)
+        _insert_dated(entry, now)
         emit(
             locked_enrollment,
             EventType.JOURNAL_ENTRY,
@@ -628,8 +629,7 @@ def check_in_mood(
         return MoodCheckIn.objects.get(pk=stored["mood"])
     _own_running(enrollment, actor)
     mood = MoodCheckIn(id=mood_id, enrollment=enrollment, score=score, note=note, client_id=key)
-    mood.save(force_insert=True)
-    _stamp(mood, now)
+    _insert_dated(mood, now)
     emit(enrollment, EventType.MOOD_CHECKIN, at=now, value=str(score))
     audit.record(
         action="mood.create",
