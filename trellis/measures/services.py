@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.utils.translation import gettext as _
 
 from trellis import audit
@@ -323,16 +323,12 @@ def submit_response(
     crisis = first.crisis_resources
     try:
         key = _as_uuid(client_id)
-        replay = _replay(enrollment, key)
-        if replay is not None:
-            return replay
-        instrument = _instrument(instrument_code)
     except ValidationError as error:
         raise ResponseInvalid(error.error_dict, crisis_resources=crisis) from None
     try:
         submitted = _store(
             enrollment,
-            instrument,
+            instrument_code,
             actor=actor,
             answers=answers,
             key=key,
@@ -346,7 +342,8 @@ def submit_response(
             error.error_dict if hasattr(error, "error_dict") else error.messages,
             crisis_resources=crisis,
         ) from None
-    submitted.crisis_resources = crisis
+    if submitted.created:
+        submitted.crisis_resources = crisis
     return submitted
 
 
@@ -420,7 +417,7 @@ def _find_assignment(
 @transaction.atomic
 def _store(
     enrollment: Enrollment,
-    instrument: Instrument,
+    instrument_code: str,
     *,
     actor: Any,
     answers: Any,
@@ -430,23 +427,34 @@ def _store(
     step: Any,
     allow_missing: bool,
 ) -> Submitted:
-    locked = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
-    replay = _replay(locked, key)
+    """Store a response once its client id is known: a repeat returns the first result,
+    anything else is checked and stored with its score, event and audit row.
+
+    The enrollment row is locked first, so two copies of one submission are told apart
+    here (the second waits, then finds the first), and its status is read under the lock.
+    """
+    status = (
+        Enrollment.objects.select_for_update()
+        .values_list("status", flat=True)
+        .get(pk=enrollment.pk)
+    )
+    replay = _replay(enrollment, key)
     if replay is not None:
         return replay
+    instrument = _instrument(instrument_code)
     cleaned, errors = validate_answers(instrument, answers, allow_missing=allow_missing)
     if errors:
         raise ValidationError(errors)
-    found = _find_assignment(locked, instrument, now=now, assignment=assignment, step=step)
-    if locked.status != EnrollmentStatus.ACTIVE and not (
-        locked.status == EnrollmentStatus.COMPLETED and found.occasion in AFTER_THE_END
+    found = _find_assignment(enrollment, instrument, now=now, assignment=assignment, step=step)
+    if status != EnrollmentStatus.ACTIVE and not (
+        status == EnrollmentStatus.COMPLETED and found.occasion in AFTER_THE_END
     ):
         raise ValidationError(
             {"enrollment": _("This program has ended, so nothing new can be saved in it.")}
         )
     result = score(instrument, cleaned)
     response = QuestionnaireResponse.objects.create(
-        enrollment=locked,
+        enrollment=enrollment,
         assignment=found,
         instrument=instrument.code,
         answers=cleaned,
@@ -456,14 +464,10 @@ def _store(
         submitted_at=now,
         client_id=key,
     )
-    SafetyEvent.objects.filter(enrollment=locked, client_id=key, response_id__isnull=True).update(
-        response_id=response.pk
-    )
-    found.status = AssignmentStatus.COMPLETED
-    found.save(update_fields=["status", "updated_at"])
-    settled = _settle_weekly(locked, instrument.code, found, now=now)
+    events = _link_safety_events(enrollment, key, response)
+    settled = _complete_and_settle(enrollment, instrument.code, found, now=now)
     emit(
-        locked,
+        enrollment,
         EventType.QUESTIONNAIRE_SUBMITTED,
         at=now,
         step=step,
@@ -473,10 +477,10 @@ def _store(
         action="measures.submit",
         actor=actor,
         subject=response,
-        patient=locked.patient_id,
-        organization=locked.organization_id,
+        patient=enrollment.patient_id,
+        organization=enrollment.organization_id,
         details={
-            "enrollment": str(locked.pk),
+            "enrollment": str(enrollment.pk),
             "instrument": instrument.code,
             "occasion": found.occasion,
             "total": result.total,
@@ -487,26 +491,51 @@ def _store(
         },
         at=now,
     )
-    events = list(SafetyEvent.objects.filter(enrollment=locked, client_id=key))
     return Submitted(response=response, score=result, safety_events=events)
 
 
-def _settle_weekly(
+def _link_safety_events(
+    enrollment: Enrollment, key: uuid.UUID, response: QuestionnaireResponse
+) -> list[SafetyEvent]:
+    """The safety events this submission's answers raised (acted on before it was stored,
+    by this request or an earlier copy with the same client id), now pointing at it.
+    Most submissions raise none: then this is one read and nothing to write."""
+    events = list(SafetyEvent.objects.filter(enrollment=enrollment, client_id=key))
+    unlinked = [event.pk for event in events if event.response_id is None]
+    if unlinked:
+        SafetyEvent.objects.filter(pk__in=unlinked, response_id__isnull=True).update(
+            response_id=response.pk
+        )
+        for event in events:
+            if event.response_id is None:
+                event.response_id = response.pk
+    return events
+
+
+def _complete_and_settle(
     enrollment: Enrollment, code: str, answered: QuestionnaireAssignment, *, now: datetime
 ) -> int:
-    """One answer per window: weekly questionnaires of this instrument already open in any
-    of the patient's programs are answered by this one, so they are no longer asked."""
-    return (
-        QuestionnaireAssignment.objects.filter(
-            enrollment__patient_id=enrollment.patient_id,
-            instrument=code,
-            occasion__in=ANSWERED_BY_A_RECENT_ONE,
-            status__in=OPEN,
-            due_from__lte=now,
-        )
-        .exclude(pk=answered.pk)
-        .update(status=AssignmentStatus.CANCELLED, updated_at=now)
+    """The answered questionnaire is completed, and, one answer per window, the weekly
+    questionnaires of this instrument already open in any of the patient's programs are
+    answered by it, so they are no longer asked: one UPDATE for both. Returns how many
+    weekly ones it answered."""
+    weekly = Q(
+        enrollment__patient_id=enrollment.patient_id,
+        instrument=code,
+        occasion__in=ANSWERED_BY_A_RECENT_ONE,
+        status__in=OPEN,
+        due_from__lte=now,
     )
+    changed = QuestionnaireAssignment.objects.filter(Q(pk=answered.pk) | weekly).update(
+        status=Case(
+            When(pk=answered.pk, then=Value(AssignmentStatus.COMPLETED)),
+            default=Value(AssignmentStatus.CANCELLED),
+        ),
+        updated_at=now,
+    )
+    answered.status = AssignmentStatus.COMPLETED
+    answered.updated_at = now
+    return changed - 1
 
 
 class _Answers:
