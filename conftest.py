@@ -9,9 +9,18 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from trellis.core.testing import SmtpServer, sign_in, smtp_server, smtp_settings
 from trellis.demo import personas
+
+# Property tests share two cores with everything else running: how fast examples are drawn
+# says nothing about the code, so neither a slow draw nor a slow example fails a test.
+hypothesis_settings.register_profile(
+    "trellis", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("trellis")
 
 
 @pytest.fixture(autouse=True)

@@ -80,6 +80,9 @@ ALLOWED_IN_PLAIN_TEXT: dict[str, str] = {
     "audit.auditevent.hash": "a chain hash",
     "audit.auditevent.key_id": "the id of the audit key that sealed the event",
     "audit.auditchainhead.last_hash": "a chain hash",
+    "audit.auditlink.prev_mac": "a chain link's mac",
+    "audit.auditlink.mac": "a chain link's mac",
+    "audit.auditlink.key_id": "the id of the audit key that sealed the link",
     # programs: content authored as files, the same for every patient
     "programs.program.slug": "program content: authored, not patient text",
     "programs.program.title": "program content: authored, not patient text",
