@@ -20,8 +20,8 @@ from trellis.core import timeutil
 from trellis.journey.tests.factories import enroll_alex, publish_test_pack
 from trellis.measures.models import AssignmentStatus, Occasion, QuestionnaireAssignment
 
-MOOD_STATEMENTS = 11
-PHQ9_STATEMENTS = 15
+MOOD_STATEMENTS = 10
+PHQ9_STATEMENTS = 14
 
 
 @pytest.fixture
