@@ -16,7 +16,7 @@ from django.urls import Resolver404, get_resolver, get_urlconf, resolve
 from django.utils.log import log_response
 from django.utils.translation import gettext as _
 
-from trellis.core import metrics
+from trellis.core import dbpool, metrics
 from trellis.core.problems import problem_response
 
 request_logger = logging.getLogger("django.request")
@@ -113,8 +113,9 @@ class DatabaseUnavailableMiddleware:
     It stands before every middleware that can touch the database (the session, the signed
     in person), so it sees an outage wherever it surfaces: raised to it directly, or already
     turned into a 500 by Django (remembered by `remember_uncaught_exception`). The answer
-    reads nothing from the database. Django opens a new connection (or takes one from the
-    pool) for the next request, so service comes back by itself when the database does.
+    reads nothing from the database. Django opens a new connection for the next request, or,
+    with psycopg's pool, the pool is renewed as soon as the database answers again
+    (trellis.core.dbpool), so service comes back by itself without a restart.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -134,6 +135,8 @@ class DatabaseUnavailableMiddleware:
 def _database_unavailable(request: HttpRequest, exc: BaseException) -> HttpResponse:
     availability_logger.warning("database unavailable: %s", type(exc).__name__)
     metrics.REQUESTS_DB_UNAVAILABLE.inc()
+    # With psycopg's pool, watch for the database and renew the pool the moment it is back.
+    dbpool.watch_for_return()
     return problem_response(
         request,
         503,

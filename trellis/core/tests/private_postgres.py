@@ -146,9 +146,11 @@ class PrivatePostgres:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def serve(database_url: str, var_dir: Path, *, pool: bool) -> tuple[subprocess.Popen[bytes], str]:
+def serve(
+    database_url: str, var_dir: Path, *, pool: bool, log: Path | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     """`trellis serve` (one worker process) on `database_url`; returns it and its base URL
-    once /livez answers."""
+    once /livez answers. Its output goes to `log` when given."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRELLIS_", "DATABASE_"))}
     env.update(
@@ -172,8 +174,8 @@ def serve(database_url: str, var_dir: Path, *, pool: bool) -> tuple[subprocess.P
             "4",
         ],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log.open("ab") if log else subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -97,3 +97,29 @@ def test_database_stopped_and_started_under_a_running_server(private_postgres, t
     finally:
         for server, _ in servers:
             stop_server(server)
+
+
+def test_a_pooled_server_renews_its_pool_as_soon_as_the_database_is_back(
+    private_postgres, tmp_path
+):
+    """psycopg's pool waits longer and longer between its own attempts to reconnect; the
+    watcher (trellis.core.dbpool) renews the pool the moment the database answers."""
+    cluster, url = private_postgres
+    log = tmp_path / "serve.log"
+    server, base = serve(url, tmp_path / "pool", pool=True, log=log)
+    try:
+        assert _get(base, *API_ME)[0] == 401
+        cluster.stop()
+        status, headers, body = _get(base, *API_ME)  # its pooled connection is broken
+        assert status == 503, body
+        assert headers["Retry-After"] == "5"
+        cluster.start()
+        deadline = time.monotonic() + 30
+        status = 503
+        while status == 503 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            status = _get(base, *API_ME)[0]
+        assert status == 401  # served again by the same process
+        assert "database default is back: its connection pool is renewed" in log.read_text()
+    finally:
+        stop_server(server)
