@@ -31,6 +31,9 @@ import requests
 from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
+from trellis import audit
+from trellis.audit.integrity import verify_chain
+from trellis.audit.models import AuditLink, AuditPending
 from trellis.care.models import Enrollment, EnrollmentStatus
 from trellis.core import periodic, timeutil
 from trellis.core.models import PeriodicRun
@@ -255,3 +258,49 @@ def test_two_clock_processes_at_once_enqueue_each_job_once(transactional_db: Any
     for job in jobs:
         assert PeriodicRun.objects.filter(job=job.name).count() == 1, job.name
         assert DBTaskResult.objects.filter(task_path=job.task.module_path).count() == 1, job.name
+
+
+def test_two_running_clocks_seal_the_audit_trail_between_them(transactional_db: Any) -> None:
+    """Every clock runs the audit sealer every few seconds; two at once link each event
+    exactly once, in one unbroken chain."""
+    need_postgres()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PYTEST")},
+        "TRELLIS_ENV": "test",
+        "DATABASE_URL": database_url(),
+        "TRELLIS_TASK_BACKEND": "database",
+        "TRELLIS_AUDIT_SEAL_SECONDS": "1",
+    }
+    before = [audit.record(action=f"test.before{i}") for i in range(100)]
+    clocks: list[subprocess.Popen[str]] = [
+        subprocess.Popen(
+            [sys.executable, "-m", "trellis", "clock", "--interval", "3600"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        started = [clock.stdout.readline() if clock.stdout else "" for clock in clocks]
+        assert all(line.startswith("Clock started") for line in started), started
+        assert all("and 1 duty" in line for line in started), started
+        during = []
+        for i in range(100):
+            during.append(audit.record(action=f"test.during{i}"))
+            time.sleep(0.02)
+        deadline = time.monotonic() + 60
+        while AuditPending.objects.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        for clock in clocks:
+            clock.terminate()
+        outputs = [clock.communicate(timeout=30)[0] for clock in clocks]
+    assert not AuditPending.objects.exists(), outputs
+    links = list(AuditLink.objects.order_by("position").values_list("position", "event_id"))
+    assert [p for p, _ in links] == list(range(1, 201))
+    assert sorted(e for _, e in links) == sorted(e.pk for e in before + during)
+    result = verify_chain()
+    assert result.ok, result.reason

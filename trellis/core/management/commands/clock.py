@@ -52,7 +52,8 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-        self.stdout.write(f"Clock started with {len(jobs)} periodic jobs and {len(duties)} duties")
+        each = "duty" if len(duties) == 1 else "duties"
+        self.stdout.write(f"Clock started with {len(jobs)} periodic jobs and {len(duties)} {each}")
         interval = options["interval"]
         next_tick = time.monotonic()
         next_duty = {duty.name: next_tick for duty in duties}
