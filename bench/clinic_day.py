@@ -219,9 +219,17 @@ class Processes:
 
 
 def run_locust(
-    url: str, people: Path, users: int, spawn_rate: float, seconds: int, prefix: Path
+    url: str,
+    people: Path,
+    users: int,
+    spawn_rate: float,
+    seconds: int,
+    prefix: Path,
+    *,
+    think: bool = True,
 ) -> list[dict[str, Any]]:
-    """Run locust headless as a process; the rows of its per-endpoint statistics."""
+    """Run locust headless as a process; the rows of its per-endpoint statistics. Without
+    `think`, each simulated person acts back to back (the warm-up)."""
     with Path(f"{prefix}.log").open("wb") as log:
         subprocess.run(
             [
@@ -244,7 +252,11 @@ def run_locust(
                 "WARNING",
             ],
             cwd=ROOT,
-            env={**os.environ, "CLINIC_DAY_PEOPLE": str(people)},
+            env={
+                **os.environ,
+                "CLINIC_DAY_PEOPLE": str(people),
+                "CLINIC_DAY_THINK": "" if think else "0",
+            },
             check=False,
             stdout=subprocess.DEVNULL,
             stderr=log,
@@ -311,8 +323,10 @@ def main() -> None:
     )
     processes = Processes(workdir, args.port, args.workers)
     try:
-        # Warm up (each server worker's first requests load templates and open connections).
-        run_locust(processes.url, people, 10, 10, 10, workdir / "warm-up")
+        # Warm up: each server worker's first request to each page loads its templates and
+        # code and opens connections, which would otherwise set the p99 of a short run.
+        # 10 people acting back to back for 20 s reach every endpoint on both workers.
+        run_locust(processes.url, people, 10, 10, 20, workdir / "warm-up", think=False)
         sent_before = delivery_counts().get("sent", 0)
         for users in levels:
             runs = []

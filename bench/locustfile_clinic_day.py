@@ -37,7 +37,9 @@ PEOPLE: dict[str, Any] = (
 )
 _next_patient = itertools.count()
 _next_supporter = itertools.count()
-THINK = between(5, 15)
+# CLINIC_DAY_THINK=0 (the warm-up) sends each person's actions back to back, so every page
+# and write reaches every server worker before anything is measured.
+THINK = between(0, 0) if os.environ.get("CLINIC_DAY_THINK") == "0" else between(5, 15)
 
 MOOD_NOTES = ["", "", "Slept badly", "A good walk today", "Tired but fine"]
 MESSAGES = [
