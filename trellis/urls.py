@@ -6,6 +6,9 @@ from django.urls import include, path
 from trellis.api import api
 
 urlpatterns = [
+    # First: the API is what apps call most, and no page's address starts with api/v1/,
+    # so its requests skip trying every page's pattern on the way.
+    path("api/v1/", api.urls),
     path("", include("trellis.core.urls")),
     path("", include("trellis.clinic.urls")),
     path("accounts/", include("trellis.signin.urls")),
@@ -25,7 +28,6 @@ urlpatterns = [
     path("", include("trellis.nudges.push_urls")),
     path("fhir/R4/", include("trellis.interop.fhir_urls")),
     path("", include("trellis.interop.urls")),
-    path("api/v1/", api.urls),
     path("docs/api/", include("trellis.apidocs")),
 ]
 
