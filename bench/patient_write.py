@@ -40,6 +40,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,6 @@ def prepare(count: int) -> list[Patient]:
     django.setup()
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
-    from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
     from django.middleware.csrf import _get_new_csrf_string  # type: ignore[attr-defined]
 
@@ -132,6 +132,9 @@ def prepare(count: int) -> list[Patient]:
     from trellis.demo import personas
     from trellis.journey.tests.factories import publish_test_pack
     from trellis.onboarding.services import enroll_patient
+
+    # The session engine the server uses (with REDIS_URL, sessions are cached there too).
+    SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
 
     call_command("migrate", verbosity=0)
     cast = personas.build()

@@ -229,8 +229,12 @@ LOGIN_REDIRECT_URL = "clinic:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 PASSWORD_RESET_TIMEOUT = env_int("TRELLIS_PASSWORD_RESET_TIMEOUT", 60 * 60)
 
-# Sessions: idle timeouts per kind of user and an absolute lifetime.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions: idle timeouts per kind of user and an absolute lifetime. Stored in the database
+# (so every session can be ended from the server), and with Redis also kept in the cache, so
+# a request reads it from there: writes go to both, and ending a session removes it from
+# both. Without Redis the cache is each process's own memory, which a session ended by
+# another process would outlive, so sessions are read from the database alone.
+SESSION_ENGINE = "django.contrib.sessions.backends." + ("cached_db" if REDIS_URL else "db")
 SESSION_COOKIE_AGE = env_int("TRELLIS_SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 TRELLIS_STAFF_IDLE_SECONDS = env_int("TRELLIS_STAFF_IDLE_SECONDS", 15 * 60)

@@ -16,8 +16,10 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from enum import StrEnum
+from importlib import import_module
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db.models import Model, Q, QuerySet
 from django_otp import devices_for_user
@@ -148,13 +150,15 @@ class _Tally:
 
 def _end_sessions(user: User) -> int:
     """Delete every stored session signed in as this person (the unusable password would end
-    them at their next request anyway; this leaves none behind)."""
+    them at their next request anyway; this leaves none behind). Through the session engine,
+    so a copy it keeps in the cache goes too."""
     ended = []
     for session in Session.objects.all().iterator():
         if str(session.get_decoded().get("_auth_user_id", "")) == str(user.pk):
             ended.append(session.pk)
-    if ended:
-        Session.objects.filter(pk__in=ended).delete()
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    for key in ended:
+        store().delete(key)
     return len(ended)
 
 
