@@ -34,6 +34,7 @@ from trellis.care.models import (
     SupportLevel,
 )
 from trellis.core import timeutil
+from trellis.core.rows import rows_where
 
 # How long a confirmed change of support stays on the patient's Today page.
 NOTICE_DAYS = 14
@@ -87,12 +88,13 @@ def own_enrollment(user: Any, pk: Any, *, related: Sequence[str] = READ_WITH) ->
     """
     if not is_signed_in(user):
         return None
-    mine = Enrollment.objects.filter(patient_id=user.pk)
-    if related:  # (with no names, select_related would follow every relation)
-        mine = mine.select_related(*related)
     try:
-        enrollment: Enrollment = mine.get(pk=pk)
-    except (Enrollment.DoesNotExist, ValueError, TypeError, ValidationError):
+        if related:
+            mine = Enrollment.objects.select_related(*related).filter(patient_id=user.pk)
+            enrollment = mine.get(pk=pk)
+        else:  # the enrollment row alone, read without building an ORM query (core.rows)
+            enrollment = rows_where(Enrollment, id=pk, patient_id=user.pk)[0]
+    except (Enrollment.DoesNotExist, IndexError, ValueError, TypeError, ValidationError):
         return None
     if "patient" not in related:
         enrollment.patient = user  # the same row, already read for this request

@@ -26,6 +26,7 @@ from trellis.alerts.models import SafetyEvent
 from trellis.alerts.safety import SafetyAnswer
 from trellis.care.models import Enrollment, EnrollmentStatus
 from trellis.care.queries import patient_zone
+from trellis.core.rows import rows_where
 from trellis.engagement.events import emit
 from trellis.engagement.models import EventType
 from trellis.measures import schedules
@@ -347,12 +348,21 @@ def submit_response(
     return submitted
 
 
+def _safety_events(enrollment: Enrollment, key: uuid.UUID) -> list[SafetyEvent]:
+    """The safety events raised by the answers sent with this client id, newest first."""
+    return rows_where(
+        SafetyEvent, enrollment_id=enrollment.pk, client_id=key, order_by="-occurred_at"
+    )
+
+
 def _replay(enrollment: Enrollment, key: uuid.UUID) -> Submitted | None:
-    response = QuestionnaireResponse.objects.filter(enrollment=enrollment, client_id=key).first()
-    if response is None:
+    """The first result of a submission sent again (at most one response has this key)."""
+    stored = rows_where(QuestionnaireResponse, enrollment_id=enrollment.pk, client_id=key)
+    if not stored:
         return None
+    response = stored[0]
     instrument = get_instrument(response.instrument)
-    events = list(SafetyEvent.objects.filter(enrollment=enrollment, client_id=key))
+    events = _safety_events(enrollment, key)
     return Submitted(
         response=response,
         score=score(instrument, response.answers),
@@ -500,7 +510,7 @@ def _link_safety_events(
     """The safety events this submission's answers raised (acted on before it was stored,
     by this request or an earlier copy with the same client id), now pointing at it.
     Most submissions raise none: then this is one read and nothing to write."""
-    events = list(SafetyEvent.objects.filter(enrollment=enrollment, client_id=key))
+    events = _safety_events(enrollment, key)
     unlinked = [event.pk for event in events if event.response_id is None]
     if unlinked:
         SafetyEvent.objects.filter(pk__in=unlinked, response_id__isnull=True).update(
