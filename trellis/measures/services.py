@@ -405,16 +405,7 @@ def _find_assignment(
             },
         )
     else:
-        found = (
-            mine.filter(
-                instrument=instrument.code,
-                status__in=OPEN,
-                due_from__lte=now,
-                closes_at__gt=now,
-            )
-            .order_by("due_from")
-            .first()
-        )
+        found = _earliest_open(enrollment, instrument.code, now=now)
         if found is None:
             raise _not_due()
     if found.status == AssignmentStatus.COMPLETED:
@@ -522,6 +513,40 @@ def _link_safety_events(
     return events
 
 
+def _column(meta: Any, name: str) -> str:
+    return connection.ops.quote_name(meta.get_field(name).column)
+
+
+def _param(meta: Any, name: str, value: Any) -> Any:
+    return meta.get_field(name).get_db_prep_value(value, connection)
+
+
+def _earliest_open(
+    enrollment: Enrollment, code: str, *, now: datetime
+) -> QuestionnaireAssignment | None:
+    """The patient's questionnaire of this instrument that is open now and came due first,
+    locked (where the database locks rows). What a submission without an assignment id
+    answers; written out for the reason given in `_complete_and_settle`."""
+    a = QuestionnaireAssignment._meta
+    still_open = ", ".join(["%s"] * len(OPEN))
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in a.concrete_fields)
+    sql = (
+        f"SELECT {columns} FROM {connection.ops.quote_name(a.db_table)} "  # noqa: S608 (names from the model)
+        f"WHERE {_column(a, 'enrollment')} = %s AND {_column(a, 'instrument')} = %s "
+        f"AND {_column(a, 'status')} IN ({still_open}) AND {_column(a, 'due_from')} <= %s "
+        f"AND {_column(a, 'closes_at')} > %s ORDER BY {_column(a, 'due_from')} LIMIT 1{lock}"
+    )
+    params = [
+        _param(a, "enrollment", enrollment.pk),
+        code,
+        *[str(status) for status in OPEN],
+        _param(a, "due_from", now),
+        _param(a, "closes_at", now),
+    ]
+    return next(iter(QuestionnaireAssignment.objects.raw(sql, params)), None)
+
+
 def _complete_and_settle(
     enrollment: Enrollment, code: str, answered: QuestionnaireAssignment, *, now: datetime
 ) -> int:
@@ -534,13 +559,7 @@ def _complete_and_settle(
     database takes to run it. Names come from the models, every value is a parameter.
     """
     a, e = QuestionnaireAssignment._meta, Enrollment._meta
-
-    def col(meta: Any, name: str) -> str:
-        return connection.ops.quote_name(meta.get_field(name).column)
-
-    def prep(meta: Any, name: str, value: Any) -> Any:
-        return meta.get_field(name).get_db_prep_value(value, connection)
-
+    col, prep = _column, _param
     answered_pk = prep(a, "id", answered.pk)
     weekly = ", ".join(["%s"] * len(ANSWERED_BY_A_RECENT_ONE))
     still_open = ", ".join(["%s"] * len(OPEN))
