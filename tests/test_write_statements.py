@@ -1,8 +1,15 @@
 """The number of SQL statements each patient write costs, through the test client with the
 real middleware (session, user, MFA state, access check, the write, its event and its audit
 row). It does not depend on the machine, so it is pinned here; the speed itself is measured
-by bench/patient_write.py (docs/performance.md). A change that adds a statement to every
-patient write fails here and must say why."""
+by bench/patient_write.py and bench/profile_write.py (docs/performance.md). A change that
+adds a statement to every patient write fails here and must say why.
+
+With the session in the database: a check-in is the session, the user, the patient's own
+enrollment, then in one transaction (its BEGIN and COMMIT count) the idempotency claim,
+the check-in, its event and the audit row (2); a PHQ-9, in its transaction, the enrollment
+lock, the replay look-up, the open questionnaire (locked), the response, its safety events,
+one UPDATE completing it and settling the weekly ones, its event and the audit row. With
+Redis the session comes from the cache: one statement fewer."""
 
 from __future__ import annotations
 
