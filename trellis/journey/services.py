@@ -22,6 +22,7 @@ from trellis.accounts.models import User
 from trellis.care.models import Enrollment, EnrollmentStatus, Preferences
 from trellis.care.queries import current_enrollment
 from trellis.core import timeutil
+from trellis.core.rows import insert_row
 from trellis.engagement import idempotency
 from trellis.engagement.events import emit
 from trellis.engagement.models import EngagementEvent, EventType
@@ -516,7 +517,7 @@ def _insert_dated(row: JournalEntry | MoodCheckIn, now: datetime) -> None:
     INSERT, no UPDATE after it. Encrypted fields are still encrypted on the way in.
     """
     row.created_at = row.updated_at = now
-    row.save_base(raw=True, force_insert=True)
+    insert_row(row, as_given=True)
 
 
 @transaction.atomic

@@ -26,7 +26,7 @@ from trellis.alerts.models import SafetyEvent
 from trellis.alerts.safety import SafetyAnswer
 from trellis.care.models import Enrollment, EnrollmentStatus
 from trellis.care.queries import patient_zone
-from trellis.core.rows import rows_where
+from trellis.core.rows import insert_row, rows_where
 from trellis.engagement.events import emit
 from trellis.engagement.models import EventType
 from trellis.measures import schedules
@@ -454,7 +454,7 @@ def _store(
             {"enrollment": _("This program has ended, so nothing new can be saved in it.")}
         )
     result = score(instrument, cleaned)
-    response = QuestionnaireResponse.objects.create(
+    response = QuestionnaireResponse(
         enrollment=enrollment,
         assignment=found,
         instrument=instrument.code,
@@ -465,6 +465,7 @@ def _store(
         submitted_at=now,
         client_id=key,
     )
+    insert_row(response)
     events = _link_safety_events(enrollment, key, response)
     settled = _complete_and_settle(enrollment, instrument.code, found, now=now)
     emit(

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
+import pytest
+from django.db import connection
+
 from trellis.accounts.models import Membership, User
-from trellis.core.rows import rows_where
+from trellis.care.models import Enrollment
+from trellis.core import timeutil
+from trellis.core.rows import insert_row, rows_where
+from trellis.engagement.models import EngagementEvent
+from trellis.journey.models import MoodCheckIn
+from trellis.journey.tests.factories import enroll_alex, publish_test_pack
 
 
 def test_rows_where_reads_what_filter_reads_with_fields_converted(cast: Any) -> None:
@@ -34,3 +43,48 @@ def test_rows_where_takes_foreign_keys_by_id_and_orders_as_asked(cast: Any) -> N
 
 def test_rows_where_finds_nothing_for_an_unknown_key(cast: Any) -> None:
     assert rows_where(User, id=uuid.uuid4()) == []
+
+
+@pytest.fixture
+def enrollment(cast: Any) -> Enrollment:
+    publish_test_pack()
+    return enroll_alex(cast, now=timeutil.now() - timedelta(minutes=5))
+
+
+def test_insert_row_stores_a_row_as_given_with_encrypted_fields_encrypted(
+    enrollment: Enrollment,
+) -> None:
+    dated = timeutil.now() - timedelta(days=3)
+    mood = MoodCheckIn(
+        enrollment=enrollment, score=4, note="a private note", client_id=uuid.uuid4()
+    )
+    mood.created_at = mood.updated_at = dated
+
+    insert_row(mood, as_given=True)
+
+    stored = MoodCheckIn.objects.get(pk=mood.pk)
+    assert (stored.score, stored.note, stored.created_at) == (4, "a private note", dated)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT note FROM journey_moodcheckin WHERE id = %s",
+            [MoodCheckIn._meta.pk.get_db_prep_value(mood.pk, connection)],  # type: ignore[union-attr]
+        )
+        (column,) = cursor.fetchone()
+    assert column.startswith("enc:v1:")
+    assert not mood._state.adding
+
+
+def test_insert_row_fills_automatic_timestamps_and_takes_the_databases_key(
+    enrollment: Enrollment,
+) -> None:
+    mood = MoodCheckIn(enrollment=enrollment, score=7, client_id=uuid.uuid4())
+    insert_row(mood)
+    assert mood.created_at is not None
+    assert MoodCheckIn.objects.get(pk=mood.pk).created_at == mood.created_at
+
+    first = EngagementEvent(enrollment=enrollment, occurred_at=timeutil.now(), type="login")
+    second = EngagementEvent(enrollment=enrollment, occurred_at=timeutil.now(), type="login")
+    insert_row(first)
+    insert_row(second)
+    assert first.pk is not None and second.pk is not None and second.pk > first.pk
+    assert EngagementEvent.objects.get(pk=second.pk).type == "login"
