@@ -61,6 +61,10 @@ class QuestionnaireAssignment(TimestampedModel):
         indexes = [
             models.Index(fields=["status", "overdue_after"], name="measures_assign_overdue"),
             models.Index(fields=["enrollment", "status"], name="measures_assign_by_enr"),
+            # A submission answers the patient's earliest open questionnaire of its instrument.
+            models.Index(
+                fields=["enrollment", "instrument", "due_from"], name="measures_assign_open_first"
+            ),
         ]
 
     def __str__(self) -> str:
