@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -86,24 +87,34 @@ def test_python_dash_m_trellis_runs_the_same_command() -> None:
 def test_demo_serves_the_login_page_and_stops_with_its_worker_and_clock(tmp_path: Path) -> None:
     port = free_port()
     env = laptop_env(tmp_path)
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "trellis", "demo", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    # The demo's output goes to a file, not a pipe: should the test give up, the web server,
+    # worker and clock it started could otherwise hold the pipe open and block the read.
+    log_path = tmp_path / "demo.log"
+    with log_path.open("w") as log:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "trellis", "demo", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    children: list[int] | None = None
     try:
         base = f"http://127.0.0.1:{port}"
-        assert wait_for_page(f"{base}/accounts/login/", demo, seconds=60) == 200
-        assert wait_for_page(f"{base}/static/trellis/trellis.css", demo, seconds=5) == 200
+        # Seeding comes first; on a machine busy with the rest of the suite it can take a minute.
+        assert wait_for_page(f"{base}/accounts/login/", demo, log_path, seconds=240) == 200
+        assert wait_for_page(f"{base}/static/trellis/trellis.css", demo, log_path, seconds=5) == 200
         children = child_pids(demo.pid)
         demo.send_signal(signal.SIGTERM)
-        output, _ = demo.communicate(timeout=30)
+        demo.wait(timeout=30)
     finally:
         if demo.poll() is None:
+            for pid in child_pids(demo.pid) or []:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             demo.kill()
-            demo.communicate()
+            demo.wait(timeout=30)
+    output = log_path.read_text()
     assert demo.returncode == 0, output
     assert "maria.therapist@riverside.example" in output
     assert f"Serving Trellis on http://127.0.0.1:{port}/" in output
@@ -125,17 +136,19 @@ def test_demo_refuses_a_port_that_is_already_taken(tmp_path: Path) -> None:
     assert f"already listening on 127.0.0.1:{port}" in result.stderr
 
 
-def wait_for_page(url: str, process: subprocess.Popen[str], *, seconds: float) -> int:
+def wait_for_page(
+    url: str, process: subprocess.Popen[str], log_path: Path, *, seconds: float
+) -> int:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"the demo exited early:\n{process.communicate()[0]}")
+            pytest.fail(f"the demo exited early:\n{log_path.read_text()}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 return int(response.status)
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.3)
-    pytest.fail(f"{url} did not answer within {seconds}s")
+    pytest.fail(f"{url} did not answer within {seconds}s:\n{log_path.read_text()}")
 
 
 def child_pids(pid: int) -> list[int] | None:
