@@ -53,15 +53,31 @@ def insert_row(obj: Model, *, as_given: bool = False) -> None:
     auto-increment id) set on `obj`. No signals are sent; Trellis uses none for its rows.
     For models of one table whose columns are all written by Django (no database defaults,
     no generated columns)."""
-    meta = obj._meta
-    if meta.parents or any(f.generated or f.has_db_default() for f in meta.concrete_fields):
-        raise ValueError(f"insert_row cannot insert a {meta.label}: use save()")
-    key = meta.pk
+    key = obj._meta.pk
     assert key is not None
     make_key = getattr(obj, key.attname) is None
     if make_key and not connection.features.can_return_columns_from_insert:
+        _insertable(obj)
         obj.save_base(raw=as_given, force_insert=True)
         return
+    sql, params = insert_statement(obj, as_given=as_given)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if make_key:
+            row = cursor.fetchone()
+            assert row is not None
+            setattr(obj, key.attname, row[0])
+    inserted(obj)
+
+
+def insert_statement(obj: Model, *, as_given: bool = False) -> tuple[str, list[Any]]:
+    """The INSERT `insert_row` sends for `obj`, with its parameters, for a caller that sends
+    it within a larger statement (a PostgreSQL `WITH`). When the database makes the key the
+    statement ends in `RETURNING` it; the caller sets it on `obj` and calls `inserted`."""
+    meta = _insertable(obj)
+    key = meta.pk
+    assert key is not None
+    make_key = getattr(obj, key.attname) is None
     fields = [f for f in meta.concrete_fields if not (make_key and f is key)]
     params = [
         f.get_db_prep_save(
@@ -77,11 +93,17 @@ def insert_row(obj: Model, *, as_given: bool = False) -> None:
     )
     if make_key:
         sql += f" RETURNING {quote(str(key.column))}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        if make_key:
-            row = cursor.fetchone()
-            assert row is not None
-            setattr(obj, key.attname, row[0])
+    return sql, params
+
+
+def inserted(obj: Model) -> None:
+    """Mark `obj` as a stored row, as `save()` does once it has inserted it."""
     obj._state.adding = False
     obj._state.db = connection.alias
+
+
+def _insertable(obj: Model) -> Any:
+    meta = obj._meta
+    if meta.parents or any(f.generated or f.has_db_default() for f in meta.concrete_fields):
+        raise ValueError(f"insert_row cannot insert a {meta.label}: use save()")
+    return meta
