@@ -27,7 +27,13 @@ from trellis.engagement.models import EngagementEvent
 from trellis.insights.reports import catalog
 from trellis.nudges.tests.decision_helpers import enroll_persona
 
-WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|TRUNCATE)\b", re.IGNORECASE)
+# A statement that writes, including a `WITH` whose parts write (the audit row and its
+# place in the sealer's queue are one such statement on PostgreSQL).
+WRITE = re.compile(
+    r"^\s*(INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|TRUNCATE)\b"
+    r"|^\s*WITH\b.*\b(INSERT|UPDATE|DELETE)\b",
+    re.IGNORECASE | re.DOTALL,
+)
 
 ENROLLMENTS = Enrollment._meta.db_table
 EVENTS = EngagementEvent._meta.db_table
