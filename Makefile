@@ -70,7 +70,7 @@ test: lint typecheck migrations-check pytest
 pytest: export TRELLIS_ENV = test
 pytest: $(STAMP) $(NODE_DEPS)
 	$(BIN)/python -m pytest -p no:cacheprovider \
-		$(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) $(PYTEST_ARGS)
+		$(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) --durations=20 $(PYTEST_ARGS)
 
 # The long fuzzing run of the JSON API against its OpenAPI document (docs/api.md); the
 # short run is part of `make test`. FUZZ_REQUESTS sets how many requests at least.

@@ -60,7 +60,29 @@ def smtp(settings: Any) -> Iterator[SmtpServer]:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A live server answers every kind of request, reports and exports among them, and
     those read from the `replica` connection (trellis.core.dbrouter): a test that serves
-    pages from a live server may use every configured database."""
+    pages from a live server may use every configured database. Long tests run first."""
     for item in items:
         if "live_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.django_db(transaction=True, databases="__all__"), False)
+
+    # Long tests (browser tests, and those marked slow) first, the many short ones after:
+    # with several test processes (`-n`), the last minutes are then short tests shared
+    # between the processes rather than one long test keeping one busy while the others wait.
+    # pytest-django has already ordered the tests as Django does (database tests, then
+    # transactional ones, then those without a database); a transactional test empties the
+    # tables, so only long tests without a database move ahead of the others.
+    def order(item: pytest.Item) -> tuple[int, ...]:
+        long = bool(item.get_closest_marker("slow") or item.get_closest_marker("browser"))
+        fixtures = getattr(item, "fixturenames", ())
+        marker = item.get_closest_marker("django_db")
+        transactional = bool(
+            (marker and marker.kwargs.get("transaction"))
+            or "transactional_db" in fixtures
+            or "live_server" in fixtures
+        )
+        uses_db = bool(marker) or transactional or "db" in fixtures
+        if long and not uses_db:
+            return (0,)
+        return (1, 1 if transactional else 0 if uses_db else 2, 0 if long else 1)
+
+    items.sort(key=order)

@@ -13,6 +13,8 @@ import pytest
 from tests.api_fuzz import CALLERS, fuzz, prepare_callers, seed_clinic
 from trellis.core import timeutil
 
+pytestmark = pytest.mark.slow
+
 # A few generated requests an operation, and one undocumented method (DELETE) an operation,
 # on top of the boundary and wrong-type cases schemathesis derives from the document.
 MAX_EXAMPLES = 3

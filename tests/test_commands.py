@@ -18,6 +18,8 @@ import pytest
 
 from trellis.core.testing import free_port
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 FIND_PYTHON = ROOT / "scripts" / "find-python"
 TRELLIS_COMMANDS = ("serve", "worker", "clock", "demo", "deploycheck", "audit", "keys")

@@ -17,6 +17,8 @@ from trellis.core.testing import current_totp
 from trellis.demo import personas
 from trellis.interop.models import AmendmentRequest, BackendClient, Referral
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(autouse=True)
 def _own_var_dir(settings: Any, tmp_path: Path) -> None:

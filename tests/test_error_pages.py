@@ -213,6 +213,7 @@ def _get(url: str) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
+@pytest.mark.slow
 def test_the_demo_server_with_debug_on_answers_with_the_friendly_404(tmp_path: Path) -> None:
     """As `make demo` serves (TRELLIS_ENV=dev, DEBUG on, the production web server): a
     mistyped address gets Trellis's page, not Django's list of every URL."""

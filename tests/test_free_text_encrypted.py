@@ -373,6 +373,7 @@ def _raw(model: type[models.Model], name: str, pk: Any) -> str:
     return str(model._base_manager.filter(pk=pk).annotate(_raw=raw).values_list("_raw").get()[0])
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_the_migrations_encrypt_reasons_written_in_plain_text_and_can_be_undone(
     cast: Any,

@@ -70,6 +70,7 @@ def test_in_memory_databases_open_as_before() -> None:
     conn.close()
 
 
+@pytest.mark.slow
 def test_trellis_migrate_creates_var_and_the_database_for_the_owner_only(tmp_path: Path) -> None:
     var = tmp_path / "var"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRELLIS_", "DATABASE_URL"))}

@@ -51,7 +51,7 @@ topology = importlib.util.module_from_spec(_spec)
 sys.modules["topology"] = topology
 _spec.loader.exec_module(topology)
 
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
 def database_url() -> str:

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from django.core.checks import ERROR, WARNING
 
 from trellis.audit import checks
@@ -19,6 +20,7 @@ def _levels(messages: list) -> list[tuple[int, str]]:
     return [(m.level, m.id) for m in messages]
 
 
+@pytest.mark.slow
 def test_production_without_audit_keys_fails_trellis_check(tmp_path):
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

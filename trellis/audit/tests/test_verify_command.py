@@ -154,6 +154,7 @@ def test_batch_size_must_be_positive(db, bad):
         call_command("audit", "verify", "--batch-size", bad)
 
 
+@pytest.mark.slow
 def test_editing_a_row_in_a_database_file_makes_the_command_exit_1(tmp_path):
     """End to end, as an operator would see it: a real database file edited with sqlite3."""
     import os

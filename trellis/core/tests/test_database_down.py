@@ -19,7 +19,7 @@ from django.db import connection
 from trellis.core.testing import need_postgres, need_service
 from trellis.core.tests.private_postgres import PrivatePostgres, postgres_bin, serve, stop_server
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.slow, pytest.mark.services]
 
 # An API token of the right form that no clinic holds: the server must look it up.
 API_ME = ("/api/v1/me", {"Authorization": "Bearer trl_" + "x" * 43})

@@ -30,6 +30,7 @@ def _run_check(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess[
     )
 
 
+@pytest.mark.slow
 def test_production_without_secrets_lists_every_problem_and_fails(tmp_path):
     result = _run_check(tmp_path, TRELLIS_ENV="production")
     assert result.returncode == 1, result.stdout + result.stderr
@@ -45,6 +46,7 @@ def test_production_without_secrets_lists_every_problem_and_fails(tmp_path):
     assert "[trellis.E002]" in out
 
 
+@pytest.mark.slow
 def test_production_with_insecure_settings_names_each(tmp_path):
     result = _run_check(
         tmp_path,
@@ -75,6 +77,7 @@ def test_production_with_insecure_settings_names_each(tmp_path):
         assert duplicate not in out, duplicate
 
 
+@pytest.mark.slow
 def test_good_production_configuration_passes_without_reaching_the_database(tmp_path):
     result = _run_check(
         tmp_path,

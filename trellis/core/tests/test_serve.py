@@ -10,6 +10,8 @@ import pytest
 
 from trellis.core.testing import free_port
 
+pytestmark = pytest.mark.slow
+
 
 def _env(tmp_path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRELLIS_", "DATABASE_URL"))}

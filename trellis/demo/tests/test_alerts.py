@@ -12,6 +12,7 @@ from trellis.alerts.models import Alert, AlertKind
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.slow
 def test_demo_caseload_has_an_alert_of_every_kind_once() -> None:
     call_command("demo", "--no-serve", stdout=StringIO(), stderr=StringIO())
     kinds = set(Alert.objects.values_list("kind", flat=True))

@@ -123,11 +123,14 @@ def test_outbox_folders_name_where_this_run_writes(outbox: Path) -> None:
     assert folders == {"email": str(outbox / "email"), "sms": str(outbox / "sms")}
 
 
+@pytest.mark.slow
 def test_trellis_demo_writes_under_var_outbox_and_says_so(tmp_path: Path) -> None:
     """`trellis demo` as `make demo` runs it: a fresh var directory, nothing configured."""
     unset = {"EMAIL_URL", "TRELLIS_SMS_OUTBOX", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
     env = {k: v for k, v in os.environ.items() if k not in unset}
     env |= {"TRELLIS_VAR_DIR": str(tmp_path), "TRELLIS_ENV": "dev"}
+    # A handful of simulated patients, not the demo's 60: the outbox is what is checked here.
+    env["TRELLIS_DEMO_SIMULATED_PATIENTS"] = "6"
     done = subprocess.run(
         [sys.executable, "-m", "trellis", "demo", "--no-serve"],
         cwd=ROOT,

@@ -26,7 +26,7 @@ from trellis.measures.models import QuestionnaireResponse
 from trellis.messaging.models import Message
 from trellis.nudges.models import Delivery
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 PATIENTS, WEEKS, SEED = 12, 4, 77
 

@@ -142,6 +142,7 @@ def test_train_needs_files_or_a_clinic() -> None:
         trellis("model", "train", "--events", "events.csv")
 
 
+@pytest.mark.slow
 def test_train_for_a_clinic_learns_from_its_own_records_and_installs_the_model(
     cast: Any,
 ) -> None:

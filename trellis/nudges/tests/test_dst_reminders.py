@@ -15,7 +15,7 @@ from trellis.nudges import decisions
 from trellis.nudges.models import DecisionPoint, Delivery, OutreachSettings, RuleKind
 from trellis.nudges.tests.decision_helpers import enroll_persona, only_rule, prefer, seeded
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
 @pytest.mark.parametrize(

@@ -46,7 +46,7 @@ from trellis.nudges.models import Delivery, DeliveryStatus, OutreachSettings
 from trellis.nudges.tasks import send_deliveries
 from trellis.nudges.tests.fake_sms_provider import FakeSmsProvider
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.slow, pytest.mark.services]
 
 ROOT = Path(__file__).resolve().parents[3]
 DELIVERIES = 40

@@ -16,7 +16,7 @@ from trellis.audit.models import AuditEvent
 from trellis.nudges.models import DecisionPoint, Delivery, OutreachSettings, RuleKind
 from trellis.nudges.tests.decision_helpers import enroll_persona, only_rule, prefer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 START = "2026-03-06T05:00:00+00:00"  # Friday 6 March, midnight in New York
 
 
