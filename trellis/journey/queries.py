@@ -85,6 +85,8 @@ class Today:
     intro_due: bool = False  # the chapter has opened and none of its steps is begun
     just_finished: Chapter | None = None  # finished, and the next chapter is not open yet
     next_chapter_opens: str = ""  # "Chapter 3 opens on Thursday"
+    # Every step of the program with its status, in order, as this plan was made from them.
+    states: dict[str, StepState] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -335,6 +337,7 @@ def today(enrollment: Enrollment, now: datetime) -> Today:
         intro_due=here.status == "open" and not chapter_begun(in_chapter),
         just_finished=before.chapter if waiting_chapter and before is not None else None,
         next_chapter_opens=here.opens if waiting_chapter else "",
+        states=by_key,
     )
 
 

@@ -81,7 +81,7 @@ def today(request: HttpRequest) -> HttpResponse:
             % {"title": carried.title},
         )
     plan = queries.today(enrollment, now)
-    states = queries.step_states(enrollment, now)
+    states = plan.states
     chapter_steps = [s for s in states.values() if s.step.chapter_id == plan.chapter.pk]
     return render_page(
         request,
