@@ -93,11 +93,12 @@ def _insert_waiting(event: AuditEvent) -> None:
     quote = connection.ops.quote_name
     pending = quote(AuditPending._meta.db_table)
     column = quote(AuditPending._meta.get_field("event").column)
+    key = quote(str(AuditEvent._meta.get_field("id").column))
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"WITH new_event AS ({event_sql}) "  # noqa: S608 (names from the models)
-                f"INSERT INTO {pending} ({column}) SELECT id FROM new_event RETURNING {column}",
+                f"INSERT INTO {pending} ({column}) SELECT {key} FROM new_event RETURNING {column}",
                 params,
             )
             row = cursor.fetchone()

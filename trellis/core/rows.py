@@ -105,5 +105,5 @@ def inserted(obj: Model) -> None:
 def _insertable(obj: Model) -> Any:
     meta = obj._meta
     if meta.parents or any(f.generated or f.has_db_default() for f in meta.concrete_fields):
-        raise ValueError(f"insert_row cannot insert a {meta.label}: use save()")
+        raise ValueError(f"a {meta.label} cannot be inserted from its metadata: use save()")
     return meta
