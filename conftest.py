@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from django.test import Client
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-from trellis.core.testing import SmtpServer, sign_in, smtp_server, smtp_settings
+from trellis.core.testing import RowSnapshot, SmtpServer, sign_in, smtp_server, smtp_settings
 from trellis.demo import personas
 
 # Property tests share two cores with everything else running: how fast examples are drawn
@@ -32,10 +33,39 @@ def audit_anchor_file(settings: Any, tmp_path_factory: pytest.TempPathFactory) -
     return path
 
 
+# The cast each test process built first, and the rows that build added, by database.
+_CASTS: dict[str, tuple[personas.Cast, RowSnapshot | None]] = {}
+
+
 @pytest.fixture
-def cast(db: Any) -> personas.Cast:
-    """Both demo clinics and every persona, built through the services."""
-    return personas.build()
+def cast(db: Any, request: pytest.FixtureRequest) -> personas.Cast:
+    """Both demo clinics and every persona, built through the services.
+
+    Built once in each test process; later tests get the same rows put back (one INSERT
+    a table, trellis.core.testing.RowSnapshot) and their own copy of the objects. A test
+    whose transaction really commits builds its own: its end empties the tables."""
+    from django.db import connection
+
+    if _commits(request):
+        return personas.build()
+    key = f"{connection.vendor}:{connection.settings_dict['NAME']}"
+    if key not in _CASTS:
+        _CASTS[key] = RowSnapshot.record(personas.build)
+        return copy.deepcopy(_CASTS[key][0])
+    built, snapshot = _CASTS[key]
+    if snapshot is None or not snapshot.restore():
+        return personas.build()
+    return copy.deepcopy(built)
+
+
+def _commits(request: pytest.FixtureRequest) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    fixtures = request.fixturenames
+    return bool(
+        (marker and marker.kwargs.get("transaction"))
+        or "transactional_db" in fixtures
+        or "live_server" in fixtures
+    )
 
 
 @pytest.fixture

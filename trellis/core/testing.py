@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -12,7 +12,7 @@ from email.message import Message
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
@@ -135,3 +135,92 @@ def smtp_settings(server: SmtpServer) -> dict[str, Any]:
             }
         }
     }
+
+
+class RowSnapshot:
+    """The rows a piece of test setup adds to the database, recorded once and put back with
+    one INSERT per table.
+
+    Most tests start from the demo cast (both clinics, their teams, every persona, built
+    through the services: about 250 statements). A test process builds it once, records
+    the rows the build added, and every later test inserts those same rows (same keys, same
+    sealed audit events) into its own transaction instead of building again. A build that
+    changed or removed a row already there cannot be replayed by inserting: `record` then
+    gives no snapshot and the caller builds each time.
+    """
+
+    def __init__(self, added: dict[str, list[Any]], columns: dict[str, list[str]]) -> None:
+        self.added = added
+        self.columns = columns
+
+    @classmethod
+    def record[T](cls, setup: Callable[[], T]) -> tuple[T, RowSnapshot | None]:
+        before = every_row()
+        result = setup()
+        after = every_row()
+        added: dict[str, list[Any]] = {}
+        for table, rows in after.items():
+            old = before.get(table, [])
+            kept = set(rows)
+            if any(row not in kept for row in old):
+                return result, None
+            known = set(old)
+            new = [row for row in rows if row not in known]
+            if new:
+                added[table] = new
+        return result, cls(added, {table: _insertable_columns(table) for table in added})
+
+    def restore(self) -> bool:
+        """Insert the recorded rows; False (and nothing inserted) when they clash with rows
+        already there, for example one the test made itself with the same key."""
+        quote = connection.ops.quote_name
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                for table, rows in self.added.items():
+                    names = ", ".join(quote(c) for c in self.columns[table])
+                    if connection.vendor == "postgresql":
+                        cursor.execute(
+                            f"INSERT INTO {quote(table)} ({names}) SELECT {names} "  # noqa: S608 (names from the schema)
+                            f"FROM json_populate_recordset(NULL::{quote(table)}, %s::json)",
+                            [f"[{','.join(rows)}]"],
+                        )
+                    else:
+                        marks = ", ".join(["%s"] * len(self.columns[table]))
+                        cursor.executemany(
+                            f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})",  # noqa: S608 (names from the schema)
+                            rows,
+                        )
+        except DatabaseError:
+            return False
+        return True
+
+
+def every_row() -> dict[str, list[Any]]:
+    """Every row of every table: as JSON text on PostgreSQL, as tuples elsewhere."""
+    quote = connection.ops.quote_name
+    rows: dict[str, list[Any]] = {}
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor):
+            if connection.vendor == "postgresql":
+                cursor.execute(f"SELECT row_to_json(t)::text FROM {quote(table)} t")  # noqa: S608 (names from the schema)
+                rows[table] = [row[0] for row in cursor.fetchall()]
+            else:
+                cursor.execute(f"SELECT * FROM {quote(table)}")  # noqa: S608 (names from the schema)
+                rows[table] = [tuple(row) for row in cursor.fetchall()]
+    return rows
+
+
+def _insertable_columns(table: str) -> list[str]:
+    """The columns of `table` a row is inserted with, in the table's order (a generated
+    column is the database's to fill)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+                "AND table_schema = current_schema() AND is_generated = 'NEVER' "
+                "ORDER BY ordinal_position",
+                [table],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)} LIMIT 0")  # noqa: S608 (names from the schema)
+        return [column[0] for column in cursor.description]
