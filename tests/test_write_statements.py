@@ -64,7 +64,7 @@ def count_second(client: Any, path: str, make_body: Any) -> tuple[int, str]:
 # With Redis the session is read from the cache (settings.SESSION_ENGINE), not the database.
 ENGINES = pytest.mark.parametrize(
     ("engine", "session_reads"),
-    [("django.contrib.sessions.backends.db", 1), ("django.contrib.sessions.backends.cached_db", 0)],
+    [("trellis.accounts.sessions.db", 1), ("trellis.accounts.sessions.cached_db", 0)],
     ids=["session-in-database", "session-cached"],
 )
 

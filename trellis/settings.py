@@ -206,6 +206,9 @@ AUTH_USER_MODEL = "accounts.User"
 # django-axes first: any authenticate() call is refused while its client is held back.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # The model backend, finding the signed-in person again without building an ORM query.
+    "trellis.accounts.backends.UserBackend",
+    # Sessions begun before UserBackend existed name this one; they stay valid.
     "django.contrib.auth.backends.ModelBackend",
 ]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
@@ -234,7 +237,8 @@ PASSWORD_RESET_TIMEOUT = env_int("TRELLIS_PASSWORD_RESET_TIMEOUT", 60 * 60)
 # a request reads it from there: writes go to both, and ending a session removes it from
 # both. Without Redis the cache is each process's own memory, which a session ended by
 # another process would outlive, so sessions are read from the database alone.
-SESSION_ENGINE = "django.contrib.sessions.backends." + ("cached_db" if REDIS_URL else "db")
+# Django's engines, reading a stored session without building an ORM query each request.
+SESSION_ENGINE = "trellis.accounts.sessions." + ("cached_db" if REDIS_URL else "db")
 SESSION_COOKIE_AGE = env_int("TRELLIS_SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 TRELLIS_STAFF_IDLE_SECONDS = env_int("TRELLIS_STAFF_IDLE_SECONDS", 15 * 60)

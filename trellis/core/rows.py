@@ -3,15 +3,17 @@ the ORM.
 
 On the patient write path Django takes longer to build a small SELECT (0.5 to 1 ms of CPU:
 the lookups, the joins it considers, the default ordering) than the database takes to run
-it. `rows_where` writes the same SELECT directly from the model's metadata and still gives
-model instances through `Model.objects.raw`, so every field converts as usual (encrypted
-fields decrypt, JSON parses). It answers only what `filter(a=x, b=y)` on the model's own
-columns would, in the order asked; anything richer belongs to the ORM. `insert_row` is
-`save(force_insert=True)` for one new row of a model without parents, written the same way.
+it. `rows_where` writes the same SELECT directly from the model's metadata, once per shape,
+and still gives model instances (`Model.from_db`), each value converted as the ORM
+converts it (encrypted fields decrypt, JSON parses). It answers only what
+`filter(a=x, b=y)` on the model's own columns would, in the order asked; anything richer
+belongs to the ORM. `insert_row` is `save(force_insert=True)` for one new row of a model
+without parents, written the same way.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
@@ -27,23 +29,66 @@ def _field(meta: Any, name: str) -> Any:
         return meta.get_field(name.removesuffix("_id"))
 
 
-def rows_where[M: Model](model: type[M], *, order_by: str = "", **equals: Any) -> list[M]:
-    """The rows of `model` whose fields (by name, a foreign key by its id) equal the given
-    values, ordered by one field (`-name` for descending) when `order_by` is given."""
+@dataclass(frozen=True)
+class _Select:
+    """One SELECT of `rows_where`, worked out once per model, fields compared and order."""
+
+    sql: str
+    compared: tuple[Any, ...]  # the fields whose values fill the WHERE, in order
+    attnames: tuple[str, ...]  # every concrete field, as Model.from_db takes them
+    converters: tuple[tuple[int, tuple[tuple[Any, Any], ...]], ...]  # column -> (fn, col)
+
+
+_SELECTS: dict[tuple[Any, ...], _Select] = {}
+
+
+def _select(model: type[Model], names: tuple[str, ...], order_by: str) -> _Select:
+    key = (model, connection.vendor, names, order_by)
+    found = _SELECTS.get(key)
+    if found is not None:
+        return found
     meta = model._meta
     quote = connection.ops.quote_name
-    where, params = [], []
-    for name, value in equals.items():
-        field = _field(meta, name)
-        where.append(f"{quote(field.column)} = %s")
-        params.append(field.get_db_prep_value(value, connection))
-    columns = ", ".join(quote(str(f.column)) for f in meta.concrete_fields)
-    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {' AND '.join(where)}"  # noqa: S608 (names from the model)
+    compared = tuple(_field(meta, name) for name in names)
+    where = " AND ".join(f"{quote(field.column)} = %s" for field in compared)
+    fields = meta.concrete_fields
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {where}"  # noqa: S608 (names from the model)
     if order_by:
         field = _field(meta, order_by.removeprefix("-"))
         direction = "DESC" if order_by.startswith("-") else "ASC"
         sql += f" ORDER BY {quote(field.column)} {direction}"
-    return list(model._default_manager.raw(sql, params))
+    converters = []
+    for index, f in enumerate(fields):  # as the ORM's compiler finds them for each column
+        col = f.get_col(meta.db_table)
+        found_here = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        if found_here:
+            converters.append((index, tuple((fn, col) for fn in found_here)))
+    made = _Select(sql, compared, tuple(f.attname for f in fields), tuple(converters))
+    _SELECTS[key] = made
+    return made
+
+
+def rows_where[M: Model](model: type[M], *, order_by: str = "", **equals: Any) -> list[M]:
+    """The rows of `model` whose fields (by name, a foreign key by its id) equal the given
+    values, ordered by one field (`-name` for descending) when `order_by` is given."""
+    select = _select(model, tuple(equals), order_by)
+    params = [
+        field.get_db_prep_value(value, connection)
+        for field, value in zip(select.compared, equals.values(), strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(select.sql, params)
+        found = cursor.fetchall()
+    rows = []
+    for values in found:
+        if select.converters:
+            values = list(values)
+            for index, steps in select.converters:
+                for fn, col in steps:
+                    values[index] = fn(values[index], col, connection)
+        rows.append(model.from_db(connection.alias, select.attnames, values))
+    return rows
 
 
 def insert_row(obj: Model, *, as_given: bool = False) -> None:
@@ -57,7 +102,7 @@ def insert_row(obj: Model, *, as_given: bool = False) -> None:
     assert key is not None
     make_key = getattr(obj, key.attname) is None
     if make_key and not connection.features.can_return_columns_from_insert:
-        _insertable(obj)
+        _insertable(obj._meta)
         obj.save_base(raw=as_given, force_insert=True)
         return
     sql, params = insert_statement(obj, as_given=as_given)
@@ -74,17 +119,32 @@ def insert_statement(obj: Model, *, as_given: bool = False) -> tuple[str, list[A
     """The INSERT `insert_row` sends for `obj`, with its parameters, for a caller that sends
     it within a larger statement (a PostgreSQL `WITH`). When the database makes the key the
     statement ends in `RETURNING` it; the caller sets it on `obj` and calls `inserted`."""
-    meta = _insertable(obj)
+    meta = obj._meta
     key = meta.pk
     assert key is not None
     make_key = getattr(obj, key.attname) is None
-    fields = [f for f in meta.concrete_fields if not (make_key and f is key)]
+    fields, sql = _insert(type(obj), make_key=make_key)
     params = [
         f.get_db_prep_save(
             getattr(obj, f.attname) if as_given else f.pre_save(obj, True), connection
         )
         for f in fields
     ]
+    return sql, params
+
+
+_INSERTS: dict[tuple[Any, ...], tuple[list[Any], str]] = {}
+
+
+def _insert(model: type[Model], *, make_key: bool) -> tuple[list[Any], str]:
+    """The fields an INSERT of `model` writes and its text, worked out once per model."""
+    found = _INSERTS.get((model, connection.vendor, make_key))
+    if found is not None:
+        return found
+    meta = model._meta
+    _insertable(meta)
+    key = meta.pk
+    fields = [f for f in meta.concrete_fields if not (make_key and f is key)]
     quote = connection.ops.quote_name
     sql = (
         f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 (names from the model)
@@ -92,8 +152,10 @@ def insert_statement(obj: Model, *, as_given: bool = False) -> tuple[str, list[A
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
     if make_key:
+        assert key is not None
         sql += f" RETURNING {quote(str(key.column))}"
-    return sql, params
+    _INSERTS[(model, connection.vendor, make_key)] = (fields, sql)
+    return fields, sql
 
 
 def inserted(obj: Model) -> None:
@@ -102,8 +164,7 @@ def inserted(obj: Model) -> None:
     obj._state.db = connection.alias
 
 
-def _insertable(obj: Model) -> Any:
-    meta = obj._meta
+def _insertable(meta: Any) -> Any:
     if meta.parents or any(f.generated or f.has_db_default() for f in meta.concrete_fields):
         raise ValueError(f"a {meta.label} cannot be inserted from its metadata: use save()")
     return meta

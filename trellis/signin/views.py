@@ -29,6 +29,7 @@ from django.views.decorators.http import require_http_methods
 
 from trellis.accounts import mfa as mfa_reads
 from trellis.accounts import services, throttle
+from trellis.accounts.backends import SIGN_IN_BACKEND
 from trellis.accounts.forms import (
     CodeForm,
     LoginForm,
@@ -127,7 +128,7 @@ def _signed_out_notice(request: HttpRequest) -> str:
 
 
 def _start_session(request: HttpRequest, user: User) -> None:
-    django_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    django_login(request, user, backend=SIGN_IN_BACKEND)
     stamp = time.time()
     request.session[LOGIN_AT] = stamp
     request.session[LAST_SEEN] = stamp

@@ -25,6 +25,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from trellis.accounts import guards, queries, throttle
+from trellis.accounts.backends import SIGN_IN_BACKEND
 from trellis.accounts.mfa import has_confirmed_device
 from trellis.accounts.models import CLINICAL_ROLES, STAFF_ROLES, Invitation, Organization, Role
 from trellis.accounts.queries import Capability
@@ -375,7 +376,7 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
         except ValidationError as error:
             form.add_service_errors(error)
         else:
-            login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, membership.user, backend=SIGN_IN_BACKEND)
             messages.success(
                 request, _("Welcome to %(clinic)s.") % {"clinic": membership.organization.name}
             )

@@ -88,3 +88,31 @@ def test_insert_row_fills_automatic_timestamps_and_takes_the_databases_key(
     insert_row(second)
     assert first.pk is not None and second.pk is not None and second.pk > first.pk
     assert EngagementEvent.objects.get(pk=second.pk).type == "login"
+
+
+def test_rows_where_gives_every_field_as_the_orm_does_and_a_stored_instance(
+    enrollment: Enrollment,
+) -> None:
+    EngagementEvent.objects.create(
+        enrollment=enrollment, occurred_at=timeutil.now(), type="login", value="x"
+    )
+    for model, equals in (
+        (Enrollment, {"id": enrollment.pk}),
+        (EngagementEvent, {"enrollment_id": enrollment.pk}),
+    ):
+        [row] = rows_where(model, **equals)  # type: ignore[type-var]
+        [orm] = model.objects.filter(**equals)  # type: ignore[attr-defined]
+        for field in model._meta.concrete_fields:
+            assert getattr(row, field.attname) == getattr(orm, field.attname), field.name
+        assert not row._state.adding and row._state.db == "default"
+
+
+def test_rows_where_works_out_each_statement_once_and_the_second_read_agrees(
+    cast: Any,
+) -> None:
+    alex = cast["patient_alex"]
+    first = rows_where(User, id=alex.pk, is_active=True)
+    alex.full_name = "Alex Renamed"
+    alex.save(update_fields=["full_name"])
+    second = rows_where(User, id=alex.pk, is_active=True)
+    assert [u.full_name for u in first + second] == [first[0].full_name, "Alex Renamed"]
