@@ -52,8 +52,8 @@ def _select(model: type[Model], names: tuple[str, ...], order_by: str) -> _Selec
     compared = tuple(_field(meta, name) for name in names)
     where = " AND ".join(f"{quote(field.column)} = %s" for field in compared)
     fields = meta.concrete_fields
-    columns = ", ".join(quote(str(f.column)) for f in fields)
-    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {where}"  # noqa: S608 (names from the model)
+    selected = ", ".join(quote(str(f.column)) for f in fields)
+    sql = f"SELECT {selected} FROM {quote(meta.db_table)} WHERE {where or 'TRUE'}"  # noqa: S608 (names from the model)
     if order_by:
         field = _field(meta, order_by.removeprefix("-"))
         direction = "DESC" if order_by.startswith("-") else "ASC"
@@ -77,8 +77,23 @@ def rows_where[M: Model](model: type[M], *, order_by: str = "", **equals: Any) -
         field.get_db_prep_value(value, connection)
         for field, value in zip(select.compared, equals.values(), strict=True)
     ]
+    return _made(model, select, select.sql, params)
+
+
+def rows_from[M: Model](model: type[M], sql: str, params: list[Any]) -> list[M]:
+    """The rows a hand-written SELECT of every concrete column of `model`, in the model's
+    order (`columns(model)`), answers, made into instances as `rows_where` makes them."""
+    return _made(model, _select(model, (), ""), sql, params)
+
+
+def columns(model: type[Model]) -> str:
+    """The model's concrete columns, quoted, in the order `rows_from` reads them."""
+    return ", ".join(connection.ops.quote_name(str(f.column)) for f in model._meta.concrete_fields)
+
+
+def _made[M: Model](model: type[M], select: _Select, sql: str, params: list[Any]) -> list[M]:
     with connection.cursor() as cursor:
-        cursor.execute(select.sql, params)
+        cursor.execute(sql, params)
         found = cursor.fetchall()
     rows = []
     for values in found:

@@ -61,9 +61,13 @@ class QuestionnaireAssignment(TimestampedModel):
         indexes = [
             models.Index(fields=["status", "overdue_after"], name="measures_assign_overdue"),
             models.Index(fields=["enrollment", "status"], name="measures_assign_by_enr"),
-            # A submission answers the patient's earliest open questionnaire of its instrument.
+            # A submission answers the patient's earliest open questionnaire of its instrument
+            # and settles the others open: only open ones are in it, so neither reads past the
+            # patient's answered and cancelled history.
             models.Index(
-                fields=["enrollment", "instrument", "due_from"], name="measures_assign_open_first"
+                fields=["enrollment", "instrument", "due_from"],
+                condition=models.Q(status__in=[AssignmentStatus.PENDING, AssignmentStatus.OVERDUE]),
+                name="measures_assign_open_due",
             ),
         ]
 

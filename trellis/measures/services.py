@@ -26,7 +26,7 @@ from trellis.alerts.models import SafetyEvent
 from trellis.alerts.safety import SafetyAnswer
 from trellis.care.models import Enrollment, EnrollmentStatus
 from trellis.care.queries import patient_zone
-from trellis.core.rows import insert_row, rows_where
+from trellis.core.rows import columns, insert_row, rows_from, rows_where
 from trellis.engagement.events import emit
 from trellis.engagement.models import EventType
 from trellis.measures import schedules
@@ -434,11 +434,7 @@ def _store(
     The enrollment row is locked first, so two copies of one submission are told apart
     here (the second waits, then finds the first), and its status is read under the lock.
     """
-    status = (
-        Enrollment.objects.select_for_update()
-        .values_list("status", flat=True)
-        .get(pk=enrollment.pk)
-    )
+    status = _locked_status(enrollment)
     replay = _replay(enrollment, key)
     if replay is not None:
         return replay
@@ -522,6 +518,23 @@ def _param(meta: Any, name: str, value: Any) -> Any:
     return meta.get_field(name).get_db_prep_value(value, connection)
 
 
+def _locked_status(enrollment: Enrollment) -> str:
+    """The enrollment's status, its row locked until the end of the transaction (where the
+    database locks rows): `select_for_update().values_list("status")`, written out."""
+    e = Enrollment._meta
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    sql = (
+        f"SELECT {_column(e, 'status')} FROM {connection.ops.quote_name(e.db_table)} "  # noqa: S608 (names from the model)
+        f"WHERE {_column(e, 'id')} = %s{lock}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_param(e, "id", enrollment.pk)])
+        row = cursor.fetchone()
+    if row is None:
+        raise Enrollment.DoesNotExist
+    return str(row[0])
+
+
 def _earliest_open(
     enrollment: Enrollment, code: str, *, now: datetime
 ) -> QuestionnaireAssignment | None:
@@ -531,9 +544,8 @@ def _earliest_open(
     a = QuestionnaireAssignment._meta
     still_open = ", ".join(["%s"] * len(OPEN))
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in a.concrete_fields)
     sql = (
-        f"SELECT {columns} FROM {connection.ops.quote_name(a.db_table)} "  # noqa: S608 (names from the model)
+        f"SELECT {columns(QuestionnaireAssignment)} FROM {connection.ops.quote_name(a.db_table)} "  # noqa: S608 (names from the model)
         f"WHERE {_column(a, 'enrollment')} = %s AND {_column(a, 'instrument')} = %s "
         f"AND {_column(a, 'status')} IN ({still_open}) AND {_column(a, 'due_from')} <= %s "
         f"AND {_column(a, 'closes_at')} > %s ORDER BY {_column(a, 'due_from')} LIMIT 1{lock}"
@@ -545,7 +557,8 @@ def _earliest_open(
         _param(a, "due_from", now),
         _param(a, "closes_at", now),
     ]
-    return next(iter(QuestionnaireAssignment.objects.raw(sql, params)), None)
+    found = rows_from(QuestionnaireAssignment, sql, params)
+    return found[0] if found else None
 
 
 def _complete_and_settle(
@@ -558,7 +571,12 @@ def _complete_and_settle(
     One UPDATE for both, every patient's every answer: written out here because Django
     takes longer to build it (through the join to the patient's enrollments) than the
     database takes to run it. Names come from the models, every value is a parameter.
+    On PostgreSQL the patient's enrollments are an array worked out first (`= ANY(ARRAY(
+    ...))`): an `IN (SELECT ...)` inside the OR is checked row by row against every open
+    questionnaire of the instrument in the clinic, where the array reads the patient's own
+    through the index of open questionnaires.
     """
+    in_subquery = ("= ANY(ARRAY(", "))") if connection.vendor == "postgresql" else ("IN (", ")")
     a, e = QuestionnaireAssignment._meta, Enrollment._meta
     col, prep = _column, _param
     answered_pk = prep(a, "id", answered.pk)
@@ -570,9 +588,9 @@ def _complete_and_settle(
         f"{col(a, 'updated_at')} = %s "
         f"WHERE {col(a, 'id')} = %s OR ({col(a, 'instrument')} = %s "
         f"AND {col(a, 'occasion')} IN ({weekly}) AND {col(a, 'status')} IN ({still_open}) "
-        f"AND {col(a, 'due_from')} <= %s AND {col(a, 'enrollment')} IN "
-        f"(SELECT {col(e, 'id')} FROM {connection.ops.quote_name(e.db_table)} "
-        f"WHERE {col(e, 'patient')} = %s))"
+        f"AND {col(a, 'due_from')} <= %s AND {col(a, 'enrollment')} {in_subquery[0]}"
+        f"SELECT {col(e, 'id')} FROM {connection.ops.quote_name(e.db_table)} "
+        f"WHERE {col(e, 'patient')} = %s{in_subquery[1]})"
     )
     params = [
         answered_pk,

@@ -12,7 +12,7 @@ from django.db import connection
 from trellis.accounts.models import Membership, User
 from trellis.care.models import Enrollment
 from trellis.core import timeutil
-from trellis.core.rows import insert_row, rows_where
+from trellis.core.rows import columns, insert_row, rows_from, rows_where
 from trellis.engagement.models import EngagementEvent
 from trellis.journey.models import MoodCheckIn
 from trellis.journey.tests.factories import enroll_alex, publish_test_pack
@@ -116,3 +116,19 @@ def test_rows_where_works_out_each_statement_once_and_the_second_read_agrees(
     alex.save(update_fields=["full_name"])
     second = rows_where(User, id=alex.pk, is_active=True)
     assert [u.full_name for u in first + second] == [first[0].full_name, "Alex Renamed"]
+
+
+def test_rows_from_makes_the_rows_of_a_written_select_as_the_orm_would(
+    enrollment: Enrollment,
+) -> None:
+    for score in (3, 8):
+        MoodCheckIn.objects.create(
+            enrollment=enrollment, score=score, note=f"note {score}", client_id=uuid.uuid4()
+        )
+    table = connection.ops.quote_name(MoodCheckIn._meta.db_table)
+    sql = f"SELECT {columns(MoodCheckIn)} FROM {table} WHERE score > %s ORDER BY score"  # noqa: S608
+
+    rows = rows_from(MoodCheckIn, sql, [2])
+
+    assert [(r.score, r.note) for r in rows] == [(3, "note 3"), (8, "note 8")]  # decrypted
+    assert rows == list(MoodCheckIn.objects.filter(score__gt=2).order_by("score"))
