@@ -313,9 +313,10 @@ def get_today(request: HttpRequest, enrollment_id: uuid.UUID) -> TodayOut:
     """The next step with its place in the story, a recap, and a shorter option."""
     user, enrollment = _read(request, enrollment_id, "today")
     now = timeutil.now()
-    if enrollment.patient_id == user.pk and enrollment.is_active:
-        services.carry_recent_answers(enrollment, actor=user, now=now)
     t = queries.today(enrollment, now)
+    # Only the patient's own visit carries answers (the service checks who and whether).
+    if services.carry_recent_answers(enrollment, actor=user, now=now, states=t.states):
+        t = queries.today(enrollment, now)
     return TodayOut(
         chapter_key=t.chapter.key,
         chapter_title=t.chapter.title,
@@ -347,8 +348,10 @@ def get_step(request: HttpRequest, enrollment_id: uuid.UUID, step_key: str) -> S
     now = timeutil.now()
     if enrollment.patient_id == user.pk and enrollment.is_active:
         services.view_step(enrollment, step, actor=user, now=now)
-        services.carry_recent_answers(enrollment, actor=user, now=now)
-    state = queries.step_states(enrollment, now)[step.key]
+    states = queries.step_states(enrollment, now)
+    if services.carry_recent_answers(enrollment, actor=user, now=now, states=states):
+        states = queries.step_states(enrollment, now)
+    state = states[step.key]
     return StepOut(
         **StepSummaryOut.of(state).dict(),
         body_html=step.body_html,

@@ -10,6 +10,7 @@ patient's record. Writes from the patient app carry a client-generated id, so a 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +28,7 @@ from trellis.engagement import idempotency
 from trellis.engagement.events import emit
 from trellis.engagement.models import EngagementEvent, EventType
 from trellis.journey.models import JournalEntry, MoodCheckIn, ProgressStatus, StepProgress
-from trellis.journey.queries import LOCKED_VIEW, step_states
+from trellis.journey.queries import LOCKED_VIEW, StepState, step_states
 from trellis.measures.models import QuestionnaireResponse
 from trellis.measures.queries import standing_answer
 from trellis.measures.services import act_on_safety_answers, submit_response
@@ -219,10 +220,13 @@ def _carried(answer: QuestionnaireResponse) -> dict[str, Any]:
 
 
 def _open_questionnaire_answered(
-    enrollment: Enrollment, now: datetime
+    enrollment: Enrollment, now: datetime, states: Mapping[str, StepState] | None = None
 ) -> tuple[Step, StepProgress | None, QuestionnaireResponse] | None:
-    """The first open questionnaire step whose instrument was answered within its window."""
-    for state in step_states(enrollment, now).values():
+    """The first open questionnaire step whose instrument was answered within its window
+    (in `states` when given, else in the step states worked out now)."""
+    if states is None:
+        states = step_states(enrollment, now)
+    for state in states.values():
         step = state.step
         if state.status in ("available", "started") and step.kind == StepKind.QUESTIONNAIRE:
             standing = (
@@ -233,17 +237,34 @@ def _open_questionnaire_answered(
     return None
 
 
-@transaction.atomic
-def carry_recent_answers(enrollment: Enrollment, *, actor: User, now: datetime) -> list[Step]:
+def carry_recent_answers(
+    enrollment: Enrollment,
+    *,
+    actor: User,
+    now: datetime,
+    states: Mapping[str, StepState] | None = None,
+) -> list[Step]:
     """One questionnaire per window, whatever asks for it: an open questionnaire step whose
     instrument the patient answered recently (in a step, the weekly schedule or another of
     their programs; see trellis.measures.schedules) counts as done with that answer, and is
     not asked again. One `step_completed` event and an audit row for each such step.
 
     Nothing about safety is skipped: the answer it stands on was acted on when it was given,
-    and an answer the patient gives anyway is taken and acted on like any other."""
+    and an answer the patient gives anyway is taken and acted on like any other.
+
+    `states`, the step states a page has just worked out for `now`, lets most visits end
+    here, without a transaction or a lock: when no open questionnaire step among them has
+    an answer to stand on, there is nothing to carry. When there is, the steps are read
+    again under the enrollment's lock and carried from there."""
     if getattr(actor, "pk", None) != enrollment.patient_id or not enrollment.is_active:
         return []
+    if states is not None and _open_questionnaire_answered(enrollment, now, states) is None:
+        return []
+    return _carry_recent_answers(enrollment, actor=actor, now=now)
+
+
+@transaction.atomic
+def _carry_recent_answers(enrollment: Enrollment, *, actor: User, now: datetime) -> list[Step]:
     locked = _own_active(enrollment, actor)
     carried: list[Step] = []
     for _round in range(20):  # a program has far fewer questionnaire steps in a row

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from trellis.alerts.models import SafetyEvent
@@ -112,6 +114,47 @@ def test_a_step_whose_instrument_was_answered_long_ago_is_asked(
 
 def test_a_step_never_answered_is_asked(enrollment: Enrollment) -> None:
     assert carry_recent_answers(enrollment, actor=enrollment.patient, now=timeutil.now()) == []
+
+
+def test_with_the_pages_states_a_visit_with_nothing_to_carry_locks_nothing(
+    enrollment: Enrollment,
+) -> None:
+    now = timeutil.now()
+    states = queries.step_states(enrollment, now)
+    with CaptureQueriesContext(connection) as ctx:
+        assert (
+            carry_recent_answers(enrollment, actor=enrollment.patient, now=now, states=states) == []
+        )
+    statements = [q["sql"].upper() for q in ctx.captured_queries]
+    assert not any("FOR UPDATE" in sql or "SAVEPOINT" in sql for sql in statements), statements
+
+
+def test_with_the_pages_states_an_answer_to_stand_on_is_still_carried(
+    enrollment: Enrollment,
+) -> None:
+    answer = _answer_gad7(enrollment, days_ago=2)
+    now = timeutil.now()
+    states = queries.step_states(enrollment, now)
+    assert states[STEP].status == "available"
+
+    carried = carry_recent_answers(enrollment, actor=enrollment.patient, now=now, states=states)
+
+    assert [step.key for step in carried] == [STEP]
+    progress = StepProgress.objects.get(enrollment=enrollment, step__key=STEP)
+    assert progress.response["questionnaire_response"] == str(answer.pk)
+    assert queries.step_states(enrollment, now)[STEP].status == "completed"
+
+
+def test_the_apis_today_carries_a_recent_answer_and_shows_the_step_after_it(
+    enrollment: Enrollment, client_for: Any
+) -> None:
+    _answer_gad7(enrollment, days_ago=2)
+    today = client_for("patient_alex").get(f"/api/v1/journey/enrollments/{enrollment.pk}/today")
+    assert today.status_code == 200
+    assert StepProgress.objects.get(enrollment=enrollment, step__key=STEP).status == (
+        ProgressStatus.COMPLETED
+    )
+    assert today.json()["next_step"] is None or today.json()["next_step"]["key"] != STEP
 
 
 def test_finishing_the_step_with_no_answers_uses_the_recent_answer(enrollment: Enrollment) -> None:

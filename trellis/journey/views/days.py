@@ -74,13 +74,16 @@ def today(request: HttpRequest) -> HttpResponse:
     if enrollment is None:
         return no_program(request, _("Today"))
     now = timeutil.now()
-    for carried in services.carry_recent_answers(enrollment, actor=user, now=now):
+    plan = queries.today(enrollment, now)
+    carried = services.carry_recent_answers(enrollment, actor=user, now=now, states=plan.states)
+    for step in carried:
         messages.info(
             request,
             _("'%(title)s' counts as done: you answered the same questionnaire recently.")
-            % {"title": carried.title},
+            % {"title": step.title},
         )
-    plan = queries.today(enrollment, now)
+    if carried:
+        plan = queries.today(enrollment, now)
     states = plan.states
     chapter_steps = [s for s in states.values() if s.step.chapter_id == plan.chapter.pk]
     return render_page(
