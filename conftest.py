@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
@@ -44,8 +45,6 @@ def cast(db: Any, request: pytest.FixtureRequest) -> personas.Cast:
     Built once in each test process; later tests get the same rows put back (one INSERT
     a table, trellis.core.testing.RowSnapshot) and their own copy of the objects. A test
     whose transaction really commits builds its own: its end empties the tables."""
-    from django.db import connection
-
     if _commits(request):
         return personas.build()
     key = f"{connection.vendor}:{connection.settings_dict['NAME']}"

@@ -52,8 +52,7 @@ def _select(model: type[Model], names: tuple[str, ...], order_by: str) -> _Selec
     compared = tuple(_field(meta, name) for name in names)
     where = " AND ".join(f"{quote(field.column)} = %s" for field in compared)
     fields = meta.concrete_fields
-    selected = ", ".join(quote(str(f.column)) for f in fields)
-    sql = f"SELECT {selected} FROM {quote(meta.db_table)} WHERE {where or 'TRUE'}"  # noqa: S608 (names from the model)
+    sql = f"SELECT {columns(model)} FROM {quote(meta.db_table)} WHERE {where or 'TRUE'}"  # noqa: S608 (names from the model)
     if order_by:
         field = _field(meta, order_by.removeprefix("-"))
         direction = "DESC" if order_by.startswith("-") else "ASC"

@@ -1,5 +1,5 @@
-"""Django's cached database session engine, read through one prepared statement when the
-cache does not hold the session."""
+"""Django's cached database session engine, the stored session read through `core.rows`
+when the cache does not hold it."""
 
 from django.contrib.sessions.backends import cached_db
 

@@ -1,4 +1,4 @@
-"""Django's database session engine, read through one prepared statement."""
+"""Django's database session engine, the stored session read through `core.rows`."""
 
 from django.contrib.sessions.backends import db
 
