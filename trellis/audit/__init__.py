@@ -1,4 +1,5 @@
-"""The audit trail. Write with `audit.record(...)`; see trellis.audit.services."""
+"""The audit trail. Write with `audit.record(...)` (or `audit.record_with(...)` beside an
+action's claimed inserts); see trellis.audit.services."""
 
 from typing import Any
 
@@ -7,3 +8,9 @@ def record(**kwargs: Any) -> Any:
     from trellis.audit.services import record as _record
 
     return _record(**kwargs)
+
+
+def record_with(claimed: Any, **kwargs: Any) -> Any:
+    from trellis.audit.services import record_with as _record_with
+
+    return _record_with(claimed, **kwargs)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
@@ -19,7 +19,7 @@ from trellis.audit.keyring import audit_keyring
 from trellis.audit.models import AuditEvent, AuditPending
 from trellis.audit.reads import VIA, Read
 from trellis.core import timeutil
-from trellis.core.rows import insert_statement, inserted
+from trellis.core.rows import ClaimedInserts, insert_statement, inserted
 
 
 def _uuid_or_none(obj: Any) -> Any:
@@ -28,7 +28,51 @@ def _uuid_or_none(obj: Any) -> Any:
     return getattr(obj, "pk", obj)
 
 
-def record(
+class EventFields(TypedDict, total=False):
+    """What an event says beside its action (see `record`)."""
+
+    actor: Any
+    subject: models.Model | None
+    object_type: str
+    object_id: str
+    patient: Any
+    organization: Any
+    details: Mapping[str, Any] | None
+    ip: str | None
+    user_agent: str | None
+    actor_label: str
+    at: datetime | None
+
+
+def record(*, action: str, **fields: Unpack[EventFields]) -> AuditEvent:
+    """Append one event to the trail, inside the caller's transaction.
+
+    `subject` fills object type and id from a model instance. `actor`, `patient` and
+    `organization` may be model instances or their ids. The request's IP and user
+    agent come from the audit middleware unless given. The event is sealed with the
+    newest audit key (TRELLIS_AUDIT_KEYS), records that key's id, and waits for the sealer
+    to link it into the chain after it commits: no writer waits for another.
+    """
+    event = _sealed(action=action, **fields)
+    # Inside the caller's transaction no savepoint is taken (two statements fewer on every
+    # audited write): an error here dooms the caller's whole action, as it must.
+    with transaction.atomic(savepoint=False):
+        _insert_waiting(event)
+    return event
+
+
+def record_with(
+    claimed: ClaimedInserts, *, action: str, **fields: Unpack[EventFields]
+) -> AuditEvent:
+    """`record`, for an action written as claimed inserts (`core.rows.ClaimedInserts`): the
+    event and its pending row are written with the action's own rows, in the same
+    statement, or not at all. The event is returned before it is written."""
+    event = _sealed(action=action, **fields)
+    claimed.add(event, pointed_at_by=(AuditPending, "event"))
+    return event
+
+
+def _sealed(
     *,
     action: str,
     actor: Any = None,
@@ -43,14 +87,7 @@ def record(
     actor_label: str = "",
     at: datetime | None = None,
 ) -> AuditEvent:
-    """Append one event to the trail, inside the caller's transaction.
-
-    `subject` fills object type and id from a model instance. `actor`, `patient` and
-    `organization` may be model instances or their ids. The request's IP and user
-    agent come from the audit middleware unless given. The event is sealed with the
-    newest audit key (TRELLIS_AUDIT_KEYS), records that key's id, and waits for the sealer
-    to link it into the chain after it commits: no writer waits for another.
-    """
+    """The event `record` writes, sealed with the newest audit key, not yet written."""
     if subject is not None:
         object_type = object_type or subject._meta.label_lower
         object_id = object_id or str(subject.pk)
@@ -61,26 +98,22 @@ def record(
     if actor is not None and not actor_label:
         actor_label = getattr(actor, "email", "") or str(actor_id)
     key_id, key = audit_keyring().current
-    # Inside the caller's transaction no savepoint is taken (two statements fewer on every
-    # audited write): an error here dooms the caller's whole action, as it must.
-    with transaction.atomic(savepoint=False):
-        event = AuditEvent(
-            occurred_at=at or timeutil.now(),
-            actor_id=actor_id,
-            actor_label=actor_label[:254],
-            organization_id=_uuid_or_none(organization),
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id)[:64],
-            patient_id=_uuid_or_none(patient),
-            ip=ip if ip is not None else origin.ip,
-            user_agent=(user_agent if user_agent is not None else origin.user_agent)[:300],
-            details=dict(details or {}),
-            prev_hash="",
-            key_id=key_id,
-        )
-        event.hash = seal_row(chained_fields(event), key_id=key_id, key=key)
-        _insert_waiting(event)
+    event = AuditEvent(
+        occurred_at=at or timeutil.now(),
+        actor_id=actor_id,
+        actor_label=actor_label[:254],
+        organization_id=_uuid_or_none(organization),
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id)[:64],
+        patient_id=_uuid_or_none(patient),
+        ip=ip if ip is not None else origin.ip,
+        user_agent=(user_agent if user_agent is not None else origin.user_agent)[:300],
+        details=dict(details or {}),
+        prev_hash="",
+        key_id=key_id,
+    )
+    event.hash = seal_row(chained_fields(event), key_id=key_id, key=key)
     return event
 
 

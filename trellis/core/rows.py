@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Model
 
 
@@ -182,3 +182,119 @@ def _insertable(meta: Any) -> Any:
     if meta.parents or any(f.generated or f.has_db_default() for f in meta.concrete_fields):
         raise ValueError(f"a {meta.label} cannot be inserted from its metadata: use save()")
     return meta
+
+
+@dataclass(frozen=True)
+class _Part:
+    obj: Model
+    as_given: bool
+    pointer: tuple[type[Model], str] | None  # a row of this model whose field holds obj's key
+
+
+class ClaimedInserts:
+    """New rows written only if a claim goes in, all or none: one statement on PostgreSQL.
+
+    The claim is an `INSERT ... ON CONFLICT DO NOTHING RETURNING <column>` (an idempotency
+    claim, for example); each row added is inserted only if the claim inserted its own. On
+    PostgreSQL the claim and the rows are one `WITH` statement, each row's INSERT selecting
+    its values from the claim's result, so nothing needs a transaction of its own and a
+    conflicting claim writes nothing. Elsewhere they are separate statements in a
+    transaction. `pointed_at_by=(Model, field)` adds, after a row, a row of `Model` whose
+    `field` holds the new row's key (an audit event's pending row, for example).
+    """
+
+    def __init__(self, claim_sql: str, claim_params: list[Any]) -> None:
+        self._claim_sql = claim_sql
+        self._claim_params = claim_params
+        self._parts: list[_Part] = []
+
+    def add(
+        self,
+        obj: Model,
+        *,
+        as_given: bool = False,
+        pointed_at_by: tuple[type[Model], str] | None = None,
+    ) -> None:
+        _insertable(obj._meta)
+        self._parts.append(_Part(obj, as_given, pointed_at_by))
+
+    def run(self) -> bool:
+        """Send the claim and, if it went in, every row; True when it went in."""
+        if connection.vendor == "postgresql":
+            return self._as_one_statement()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(self._claim_sql, self._claim_params)
+            if cursor.fetchone() is None:
+                return False
+            for part in self._parts:
+                insert_row(part.obj, as_given=part.as_given)
+                if part.pointer is not None:
+                    model, name = part.pointer
+                    field = _field(model._meta, name)
+                    quote = connection.ops.quote_name
+                    cursor.execute(
+                        f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608 (names from the model)
+                        f"({quote(str(field.column))}) VALUES (%s)",
+                        [part.obj.pk],
+                    )
+        return True
+
+    def _as_one_statement(self) -> bool:
+        parts = ((type(p.obj), _makes_key(p.obj), p.pointer) for p in self._parts)
+        shape = (self._claim_sql, *parts)
+        sql = _CLAIMED.get(shape)
+        if sql is None:
+            sql = _CLAIMED[shape] = _claimed_statement(self._claim_sql, self._parts)
+        params = list(self._claim_params)
+        for part in self._parts:
+            params += insert_statement(part.obj, as_given=part.as_given)[1]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        assert row is not None
+        if not row[0]:
+            return False
+        for part, key in zip(self._parts, row[1:], strict=True):
+            if _makes_key(part.obj):
+                meta_key = part.obj._meta.pk
+                assert meta_key is not None
+                setattr(part.obj, meta_key.attname, key)
+            inserted(part.obj)
+        return True
+
+
+_CLAIMED: dict[tuple[Any, ...], str] = {}
+
+
+def _makes_key(obj: Model) -> bool:
+    key = obj._meta.pk
+    assert key is not None
+    return getattr(obj, key.attname) is None
+
+
+def _claimed_statement(claim_sql: str, parts: list[_Part]) -> str:
+    """The PostgreSQL `WITH` of `ClaimedInserts`: the claim, then each row selected from it,
+    then the claim's answer and each row's key."""
+    quote = connection.ops.quote_name
+    ctes = [f"claim AS ({claim_sql})"]
+    keys = []
+    for index, part in enumerate(parts):
+        meta = part.obj._meta
+        fields, _sql = _insert(type(part.obj), make_key=_makes_key(part.obj))
+        assert meta.pk is not None
+        key = quote(str(meta.pk.column))
+        ctes.append(
+            f"row{index} AS (INSERT INTO {quote(meta.db_table)} "  # noqa: S608 (names from the model)
+            f"({', '.join(quote(str(f.column)) for f in fields)}) "
+            f"SELECT {', '.join(['%s'] * len(fields))} FROM claim RETURNING {key})"
+        )
+        keys.append(f"(SELECT {key} FROM row{index})")  # noqa: S608 (names from the model)
+        if part.pointer is not None:
+            model, name = part.pointer
+            column = quote(str(_field(model._meta, name).column))
+            ctes.append(
+                f"points{index} AS (INSERT INTO {quote(model._meta.db_table)} ({column}) "  # noqa: S608
+                f"SELECT {key} FROM row{index})"
+            )
+    answers = ", ".join(["EXISTS (SELECT 1 FROM claim)", *keys])
+    return f"WITH {', '.join(ctes)} SELECT {answers}"

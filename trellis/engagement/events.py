@@ -8,10 +8,10 @@ deleted; the types and their fields are described in docs/events.md.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from trellis.core import timeutil
-from trellis.core.rows import insert_row
+from trellis.core.rows import ClaimedInserts, insert_row
 from trellis.engagement.models import EngagementEvent, EventType
 
 if TYPE_CHECKING:
@@ -26,7 +26,39 @@ def step_kind(step: Step) -> str:
     return step.exercise or step.kind if step.kind == "exercise" else step.kind
 
 
+class More(TypedDict, total=False):
+    """What an event may say beside its type and time."""
+
+    step: Step | None
+    duration_s: int | None
+    value: str
+
+
 def emit(
+    enrollment: Enrollment, type: str, *, at: datetime, **more: Unpack[More]
+) -> EngagementEvent:
+    """Append one event to the enrollment's log."""
+    event = _event(enrollment, type, at=at, **more)
+    insert_row(event)  # every patient write adds one: the INSERT without the ORM's building
+    return event
+
+
+def emit_with(
+    claimed: ClaimedInserts,
+    enrollment: Enrollment,
+    type: str,
+    *,
+    at: datetime,
+    **more: Unpack[More],
+) -> EngagementEvent:
+    """`emit`, for an action written as claimed inserts (`core.rows.ClaimedInserts`): the
+    event is written with the action's own rows, in the same statement, or not at all."""
+    event = _event(enrollment, type, at=at, **more)
+    claimed.add(event)
+    return event
+
+
+def _event(
     enrollment: Enrollment,
     type: str,
     *,
@@ -35,13 +67,12 @@ def emit(
     duration_s: int | None = None,
     value: str = "",
 ) -> EngagementEvent:
-    """Append one event to the enrollment's log."""
     if type not in EventType.values:
         raise ValueError(f"unknown engagement event type {type!r}")
     timeutil.ensure_aware(at)
     if duration_s is not None and duration_s < 0:
         raise ValueError("an event's duration cannot be negative")
-    event = EngagementEvent(
+    return EngagementEvent(
         enrollment=enrollment,
         occurred_at=at,
         type=type,
@@ -50,5 +81,3 @@ def emit(
         duration_s=duration_s,
         value=str(value)[:MAX_VALUE],
     )
-    insert_row(event)  # every patient write adds one: the INSERT without the ORM's building
-    return event

@@ -90,30 +90,54 @@ def claim(*, user: Any, client_id: Any, kind: str, result: dict[str, Any]) -> di
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("idempotency.claim must run inside the action's transaction")
-    key = _as_uuid(client_id)
-    meta = Submission._meta
-    values = {
-        "user_id": getattr(user, "pk", user),
-        "client_id": key,
-        "kind": kind,
-        "result": result,
-        "created_at": timeutil.now(),
-    }
-    columns, params = [], []
-    for attname, value in values.items():
-        field = _field(attname.removesuffix("_id") if attname == "user_id" else attname)
-        columns.append(_column(field.name))
-        params.append(field.get_db_prep_save(value, connection))
-    unique = f"{_column('user')}, {_column('client_id')}"
-    # Names come from the model's own metadata; every value is a parameter.
-    sql = (
-        f"INSERT INTO {connection.ops.quote_name(str(meta.db_table))} ({', '.join(columns)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(params))}) ON CONFLICT ({unique}) DO NOTHING "
-        f"RETURNING {_column('id')}"
-    )
+    sql, params = claim_statement(user=user, client_id=client_id, kind=kind, result=result)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         inserted = cursor.fetchone()
     if inserted is not None:
         return None
-    return _stored(Submission.objects.get(user=user, client_id=key), kind)
+    return _stored(Submission.objects.get(user=user, client_id=_as_uuid(client_id)), kind)
+
+
+def claim_statement(
+    *, user: Any, client_id: Any, kind: str, result: dict[str, Any]
+) -> tuple[str, list[Any]]:
+    """The claim's `INSERT ... ON CONFLICT DO NOTHING RETURNING` and its parameters, for a
+    caller that sends it with the rows it promises (`core.rows.ClaimedInserts`): a row
+    comes back only the first time."""
+    key = _as_uuid(client_id)
+    values = {
+        "user": getattr(user, "pk", user),
+        "client_id": key,
+        "kind": kind,
+        "result": result,
+        "created_at": timeutil.now(),
+    }
+    params = [_field(name).get_db_prep_save(value, connection) for name, value in values.items()]
+    return _claim_sql(), params
+
+
+def _claim_sql() -> str:
+    found = _CLAIM_SQL.get(connection.vendor)
+    if found is not None:
+        return found
+    names = ("user", "client_id", "kind", "result", "created_at")
+    columns = ", ".join(_column(name) for name in names)
+    unique = f"{_column('user')}, {_column('client_id')}"
+    # Names come from the model's own metadata; every value is a parameter.
+    sql = _CLAIM_SQL[connection.vendor] = (
+        f"INSERT INTO {connection.ops.quote_name(str(Submission._meta.db_table))} ({columns}) "  # noqa: S608
+        f"VALUES (%s, %s, %s, %s, %s) ON CONFLICT ({unique}) DO NOTHING "
+        f"RETURNING {_column('id')}"
+    )
+    return sql
+
+
+_CLAIM_SQL: dict[str, str] = {}
+
+
+def stored(*, user: Any, client_id: Any, kind: str) -> dict[str, Any] | None:
+    """The answer stored with the claim of `(user, client_id)`, or None if there is none;
+    a claim of another kind of action is a Conflict."""
+    found = Submission.objects.filter(user=user, client_id=_as_uuid(client_id)).first()
+    return None if found is None else _stored(found, kind)

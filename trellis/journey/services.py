@@ -23,9 +23,9 @@ from trellis.accounts.models import User
 from trellis.care.models import Enrollment, EnrollmentStatus, Preferences
 from trellis.care.queries import current_enrollment
 from trellis.core import timeutil
-from trellis.core.rows import insert_row
+from trellis.core.rows import ClaimedInserts, insert_row
 from trellis.engagement import idempotency
-from trellis.engagement.events import emit
+from trellis.engagement.events import emit, emit_with
 from trellis.engagement.models import EngagementEvent, EventType
 from trellis.journey.models import JournalEntry, MoodCheckIn, ProgressStatus, StepProgress
 from trellis.journey.queries import LOCKED_VIEW, StepState, step_states
@@ -619,7 +619,6 @@ def set_journal_sharing(
     return entry
 
 
-@transaction.atomic
 def check_in_mood(
     enrollment: Enrollment,
     *,
@@ -631,9 +630,11 @@ def check_in_mood(
 ) -> MoodCheckIn:
     """A mood check-in, 1 (very low) to 10 (very good), with an optional private note.
 
-    It only adds a row, so the enrollment is not locked: its status is the one read with
+    It only adds rows, so the enrollment is not locked: its status is the one read with
     the caller's access check (a check-in racing the program's end by a moment is kept,
-    dated before the end). A repeat of the client id returns the first check-in."""
+    dated before the end). The claim of the client id, the check-in, its event and its
+    audit row are written together or not at all (on PostgreSQL as one statement); a
+    repeat of the client id writes nothing and returns the first check-in."""
     if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 10:
         raise ValidationError({"score": _("Choose a number from 1 to 10.")})
     note = (note or "").strip()
@@ -641,19 +642,28 @@ def check_in_mood(
         raise ValidationError(
             {"note": _("Please keep the note under %(max)s characters.") % {"max": "1,000"}}
         )
-
     key = idempotency._as_uuid(client_id)
-    mood_id = uuid.uuid4()
-    stored = idempotency.claim(
-        user=actor, client_id=key, kind="mood", result={"mood": str(mood_id)}
+    try:
+        _own_running(enrollment, actor)
+    except (PermissionDenied, ValidationError):
+        first = idempotency.stored(user=actor, client_id=key, kind="mood")
+        if first is None:
+            raise
+        return MoodCheckIn.objects.get(pk=first["mood"])  # a repeat after the program ended
+
+    mood = MoodCheckIn(
+        id=uuid.uuid4(), enrollment=enrollment, score=score, note=note, client_id=key
     )
-    if stored is not None:
-        return MoodCheckIn.objects.get(pk=stored["mood"])
-    _own_running(enrollment, actor)
-    mood = MoodCheckIn(id=mood_id, enrollment=enrollment, score=score, note=note, client_id=key)
-    _insert_dated(mood, now)
-    emit(enrollment, EventType.MOOD_CHECKIN, at=now, value=str(score))
-    audit.record(
+    mood.created_at = mood.updated_at = now  # dated as given, as _insert_dated dates it
+    claimed = ClaimedInserts(
+        *idempotency.claim_statement(
+            user=actor, client_id=key, kind="mood", result={"mood": str(mood.pk)}
+        )
+    )
+    claimed.add(mood, as_given=True)
+    emit_with(claimed, enrollment, EventType.MOOD_CHECKIN, at=now, value=str(score))
+    audit.record_with(
+        claimed,
         action="mood.create",
         actor=actor,
         subject=mood,
@@ -662,7 +672,11 @@ def check_in_mood(
         details={"score": score},
         at=now,
     )
-    return mood
+    if claimed.run():
+        return mood
+    first = idempotency.stored(user=actor, client_id=key, kind="mood")
+    assert first is not None  # the claim that was there a moment ago is never taken back
+    return MoodCheckIn.objects.get(pk=first["mood"])
 
 
 @transaction.atomic

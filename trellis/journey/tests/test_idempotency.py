@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 
 from trellis.care.models import Enrollment
@@ -85,14 +86,9 @@ def test_two_simultaneous_copies_of_a_completion_count_once_on_postgresql(
     enrollment = enroll_alex(cast, now=journey_start)
     step = Step.objects.get(version=enrollment.program_version, key="what-stress-does")
     client_id = uuid.uuid4()
-    barrier = threading.Barrier(2)
-    results: list[Any] = []
-    errors: list[BaseException] = []
-
-    def submit() -> None:
-        try:
-            barrier.wait(timeout=10)
-            progress = services.complete_step(
+    results = _twice_at_once(
+        lambda: (
+            services.complete_step(
                 enrollment,
                 step,
                 actor=enrollment.patient,
@@ -100,20 +96,103 @@ def test_two_simultaneous_copies_of_a_completion_count_once_on_postgresql(
                 response={},
                 duration_s=60,
                 now=journey_start,
-            )
-            results.append(progress.pk)
+            ).pk
+        )
+    )
+    assert len(results) == 2 and results[0] == results[1]
+    assert StepProgress.objects.filter(enrollment=enrollment).count() == 1
+    assert EngagementEvent.objects.filter(type="step_completed").count() == 1
+    assert Submission.objects.filter(client_id=client_id).count() == 1
+
+
+def _check_in(enrollment: Enrollment, client_id: Any, now: datetime, score: int = 5) -> Any:
+    return services.check_in_mood(
+        enrollment,
+        actor=enrollment.patient,
+        score=score,
+        note="",
+        client_id=client_id,
+        now=now,
+    )
+
+
+def test_a_repeated_check_in_returns_the_first_and_writes_nothing(
+    alex_enrollment: Enrollment, journey_start: datetime
+) -> None:
+    client_id = uuid.uuid4()
+    first = _check_in(alex_enrollment, client_id, journey_start, score=5)
+    events = EngagementEvent.objects.count()
+    again = _check_in(alex_enrollment, client_id, journey_start, score=9)
+    assert again.pk == first.pk and again.score == 5
+    assert MoodCheckIn.objects.count() == 1
+    assert EngagementEvent.objects.count() == events
+
+
+def test_a_repeated_check_in_after_the_program_ended_returns_the_first(
+    alex_enrollment: Enrollment, journey_start: datetime
+) -> None:
+    client_id = uuid.uuid4()
+    first = _check_in(alex_enrollment, client_id, journey_start)
+    Enrollment.objects.filter(pk=alex_enrollment.pk).update(status="completed")
+    ended = Enrollment.objects.get(pk=alex_enrollment.pk)
+    assert _check_in(ended, client_id, journey_start).pk == first.pk
+    with pytest.raises(ValidationError) as refused:
+        _check_in(ended, uuid.uuid4(), journey_start)
+    assert "enrollment" in refused.value.message_dict
+    assert MoodCheckIn.objects.count() == 1
+
+
+def test_someone_else_cannot_check_in_for_the_patient(
+    alex_enrollment: Enrollment, journey_start: datetime, cast: Any
+) -> None:
+    with pytest.raises(PermissionDenied):
+        services.check_in_mood(
+            alex_enrollment,
+            actor=cast["therapist_maria"],
+            score=5,
+            note="",
+            client_id=uuid.uuid4(),
+            now=journey_start,
+        )
+    assert MoodCheckIn.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_copies_of_a_check_in_count_once_on_postgresql(
+    cast: Any, journey_start: datetime
+) -> None:
+    need_postgres()
+    from trellis.journey.tests.factories import enroll_alex
+
+    enrollment = enroll_alex(cast, now=journey_start)
+    client_id = uuid.uuid4()
+    results = _twice_at_once(lambda: _check_in(enrollment, client_id, journey_start).pk)
+    assert len(results) == 2 and results[0] == results[1]
+    assert MoodCheckIn.objects.filter(enrollment=enrollment).count() == 1
+    assert EngagementEvent.objects.filter(type="mood_checkin").count() == 1
+    assert Submission.objects.filter(client_id=client_id).count() == 1
+
+
+def _twice_at_once(action: Callable[[], Any]) -> list[Any]:
+    """Run `action` in two threads released together, each on its own connection; their
+    answers (an error in either fails the test here)."""
+    barrier = threading.Barrier(2)
+    results: list[Any] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait(timeout=10)
+            results.append(action())
         except BaseException as error:  # reported below, in the test's thread
             errors.append(error)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=submit) for _ in range(2)]
+    threads = [threading.Thread(target=run) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
     assert not errors, errors
-    assert len(results) == 2 and results[0] == results[1]
-    assert StepProgress.objects.filter(enrollment=enrollment).count() == 1
-    assert EngagementEvent.objects.filter(type="step_completed").count() == 1
-    assert Submission.objects.filter(client_id=client_id).count() == 1
+    return results
