@@ -90,19 +90,33 @@ def columns(model: type[Model]) -> str:
     return ", ".join(connection.ops.quote_name(str(f.column)) for f in model._meta.concrete_fields)
 
 
+def flagged_rows_from[M: Model](model: type[M], sql: str, params: list[Any]) -> tuple[Any, list[M]]:
+    """For a hand-written statement whose rows are one value, then every concrete column of
+    `model` (all NULL in a row that has none, as an outer join gives): the first row's
+    value, and the rows that have one made into instances as `rows_where` makes them."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    select = _select(model, (), "")
+    key = select.attnames.index(model._meta.pk.attname)
+    flag = found[0][0] if found else None
+    return flag, [_instance(model, select, row[1:]) for row in found if row[1 + key] is not None]
+
+
 def _made[M: Model](model: type[M], select: _Select, sql: str, params: list[Any]) -> list[M]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
-    rows = []
-    for values in found:
-        if select.converters:
-            values = list(values)
-            for index, steps in select.converters:
-                for fn, col in steps:
-                    values[index] = fn(values[index], col, connection)
-        rows.append(model.from_db(connection.alias, select.attnames, values))
-    return rows
+    return [_instance(model, select, values) for values in found]
+
+
+def _instance[M: Model](model: type[M], select: _Select, values: Any) -> M:
+    if select.converters:
+        values = list(values)
+        for index, steps in select.converters:
+            for fn, col in steps:
+                values[index] = fn(values[index], col, connection)
+    return model.from_db(connection.alias, select.attnames, values)
 
 
 def insert_row(obj: Model, *, as_given: bool = False) -> None:

@@ -26,7 +26,14 @@ from trellis.alerts.models import SafetyEvent
 from trellis.alerts.safety import SafetyAnswer
 from trellis.care.models import Enrollment, EnrollmentStatus
 from trellis.care.queries import patient_zone
-from trellis.core.rows import columns, insert_row, rows_from, rows_where
+from trellis.core.rows import (
+    columns,
+    flagged_rows_from,
+    insert_statement,
+    inserted,
+    rows_from,
+    rows_where,
+)
 from trellis.engagement.events import emit
 from trellis.engagement.models import EventType
 from trellis.measures import schedules
@@ -433,22 +440,29 @@ def _store(
 
     The enrollment row is locked first, so two copies of one submission are told apart
     here (the second waits, then finds the first), and its status is read under the lock.
+    A repeat is found where it shows: the response's INSERT finds the first one's client id
+    taken (and writes nothing), or a check refuses it (the questionnaire is answered, the
+    program has ended since); then the first result is returned. A first submission costs
+    no look-up for a repeat.
     """
     status = _locked_status(enrollment)
-    replay = _replay(enrollment, key)
-    if replay is not None:
-        return replay
-    instrument = _instrument(instrument_code)
-    cleaned, errors = validate_answers(instrument, answers, allow_missing=allow_missing)
-    if errors:
-        raise ValidationError(errors)
-    found = _find_assignment(enrollment, instrument, now=now, assignment=assignment, step=step)
-    if status != EnrollmentStatus.ACTIVE and not (
-        status == EnrollmentStatus.COMPLETED and found.occasion in AFTER_THE_END
-    ):
-        raise ValidationError(
-            {"enrollment": _("This program has ended, so nothing new can be saved in it.")}
-        )
+    try:
+        instrument = _instrument(instrument_code)
+        cleaned, errors = validate_answers(instrument, answers, allow_missing=allow_missing)
+        if errors:
+            raise ValidationError(errors)
+        found = _find_assignment(enrollment, instrument, now=now, assignment=assignment, step=step)
+        if status != EnrollmentStatus.ACTIVE and not (
+            status == EnrollmentStatus.COMPLETED and found.occasion in AFTER_THE_END
+        ):
+            raise ValidationError(
+                {"enrollment": _("This program has ended, so nothing new can be saved in it.")}
+            )
+    except ValidationError:
+        replay = _replay(enrollment, key)
+        if replay is not None:
+            return replay
+        raise
     result = score(instrument, cleaned)
     response = QuestionnaireResponse(
         enrollment=enrollment,
@@ -461,8 +475,11 @@ def _store(
         submitted_at=now,
         client_id=key,
     )
-    insert_row(response)
-    events = _link_safety_events(enrollment, key, response)
+    first_time, events = _insert_once(enrollment, key, response)
+    if not first_time:
+        replay = _replay(enrollment, key)
+        assert replay is not None  # the response that took the client id stays
+        return replay
     settled = _complete_and_settle(enrollment, instrument.code, found, now=now)
     emit(
         enrollment,
@@ -490,6 +507,54 @@ def _store(
         at=now,
     )
     return Submitted(response=response, score=result, safety_events=events)
+
+
+def _insert_once(
+    enrollment: Enrollment, key: uuid.UUID, response: QuestionnaireResponse
+) -> tuple[bool, list[SafetyEvent]]:
+    """Insert the response unless its client id is already taken (a repeat: then nothing is
+    written and False returned), and point the safety events its answers raised at it.
+
+    On PostgreSQL one statement: the INSERT ... ON CONFLICT DO NOTHING, and an UPDATE of
+    the client id's safety events from the row it inserted (none if it inserted none),
+    returning them. A new response's client id has no response yet, so every safety
+    event sent with it is still unlinked, and all of them come back. Elsewhere the INSERT,
+    then `_link_safety_events`."""
+    insert, params = insert_statement(response)
+    r, s = QuestionnaireResponse._meta, SafetyEvent._meta
+    quote = connection.ops.quote_name
+    once = (
+        f"{insert} ON CONFLICT ({_column(r, 'enrollment')}, {_column(r, 'client_id')}) "
+        f"DO NOTHING RETURNING {_column(r, 'id')}"
+    )
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(once, params)
+            if cursor.fetchone() is None:
+                return False, []
+        inserted(response)
+        return True, _link_safety_events(enrollment, key, response)
+    table = quote(s.db_table)
+    returned = ", ".join(f"{table}.{quote(str(f.column))}" for f in s.concrete_fields)
+    sql = (
+        f"WITH new_response AS ({once}), linked AS ("  # noqa: S608 (names from the models)
+        f"UPDATE {table} SET {_column(s, 'response_id')} = new_response.{_column(r, 'id')} "
+        f"FROM new_response WHERE {table}.{_column(s, 'enrollment')} = %s "
+        f"AND {table}.{_column(s, 'client_id')} = %s "
+        f"AND {table}.{_column(s, 'response_id')} IS NULL RETURNING {returned}) "
+        f"SELECT EXISTS (SELECT 1 FROM new_response), linked.* "
+        f"FROM (SELECT 1) AS one LEFT JOIN linked ON TRUE"
+    )
+    first_time, events = flagged_rows_from(
+        SafetyEvent,
+        sql,
+        [*params, _param(s, "enrollment", enrollment.pk), _param(s, "client_id", key)],
+    )
+    if not first_time:
+        return False, []
+    inserted(response)
+    events.sort(key=lambda event: event.occurred_at, reverse=True)  # newest first
+    return True, events
 
 
 def _link_safety_events(

@@ -13,11 +13,16 @@ from django.core.exceptions import PermissionDenied
 
 from trellis.alerts.models import SafetyEvent
 from trellis.audit.models import AuditEvent
-from trellis.care.models import Enrollment, Preferences, SupportLevel
+from trellis.care.models import Enrollment, EnrollmentStatus, Preferences, SupportLevel
 from trellis.demo import personas
 from trellis.engagement.models import EngagementEvent
 from trellis.measures import queries, services
-from trellis.measures.models import AssignmentStatus, QuestionnaireAssignment, QuestionnaireResponse
+from trellis.measures.models import (
+    AssignmentStatus,
+    Occasion,
+    QuestionnaireAssignment,
+    QuestionnaireResponse,
+)
 from trellis.measures.services import ResponseInvalid, submit_response
 from trellis.measures.tests.conftest import all_ones
 
@@ -120,6 +125,50 @@ def test_the_same_client_id_twice_stores_one_response(
     assert again.response.pk == first.response.pk and not again.created
     assert QuestionnaireResponse.objects.count() == 1
     assert events(alex_in_program, "questionnaire_submitted") == ["GAD-7:14"]
+
+
+def test_a_repeat_while_another_of_its_questionnaires_is_open_returns_the_first(
+    alex_in_program: Enrollment, start: datetime
+) -> None:
+    """The repeat passes every check (a questionnaire of its kind is open) and is told
+    apart by its client id, already taken: nothing is written, the other stays open."""
+    client_id = uuid.uuid4()
+    first = submit(alex_in_program, "GAD-7", GAD7_TWOS, start, client_id=client_id)
+    other = QuestionnaireAssignment.objects.create(
+        enrollment=alex_in_program,
+        instrument="GAD-7",
+        occasion=Occasion.PROGRAM_STEP,
+        sequence=500,
+        due_from=start,
+        overdue_after=start + timedelta(days=1),
+        closes_at=start + timedelta(days=2),
+        status=AssignmentStatus.PENDING,
+    )
+    again = submit(
+        alex_in_program, "GAD-7", all_ones(7, 0), start + timedelta(minutes=1), client_id=client_id
+    )
+    assert again.response.pk == first.response.pk and not again.created
+    assert again.response.total == 14
+    other.refresh_from_db()
+    assert other.status == AssignmentStatus.PENDING
+    assert QuestionnaireResponse.objects.count() == 1
+    assert events(alex_in_program, "questionnaire_submitted") == ["GAD-7:14"]
+    assert AuditEvent.objects.filter(action="measures.submit").count() == 1
+
+
+def test_a_repeat_after_the_program_ended_returns_the_first(
+    alex_in_program: Enrollment, start: datetime
+) -> None:
+    client_id = uuid.uuid4()
+    first = submit(alex_in_program, "GAD-7", GAD7_TWOS, start, client_id=client_id)
+    Enrollment.objects.filter(pk=alex_in_program.pk).update(status=EnrollmentStatus.WITHDRAWN)
+    ended = Enrollment.objects.get(pk=alex_in_program.pk)
+    again = submit(ended, "GAD-7", GAD7_TWOS, start, client_id=client_id)
+    assert again.response.pk == first.response.pk and not again.created
+    with pytest.raises(ResponseInvalid) as refused:
+        submit(ended, "PHQ-9", all_ones(9, 0), start)
+    assert "enrollment" in refused.value.message_dict
+    assert QuestionnaireResponse.objects.count() == 1
 
 
 @pytest.mark.parametrize(
@@ -241,6 +290,27 @@ def test_a_safety_answer_is_kept_and_acted_on_when_the_rest_is_invalid(
     assert (event.value, event.response_id) == (2, None)
     assert Alert.objects.filter(safety_event=event).count() == 1
     nothing_written(alex_in_program)
+
+
+def test_a_safety_answer_of_a_refused_copy_points_at_the_response_sent_later_with_its_id(
+    alex_in_program: Enrollment, start: datetime
+) -> None:
+    """The patient corrected the form (and their item 9 answer) and sent it again with the
+    same client id: the safety event the first copy raised points at the stored response."""
+    client_id = uuid.uuid4()
+    with pytest.raises(ResponseInvalid):
+        submit(
+            alex_in_program,
+            "PHQ-9",
+            {**all_ones(9, 0), "q1": 9, "q9": 2},
+            start,
+            client_id=client_id,
+        )
+    done = submit(alex_in_program, "PHQ-9", all_ones(9, 0), start, client_id=client_id)
+    [event] = done.safety_events
+    assert (event.value, event.response_id) == (2, done.response.pk)
+    assert SafetyEvent.objects.get().response_id == done.response.pk
+    assert done.crisis_resources is None  # this copy's answers raised nothing new
 
 
 def test_a_repeated_safety_submission_raises_one_event_and_one_alert(
