@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import json
 import os
@@ -44,6 +45,7 @@ from bench.patient_write import (  # noqa: E402 (the environment first)
     prepare,
     top_up_questionnaires,
 )
+from trellis.core.collector import settle_collector  # noqa: E402 (the environment first)
 
 
 def body_for(write: str) -> bytes:
@@ -97,6 +99,42 @@ def send(app: Any, write: str, patient: Patient) -> int:
     return code
 
 
+class CollectorTimes:
+    """The garbage collector's runs while it is installed: how many of each generation and
+    the time they took (a collection is pure CPU, so its wall time is its CPU time)."""
+
+    def __init__(self) -> None:
+        self.runs = [0, 0, 0]
+        self.seconds = [0.0, 0.0, 0.0]
+        self.longest = 0.0
+        self._started = 0.0
+        gc.callbacks.append(self._note)
+
+    def _note(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        took = time.perf_counter() - self._started
+        generation = info["generation"]
+        self.runs[generation] += 1
+        self.seconds[generation] += took
+        self.longest = max(self.longest, took)
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self._note)
+
+    def report(self, *, requests: int, cpu: float) -> str:
+        total = sum(self.seconds)
+        runs = ", ".join(
+            f"gen{n} {self.runs[n]} ({self.seconds[n] * 1000:.0f} ms)" for n in range(3)
+        )
+        return (
+            f"collector: {runs}; {total / requests * 1000:.3f} ms a request "
+            f"({total / cpu:.1%} of the CPU), longest {self.longest * 1000:.1f} ms; "
+            f"frozen objects {gc.get_freeze_count()}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", choices=sorted(PATHS), default="mood")
@@ -106,6 +144,14 @@ def main() -> None:
     parser.add_argument("--sql", action="store_true", help="print one request's statements")
     parser.add_argument("--callers", default="", help="who calls the functions matching this")
     parser.add_argument("--callees", default="", help="what the functions matching this call")
+    parser.add_argument(
+        "--gc", action="store_true", help="also print the garbage collector's share of the time"
+    )
+    parser.add_argument(
+        "--no-freeze",
+        action="store_true",
+        help="leave what start-up loaded in the collector's passes (trellis.wsgi freezes it)",
+    )
     args = parser.parse_args()
 
     patient = prepare(1)[0]
@@ -125,12 +171,15 @@ def main() -> None:
     with CaptureQueriesContext(connection) as ctx:
         send(app, args.write, patient)
     print(f"{args.write}: {len(ctx.captured_queries)} statements a request")
+    if not args.no_freeze:
+        settle_collector()
     if args.sql:
         for query in ctx.captured_queries:
             print("   ", query["sql"][:300])
 
     # Timed by CPU, not the wall clock: waiting on PostgreSQL is not this process's cost.
     profiler = cProfile.Profile(time.process_time) if args.profile else None
+    collector = CollectorTimes() if args.gc else None
     cpu, wall = time.process_time(), time.perf_counter()
     if profiler:
         profiler.enable()
@@ -144,6 +193,9 @@ def main() -> None:
         f"a request, wall {wall / args.requests * 1000:.2f} ms a request"
         + (" (under the profiler)" if profiler else "")
     )
+    if collector is not None:
+        collector.stop()
+        print(collector.report(requests=args.requests, cpu=cpu))
     if profiler:
         for order in ("cumulative", "tottime"):
             out = io.StringIO()
