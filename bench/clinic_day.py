@@ -256,6 +256,7 @@ def run_locust(
                 **os.environ,
                 "CLINIC_DAY_PEOPLE": str(people),
                 "CLINIC_DAY_THINK": "" if think else "0",
+                "CLINIC_DAY_GC_LOG": f"{prefix}_collector.log",
             },
             check=False,
             stdout=subprocess.DEVNULL,

@@ -19,10 +19,12 @@ Run it directly only against a prepared database:
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import os
 import random
+import time
 import uuid
 from datetime import date
 from pathlib import Path
@@ -40,6 +42,28 @@ _next_supporter = itertools.count()
 # CLINIC_DAY_THINK=0 (the warm-up) sends each person's actions back to back, so every page
 # and write reaches every server worker before anything is measured.
 THINK = between(0, 0) if os.environ.get("CLINIC_DAY_THINK") == "0" else between(5, 15)
+
+
+def _log_collector_pauses(path: str) -> None:
+    """Append each of this process's garbage collections over 20 ms to `path` (time,
+    generation, ms): a pause of the load generator delays its requests and adds to the
+    response times it measures."""
+    started = [0.0]
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+            return
+        took = (time.perf_counter() - started[0]) * 1000
+        if took > 20:
+            with open(path, "a") as log:
+                log.write(f"{time.time():.3f} gen{info['generation']} {took:.1f}\n")
+
+    gc.callbacks.append(note)
+
+
+if os.environ.get("CLINIC_DAY_GC_LOG"):
+    _log_collector_pauses(os.environ["CLINIC_DAY_GC_LOG"])
 
 MOOD_NOTES = ["", "", "Slept badly", "A good walk today", "Tired but fine"]
 MESSAGES = [
