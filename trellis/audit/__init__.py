@@ -1,5 +1,5 @@
-"""The audit trail. Write with `audit.record(...)` (or `audit.record_with(...)` beside an
-action's claimed inserts); see trellis.audit.services."""
+"""The audit trail. Write with `audit.record(...)` (or `audit.record_with(...)` among the
+rows an action writes together); see trellis.audit.services."""
 
 from typing import Any
 
@@ -10,7 +10,7 @@ def record(**kwargs: Any) -> Any:
     return _record(**kwargs)
 
 
-def record_with(claimed: Any, **kwargs: Any) -> Any:
+def record_with(together: Any, **kwargs: Any) -> Any:
     from trellis.audit.services import record_with as _record_with
 
-    return _record_with(claimed, **kwargs)
+    return _record_with(together, **kwargs)

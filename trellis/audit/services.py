@@ -19,7 +19,7 @@ from trellis.audit.keyring import audit_keyring
 from trellis.audit.models import AuditEvent, AuditPending
 from trellis.audit.reads import VIA, Read
 from trellis.core import timeutil
-from trellis.core.rows import ClaimedInserts, insert_statement, inserted
+from trellis.core.rows import Inserts, insert_statement, inserted
 
 
 def _uuid_or_none(obj: Any) -> Any:
@@ -61,14 +61,13 @@ def record(*, action: str, **fields: Unpack[EventFields]) -> AuditEvent:
     return event
 
 
-def record_with(
-    claimed: ClaimedInserts, *, action: str, **fields: Unpack[EventFields]
-) -> AuditEvent:
-    """`record`, for an action written as claimed inserts (`core.rows.ClaimedInserts`): the
-    event and its pending row are written with the action's own rows, in the same
-    statement, or not at all. The event is returned before it is written."""
+def record_with(together: Inserts, *, action: str, **fields: Unpack[EventFields]) -> AuditEvent:
+    """`record`, for an action whose rows are written together (`core.rows.Inserts`, or
+    `ClaimedInserts` after an idempotency claim): the event and its pending row go with
+    them, in the same statement on PostgreSQL, or not at all. The event is returned before
+    it is written."""
     event = _sealed(action=action, **fields)
-    claimed.add(event, pointed_at_by=(AuditPending, "event"))
+    together.add(event, pointed_at_by=(AuditPending, "event"))
     return event
 
 

@@ -205,21 +205,18 @@ class _Part:
     pointer: tuple[type[Model], str] | None  # a row of this model whose field holds obj's key
 
 
-class ClaimedInserts:
-    """New rows written only if a claim goes in, all or none: one statement on PostgreSQL.
-
-    The claim is an `INSERT ... ON CONFLICT DO NOTHING RETURNING <column>` (an idempotency
-    claim, for example); each row added is inserted only if the claim inserted its own. On
-    PostgreSQL the claim and the rows are one `WITH` statement, each row's INSERT selecting
-    its values from the claim's result, so nothing needs a transaction of its own and a
-    conflicting claim writes nothing. Elsewhere they are separate statements in a
-    transaction. `pointed_at_by=(Model, field)` adds, after a row, a row of `Model` whose
-    `field` holds the new row's key (an audit event's pending row, for example).
+class Inserts:
+    """New rows written together, all or none: one statement on PostgreSQL (a `WITH` of
+    their INSERTs), a transaction of separate INSERTs elsewhere. For the rows an action
+    adds beside its own (its engagement event, its audit row), which need nothing back
+    but their keys. `pointed_at_by=(Model, field)` adds, after a row, a row of `Model`
+    whose `field` holds the new row's key (an audit event's pending row, for example).
     """
 
-    def __init__(self, claim_sql: str, claim_params: list[Any]) -> None:
-        self._claim_sql = claim_sql
-        self._claim_params = claim_params
+    _claim_sql: str | None = None
+    _claim_params: list[Any] = []
+
+    def __init__(self) -> None:
         self._parts: list[_Part] = []
 
     def add(
@@ -233,13 +230,15 @@ class ClaimedInserts:
         self._parts.append(_Part(obj, as_given, pointed_at_by))
 
     def run(self) -> bool:
-        """Send the claim and, if it went in, every row; True when it went in."""
+        """Write the rows (for `ClaimedInserts`, only if the claim went in: True when it did)."""
         if connection.vendor == "postgresql":
             return self._as_one_statement()
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(self._claim_sql, self._claim_params)
-            if cursor.fetchone() is None:
-                return False
+        # No savepoint inside the caller's transaction: a failed row dooms all of it.
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+            if self._claim_sql is not None:
+                cursor.execute(self._claim_sql, self._claim_params)
+                if cursor.fetchone() is None:
+                    return False
             for part in self._parts:
                 insert_row(part.obj, as_given=part.as_given)
                 if part.pointer is not None:
@@ -256,9 +255,9 @@ class ClaimedInserts:
     def _as_one_statement(self) -> bool:
         parts = ((type(p.obj), _makes_key(p.obj), p.pointer) for p in self._parts)
         shape = (self._claim_sql, *parts)
-        sql = _CLAIMED.get(shape)
+        sql = _TOGETHER.get(shape)
         if sql is None:
-            sql = _CLAIMED[shape] = _claimed_statement(self._claim_sql, self._parts)
+            sql = _TOGETHER[shape] = _together_statement(self._claim_sql, self._parts)
         params = list(self._claim_params)
         for part in self._parts:
             params += insert_statement(part.obj, as_given=part.as_given)[1]
@@ -277,7 +276,24 @@ class ClaimedInserts:
         return True
 
 
-_CLAIMED: dict[tuple[Any, ...], str] = {}
+class ClaimedInserts(Inserts):
+    """New rows written only if a claim goes in, all or none: one statement on PostgreSQL.
+
+    The claim is an `INSERT ... ON CONFLICT DO NOTHING RETURNING <column>` (an idempotency
+    claim, for example); each row added is inserted only if the claim inserted its own. On
+    PostgreSQL the claim and the rows are one `WITH` statement, each row's INSERT selecting
+    its values from the claim's result, so nothing needs a transaction of its own and a
+    conflicting claim writes nothing. Elsewhere they are separate statements in a
+    transaction. `run` answers whether the claim went in.
+    """
+
+    def __init__(self, claim_sql: str, claim_params: list[Any]) -> None:
+        super().__init__()
+        self._claim_sql = claim_sql
+        self._claim_params = claim_params
+
+
+_TOGETHER: dict[tuple[Any, ...], str] = {}
 
 
 def _makes_key(obj: Model) -> bool:
@@ -286,21 +302,27 @@ def _makes_key(obj: Model) -> bool:
     return getattr(obj, key.attname) is None
 
 
-def _claimed_statement(claim_sql: str, parts: list[_Part]) -> str:
-    """The PostgreSQL `WITH` of `ClaimedInserts`: the claim, then each row selected from it,
-    then the claim's answer and each row's key."""
+def _together_statement(claim_sql: str | None, parts: list[_Part]) -> str:
+    """The PostgreSQL `WITH` of `Inserts`: the claim if there is one, then each row (from
+    the claim's result, or its own values), then whether the claim went in and each row's
+    key."""
     quote = connection.ops.quote_name
-    ctes = [f"claim AS ({claim_sql})"]
+    ctes = [f"claim AS ({claim_sql})"] if claim_sql is not None else []
     keys = []
     for index, part in enumerate(parts):
         meta = part.obj._meta
         fields, _sql = _insert(type(part.obj), make_key=_makes_key(part.obj))
         assert meta.pk is not None
         key = quote(str(meta.pk.column))
+        placeholders = ", ".join(["%s"] * len(fields))
+        values = (
+            f"SELECT {placeholders} FROM claim"  # noqa: S608 (placeholders only)
+            if claim_sql is not None
+            else f"VALUES ({placeholders})"
+        )
         ctes.append(
-            f"row{index} AS (INSERT INTO {quote(meta.db_table)} "  # noqa: S608 (names from the model)
-            f"({', '.join(quote(str(f.column)) for f in fields)}) "
-            f"SELECT {', '.join(['%s'] * len(fields))} FROM claim RETURNING {key})"
+            f"row{index} AS (INSERT INTO {quote(meta.db_table)} "
+            f"({', '.join(quote(str(f.column)) for f in fields)}) {values} RETURNING {key})"
         )
         keys.append(f"(SELECT {key} FROM row{index})")  # noqa: S608 (names from the model)
         if part.pointer is not None:
@@ -310,5 +332,6 @@ def _claimed_statement(claim_sql: str, parts: list[_Part]) -> str:
                 f"points{index} AS (INSERT INTO {quote(model._meta.db_table)} ({column}) "  # noqa: S608
                 f"SELECT {key} FROM row{index})"
             )
-    answers = ", ".join(["EXISTS (SELECT 1 FROM claim)", *keys])
+    went_in = "EXISTS (SELECT 1 FROM claim)" if claim_sql is not None else "TRUE"
+    answers = ", ".join([went_in, *keys])
     return f"WITH {', '.join(ctes)} SELECT {answers}"

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from trellis.core import timeutil
-from trellis.core.rows import ClaimedInserts, insert_row
+from trellis.core.rows import Inserts, insert_row
 from trellis.engagement.models import EngagementEvent, EventType
 
 if TYPE_CHECKING:
@@ -44,17 +44,18 @@ def emit(
 
 
 def emit_with(
-    claimed: ClaimedInserts,
+    together: Inserts,
     enrollment: Enrollment,
     type: str,
     *,
     at: datetime,
     **more: Unpack[More],
 ) -> EngagementEvent:
-    """`emit`, for an action written as claimed inserts (`core.rows.ClaimedInserts`): the
-    event is written with the action's own rows, in the same statement, or not at all."""
+    """`emit`, for an action whose rows are written together (`core.rows.Inserts`, or
+    `ClaimedInserts` after an idempotency claim): the event goes with them, in the same
+    statement on PostgreSQL, or not at all."""
     event = _event(enrollment, type, at=at, **more)
-    claimed.add(event)
+    together.add(event)
     return event
 
 

@@ -27,6 +27,7 @@ from trellis.alerts.safety import SafetyAnswer
 from trellis.care.models import Enrollment, EnrollmentStatus
 from trellis.care.queries import patient_zone
 from trellis.core.rows import (
+    Inserts,
     columns,
     flagged_rows_from,
     insert_statement,
@@ -34,7 +35,7 @@ from trellis.core.rows import (
     rows_from,
     rows_where,
 )
-from trellis.engagement.events import emit
+from trellis.engagement.events import emit, emit_with
 from trellis.engagement.models import EventType
 from trellis.measures import schedules
 from trellis.measures.models import (
@@ -481,14 +482,17 @@ def _store(
         assert replay is not None  # the response that took the client id stays
         return replay
     settled = _complete_and_settle(enrollment, instrument.code, found, now=now)
-    emit(
+    together = Inserts()  # its event and audit row: one statement on PostgreSQL
+    emit_with(
+        together,
         enrollment,
         EventType.QUESTIONNAIRE_SUBMITTED,
         at=now,
         step=step,
         value=f"{instrument.code}:" + ("" if result.total is None else str(result.total)),
     )
-    audit.record(
+    audit.record_with(
+        together,
         action="measures.submit",
         actor=actor,
         subject=response,
@@ -506,6 +510,7 @@ def _store(
         },
         at=now,
     )
+    together.run()
     return Submitted(response=response, score=result, safety_events=events)
 
 

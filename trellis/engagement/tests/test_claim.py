@@ -13,7 +13,7 @@ from trellis import audit
 from trellis.audit.models import AuditEvent, AuditPending
 from trellis.core import timeutil
 from trellis.core.errors import Conflict
-from trellis.core.rows import ClaimedInserts
+from trellis.core.rows import ClaimedInserts, Inserts
 from trellis.engagement import idempotency
 from trellis.engagement.events import emit, emit_with
 from trellis.engagement.models import EngagementEvent, EventType, Submission
@@ -126,3 +126,32 @@ def test_stored_answers_none_for_an_unclaimed_client_id_and_refuses_another_kind
         idempotency.claim(user=alex, client_id=key, kind="journal", result={})
     with pytest.raises(Conflict):
         idempotency.stored(user=alex, client_id=key, kind="mood")
+
+
+def test_rows_written_together_without_a_claim_all_go_in_with_their_keys(cast: Any) -> None:
+    alex = cast["patient_alex"]
+    enrollment = enroll_alex(cast, now=timeutil.now())
+    together = Inserts()
+    event = emit_with(together, enrollment, EventType.MOOD_CHECKIN, at=timeutil.now(), value="7")
+    trail = audit.record_with(together, action="mood.create", actor=alex, patient=alex)
+    assert together.run() is True
+    assert EngagementEvent.objects.get(pk=event.pk).value == "7"
+    assert AuditPending.objects.filter(event_id=trail.pk).exists()
+
+
+def test_rows_written_together_go_in_none_when_one_cannot(cast: Any) -> None:
+    alex = cast["patient_alex"]
+    enrollment = enroll_alex(cast, now=timeutil.now())
+    taken = emit(enrollment, EventType.MOOD_CHECKIN, at=timeutil.now(), value="1")
+    events, trail = EngagementEvent.objects.count(), AuditEvent.objects.count()
+    together = Inserts()
+    audit.record_with(together, action="mood.create", actor=alex, patient=alex)
+    together.add(
+        EngagementEvent(
+            pk=taken.pk, enrollment=enrollment, occurred_at=timeutil.now(), type="mood_checkin"
+        )
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        together.run()
+    assert EngagementEvent.objects.count() == events
+    assert AuditEvent.objects.count() == trail
