@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, TypedDict, Unpack
 
 from django.contrib.auth import get_user_model
-from django.db import connection, models, transaction
+from django.db import models
 
 from trellis.audit.chain import chained_fields, seal_row
 from trellis.audit.context import current_origin
@@ -19,7 +19,7 @@ from trellis.audit.keyring import audit_keyring
 from trellis.audit.models import AuditEvent, AuditPending
 from trellis.audit.reads import VIA, Read
 from trellis.core import timeutil
-from trellis.core.rows import Inserts, insert_statement, inserted
+from trellis.core.rows import Inserts
 
 
 def _uuid_or_none(obj: Any) -> Any:
@@ -53,11 +53,12 @@ def record(*, action: str, **fields: Unpack[EventFields]) -> AuditEvent:
     newest audit key (TRELLIS_AUDIT_KEYS), records that key's id, and waits for the sealer
     to link it into the chain after it commits: no writer waits for another.
     """
-    event = _sealed(action=action, **fields)
-    # Inside the caller's transaction no savepoint is taken (two statements fewer on every
-    # audited write): an error here dooms the caller's whole action, as it must.
-    with transaction.atomic(savepoint=False):
-        _insert_waiting(event)
+    # The event and its place in the sealer's queue: one statement on PostgreSQL, two
+    # elsewhere, with no savepoint inside the caller's transaction (an error here dooms the
+    # caller's whole action, as it must).
+    together = Inserts()
+    event = record_with(together, action=action, **fields)
+    together.run()
     return event
 
 
@@ -114,34 +115,6 @@ def _sealed(
     )
     event.hash = seal_row(chained_fields(event), key_id=key_id, key=key)
     return event
-
-
-def _insert_waiting(event: AuditEvent) -> None:
-    """Insert the event and its AuditPending row: on PostgreSQL in one statement (a `WITH`
-    inserting the event, then its pending row from the id it was given), elsewhere in two.
-    Written out rather than built by the ORM, which took longer to build the two INSERTs
-    than the database takes to run them (docs/performance.md)."""
-    event_sql, params = insert_statement(event)
-    quote = connection.ops.quote_name
-    pending = quote(AuditPending._meta.db_table)
-    column = quote(AuditPending._meta.get_field("event").column)
-    key = quote(str(AuditEvent._meta.get_field("id").column))
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"WITH new_event AS ({event_sql}) "  # noqa: S608 (names from the models)
-                f"INSERT INTO {pending} ({column}) SELECT {key} FROM new_event RETURNING {column}",
-                params,
-            )
-            row = cursor.fetchone()
-        else:
-            cursor.execute(event_sql, params)
-            row = cursor.fetchone()
-            assert row is not None
-            cursor.execute(f"INSERT INTO {pending} ({column}) VALUES (%s)", [row[0]])  # noqa: S608
-        assert row is not None
-        event.pk = row[0]
-    inserted(event)
 
 
 def note_trail_read(

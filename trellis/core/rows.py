@@ -214,7 +214,7 @@ class Inserts:
     """
 
     _claim_sql: str | None = None
-    _claim_params: list[Any] = []
+    _claim_params: tuple[Any, ...] = ()
 
     def __init__(self) -> None:
         self._parts: list[_Part] = []
@@ -290,7 +290,7 @@ class ClaimedInserts(Inserts):
     def __init__(self, claim_sql: str, claim_params: list[Any]) -> None:
         super().__init__()
         self._claim_sql = claim_sql
-        self._claim_params = claim_params
+        self._claim_params = tuple(claim_params)
 
 
 _TOGETHER: dict[tuple[Any, ...], str] = {}

@@ -50,22 +50,8 @@ def test_a_failed_action_leaves_no_claim_so_a_retry_can_succeed(
 ) -> None:
     client_id = uuid.uuid4()
     with pytest.raises(ValidationError):
-        services.check_in_mood(
-            alex_enrollment,
-            actor=alex_enrollment.patient,
-            score=0,
-            note="",
-            client_id=client_id,
-            now=journey_start,
-        )
-    services.check_in_mood(
-        alex_enrollment,
-        actor=alex_enrollment.patient,
-        score=5,
-        note="",
-        client_id=client_id,
-        now=journey_start,
-    )
+        _check_in(alex_enrollment, client_id, journey_start, score=0)
+    _check_in(alex_enrollment, client_id, journey_start, score=5)
     assert MoodCheckIn.objects.count() == 1
 
 
