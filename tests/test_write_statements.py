@@ -7,14 +7,14 @@ adds a statement to every patient write fails here and must say why.
 With the session in the database: a check-in is the session, the user, the patient's own
 enrollment, then one statement on PostgreSQL (`core.rows.ClaimedInserts`: the idempotency
 claim and, only if it went in, the check-in, its event, the audit row and its place in the
-sealer's queue) and elsewhere five INSERTs. A PHQ-9 is the session, the
-user, the enrollment, then in one transaction (its BEGIN and COMMIT count) the enrollment
-lock, the open questionnaire (locked), the response (refused by its client id if it is a
-repeat) with its safety events pointed at it (one statement on PostgreSQL, two
-elsewhere), one UPDATE completing the questionnaire and settling the weekly ones, then
-its event, the audit row and its place in the sealer's queue (`core.rows.Inserts`: one
-statement on PostgreSQL, three elsewhere). With Redis the session comes from the cache:
-one statement fewer."""
+sealer's queue) and elsewhere five INSERTs. A PHQ-9 is the session, the user, the
+enrollment, one read of what it answers (the open questionnaire and the weekly ones it
+settles), then one statement on PostgreSQL: the response, inserted only if its client id
+is new and what was read still holds, its safety events pointed at it, the questionnaires
+it answers closed, its event, the audit row and its place in the sealer's queue
+(`core.rows.ClaimedInserts` with two `then` statements); elsewhere six. With Redis the
+session comes from the cache: one statement fewer. On PostgreSQL each is a prepared
+statement (`core.rows`), planned once per connection."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from trellis.measures.models import AssignmentStatus, Occasion, QuestionnaireAss
 
 # With the session read from the database: (on PostgreSQL, elsewhere).
 MOOD_STATEMENTS = (4, 8)
-PHQ9_STATEMENTS = (10, 13)
+PHQ9_STATEMENTS = (5, 10)
 
 
 def expected(statements: tuple[int, int], session_reads: int) -> int:

@@ -13,12 +13,53 @@ without parents, written the same way.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connection, transaction
 from django.db.models import Model
+
+
+class _Prepared(psycopg.Cursor[Any]):
+    """A cursor whose every statement is prepared: PostgreSQL parses and plans its text
+    once per connection, then only executes it with each call's values (sent apart from
+    the text, server-side binding)."""
+
+    def execute(self, query: Any, params: Any = None, **options: Any) -> Any:
+        return super().execute(query, params, prepare=True, binary=options.get("binary"))
+
+
+def _cursor() -> Any:
+    """A cursor for the statements written here, as `connection.cursor()` gives one (the
+    same checks and wrapping, so they are counted and logged with the rest). On
+    PostgreSQL it prepares them: these are the statements every signed-in request and
+    every patient write sends (the session, the user, the enrollment, the write), the same
+    text each time, and planning them afresh cost more than running them. A statement here
+    that reads a partial index names the index's own values in its text, not as
+    parameters, so that the plan kept for every call can use it."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    with connection.wrap_database_errors:
+        raw: Any = _Prepared(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)
+    return connection.make_cursor(raw)
+
+
+def constants(values: Any) -> str:
+    """Choices of the code (statuses, occasions), quoted, for a statement's text rather
+    than its parameters: a partial index's condition names them, and a prepared
+    statement's plan uses the index only if the statement names them too. Only plain
+    words are allowed in, so nothing a person typed ever reaches a statement this way."""
+    words = [str(value) for value in values]
+    assert words and all(re.fullmatch(r"[a-z_]+", word) for word in words), words
+    return ", ".join(f"'{word}'" for word in words)
 
 
 def _field(meta: Any, name: str) -> Any:
@@ -85,16 +126,30 @@ def rows_from[M: Model](model: type[M], sql: str, params: list[Any]) -> list[M]:
     return _made(model, _select(model, (), ""), sql, params)
 
 
-def columns(model: type[Model]) -> str:
-    """The model's concrete columns, quoted, in the order `rows_from` reads them."""
-    return ", ".join(connection.ops.quote_name(str(f.column)) for f in model._meta.concrete_fields)
+def columns(model: type[Model], *, qualified: bool = False) -> str:
+    """The model's concrete columns, quoted, in the order `rows_from` reads them; with
+    `qualified`, each with its table's name (for a statement that reads other tables too)."""
+    quote = connection.ops.quote_name
+    table = f"{quote(model._meta.db_table)}." if qualified else ""
+    return ", ".join(f"{table}{quote(str(f.column))}" for f in model._meta.concrete_fields)
+
+
+def tagged_rows_from[M: Model](model: type[M], sql: str, params: list[Any]) -> list[tuple[Any, M]]:
+    """For a hand-written SELECT whose rows are one value, then every concrete column of
+    `model`: each row's value with its instance, made as `rows_where` makes them (for a
+    `UNION ALL` of rows found for different reasons, each tagged with its reason)."""
+    with _cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    select = _select(model, (), "")
+    return [(row[0], _instance(model, select, row[1:])) for row in found]
 
 
 def flagged_rows_from[M: Model](model: type[M], sql: str, params: list[Any]) -> tuple[Any, list[M]]:
     """For a hand-written statement whose rows are one value, then every concrete column of
     `model` (all NULL in a row that has none, as an outer join gives): the first row's
     value, and the rows that have one made into instances as `rows_where` makes them."""
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
     select = _select(model, (), "")
@@ -104,7 +159,7 @@ def flagged_rows_from[M: Model](model: type[M], sql: str, params: list[Any]) -> 
 
 
 def _made[M: Model](model: type[M], select: _Select, sql: str, params: list[Any]) -> list[M]:
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
     return [_instance(model, select, values) for values in found]
@@ -134,7 +189,7 @@ def insert_row(obj: Model, *, as_given: bool = False) -> None:
         obj.save_base(raw=as_given, force_insert=True)
         return
     sql, params = insert_statement(obj, as_given=as_given)
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
         if make_key:
             row = cursor.fetchone()
@@ -143,15 +198,23 @@ def insert_row(obj: Model, *, as_given: bool = False) -> None:
     inserted(obj)
 
 
-def insert_statement(obj: Model, *, as_given: bool = False) -> tuple[str, list[Any]]:
+def insert_statement(
+    obj: Model, *, as_given: bool = False, where: str = ""
+) -> tuple[str, list[Any]]:
     """The INSERT `insert_row` sends for `obj`, with its parameters, for a caller that sends
     it within a larger statement (a PostgreSQL `WITH`). When the database makes the key the
-    statement ends in `RETURNING` it; the caller sets it on `obj` and calls `inserted`."""
+    statement ends in `RETURNING` it; the caller sets it on `obj` and calls `inserted`.
+    With `where` (a condition, its parameters the caller's to add after these), the row is
+    inserted only when it holds: `INSERT ... SELECT <values> WHERE <condition>`."""
     meta = obj._meta
     key = meta.pk
     assert key is not None
     make_key = getattr(obj, key.attname) is None
     fields, sql = _insert(type(obj), make_key=make_key)
+    if where:
+        head, values = sql.split(" VALUES (", 1)
+        placeholders, tail = values.split(")", 1)
+        sql = f"{head} SELECT {placeholders} WHERE {where}{tail}"
     params = [
         f.get_db_prep_save(
             getattr(obj, f.attname) if as_given else f.pre_save(obj, True), connection
@@ -199,6 +262,13 @@ def _insertable(meta: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class _Then:
+    sql: str
+    params: tuple[Any, ...]
+    returning: type[Model] | None
+
+
+@dataclass(frozen=True)
 class _Part:
     obj: Model
     as_given: bool
@@ -218,6 +288,8 @@ class Inserts:
 
     def __init__(self) -> None:
         self._parts: list[_Part] = []
+        self._thens: list[_Then] = []
+        self._returned: list[Any] = []
 
     def add(
         self,
@@ -237,8 +309,15 @@ class Inserts:
         with transaction.atomic(savepoint=False), connection.cursor() as cursor:
             if self._claim_sql is not None:
                 cursor.execute(self._claim_sql, self._claim_params)
-                if cursor.fetchone() is None:
+                claim = cursor.fetchone()
+                if claim is None:
                     return False
+                names = ", ".join(connection.ops.quote_name(d[0]) for d in cursor.description)
+                as_claim = f"WITH claim({names}) AS (VALUES ({', '.join(['%s'] * len(claim))})) "
+                for then in self._thens:
+                    cursor.execute(as_claim + then.sql, [*claim, *then.params])
+                    if then.returning is not None:
+                        self._returned = _instances(then.returning, cursor.fetchall())
             for part in self._parts:
                 insert_row(part.obj, as_given=part.as_given)
                 if part.pointer is not None:
@@ -254,20 +333,28 @@ class Inserts:
 
     def _as_one_statement(self) -> bool:
         parts = ((type(p.obj), _makes_key(p.obj), p.pointer) for p in self._parts)
-        shape = (self._claim_sql, *parts)
+        thens = ((t.sql, t.returning) for t in self._thens)
+        shape = (self._claim_sql, *thens, *parts)
         sql = _TOGETHER.get(shape)
         if sql is None:
-            sql = _TOGETHER[shape] = _together_statement(self._claim_sql, self._parts)
+            sql = _TOGETHER[shape] = _together_statement(self._claim_sql, self._thens, self._parts)
         params = list(self._claim_params)
+        for then in self._thens:
+            params += then.params
         for part in self._parts:
             params += insert_statement(part.obj, as_given=part.as_given)[1]
-        with connection.cursor() as cursor:
+        with _cursor() as cursor:
             cursor.execute(sql, params)
-            row = cursor.fetchone()
-        assert row is not None
+            rows = cursor.fetchall()
+        row = rows[0]
         if not row[0]:
             return False
-        for part, key in zip(self._parts, row[1:], strict=True):
+        keys = len(self._parts) + 1
+        returning = next((t.returning for t in self._thens if t.returning is not None), None)
+        if returning is not None:
+            pk = keys + _select(returning, (), "").attnames.index(returning._meta.pk.attname)
+            self._returned = _instances(returning, [r[keys:] for r in rows if r[pk] is not None])
+        for part, key in zip(self._parts, row[1:keys], strict=True):
             if _makes_key(part.obj):
                 meta_key = part.obj._meta.pk
                 assert meta_key is not None
@@ -292,6 +379,21 @@ class ClaimedInserts(Inserts):
         self._claim_sql = claim_sql
         self._claim_params = tuple(claim_params)
 
+    def then(self, sql: str, params: list[Any], *, returning: type[Model] | None = None) -> None:
+        """A statement that runs only if the claim went in, after it and before the rows:
+        an UPDATE that reads the claim's row as `claim` (`UPDATE ... FROM claim`). On
+        PostgreSQL it is one more part of the one statement; elsewhere it runs on its own,
+        with `claim` the claim's row as a `WITH`. With `returning` it ends in `RETURNING`
+        every concrete column of that model (`columns(model, qualified=True)`), and after
+        `run` `returned` holds them as instances. At most one statement returns rows."""
+        assert returning is None or all(t.returning is None for t in self._thens)
+        self._thens.append(_Then(sql, tuple(params), returning))
+
+    @property
+    def returned(self) -> list[Any]:
+        """The rows the returning `then` statement wrote, once `run` has written them."""
+        return self._returned
+
 
 _TOGETHER: dict[tuple[Any, ...], str] = {}
 
@@ -302,12 +404,19 @@ def _makes_key(obj: Model) -> bool:
     return getattr(obj, key.attname) is None
 
 
-def _together_statement(claim_sql: str | None, parts: list[_Part]) -> str:
-    """The PostgreSQL `WITH` of `Inserts`: the claim if there is one, then each row (from
-    the claim's result, or its own values), then whether the claim went in and each row's
-    key."""
+def _instances[M: Model](model: type[M], rows: list[Any]) -> list[M]:
+    select = _select(model, (), "")
+    return [_instance(model, select, row) for row in rows]
+
+
+def _together_statement(claim_sql: str | None, thens: list[_Then], parts: list[_Part]) -> str:
+    """The PostgreSQL `WITH` of `Inserts`: the claim if there is one, the statements that
+    follow it, then each row (from the claim's result, or its own values); it answers
+    whether the claim went in and each row's key, beside each row a `then` returns (one
+    answer with nulls when it returns none)."""
     quote = connection.ops.quote_name
     ctes = [f"claim AS ({claim_sql})"] if claim_sql is not None else []
+    ctes += [f"then{index} AS ({then.sql})" for index, then in enumerate(thens)]
     keys = []
     for index, part in enumerate(parts):
         meta = part.obj._meta
@@ -334,4 +443,10 @@ def _together_statement(claim_sql: str | None, parts: list[_Part]) -> str:
             )
     went_in = "EXISTS (SELECT 1 FROM claim)" if claim_sql is not None else "TRUE"
     answers = ", ".join([went_in, *keys])
-    return f"WITH {', '.join(ctes)} SELECT {answers}"
+    returning = next((i for i, then in enumerate(thens) if then.returning is not None), None)
+    if returning is None:
+        return f"WITH {', '.join(ctes)} SELECT {answers}"
+    return (
+        f"WITH {', '.join(ctes)} SELECT {answers}, then{returning}.* "  # noqa: S608 (names from the models)
+        f"FROM (SELECT 1) AS one LEFT JOIN then{returning} ON TRUE"
+    )

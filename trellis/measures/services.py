@@ -27,13 +27,13 @@ from trellis.alerts.safety import SafetyAnswer
 from trellis.care.models import Enrollment, EnrollmentStatus
 from trellis.care.queries import patient_zone
 from trellis.core.rows import (
-    Inserts,
+    ClaimedInserts,
     columns,
-    flagged_rows_from,
+    constants,
     insert_statement,
     inserted,
-    rows_from,
     rows_where,
+    tagged_rows_from,
 )
 from trellis.engagement.events import emit, emit_with
 from trellis.engagement.models import EventType
@@ -384,46 +384,12 @@ def _not_due() -> ValidationError:
     return ValidationError({"instrument": _("This questionnaire is not due now.")})
 
 
-def _find_assignment(
-    enrollment: Enrollment,
-    instrument: Instrument,
-    *,
-    now: datetime,
-    assignment: QuestionnaireAssignment | None,
-    step: Any,
-) -> QuestionnaireAssignment:
-    mine = QuestionnaireAssignment.objects.select_for_update().filter(enrollment=enrollment)
-    if assignment is not None:
-        found = mine.filter(pk=assignment.pk, instrument=instrument.code).first()
-        if found is None:
-            raise ValidationError(
-                {"assignment_id": _("This questionnaire is not one of yours to answer.")}
-            )
-    elif step is not None:
-        found, _created = mine.get_or_create(
-            enrollment=enrollment,
-            instrument=instrument.code,
-            occasion=Occasion.PROGRAM_STEP,
-            sequence=step.position,
-            defaults={
-                "step": step,
-                "due_from": now,
-                "overdue_after": now + timedelta(days=PROGRAM_STEP_CLOSE_DAYS),
-                "closes_at": now + timedelta(days=PROGRAM_STEP_CLOSE_DAYS),
-            },
-        )
-    else:
-        found = _earliest_open(enrollment, instrument.code, now=now)
-        if found is None:
-            raise _not_due()
-    if found.status == AssignmentStatus.COMPLETED:
-        raise ValidationError({"instrument": _("This questionnaire has already been answered.")})
-    if found.status not in OPEN or not found.due_from <= now < found.closes_at:
-        raise _not_due()
-    return found
+def _changed() -> ValidationError:
+    return ValidationError(
+        {"instrument": _("This questionnaire changed while it was being answered: send it again.")}
+    )
 
 
-@transaction.atomic
 def _store(
     enrollment: Enrollment,
     instrument_code: str,
@@ -439,35 +405,87 @@ def _store(
     """Store a response once its client id is known: a repeat returns the first result,
     anything else is checked and stored with its score, event and audit row.
 
-    The enrollment row is locked first, so two copies of one submission are told apart
-    here (the second waits, then finds the first), and its status is read under the lock.
-    A repeat is found where it shows: the response's INSERT finds the first one's client id
-    taken (and writes nothing), or a check refuses it (the questionnaire is answered, the
-    program has ended since); then the first result is returned. A first submission costs
-    no look-up for a repeat.
+    What the response answers is read first, without locks, and checked; the write then
+    goes in only if what was read still holds (the program's status, every questionnaire
+    it answers still open) and the client id is new: one statement on PostgreSQL
+    (`_written_if_still_due`). A client id already taken is a repeat, and gets the first
+    result. Anything else (the check refused it, or something changed in between: another
+    copy answered the questionnaire, the program ended, a clock job closed one) is read,
+    checked and written once more with the enrollment locked, so two copies of one
+    submission are told apart and the status is the one under the lock; a refusal there is
+    final, unless it was a repeat after all. A step's questionnaire, made on the spot, is
+    read and written under the lock from the start.
     """
-    status = _locked_status(enrollment)
-    try:
-        instrument = _instrument(instrument_code)
-        cleaned, errors = validate_answers(instrument, answers, allow_missing=allow_missing)
-        if errors:
-            raise ValidationError(errors)
-        found = _find_assignment(enrollment, instrument, now=now, assignment=assignment, step=step)
-        if status != EnrollmentStatus.ACTIVE and not (
-            status == EnrollmentStatus.COMPLETED and found.occasion in AFTER_THE_END
-        ):
-            raise ValidationError(
-                {"enrollment": _("This program has ended, so nothing new can be saved in it.")}
-            )
-    except ValidationError:
-        replay = _replay(enrollment, key)
-        if replay is not None:
-            return replay
-        raise
+
+    def attempt(status: str) -> Submitted | None:
+        return _written_if_still_due(
+            enrollment,
+            instrument_code,
+            status=status,
+            actor=actor,
+            answers=answers,
+            key=key,
+            now=now,
+            assignment=assignment,
+            step=step,
+            allow_missing=allow_missing,
+        )
+
+    if step is None:
+        try:
+            stored = attempt(enrollment.status)
+        except ValidationError:
+            stored = None  # refused as read: decided under the lock, below
+        if stored is not None:
+            return stored
+    with transaction.atomic():
+        status = _locked_status(enrollment)
+        try:
+            stored = attempt(status)
+        except ValidationError:
+            replay = _replay(enrollment, key)
+            if replay is not None:
+                return replay
+            raise
+    if stored is None:  # only a clock job changes questionnaires under the lock, seldom
+        raise _changed()
+    return stored
+
+
+def _written_if_still_due(
+    enrollment: Enrollment,
+    instrument_code: str,
+    *,
+    status: str,
+    actor: Any,
+    answers: Any,
+    key: uuid.UUID,
+    now: datetime,
+    assignment: QuestionnaireAssignment | None,
+    step: Any,
+    allow_missing: bool,
+) -> Submitted | None:
+    """Check the answers and what they answer, with the program's status as `status`, and
+    write the response if all that still holds when it is written; a ValidationError if a
+    check refuses it. The response's INSERT is the claim of a `ClaimedInserts` (its client
+    id taken writes nothing); only if it goes in do its safety events point at it, the
+    questionnaires it answers close, and its event and audit row follow. Returns the
+    stored response, the first result for a repeat, or None if something changed."""
+    instrument = _instrument(instrument_code)
+    cleaned, errors = validate_answers(instrument, answers, allow_missing=allow_missing)
+    if errors:
+        raise ValidationError(errors)
+    due = _due_now(enrollment, instrument, now=now, assignment=assignment, step=step)
+    if status != EnrollmentStatus.ACTIVE and not (
+        status == EnrollmentStatus.COMPLETED and due.answered.occasion in AFTER_THE_END
+    ):
+        raise ValidationError(
+            {"enrollment": _("This program has ended, so nothing new can be saved in it.")}
+        )
     result = score(instrument, cleaned)
     response = QuestionnaireResponse(
         enrollment=enrollment,
-        assignment=found,
+        assignment=due.answered,
         instrument=instrument.code,
         answers=cleaned,
         total=result.total,
@@ -476,15 +494,11 @@ def _store(
         submitted_at=now,
         client_id=key,
     )
-    first_time, events = _insert_once(enrollment, key, response)
-    if not first_time:
-        replay = _replay(enrollment, key)
-        assert replay is not None  # the response that took the client id stays
-        return replay
-    settled = _complete_and_settle(enrollment, instrument.code, found, now=now)
-    together = Inserts()  # its event and audit row: one statement on PostgreSQL
+    written = ClaimedInserts(*_response_if_still_due(response, status, due))
+    written.then(*_safety_events_pointed_at(enrollment, key), returning=SafetyEvent)
+    written.then(*_answered_and_settled(due, now=now))
     emit_with(
-        together,
+        written,
         enrollment,
         EventType.QUESTIONNAIRE_SUBMITTED,
         at=now,
@@ -492,7 +506,7 @@ def _store(
         value=f"{instrument.code}:" + ("" if result.total is None else str(result.total)),
     )
     audit.record_with(
-        together,
+        written,
         action="measures.submit",
         actor=actor,
         subject=response,
@@ -501,83 +515,214 @@ def _store(
         details={
             "enrollment": str(enrollment.pk),
             "instrument": instrument.code,
-            "occasion": found.occasion,
+            "occasion": due.answered.occasion,
             "total": result.total,
             "prorated": result.prorated,
             "band": response.band,
             "missing": result.missing,
-            "weekly_answered_by_this": settled,
+            "weekly_answered_by_this": len(due.settles),
         },
         at=now,
     )
-    together.run()
+    if not written.run():
+        return _replay(enrollment, key)  # None: not a repeat, so something changed
+    inserted(response)
+    due.answered.status = AssignmentStatus.COMPLETED
+    due.answered.updated_at = now
+    events = sorted(written.returned, key=lambda event: event.occurred_at, reverse=True)
     return Submitted(response=response, score=result, safety_events=events)
 
 
-def _insert_once(
-    enrollment: Enrollment, key: uuid.UUID, response: QuestionnaireResponse
-) -> tuple[bool, list[SafetyEvent]]:
-    """Insert the response unless its client id is already taken (a repeat: then nothing is
-    written and False returned), and point the safety events its answers raised at it.
+@dataclass
+class _Due:
+    """What a submission answers, and the weekly questionnaires of the same instrument,
+    open in any of the patient's programs, that it answers too (one answer per window), so
+    they are no longer asked."""
 
-    On PostgreSQL one statement: the INSERT ... ON CONFLICT DO NOTHING, and an UPDATE of
-    the client id's safety events from the row it inserted (none if it inserted none),
-    returning them. A new response's client id has no response yet, so every safety
-    event sent with it is still unlinked, and all of them come back. Elsewhere the INSERT,
-    then `_link_safety_events`."""
-    insert, params = insert_statement(response)
-    r, s = QuestionnaireResponse._meta, SafetyEvent._meta
-    quote = connection.ops.quote_name
-    once = (
-        f"{insert} ON CONFLICT ({_column(r, 'enrollment')}, {_column(r, 'client_id')}) "
-        f"DO NOTHING RETURNING {_column(r, 'id')}"
-    )
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(once, params)
-            if cursor.fetchone() is None:
-                return False, []
-        inserted(response)
-        return True, _link_safety_events(enrollment, key, response)
-    table = quote(s.db_table)
-    returned = ", ".join(f"{table}.{quote(str(f.column))}" for f in s.concrete_fields)
-    sql = (
-        f"WITH new_response AS ({once}), linked AS ("  # noqa: S608 (names from the models)
-        f"UPDATE {table} SET {_column(s, 'response_id')} = new_response.{_column(r, 'id')} "
-        f"FROM new_response WHERE {table}.{_column(s, 'enrollment')} = %s "
-        f"AND {table}.{_column(s, 'client_id')} = %s "
-        f"AND {table}.{_column(s, 'response_id')} IS NULL RETURNING {returned}) "
-        f"SELECT EXISTS (SELECT 1 FROM new_response), linked.* "
-        f"FROM (SELECT 1) AS one LEFT JOIN linked ON TRUE"
-    )
-    first_time, events = flagged_rows_from(
-        SafetyEvent,
-        sql,
-        [*params, _param(s, "enrollment", enrollment.pk), _param(s, "client_id", key)],
-    )
-    if not first_time:
-        return False, []
-    inserted(response)
-    events.sort(key=lambda event: event.occurred_at, reverse=True)  # newest first
-    return True, events
+    answered: QuestionnaireAssignment
+    settles: list[QuestionnaireAssignment]
 
 
-def _link_safety_events(
-    enrollment: Enrollment, key: uuid.UUID, response: QuestionnaireResponse
-) -> list[SafetyEvent]:
-    """The safety events this submission's answers raised (acted on before it was stored,
-    by this request or an earlier copy with the same client id), now pointing at it.
-    Most submissions raise none: then this is one read and nothing to write."""
-    events = _safety_events(enrollment, key)
-    unlinked = [event.pk for event in events if event.response_id is None]
-    if unlinked:
-        SafetyEvent.objects.filter(pk__in=unlinked, response_id__isnull=True).update(
-            response_id=response.pk
+def _due_now(
+    enrollment: Enrollment,
+    instrument: Instrument,
+    *,
+    now: datetime,
+    assignment: QuestionnaireAssignment | None,
+    step: Any,
+) -> _Due:
+    """What the submission answers (the questionnaire given, the step's own, made on the
+    spot, or else the patient's questionnaire of this instrument that is open now and came
+    due first), checked to be open and due, with the weekly ones it settles: one read."""
+    pk = None
+    if assignment is not None:
+        pk = assignment.pk
+    elif step is not None:
+        made, _created = QuestionnaireAssignment.objects.get_or_create(
+            enrollment=enrollment,
+            instrument=instrument.code,
+            occasion=Occasion.PROGRAM_STEP,
+            sequence=step.position,
+            defaults={
+                "step": step,
+                "due_from": now,
+                "overdue_after": now + timedelta(days=PROGRAM_STEP_CLOSE_DAYS),
+                "closes_at": now + timedelta(days=PROGRAM_STEP_CLOSE_DAYS),
+            },
         )
-        for event in events:
-            if event.response_id is None:
-                event.response_id = response.pk
-    return events
+        pk = made.pk
+    rows = tagged_rows_from(
+        QuestionnaireAssignment, *_due_statement(enrollment, instrument, now, pk)
+    )
+    answered = next((row for tag, row in rows if tag == 1), None)
+    if answered is None:
+        if assignment is not None:
+            raise ValidationError(
+                {"assignment_id": _("This questionnaire is not one of yours to answer.")}
+            )
+        raise _not_due()
+    if answered.status == AssignmentStatus.COMPLETED:
+        raise ValidationError({"instrument": _("This questionnaire has already been answered.")})
+    if answered.status not in OPEN or not answered.due_from <= now < answered.closes_at:
+        raise _not_due()
+    settles = [row for tag, row in rows if tag == 0 and row.pk != answered.pk]
+    return _Due(answered=answered, settles=settles)
+
+
+def _due_statement(
+    enrollment: Enrollment, instrument: Instrument, now: datetime, pk: Any
+) -> tuple[str, list[Any]]:
+    """The SELECT of `_due_now`: the questionnaire answered (by its id, or the open one of
+    this instrument that came due first), tagged 1, then the weekly ones of the instrument
+    open in any of the patient's programs, tagged 0.
+
+    Written out because Django takes longer to build it (through the join to the
+    patient's enrollments) than the database takes to run it. Names come from the models;
+    the statuses and occasions, the code's own, are in its text (`core.rows.constants`),
+    every other value is a parameter. On PostgreSQL the patient's enrollments are an array
+    worked out first (`= ANY(ARRAY(...))`): an `IN (SELECT ...)` is checked row by row
+    against every open questionnaire of the instrument in the clinic, where the array reads
+    the patient's own through the index of open questionnaires.
+    """
+    a, e = QuestionnaireAssignment._meta, Enrollment._meta
+    col, prep, quote = _column, _param, connection.ops.quote_name
+    still_open = constants(OPEN)  # in the text, as the partial index names them
+    if pk is None:
+        answered = (
+            f"{col(a, 'enrollment')} = %s AND {col(a, 'instrument')} = %s "
+            f"AND {col(a, 'status')} IN ({still_open}) AND {col(a, 'due_from')} <= %s "
+            f"AND {col(a, 'closes_at')} > %s ORDER BY {col(a, 'due_from')} LIMIT 1"
+        )
+        answered_params = [
+            prep(a, "enrollment", enrollment.pk),
+            instrument.code,
+            prep(a, "due_from", now),
+            prep(a, "closes_at", now),
+        ]
+    else:
+        answered = (
+            f"{col(a, 'id')} = %s AND {col(a, 'enrollment')} = %s AND {col(a, 'instrument')} = %s"
+        )
+        answered_params = [prep(a, "id", pk), prep(a, "enrollment", enrollment.pk), instrument.code]
+    mine = ("= ANY(ARRAY(", "))") if connection.vendor == "postgresql" else ("IN (", ")")
+    weekly = constants(ANSWERED_BY_A_RECENT_ONE)
+    table = quote(a.db_table)
+    sql = (
+        f"SELECT 1, answered.* FROM (SELECT {columns(QuestionnaireAssignment)} FROM {table} "  # noqa: S608 (names from the models)
+        f"WHERE {answered}) AS answered "
+        f"UNION ALL SELECT 0, {columns(QuestionnaireAssignment)} FROM {table} "
+        f"WHERE {col(a, 'instrument')} = %s AND {col(a, 'occasion')} IN ({weekly}) "
+        f"AND {col(a, 'status')} IN ({still_open}) AND {col(a, 'due_from')} <= %s "
+        f"AND {col(a, 'enrollment')} {mine[0]}SELECT {col(e, 'id')} "
+        f"FROM {quote(e.db_table)} WHERE {col(e, 'patient')} = %s{mine[1]}"
+    )
+    params = [
+        *answered_params,
+        instrument.code,
+        prep(a, "due_from", now),
+        prep(e, "patient", enrollment.patient_id),
+    ]
+    return sql, params
+
+
+def _response_if_still_due(
+    response: QuestionnaireResponse, status: str, due: _Due
+) -> tuple[str, list[Any]]:
+    """The claim: the response's INSERT, which goes in only if the enrollment's status is
+    still `status` and every questionnaire in `due` still open, and writes nothing if its
+    client id is taken (`ON CONFLICT DO NOTHING`). Where the database locks rows, the
+    enrollment is held (`FOR SHARE`: the program cannot end meanwhile) before the
+    questionnaires are locked, in the order of their ids, as the program's end locks them."""
+    r, a, e = QuestionnaireResponse._meta, QuestionnaireAssignment._meta, Enrollment._meta
+    col, prep, quote = _column, _param, connection.ops.quote_name
+    locks = connection.features.has_select_for_update_of
+    table = quote(a.db_table)
+    ids = [due.answered.pk, *(row.pk for row in due.settles)]
+    still_open = ", ".join(["%s"] * len(OPEN))
+    held = (
+        f"held AS (SELECT {col(e, 'id')} FROM {quote(e.db_table)} "  # noqa: S608 (names from the models)
+        f"WHERE {col(e, 'id')} = %s AND {col(e, 'status')} = %s{' FOR SHARE' if locks else ''})"
+    )
+    still = (
+        f"still AS (SELECT {table}.{col(a, 'id')} FROM {table}, held "  # noqa: S608 (names from the models)
+        f"WHERE {table}.{col(a, 'id')} IN ({', '.join(['%s'] * len(ids))}) "
+        f"AND {col(a, 'status')} IN ({still_open}) ORDER BY {table}.{col(a, 'id')}"
+        f"{f' FOR UPDATE OF {table}' if locks else ''})"
+    )
+    insert, values = insert_statement(response, where="(SELECT COUNT(*) FROM still) = %s")
+    sql = (
+        f"WITH {held}, {still} {insert} "
+        f"ON CONFLICT ({col(r, 'enrollment')}, {col(r, 'client_id')}) "
+        f"DO NOTHING RETURNING {col(r, 'id')}"
+    )
+    params = [
+        prep(e, "id", response.enrollment_id),
+        status,
+        *[prep(a, "id", pk) for pk in ids],
+        *[str(s) for s in OPEN],
+        *values,
+        len(ids),
+    ]
+    return sql, params
+
+
+def _safety_events_pointed_at(enrollment: Enrollment, key: uuid.UUID) -> tuple[str, list[Any]]:
+    """After the claim: the safety events the answers sent with this client id raised
+    (acted on before the response was stored, by this request or an earlier copy), pointed
+    at the new response, and returned. A new response's client id has no response yet, so
+    every one of them is still unlinked. Most submissions raise none."""
+    r, s = QuestionnaireResponse._meta, SafetyEvent._meta
+    col, prep = _column, _param
+    table = connection.ops.quote_name(s.db_table)
+    pointer = col(s, "response_id")
+    sql = (
+        f"UPDATE {table} SET {pointer} = claim.{col(r, 'id')} FROM claim "  # noqa: S608 (names from the models)
+        f"WHERE {table}.{col(s, 'enrollment')} = %s AND {table}.{col(s, 'client_id')} = %s "
+        f"AND {table}.{pointer} IS NULL RETURNING {columns(SafetyEvent, qualified=True)}"
+    )
+    return sql, [prep(s, "enrollment", enrollment.pk), prep(s, "client_id", key)]
+
+
+def _answered_and_settled(due: _Due, *, now: datetime) -> tuple[str, list[Any]]:
+    """After the claim: the questionnaire answered is completed, and the weekly ones it
+    settles are cancelled (answered by it)."""
+    a = QuestionnaireAssignment._meta
+    col, prep = _column, _param
+    table = connection.ops.quote_name(a.db_table)
+    ids = [due.answered.pk, *(row.pk for row in due.settles)]
+    sql = (
+        f"UPDATE {table} SET {col(a, 'status')} = CASE WHEN {table}.{col(a, 'id')} = %s "  # noqa: S608 (names from the model)
+        f"THEN %s ELSE %s END, {col(a, 'updated_at')} = %s FROM claim "
+        f"WHERE {table}.{col(a, 'id')} IN ({', '.join(['%s'] * len(ids))})"
+    )
+    params = [
+        prep(a, "id", due.answered.pk),
+        AssignmentStatus.COMPLETED.value,
+        AssignmentStatus.CANCELLED.value,
+        prep(a, "updated_at", now),
+        *[prep(a, "id", pk) for pk in ids],
+    ]
+    return sql, params
 
 
 def _column(meta: Any, name: str) -> str:
@@ -603,83 +748,6 @@ def _locked_status(enrollment: Enrollment) -> str:
     if row is None:
         raise Enrollment.DoesNotExist
     return str(row[0])
-
-
-def _earliest_open(
-    enrollment: Enrollment, code: str, *, now: datetime
-) -> QuestionnaireAssignment | None:
-    """The patient's questionnaire of this instrument that is open now and came due first,
-    locked (where the database locks rows). What a submission without an assignment id
-    answers; written out for the reason given in `_complete_and_settle`."""
-    a = QuestionnaireAssignment._meta
-    still_open = ", ".join(["%s"] * len(OPEN))
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    sql = (
-        f"SELECT {columns(QuestionnaireAssignment)} FROM {connection.ops.quote_name(a.db_table)} "  # noqa: S608 (names from the model)
-        f"WHERE {_column(a, 'enrollment')} = %s AND {_column(a, 'instrument')} = %s "
-        f"AND {_column(a, 'status')} IN ({still_open}) AND {_column(a, 'due_from')} <= %s "
-        f"AND {_column(a, 'closes_at')} > %s ORDER BY {_column(a, 'due_from')} LIMIT 1{lock}"
-    )
-    params = [
-        _param(a, "enrollment", enrollment.pk),
-        code,
-        *[str(status) for status in OPEN],
-        _param(a, "due_from", now),
-        _param(a, "closes_at", now),
-    ]
-    found = rows_from(QuestionnaireAssignment, sql, params)
-    return found[0] if found else None
-
-
-def _complete_and_settle(
-    enrollment: Enrollment, code: str, answered: QuestionnaireAssignment, *, now: datetime
-) -> int:
-    """The answered questionnaire is completed, and, one answer per window, the weekly
-    questionnaires of this instrument already open in any of the patient's programs are
-    answered by it, so they are no longer asked. Returns how many weekly ones it answered.
-
-    One UPDATE for both, every patient's every answer: written out here because Django
-    takes longer to build it (through the join to the patient's enrollments) than the
-    database takes to run it. Names come from the models, every value is a parameter.
-    On PostgreSQL the patient's enrollments are an array worked out first (`= ANY(ARRAY(
-    ...))`): an `IN (SELECT ...)` inside the OR is checked row by row against every open
-    questionnaire of the instrument in the clinic, where the array reads the patient's own
-    through the index of open questionnaires.
-    """
-    in_subquery = ("= ANY(ARRAY(", "))") if connection.vendor == "postgresql" else ("IN (", ")")
-    a, e = QuestionnaireAssignment._meta, Enrollment._meta
-    col, prep = _column, _param
-    answered_pk = prep(a, "id", answered.pk)
-    weekly = ", ".join(["%s"] * len(ANSWERED_BY_A_RECENT_ONE))
-    still_open = ", ".join(["%s"] * len(OPEN))
-    sql = (
-        f"UPDATE {connection.ops.quote_name(a.db_table)} "  # noqa: S608 (names from the models)
-        f"SET {col(a, 'status')} = CASE WHEN {col(a, 'id')} = %s THEN %s ELSE %s END, "
-        f"{col(a, 'updated_at')} = %s "
-        f"WHERE {col(a, 'id')} = %s OR ({col(a, 'instrument')} = %s "
-        f"AND {col(a, 'occasion')} IN ({weekly}) AND {col(a, 'status')} IN ({still_open}) "
-        f"AND {col(a, 'due_from')} <= %s AND {col(a, 'enrollment')} {in_subquery[0]}"
-        f"SELECT {col(e, 'id')} FROM {connection.ops.quote_name(e.db_table)} "
-        f"WHERE {col(e, 'patient')} = %s{in_subquery[1]})"
-    )
-    params = [
-        answered_pk,
-        AssignmentStatus.COMPLETED.value,
-        AssignmentStatus.CANCELLED.value,
-        prep(a, "updated_at", now),
-        answered_pk,
-        code,
-        *[str(occasion) for occasion in ANSWERED_BY_A_RECENT_ONE],
-        *[str(status) for status in OPEN],
-        prep(a, "due_from", now),
-        prep(e, "patient", enrollment.patient_id),
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        changed = cursor.rowcount
-    answered.status = AssignmentStatus.COMPLETED
-    answered.updated_at = now
-    return changed - 1
 
 
 class _Answers:
