@@ -1,10 +1,13 @@
 """The patient write path: mood check-ins and PHQ-9 submissions through the JSON API.
 
-A clinic's patients write at the same time, each on their own enrollment, so the bench
-signs in PATIENTS patients (made once, through the services, in the demo's first clinic,
-each enrolled in the test program) and gives each load client its own patient. The load
-comes from `wrk` (Debian's package, `apt-get install -y wrk`), a separate process, with a
-Lua script that sends each request with a fresh client id. `trellis serve` (granian,
+A clinic's patients write at the same time, each on their own enrollment and each now and
+then, so the bench signs in CLIENTS x PATIENTS patients (made once, through the services,
+in the demo's first clinic, each enrolled in the test program; --patients, 64 by default)
+and each load client writes for its own share of them in turn, so no patient has two
+requests in flight at once. `--patients 1` gives each client one patient, as rounds before
+the fifth measured. The load comes from `wrk` (Debian's package, `apt-get install -y
+wrk`), a separate process, with a Lua script that sends each request with a fresh client
+id. `trellis serve` (granian,
 WORKERS processes) serves against DATABASE_URL (use PostgreSQL for figures that mean
 anything) with debug pages off.
 
@@ -22,8 +25,10 @@ Budget (docs/performance.md, DESIGN.md): >= 400 requests/s, p99 <= 50 ms at 8 cl
 
 A PHQ-9 submission needs an open questionnaire to answer: the bench tops up each bench
 patient's open PHQ-9 questionnaires (program-step occasions numbered from 1000) before
-each run. Its answers hold no safety answer (item 9 is 0), so the safety pathway is
-checked and finds nothing, as for most submissions.
+each run, to what the run can answer at most (800 a second) shared among the patients:
+about 20 each with 512 patients, where one patient per client needs about a thousand,
+which every submission's reads then pass over. Its answers hold no safety answer (item 9
+is 0), so the safety pathway is checked and finds nothing, as for most submissions.
 """
 
 from __future__ import annotations
@@ -55,22 +60,28 @@ PHQ9_ANSWERS = {f"q{i}": 1 for i in range(1, 9)} | {"q9": 0}
 FIRST_SEQUENCE = 1000
 LAST_SEQUENCE = 32767  # the column is a small integer
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# A clinic's patients each write now and then: each client writes for this many, in turn.
+PATIENTS_PER_CLIENT = 64
 
 LUA = r"""
--- One patient per connection (wrk -t N -c N: one connection per thread).
+-- wrk -t N -c N: one connection per thread. Connection k writes for its own share of the
+-- patients (k, k + N, k + 2N, ...), one after the other, so no patient has two requests
+-- in flight at once, as no patient taps twice at the same moment.
 local patients = %(patients)s
+local clients = %(clients)d
 local counter = 0
 function setup(thread)
   counter = counter + 1
   thread:set("slot", counter)
 end
 function init(args)
-  local p = patients[((slot - 1) %% #patients) + 1]
-  path = p.path
+  mine = {}
+  for i = slot, #patients, clients do
+    table.insert(mine, patients[i])
+  end
+  turn = 0
   headers = {
     ["Content-Type"] = "application/json",
-    ["Cookie"] = "sessionid=" .. p.session .. "; csrftoken=" .. p.csrf,
-    ["X-CSRFToken"] = p.csrf,
     ["Referer"] = "http://127.0.0.1:%(port)d/",
   }
   math.randomseed(os.time() * 1000 + slot)
@@ -83,8 +94,12 @@ local function uuid4()
   end))
 end
 function request()
+  turn = (turn %% #mine) + 1
+  local p = mine[turn]
+  headers["Cookie"] = "sessionid=" .. p.session .. "; csrftoken=" .. p.csrf
+  headers["X-CSRFToken"] = p.csrf
   local body = string.format(%(body)s, uuid4())
-  return wrk.format("POST", path, headers, body)
+  return wrk.format("POST", p.path, headers, body)
 end
 function done(summary, latency, requests)
   local e = summary.errors
@@ -258,13 +273,19 @@ class Run:
 def load(
     write: str, patients: list[Patient], *, port: int, clients: int, seconds: float, server: int
 ) -> Run:
-    """One wrk run: `clients` connections, connection i writing for patient i."""
+    """One wrk run: `clients` connections, each writing for its share of `patients` in
+    turn (with as many patients as clients, connection i writes for patient i)."""
     rows = [
         (json.dumps(PATHS[write].format(p.enrollment)), json.dumps(p.session), json.dumps(p.csrf))
-        for p in patients[:clients]
+        for p in patients
     ]
     table = ",".join(f"{{path={path},session={sid},csrf={csrf}}}" for path, sid, csrf in rows)
-    script = LUA % {"patients": "{" + table + "}", "port": port, "body": BODIES[write]}
+    script = LUA % {
+        "patients": "{" + table + "}",
+        "clients": clients,
+        "port": port,
+        "body": BODIES[write],
+    }
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(script)
     try:
@@ -340,7 +361,12 @@ def wait_until_up(port: int, server: subprocess.Popen[bytes]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=8, help="load connections")
-    parser.add_argument("--patients", type=int, default=0, help="default: one per client")
+    parser.add_argument(
+        "--patients",
+        type=int,
+        default=PATIENTS_PER_CLIENT,
+        help=f"patients each client writes for, in turn (default {PATIENTS_PER_CLIENT})",
+    )
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
@@ -351,7 +377,11 @@ def main() -> None:
     writes = [w for w in args.writes.split(",") if w]
     if unknown := set(writes) - set(PATHS):
         sys.exit(f"--writes takes mood and phq9, not {', '.join(sorted(unknown))}")
-    patients = prepare(max(args.patients, args.clients))
+    if args.patients < 1:
+        sys.exit("--patients takes 1 or more")
+    patients = prepare(args.patients * args.clients)
+    # What a run can answer at most (800/s is twice the budget), spread over the patients.
+    open_each = int(800 * args.seconds / len(patients)) + 5
     log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (open while the server runs)
         "w", prefix="patient-write-", suffix=".log", delete=False
     )
@@ -371,9 +401,7 @@ def main() -> None:
             runs = []
             for n in range(0, args.runs + 1):
                 if write == "phq9":
-                    top_up_questionnaires(
-                        patients, each=int(800 * args.seconds / args.clients) + 50
-                    )
+                    top_up_questionnaires(patients, each=open_each)
                 run = load(
                     write,
                     patients,
@@ -386,8 +414,9 @@ def main() -> None:
                     runs.append(run)
                     print(f"{write} run {n}: {describe(run)}", flush=True)
             print(
-                f"{write} median of {args.runs} runs ({args.clients} clients, one patient "
-                f"each, {args.workers} server workers, {database}): {describe(median_run(runs))}",
+                f"{write} median of {args.runs} runs ({args.clients} clients, "
+                f"{args.patients} patients each, {args.workers} server workers, {database}): "
+                f"{describe(median_run(runs))}",
                 flush=True,
             )
         if args.serial_seconds:

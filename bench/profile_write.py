@@ -135,10 +135,29 @@ class CollectorTimes:
         )
 
 
+def postgres_cpu() -> float:
+    """CPU seconds used so far by every PostgreSQL process on this machine (its backends,
+    the WAL writer and the rest), from /proc: the database's side of the requests."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+        except OSError:  # the process ended meanwhile
+            continue
+        if fields[0].endswith("(postgres"):
+            values = fields[1].split()
+            total += int(values[11]) + int(values[12])  # utime, stime
+    return total / ticks
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", choices=sorted(PATHS), default="mood")
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument(
+        "--patients", type=int, default=1, help="write for this many patients in turn"
+    )
     parser.add_argument("--profile", action="store_true", help="print cProfile's top entries")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sql", action="store_true", help="print one request's statements")
@@ -154,7 +173,8 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    patient = prepare(1)[0]
+    patients = prepare(args.patients)
+    patient = patients[0]
     import logging
 
     from django.core.wsgi import get_wsgi_application
@@ -165,7 +185,7 @@ def main() -> None:
     logging.getLogger("trellis.access").propagate = False
     app = get_wsgi_application()
     if args.write == "phq9":
-        top_up_questionnaires([patient], each=args.requests + 60)
+        top_up_questionnaires(patients, each=args.requests // len(patients) + 60)
     for _ in range(20):  # warm caches, the pool, the URL resolver
         send(app, args.write, patient)
     with CaptureQueriesContext(connection) as ctx:
@@ -180,18 +200,24 @@ def main() -> None:
     # Timed by CPU, not the wall clock: waiting on PostgreSQL is not this process's cost.
     profiler = cProfile.Profile(time.process_time) if args.profile else None
     collector = CollectorTimes() if args.gc else None
-    cpu, wall = time.process_time(), time.perf_counter()
+    cpu, wall, database = time.process_time(), time.perf_counter(), postgres_cpu()
     if profiler:
         profiler.enable()
-    for _ in range(args.requests):
-        send(app, args.write, patient)
+    for n in range(args.requests):
+        send(app, args.write, patients[n % len(patients)])
     if profiler:
         profiler.disable()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    database = postgres_cpu() - database
     print(
         f"{args.write}: {args.requests} requests, CPU {cpu / args.requests * 1000:.2f} ms "
         f"a request, wall {wall / args.requests * 1000:.2f} ms a request"
         + (" (under the profiler)" if profiler else "")
+        + (
+            f"; PostgreSQL's CPU {database / args.requests * 1000:.2f} ms a request"
+            if connection.vendor == "postgresql"
+            else ""
+        )
     )
     if collector is not None:
         collector.stop()

@@ -19,7 +19,7 @@ from typing import Any
 
 import psycopg
 from django.core.exceptions import FieldDoesNotExist
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Model
 
 
@@ -40,16 +40,15 @@ def _cursor() -> Any:
     text each time, and planning them afresh cost more than running them. A statement here
     that reads a partial index names the index's own values in its text, not as
     parameters, so that the plan kept for every call can use it."""
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    with connection.wrap_database_errors:
-        raw: Any = _Prepared(connection.connection)
-    if connection.queries_logged:
-        return connection.make_debug_cursor(raw)
-    return connection.make_cursor(raw)
+    db = connections[DEFAULT_DB_ALIAS]  # once: every attribute of `connection` looks it up
+    if db.vendor != "postgresql":
+        return db.cursor()
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    with db.wrap_database_errors:
+        raw: Any = _Prepared(db.connection)
+    return db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
 
 
 def constants(values: Any) -> str:
@@ -145,19 +144,6 @@ def tagged_rows_from[M: Model](model: type[M], sql: str, params: list[Any]) -> l
     return [(row[0], _instance(model, select, row[1:])) for row in found]
 
 
-def flagged_rows_from[M: Model](model: type[M], sql: str, params: list[Any]) -> tuple[Any, list[M]]:
-    """For a hand-written statement whose rows are one value, then every concrete column of
-    `model` (all NULL in a row that has none, as an outer join gives): the first row's
-    value, and the rows that have one made into instances as `rows_where` makes them."""
-    with _cursor() as cursor:
-        cursor.execute(sql, params)
-        found = cursor.fetchall()
-    select = _select(model, (), "")
-    key = select.attnames.index(model._meta.pk.attname)
-    flag = found[0][0] if found else None
-    return flag, [_instance(model, select, row[1:]) for row in found if row[1 + key] is not None]
-
-
 def _made[M: Model](model: type[M], select: _Select, sql: str, params: list[Any]) -> list[M]:
     with _cursor() as cursor:
         cursor.execute(sql, params)
@@ -171,7 +157,7 @@ def _instance[M: Model](model: type[M], select: _Select, values: Any) -> M:
         for index, steps in select.converters:
             for fn, col in steps:
                 values[index] = fn(values[index], col, connection)
-    return model.from_db(connection.alias, select.attnames, values)
+    return model.from_db(DEFAULT_DB_ALIAS, select.attnames, values)
 
 
 def insert_row(obj: Model, *, as_given: bool = False) -> None:

@@ -9,6 +9,7 @@ else is checked, so a safety answer is never lost because another answer was inv
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -592,137 +593,166 @@ def _due_now(
 def _due_statement(
     enrollment: Enrollment, instrument: Instrument, now: datetime, pk: Any
 ) -> tuple[str, list[Any]]:
-    """The SELECT of `_due_now`: the questionnaire answered (by its id, or the open one of
-    this instrument that came due first), tagged 1, then the weekly ones of the instrument
-    open in any of the patient's programs, tagged 0.
+    """The SELECT of `_due_now` (`_due_text`) and its values."""
+    a, e = QuestionnaireAssignment._meta, Enrollment._meta
+    if pk is None:
+        answered = [
+            _param(a, "enrollment", enrollment.pk),
+            instrument.code,
+            _param(a, "due_from", now),
+            _param(a, "closes_at", now),
+        ]
+    else:
+        answered = [_param(a, "id", pk), _param(a, "enrollment", enrollment.pk), instrument.code]
+    weekly = [
+        instrument.code,
+        _param(a, "due_from", now),
+        _param(e, "patient", enrollment.patient_id),
+    ]
+    return _due_text(connection.vendor, by_id=pk is not None), [*answered, *weekly]
+
+
+@functools.cache
+def _due_text(vendor: str, *, by_id: bool) -> str:
+    """The questionnaire answered (by its id, or the open one of this instrument that came
+    due first), tagged 1, then the weekly ones of the instrument open in any of the
+    patient's programs, tagged 0.
 
     Written out because Django takes longer to build it (through the join to the
-    patient's enrollments) than the database takes to run it. Names come from the models;
-    the statuses and occasions, the code's own, are in its text (`core.rows.constants`),
-    every other value is a parameter. On PostgreSQL the patient's enrollments are an array
-    worked out first (`= ANY(ARRAY(...))`): an `IN (SELECT ...)` is checked row by row
-    against every open questionnaire of the instrument in the clinic, where the array reads
-    the patient's own through the index of open questionnaires.
+    patient's enrollments) than the database takes to run it, and kept: each statement
+    here is made once per shape. Names come from the models; the statuses and occasions,
+    the code's own, are in its text (`core.rows.constants`), every other value is a
+    parameter. On PostgreSQL the patient's enrollments are an array worked out first (`=
+    ANY(ARRAY(...))`): an `IN (SELECT ...)` is checked row by row against every open
+    questionnaire of the instrument in the clinic, where the array reads the patient's own
+    through the index of open questionnaires.
     """
     a, e = QuestionnaireAssignment._meta, Enrollment._meta
-    col, prep, quote = _column, _param, connection.ops.quote_name
+    col, quote = _column, connection.ops.quote_name
     still_open = constants(OPEN)  # in the text, as the partial index names them
-    if pk is None:
+    if by_id:
+        answered = (
+            f"{col(a, 'id')} = %s AND {col(a, 'enrollment')} = %s AND {col(a, 'instrument')} = %s"
+        )
+    else:
         answered = (
             f"{col(a, 'enrollment')} = %s AND {col(a, 'instrument')} = %s "
             f"AND {col(a, 'status')} IN ({still_open}) AND {col(a, 'due_from')} <= %s "
             f"AND {col(a, 'closes_at')} > %s ORDER BY {col(a, 'due_from')} LIMIT 1"
         )
-        answered_params = [
-            prep(a, "enrollment", enrollment.pk),
-            instrument.code,
-            prep(a, "due_from", now),
-            prep(a, "closes_at", now),
-        ]
-    else:
-        answered = (
-            f"{col(a, 'id')} = %s AND {col(a, 'enrollment')} = %s AND {col(a, 'instrument')} = %s"
-        )
-        answered_params = [prep(a, "id", pk), prep(a, "enrollment", enrollment.pk), instrument.code]
-    mine = ("= ANY(ARRAY(", "))") if connection.vendor == "postgresql" else ("IN (", ")")
-    weekly = constants(ANSWERED_BY_A_RECENT_ONE)
+    mine = ("= ANY(ARRAY(", "))") if vendor == "postgresql" else ("IN (", ")")
     table = quote(a.db_table)
-    sql = (
+    return (
         f"SELECT 1, answered.* FROM (SELECT {columns(QuestionnaireAssignment)} FROM {table} "  # noqa: S608 (names from the models)
         f"WHERE {answered}) AS answered "
         f"UNION ALL SELECT 0, {columns(QuestionnaireAssignment)} FROM {table} "
-        f"WHERE {col(a, 'instrument')} = %s AND {col(a, 'occasion')} IN ({weekly}) "
+        f"WHERE {col(a, 'instrument')} = %s "
+        f"AND {col(a, 'occasion')} IN ({constants(ANSWERED_BY_A_RECENT_ONE)}) "
         f"AND {col(a, 'status')} IN ({still_open}) AND {col(a, 'due_from')} <= %s "
         f"AND {col(a, 'enrollment')} {mine[0]}SELECT {col(e, 'id')} "
         f"FROM {quote(e.db_table)} WHERE {col(e, 'patient')} = %s{mine[1]}"
     )
-    params = [
-        *answered_params,
-        instrument.code,
-        prep(a, "due_from", now),
-        prep(e, "patient", enrollment.patient_id),
-    ]
-    return sql, params
 
 
 def _response_if_still_due(
     response: QuestionnaireResponse, status: str, due: _Due
 ) -> tuple[str, list[Any]]:
-    """The claim: the response's INSERT, which goes in only if the enrollment's status is
-    still `status` and every questionnaire in `due` still open, and writes nothing if its
-    client id is taken (`ON CONFLICT DO NOTHING`). Where the database locks rows, the
-    enrollment is held (`FOR SHARE`: the program cannot end meanwhile) before the
-    questionnaires are locked, in the order of their ids, as the program's end locks them."""
-    r, a, e = QuestionnaireResponse._meta, QuestionnaireAssignment._meta, Enrollment._meta
-    col, prep, quote = _column, _param, connection.ops.quote_name
-    locks = connection.features.has_select_for_update_of
-    table = quote(a.db_table)
+    """The claim (`_still_due_text`) and its values."""
+    a, e = QuestionnaireAssignment._meta, Enrollment._meta
     ids = [due.answered.pk, *(row.pk for row in due.settles)]
-    still_open = ", ".join(["%s"] * len(OPEN))
-    held = (
-        f"held AS (SELECT {col(e, 'id')} FROM {quote(e.db_table)} "  # noqa: S608 (names from the models)
-        f"WHERE {col(e, 'id')} = %s AND {col(e, 'status')} = %s{' FOR SHARE' if locks else ''})"
-    )
-    still = (
-        f"still AS (SELECT {table}.{col(a, 'id')} FROM {table}, held "  # noqa: S608 (names from the models)
-        f"WHERE {table}.{col(a, 'id')} IN ({', '.join(['%s'] * len(ids))}) "
-        f"AND {col(a, 'status')} IN ({still_open}) ORDER BY {table}.{col(a, 'id')}"
-        f"{f' FOR UPDATE OF {table}' if locks else ''})"
-    )
     insert, values = insert_statement(response, where="(SELECT COUNT(*) FROM still) = %s")
-    sql = (
-        f"WITH {held}, {still} {insert} "
-        f"ON CONFLICT ({col(r, 'enrollment')}, {col(r, 'client_id')}) "
-        f"DO NOTHING RETURNING {col(r, 'id')}"
-    )
+    sql = _still_due_text(connection.vendor, len(ids), insert)
     params = [
-        prep(e, "id", response.enrollment_id),
+        _param(e, "id", response.enrollment_id),
         status,
-        *[prep(a, "id", pk) for pk in ids],
-        *[str(s) for s in OPEN],
+        *[_param(a, "id", pk) for pk in ids],
         *values,
         len(ids),
     ]
     return sql, params
 
 
+@functools.cache
+def _still_due_text(vendor: str, count: int, insert: str) -> str:
+    """The response's INSERT, which goes in only if the enrollment's status is still the
+    one its checks read and each of `count` questionnaires (the one it answers, the weekly
+    ones it settles) is still open, and writes nothing if its client id is taken (`ON
+    CONFLICT DO NOTHING`). Where the database locks rows, the enrollment is held (`FOR
+    SHARE`: the program cannot end meanwhile) before the questionnaires are locked, in the
+    order of their ids."""
+    r, a, e = QuestionnaireResponse._meta, QuestionnaireAssignment._meta, Enrollment._meta
+    col, quote = _column, connection.ops.quote_name
+    locks = connection.features.has_select_for_update_of
+    table = quote(a.db_table)
+    held = (
+        f"held AS (SELECT {col(e, 'id')} FROM {quote(e.db_table)} "  # noqa: S608 (names from the models)
+        f"WHERE {col(e, 'id')} = %s AND {col(e, 'status')} = %s{' FOR SHARE' if locks else ''})"
+    )
+    still = (
+        f"still AS (SELECT {table}.{col(a, 'id')} FROM {table}, held "  # noqa: S608 (names from the models)
+        f"WHERE {table}.{col(a, 'id')} IN ({', '.join(['%s'] * count)}) "
+        f"AND {col(a, 'status')} IN ({constants(OPEN)}) ORDER BY {table}.{col(a, 'id')}"
+        f"{f' FOR UPDATE OF {table}' if locks else ''})"
+    )
+    return (
+        f"WITH {held}, {still} {insert} "
+        f"ON CONFLICT ({col(r, 'enrollment')}, {col(r, 'client_id')}) "
+        f"DO NOTHING RETURNING {col(r, 'id')}"
+    )
+
+
 def _safety_events_pointed_at(enrollment: Enrollment, key: uuid.UUID) -> tuple[str, list[Any]]:
-    """After the claim: the safety events the answers sent with this client id raised
-    (acted on before the response was stored, by this request or an earlier copy), pointed
-    at the new response, and returned. A new response's client id has no response yet, so
-    every one of them is still unlinked. Most submissions raise none."""
+    """After the claim (`_pointed_text`), and its values."""
+    s = SafetyEvent._meta
+    params = [_param(s, "enrollment", enrollment.pk), _param(s, "client_id", key)]
+    return _pointed_text(connection.vendor), params
+
+
+@functools.cache
+def _pointed_text(vendor: str) -> str:
+    """The safety events the answers sent with this client id raised (acted on before the
+    response was stored, by this request or an earlier copy), pointed at the new response,
+    and returned. A new response's client id has no response yet, so every one of them is
+    still unlinked. Most submissions raise none."""
     r, s = QuestionnaireResponse._meta, SafetyEvent._meta
-    col, prep = _column, _param
+    col = _column
     table = connection.ops.quote_name(s.db_table)
     pointer = col(s, "response_id")
-    sql = (
+    return (
         f"UPDATE {table} SET {pointer} = claim.{col(r, 'id')} FROM claim "  # noqa: S608 (names from the models)
         f"WHERE {table}.{col(s, 'enrollment')} = %s AND {table}.{col(s, 'client_id')} = %s "
         f"AND {table}.{pointer} IS NULL RETURNING {columns(SafetyEvent, qualified=True)}"
     )
-    return sql, [prep(s, "enrollment", enrollment.pk), prep(s, "client_id", key)]
 
 
 def _answered_and_settled(due: _Due, *, now: datetime) -> tuple[str, list[Any]]:
-    """After the claim: the questionnaire answered is completed, and the weekly ones it
-    settles are cancelled (answered by it)."""
+    """After the claim (`_settled_text`), and its values."""
     a = QuestionnaireAssignment._meta
-    col, prep = _column, _param
-    table = connection.ops.quote_name(a.db_table)
     ids = [due.answered.pk, *(row.pk for row in due.settles)]
-    sql = (
-        f"UPDATE {table} SET {col(a, 'status')} = CASE WHEN {table}.{col(a, 'id')} = %s "  # noqa: S608 (names from the model)
-        f"THEN %s ELSE %s END, {col(a, 'updated_at')} = %s FROM claim "
-        f"WHERE {table}.{col(a, 'id')} IN ({', '.join(['%s'] * len(ids))})"
-    )
     params = [
-        prep(a, "id", due.answered.pk),
-        AssignmentStatus.COMPLETED.value,
-        AssignmentStatus.CANCELLED.value,
-        prep(a, "updated_at", now),
-        *[prep(a, "id", pk) for pk in ids],
+        _param(a, "id", due.answered.pk),
+        _param(a, "updated_at", now),
+        *[_param(a, "id", pk) for pk in ids],
     ]
-    return sql, params
+    return _settled_text(connection.vendor, len(ids)), params
+
+
+@functools.cache
+def _settled_text(vendor: str, count: int) -> str:
+    """The questionnaire answered is completed, and the weekly ones it settles (`count`
+    in all) are cancelled, answered by it."""
+    a = QuestionnaireAssignment._meta
+    col = _column
+    table = connection.ops.quote_name(a.db_table)
+    completed, cancelled = (
+        constants([AssignmentStatus.COMPLETED]),
+        constants([AssignmentStatus.CANCELLED]),
+    )
+    return (
+        f"UPDATE {table} SET {col(a, 'status')} = CASE WHEN {table}.{col(a, 'id')} = %s "  # noqa: S608 (names from the model)
+        f"THEN {completed} ELSE {cancelled} END, {col(a, 'updated_at')} = %s FROM claim "
+        f"WHERE {table}.{col(a, 'id')} IN ({', '.join(['%s'] * count)})"
+    )
 
 
 def _column(meta: Any, name: str) -> str:

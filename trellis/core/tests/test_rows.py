@@ -12,7 +12,16 @@ from django.db import connection
 from trellis.accounts.models import Membership, User
 from trellis.care.models import Enrollment
 from trellis.core import timeutil
-from trellis.core.rows import columns, insert_row, rows_from, rows_where
+from trellis.core.rows import (
+    columns,
+    constants,
+    insert_row,
+    insert_statement,
+    rows_from,
+    rows_where,
+    tagged_rows_from,
+)
+from trellis.core.testing import need_postgres
 from trellis.engagement.models import EngagementEvent
 from trellis.journey.models import MoodCheckIn
 from trellis.journey.tests.factories import enroll_alex, publish_test_pack
@@ -118,17 +127,87 @@ def test_rows_where_works_out_each_statement_once_and_the_second_read_agrees(
     assert [u.full_name for u in first + second] == [first[0].full_name, "Alex Renamed"]
 
 
-def test_rows_from_makes_the_rows_of_a_written_select_as_the_orm_would(
-    enrollment: Enrollment,
-) -> None:
-    for score in (3, 8):
+def _check_ins(enrollment: Enrollment, *scores: int) -> str:
+    """Check-ins with these scores (each noted "note <score>"); their table's quoted name."""
+    for score in scores:
         MoodCheckIn.objects.create(
             enrollment=enrollment, score=score, note=f"note {score}", client_id=uuid.uuid4()
         )
-    table = connection.ops.quote_name(MoodCheckIn._meta.db_table)
+    return str(connection.ops.quote_name(MoodCheckIn._meta.db_table))
+
+
+def test_rows_from_makes_the_rows_of_a_written_select_as_the_orm_would(
+    enrollment: Enrollment,
+) -> None:
+    table = _check_ins(enrollment, 3, 8)
     sql = f"SELECT {columns(MoodCheckIn)} FROM {table} WHERE score > %s ORDER BY score"  # noqa: S608
 
     rows = rows_from(MoodCheckIn, sql, [2])
 
     assert [(r.score, r.note) for r in rows] == [(3, "note 3"), (8, "note 8")]  # decrypted
     assert rows == list(MoodCheckIn.objects.filter(score__gt=2).order_by("score"))
+
+
+def test_columns_qualified_name_their_table(enrollment: Enrollment) -> None:
+    table = connection.ops.quote_name(MoodCheckIn._meta.db_table)
+    plain, qualified = columns(MoodCheckIn), columns(MoodCheckIn, qualified=True)
+    assert qualified == ", ".join(f"{table}.{name}" for name in plain.split(", "))
+
+
+def test_tagged_rows_from_gives_each_rows_value_with_its_instance(
+    enrollment: Enrollment,
+) -> None:
+    table = _check_ins(enrollment, 3, 8)
+    sql = (
+        f"SELECT CASE WHEN score > %s THEN 1 ELSE 0 END, {columns(MoodCheckIn)} "  # noqa: S608
+        f"FROM {table} ORDER BY score"
+    )
+
+    tagged = tagged_rows_from(MoodCheckIn, sql, [5])
+
+    assert [(tag, row.score, row.note) for tag, row in tagged] == [
+        (0, 3, "note 3"),
+        (1, 8, "note 8"),
+    ]
+
+
+def test_constants_quote_the_codes_own_words_and_refuse_anything_else() -> None:
+    assert constants(["pending", "overdue"]) == "'pending', 'overdue'"
+    for refused in (["pending'; DROP TABLE x; --"], ["Pending"], [], ["a b"]):
+        with pytest.raises(AssertionError):
+            constants(refused)
+
+
+def test_an_insert_with_a_condition_goes_in_only_when_it_holds(enrollment: Enrollment) -> None:
+    for holds in (False, True):
+        row = MoodCheckIn(enrollment=enrollment, score=4, note="kept", client_id=uuid.uuid4())
+        sql, params = insert_statement(row, where="%s")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, holds])
+        assert MoodCheckIn.objects.filter(pk=row.pk).exists() is holds
+    assert MoodCheckIn.objects.get().note == "kept"  # encrypted on the way in, as save() does
+
+
+def test_on_postgresql_the_statements_here_are_prepared_once_per_connection(cast: Any) -> None:
+    need_postgres()
+    alex = cast["patient_alex"]
+
+    def prepared() -> list[int]:
+        """How often each prepared statement of this shape has run on this connection."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements"
+            )
+            return [
+                n
+                for text, n in cursor.fetchall()
+                if '"accounts_user"' in text and '"full_name" = $2 ORDER BY "email" DESC' in text
+            ]
+
+    before = sum(prepared())
+    for _ in range(3):
+        found = rows_where(User, id=alex.pk, full_name=alex.full_name, order_by="-email")
+        assert [u.email for u in found] == [alex.email]
+    runs = prepared()
+    assert len(runs) == 1, runs  # one statement, prepared once
+    assert runs[0] == before + 3  # and run each time

@@ -7,13 +7,13 @@ import uuid
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from trellis import audit
 from trellis.audit.models import AuditEvent, AuditPending
 from trellis.core import timeutil
 from trellis.core.errors import Conflict
-from trellis.core.rows import ClaimedInserts, Inserts
+from trellis.core.rows import ClaimedInserts, Inserts, columns
 from trellis.engagement import idempotency
 from trellis.engagement.events import emit, emit_with
 from trellis.engagement.models import EngagementEvent, EventType, Submission
@@ -155,3 +155,67 @@ def test_rows_written_together_go_in_none_when_one_cannot(cast: Any) -> None:
         together.run()
     assert EngagementEvent.objects.count() == events
     assert AuditEvent.objects.count() == trail
+
+
+def _then_marks(claimed: ClaimedInserts, event: EngagementEvent) -> None:
+    """A statement after the claim: the event's value set to the claim's own id."""
+    table = connection.ops.quote_name(EngagementEvent._meta.db_table)
+    claim_id = connection.ops.quote_name(Submission._meta.pk.column)
+    claimed.then(
+        f"UPDATE {table} SET value = CAST(claim.{claim_id} AS VARCHAR(40)) FROM claim "  # noqa: S608
+        f"WHERE {table}.id = %s RETURNING {columns(EngagementEvent, qualified=True)}",
+        [event.pk],
+        returning=EngagementEvent,
+    )
+
+
+def test_statements_after_a_claim_run_with_it_and_give_back_what_they_wrote(cast: Any) -> None:
+    alex = cast["patient_alex"]
+    enrollment = enroll_alex(cast, now=timeutil.now())
+    marked = emit(enrollment, EventType.MOOD_CHECKIN, at=timeutil.now(), value="before")
+    key = uuid.uuid4()
+    claimed, event, _trail = _claimed(alex, key, enrollment)
+    _then_marks(claimed, marked)
+
+    assert claimed.run() is True
+
+    claim = Submission.objects.get(user=alex, client_id=key)
+    marked.refresh_from_db()
+    assert marked.value == str(claim.pk)
+    assert [(e.pk, e.value) for e in claimed.returned] == [(marked.pk, str(claim.pk))]
+    assert EngagementEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_statements_after_a_repeated_claim_do_not_run(cast: Any) -> None:
+    alex = cast["patient_alex"]
+    enrollment = enroll_alex(cast, now=timeutil.now())
+    marked = emit(enrollment, EventType.MOOD_CHECKIN, at=timeutil.now(), value="before")
+    key = uuid.uuid4()
+    assert _claimed(alex, key, enrollment)[0].run() is True
+    again, _event, _trail = _claimed(alex, key, enrollment)
+    _then_marks(again, marked)
+
+    assert again.run() is False
+
+    marked.refresh_from_db()
+    assert marked.value == "before"
+    assert again.returned == []
+
+
+def test_a_statement_after_the_claim_that_fails_takes_the_claim_with_it(cast: Any) -> None:
+    alex = cast["patient_alex"]
+    enrollment = enroll_alex(cast, now=timeutil.now())
+    taken = emit(enrollment, EventType.MOOD_CHECKIN, at=timeutil.now(), value="1")
+    other = emit(enrollment, EventType.MOOD_CHECKIN, at=timeutil.now(), value="2")
+    key = uuid.uuid4()
+    events = EngagementEvent.objects.count()
+    claimed, _event, _trail = _claimed(alex, key, enrollment)
+    table = connection.ops.quote_name(EngagementEvent._meta.db_table)
+    claimed.then(  # gives the second event the first one's key: the whole write fails
+        f"UPDATE {table} SET id = %s FROM claim WHERE {table}.id = %s",  # noqa: S608
+        [taken.pk, other.pk],
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        claimed.run()
+    assert idempotency.stored(user=alex, client_id=key, kind="mood") is None
+    assert EngagementEvent.objects.count() == events
