@@ -138,10 +138,11 @@ DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'trellis.sq
 _db = dj_database_url.parse(DATABASE_URL)
 if _db["ENGINE"] == "django.db.backends.postgresql":
     _db.setdefault("OPTIONS", {})
-    # Prepared statements on: Django's own cursors bind values on the client and never
-    # prepare; core.rows prepares the statements every request sends (docs/performance.md).
-    # Behind PgBouncer in transaction mode that needs its max_prepared_statements.
-    _db["OPTIONS"].setdefault("prepare_threshold", 5)
+    # Prepared statements: Django's own cursors bind values on the client and never prepare;
+    # core.rows prepares the statements every request sends (docs/performance.md). Behind
+    # PgBouncer in transaction mode that needs its max_prepared_statements; off, None.
+    if env_bool("TRELLIS_DB_PREPARE", True):
+        _db["OPTIONS"].setdefault("prepare_threshold", 5)
     # The pool is for serving; tests use plain connections, which the live-server tests
     # close between tests (a pooled connection there can hold locks across a flush).
     if env_bool("TRELLIS_DB_POOL", TRELLIS_ENV != "test"):

@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 from django.core.exceptions import FieldDoesNotExist
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Model
 
 
@@ -48,7 +49,20 @@ def _cursor() -> Any:
     db.validate_thread_sharing()
     with db.wrap_database_errors:
         raw: Any = _Prepared(db.connection)
-    return db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
+    return _ShownBound(raw, db) if db.queries_logged else db.make_cursor(raw)
+
+
+class _ShownBound(CursorDebugWrapper):
+    """Where statements are logged (debug, tests counting them), a prepared statement is
+    shown as Django shows one bound on the client: its text with the values in it."""
+
+    def execute(self, sql: Any, params: Any = None) -> Any:
+        try:
+            shown = self.db.ops.compose_sql(sql, params) if params else sql
+        except psycopg.Error:  # a value that cannot be shown inline: the text alone
+            shown = sql
+        with self.debug_sql(shown, params):
+            return CursorWrapper.execute(self, sql, params)
 
 
 def constants(values: Any) -> str:

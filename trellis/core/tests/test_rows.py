@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -211,3 +214,28 @@ def test_on_postgresql_the_statements_here_are_prepared_once_per_connection(cast
     runs = prepared()
     assert len(runs) == 1, runs  # one statement, prepared once
     assert runs[0] == before + 3  # and run each time
+
+
+@pytest.mark.parametrize(("setting", "threshold"), [(None, "5"), ("0", "None"), ("1", "5")])
+def test_preparing_is_on_for_postgresql_unless_turned_off(
+    setting: str | None, threshold: str
+) -> None:
+    """TRELLIS_DB_PREPARE (docs/configuration.md): read in a fresh interpreter, as a server
+    starting with it would."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TRELLIS_DB_PREPARE", "DATABASE_URL")}
+    env |= {"TRELLIS_ENV": "test", "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"}
+    if setting is not None:
+        env["TRELLIS_DB_PREPARE"] = setting
+    code = (
+        "import trellis.settings as s; "
+        "print(s.DATABASES['default']['OPTIONS'].get('prepare_threshold'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        timeout=60,
+    )
+    assert out.stdout.strip().splitlines()[-1] == threshold
