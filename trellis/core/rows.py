@@ -255,9 +255,15 @@ def inserted(obj: Model) -> None:
     obj._state.db = connection.alias
 
 
+_INSERTABLE: set[Any] = set()  # the models checked once
+
+
 def _insertable(meta: Any) -> Any:
+    if meta in _INSERTABLE:
+        return meta
     if meta.parents or any(f.generated or f.has_db_default() for f in meta.concrete_fields):
         raise ValueError(f"a {meta.label} cannot be inserted from its metadata: use save()")
+    _INSERTABLE.add(meta)
     return meta
 
 
