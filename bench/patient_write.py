@@ -402,6 +402,9 @@ def main() -> None:
             for n in range(0, args.runs + 1):
                 if write == "phq9":
                     top_up_questionnaires(patients, each=open_each)
+                # wrk stops at its time with requests still being answered: let them end,
+                # or the next run's first requests find them in flight and are shed (503).
+                time.sleep(1)
                 run = load(
                     write,
                     patients,
