@@ -210,43 +210,54 @@ def insert_statement(
     key = meta.pk
     assert key is not None
     make_key = getattr(obj, key.attname) is None
-    fields, sql = _insert(type(obj), make_key=make_key)
-    if where:
-        head, values = sql.split(" VALUES (", 1)
-        placeholders, tail = values.split(")", 1)
-        sql = f"{head} SELECT {placeholders} WHERE {where}{tail}"
+    shape = _insert(type(obj), make_key=make_key)
+    rows = (
+        f"SELECT {shape.placeholders} WHERE {where}" if where else f"VALUES ({shape.placeholders})"
+    )
+    returning = f" RETURNING {shape.key}" if make_key else ""
     params = [
         f.get_db_prep_save(
             getattr(obj, f.attname) if as_given else f.pre_save(obj, True), connection
         )
-        for f in fields
+        for f in shape.fields
     ]
-    return sql, params
+    return f"{shape.into} {rows}{returning}", params
 
 
-_INSERTS: dict[tuple[Any, ...], tuple[list[Any], str]] = {}
+@dataclass(frozen=True)
+class _Insert:
+    """An INSERT of one model, worked out once: the fields it writes, `INSERT INTO table
+    (columns)`, a placeholder for each field, and the key's quoted column."""
+
+    fields: list[Any]
+    into: str
+    placeholders: str
+    key: str
 
 
-def _insert(model: type[Model], *, make_key: bool) -> tuple[list[Any], str]:
-    """The fields an INSERT of `model` writes and its text, worked out once per model."""
+_INSERTS: dict[tuple[Any, ...], _Insert] = {}
+
+
+def _insert(model: type[Model], *, make_key: bool) -> _Insert:
+    """The INSERT of `model` (without its key when the database makes it), once per model."""
     found = _INSERTS.get((model, connection.vendor, make_key))
     if found is not None:
         return found
     meta = model._meta
     _insertable(meta)
     key = meta.pk
+    assert key is not None
     fields = [f for f in meta.concrete_fields if not (make_key and f is key)]
     quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 (names from the model)
-        f"({', '.join(quote(str(f.column)) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    made = _Insert(
+        fields=fields,
+        into=f"INSERT INTO {quote(meta.db_table)} "
+        f"({', '.join(quote(str(f.column)) for f in fields)})",
+        placeholders=", ".join(["%s"] * len(fields)),
+        key=quote(str(key.column)),
     )
-    if make_key:
-        assert key is not None
-        sql += f" RETURNING {quote(str(key.column))}"
-    _INSERTS[(model, connection.vendor, make_key)] = (fields, sql)
-    return fields, sql
+    _INSERTS[(model, connection.vendor, make_key)] = made
+    return made
 
 
 def inserted(obj: Model) -> None:
@@ -425,20 +436,14 @@ def _together_statement(claim_sql: str | None, thens: list[_Then], parts: list[_
     ctes += [f"then{index} AS ({then.sql})" for index, then in enumerate(thens)]
     keys = []
     for index, part in enumerate(parts):
-        meta = part.obj._meta
-        fields, _sql = _insert(type(part.obj), make_key=_makes_key(part.obj))
-        assert meta.pk is not None
-        key = quote(str(meta.pk.column))
-        placeholders = ", ".join(["%s"] * len(fields))
+        shape = _insert(type(part.obj), make_key=_makes_key(part.obj))
+        key = shape.key
         values = (
-            f"SELECT {placeholders} FROM claim"  # noqa: S608 (placeholders only)
+            f"SELECT {shape.placeholders} FROM claim"  # noqa: S608 (placeholders only)
             if claim_sql is not None
-            else f"VALUES ({placeholders})"
+            else f"VALUES ({shape.placeholders})"
         )
-        ctes.append(
-            f"row{index} AS (INSERT INTO {quote(meta.db_table)} "
-            f"({', '.join(quote(str(f.column)) for f in fields)}) {values} RETURNING {key})"
-        )
+        ctes.append(f"row{index} AS ({shape.into} {values} RETURNING {key})")
         keys.append(f"(SELECT {key} FROM row{index})")  # noqa: S608 (names from the model)
         if part.pointer is not None:
             model, name = part.pointer

@@ -335,18 +335,11 @@ def submit_response(
         key = _as_uuid(client_id)
     except ValidationError as error:
         raise ResponseInvalid(error.error_dict, crisis_resources=crisis) from None
+    answering = _Answering(
+        enrollment, instrument_code, actor, answers, key, now, assignment, step, allow_missing
+    )
     try:
-        submitted = _store(
-            enrollment,
-            instrument_code,
-            actor=actor,
-            answers=answers,
-            key=key,
-            now=now,
-            assignment=assignment,
-            step=step,
-            allow_missing=allow_missing,
-        )
+        submitted = _store(answering)
     except ValidationError as error:
         raise ResponseInvalid(
             error.error_dict if hasattr(error, "error_dict") else error.messages,
@@ -391,18 +384,22 @@ def _changed() -> ValidationError:
     )
 
 
-def _store(
-    enrollment: Enrollment,
-    instrument_code: str,
-    *,
-    actor: Any,
-    answers: Any,
-    key: uuid.UUID,
-    now: datetime,
-    assignment: QuestionnaireAssignment | None,
-    step: Any,
-    allow_missing: bool,
-) -> Submitted:
+@dataclass(frozen=True)
+class _Answering:
+    """A submission once its client id is known (`key`), as `submit_response` took it."""
+
+    enrollment: Enrollment
+    instrument_code: str
+    actor: Any
+    answers: Any
+    key: uuid.UUID
+    now: datetime
+    assignment: QuestionnaireAssignment | None
+    step: Any
+    allow_missing: bool
+
+
+def _store(answering: _Answering) -> Submitted:
     """Store a response once its client id is known: a repeat returns the first result,
     anything else is checked and stored with its score, event and audit row.
 
@@ -417,24 +414,10 @@ def _store(
     final, unless it was a repeat after all. A step's questionnaire, made on the spot, is
     read and written under the lock from the start.
     """
-
-    def attempt(status: str) -> Submitted | None:
-        return _written_if_still_due(
-            enrollment,
-            instrument_code,
-            status=status,
-            actor=actor,
-            answers=answers,
-            key=key,
-            now=now,
-            assignment=assignment,
-            step=step,
-            allow_missing=allow_missing,
-        )
-
-    if step is None:
+    enrollment = answering.enrollment
+    if answering.step is None:
         try:
-            stored = attempt(enrollment.status)
+            stored = _written_if_still_due(answering, status=enrollment.status)
         except ValidationError:
             stored = None  # refused as read: decided under the lock, below
         if stored is not None:
@@ -442,9 +425,9 @@ def _store(
     with transaction.atomic():
         status = _locked_status(enrollment)
         try:
-            stored = attempt(status)
+            stored = _written_if_still_due(answering, status=status)
         except ValidationError:
-            replay = _replay(enrollment, key)
+            replay = _replay(enrollment, answering.key)
             if replay is not None:
                 return replay
             raise
@@ -453,30 +436,20 @@ def _store(
     return stored
 
 
-def _written_if_still_due(
-    enrollment: Enrollment,
-    instrument_code: str,
-    *,
-    status: str,
-    actor: Any,
-    answers: Any,
-    key: uuid.UUID,
-    now: datetime,
-    assignment: QuestionnaireAssignment | None,
-    step: Any,
-    allow_missing: bool,
-) -> Submitted | None:
+def _written_if_still_due(answering: _Answering, *, status: str) -> Submitted | None:
     """Check the answers and what they answer, with the program's status as `status`, and
     write the response if all that still holds when it is written; a ValidationError if a
     check refuses it. The response's INSERT is the claim of a `ClaimedInserts` (its client
     id taken writes nothing); only if it goes in do its safety events point at it, the
     questionnaires it answers close, and its event and audit row follow. Returns the
     stored response, the first result for a repeat, or None if something changed."""
-    instrument = _instrument(instrument_code)
-    cleaned, errors = validate_answers(instrument, answers, allow_missing=allow_missing)
+    enrollment, key, now, step = answering.enrollment, answering.key, answering.now, answering.step
+    answers, actor = answering.answers, answering.actor
+    instrument = _instrument(answering.instrument_code)
+    cleaned, errors = validate_answers(instrument, answers, allow_missing=answering.allow_missing)
     if errors:
         raise ValidationError(errors)
-    due = _due_now(enrollment, instrument, now=now, assignment=assignment, step=step)
+    due = _due_now(enrollment, instrument, now=now, assignment=answering.assignment, step=step)
     if status != EnrollmentStatus.ACTIVE and not (
         status == EnrollmentStatus.COMPLETED and due.answered.occasion in AFTER_THE_END
     ):
